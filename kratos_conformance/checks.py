@@ -1,0 +1,214 @@
+"""Checks: small named conditions, each judging one thing against one requirement from the catalog.
+
+A scenario calls a check with the requirement id it is verifying; the check either passes (and says so to the
+listeners: that is how reports know a requirement was exercised) or raises :class:`RequirementFailure`, whose
+message names the requirement and shows the redacted exchanges. Checks never print secrets: they show
+:meth:`Exchange.render`, which is redacted at recording time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import Requirement, requirement
+from .exchanges import Exchange
+from .flow import Flow
+
+
+class RequirementFailure(AssertionError):
+    """A check failed: carries the requirement, what was wrong and the exchanges that show it."""
+
+    def __init__(self, req: Requirement, detail: str, exchanges: Sequence[Exchange] = ()) -> None:
+        self.requirement = req
+        self.detail = detail
+        self.exchanges = list(exchanges)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = [f"[{self.requirement.id}] {self.requirement.level}: {self.requirement.statement}", f"  -> {self.detail}"]
+        for i, ex in enumerate(self.exchanges, 1):
+            parts.append(f"--- exchange {i}/{len(self.exchanges)} ---\n{ex.render()}")
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One evaluated check (reported to listeners)."""
+
+    requirement: str
+    name: str
+    passed: bool
+    detail: str
+    exchanges: tuple[Exchange, ...]
+
+
+CheckListener = Callable[[CheckResult], None]
+_listeners: list[CheckListener] = []
+
+
+def add_check_listener(listener: CheckListener) -> None:
+    """Be told about every check evaluated in this process (the pytest plugin listens)."""
+    _listeners.append(listener)
+
+
+def remove_check_listener(listener: CheckListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect") -> None:
+    """The primitive every check ends in: record the outcome and raise if ``condition`` is false."""
+    req = requirement(req_id)
+    result = CheckResult(req_id, name, bool(condition), detail, tuple(exchanges))
+    for listener in list(_listeners):
+        listener(result)
+    if not condition:
+        raise RequirementFailure(req, detail, exchanges)
+
+
+# --- status, headers, redirects ---------------------------------------------------------------------------------
+
+def status(ex: Exchange, expected: int | Collection[int], req: str) -> None:
+    """The response status is ``expected`` (or one of them)."""
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    expect(req, ex.status in allowed, f"expected status {_fmt(allowed)}, got {ex.status}", ex, name="status")
+
+
+def redirect(ex: Exchange, req: str, to: str, *, query: dict[str, str] | None = None) -> str:
+    """303 with a ``Location`` that starts with ``to`` and carries the ``query`` values; returns the Location."""
+    location = ex.location or ""
+    ok = ex.status == 303 and location.startswith(to)
+    detail = f"expected 303 to {to}..., got {ex.status} Location {_redacted_location(ex)!r}"
+    if ok and query:
+        from urllib.parse import parse_qs, urlsplit
+
+        got = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        missing = {k: v for k, v in query.items() if got.get(k) != v}
+        ok = not missing
+        detail = f"Location lacks query values {sorted(missing)}" if missing else detail
+    expect(req, ok, detail, ex, name="redirect")
+    return location
+
+
+def json_body(ex: Exchange, req: str) -> Any:
+    """The response is JSON (``application/json``) and parses; returns the document."""
+    try:
+        doc = ex.json()
+    except ValueError:
+        doc = None
+    expect(req, ex.content_type == "application/json" and doc is not None,
+           f"expected a JSON body (application/json), got {ex.content_type or 'no content type'}", ex, name="json_body")
+    return doc
+
+
+def header(ex: Exchange, name: str, req: str, *, equals: str | None = None, absent: bool = False) -> None:
+    """A response header is present (with exactly ``equals`` if given), or ``absent``."""
+    value = ex.header(name)
+    if absent:
+        expect(req, value is None, f"expected no {name} header, got one", ex, name="header_absent")
+    elif equals is not None:
+        expect(req, value == equals, f"expected {name}: {equals!r}, got {value!r}", ex, name="header_equals")
+    else:
+        expect(req, value is not None, f"expected a {name} header", ex, name="header_present")
+
+
+def no_csrf_cookie(ex: Exchange, req: str) -> None:
+    """No ``csrf_token_*`` cookie is set by the response."""
+    names = [c.split("=", 1)[0].strip() for c in ex.set_cookies]
+    expect(req, not any(n.startswith("csrf_token") for n in names), f"unexpected Set-Cookie {names}", ex,
+           name="no_csrf_cookie")
+
+
+_CSRF_NAME = re.compile(r"^csrf_token_[0-9a-f]{64}$")
+
+
+def csrf_cookie(ex: Exchange, req: str, *, secure: bool | None = None) -> dict[str, str]:
+    """The response sets the CSRF cookie with the attributes Kratos gives it; returns its attributes."""
+    for raw in ex.set_cookies:
+        name = raw.split("=", 1)[0].strip()
+        if name.startswith("csrf_token"):
+            attrs = _cookie_attributes(raw)
+            problems = []
+            if not _CSRF_NAME.match(name):
+                problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
+            if "httponly" not in attrs:
+                problems.append("not HttpOnly")
+            if attrs.get("path") != "/":
+                problems.append(f"Path is {attrs.get('path')!r}, not '/'")
+            if attrs.get("samesite", "").lower() != "lax":
+                problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
+            if attrs.get("max-age") != "31536000":
+                problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
+            if secure is not None and ("secure" in attrs) != secure:
+                problems.append("Secure missing" if secure else "Secure set on a plain-http deployment")
+            expect(req, not problems, "CSRF cookie: " + "; ".join(problems) if problems else "CSRF cookie ok", ex,
+                   name="csrf_cookie")
+            return attrs
+    expect(req, False, "no csrf_token_* cookie was set", ex, name="csrf_cookie")
+    return {}
+
+
+def _cookie_attributes(raw: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for part in raw.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        attrs[key.lower()] = value
+    return attrs
+
+
+# --- flows ------------------------------------------------------------------------------------------------------
+
+def flow(ex: Exchange, req: str, *, type: str | None = None, state: str | None = None) -> Flow:
+    """The response is a verification flow (JSON with id, type, state, ui), of ``type`` and in ``state``."""
+    doc = json_body(ex, req)
+    ok = isinstance(doc, dict) and all(k in doc for k in ("id", "type", "state", "ui"))
+    expect(req, ok, "expected a verification flow (id, type, state, ui)", ex, name="flow")
+    f = Flow(doc)
+    if type is not None:
+        expect(req, f.type == type, f"expected flow type {type!r}, got {f.type!r}", ex, name="flow_type")
+    if state is not None:
+        flow_state(f, state, req, ex)
+    return f
+
+
+def flow_state(f: Flow, state: str, req: str, ex: Exchange) -> None:
+    """The flow is in ``state``."""
+    expect(req, f.state == state, f"expected state {state!r}, got {f.state!r}", ex, name="flow_state")
+
+
+def flow_messages(f: Flow, ids: Iterable[int], req: str, ex: Exchange) -> None:
+    """The flow's ``ui.messages`` are exactly ``ids`` (order kept)."""
+    want = list(ids)
+    expect(req, f.message_ids == want, f"expected ui.messages {want}, got {f.message_ids}", ex, name="flow_messages")
+
+
+def node_message(f: Flow, node_name: str, message_id: int, req: str, ex: Exchange) -> None:
+    """The node named ``node_name`` carries message ``message_id``."""
+    got = [m for n in f.nodes_named(node_name) for m in n.message_ids]
+    expect(req, message_id in got, f"expected message {message_id} on node {node_name!r}, got {got}", ex,
+           name="node_message")
+
+
+def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> dict[str, Any]:
+    """The body is an errorGeneric with ``error.code`` (and ``error.id``); returns the ``error`` object."""
+    doc = json_body(ex, req)
+    err = doc.get("error") if isinstance(doc, dict) else None
+    ok = isinstance(err, dict) and err.get("code") == code and (error_id is None or err.get("id") == error_id)
+    got = (err or {}).get("id"), (err or {}).get("code")
+    want = f"error.code {code}" + (f" and error.id {error_id!r}" if error_id else "")
+    expect(req, ok, f"expected {want}, got id/code {got}", ex, name="error")
+    return dict(err or {})
+
+
+def _fmt(values: Collection[int]) -> str:
+    return " or ".join(str(v) for v in sorted(values))
+
+
+def _redacted_location(ex: Exchange) -> str | None:
+    for k, v in ex.response_headers:
+        if k.lower() == "location":
+            return v
+    return None

@@ -1,0 +1,169 @@
+"""The three kinds of client a verification flow serves, each one httpx client with that kind's manners.
+
+=========  ===========  ========================  =========  =================
+kind       flow type    Accept                    cookies    default body
+=========  ===========  ========================  =========  =================
+native     api          application/json          none kept  application/json
+browser    browser      text/html (a browser's)   kept       form-urlencoded
+spa        browser      application/json          kept       application/json
+=========  ===========  ========================  =========  =================
+
+Every request goes through :meth:`Client.request`, which records a redacted :class:`Exchange`. Redirects are never
+followed automatically: the 303s are part of the contract; :meth:`Client.follow` follows one on purpose.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from .exchanges import Exchange, Recorder, now
+from .target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+JSON_ACCEPT = "application/json"
+
+
+class ClientKind(str, Enum):
+    NATIVE = "native"
+    BROWSER = "browser"
+    SPA = "spa"
+
+    @property
+    def flow_type(self) -> str:
+        """The flow type this kind of client creates: ``api`` for native apps, ``browser`` otherwise."""
+        return "api" if self is ClientKind.NATIVE else "browser"
+
+    @property
+    def wants_json(self) -> bool:
+        """True if responses are negotiated to JSON (native and SPA), False for a plain browser."""
+        return self is not ClientKind.BROWSER
+
+
+def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
+    """Send one request with ``http``, record its redacted exchange under the client label, return it.
+
+    This is the only place the suite's HTTP traffic goes through.
+    """
+    started = now()
+    response = http.request(method, url, **kwargs)
+    response.read()
+    exchange = Exchange.record(response, label, started, now() - started)
+    recorder.record(exchange)
+    return exchange
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:  # noqa: D102
+        return False
+
+
+class Client:
+    """A client of one kind talking to one target. Create them with :class:`ClientFactory`."""
+
+    def __init__(self, target: Target, kind: ClientKind, recorder: Recorder, transport: httpx.BaseTransport) -> None:
+        self.target = target
+        self.kind = kind
+        self.recorder = recorder
+        jar = http.cookiejar.CookieJar(policy=_NoCookies()) if kind is ClientKind.NATIVE else None
+        self.http = httpx.Client(
+            transport=transport,
+            headers={"Accept": JSON_ACCEPT if kind.wants_json else BROWSER_ACCEPT,
+                     "User-Agent": f"kratos-conformance ({kind.value})"},
+            cookies=jar,
+            follow_redirects=False,
+            timeout=httpx.Timeout(15.0),
+        )
+
+    # -- the one raw entry point ---------------------------------------------------------------------------------
+    def request(self, method: str, url: str, **kwargs: Any) -> Exchange:
+        """Send a request, record the redacted exchange and return it. ``kwargs`` go to ``httpx.Client.request``."""
+        return send(self.http, self.recorder, self.kind.value, method, url, **kwargs)
+
+    # -- the contract's operations -------------------------------------------------------------------------------
+    def init(self, return_to: str | None = None, headers: Mapping[str, str] | None = None) -> Exchange:
+        """Create a flow: the API init for a native client, the browser init otherwise."""
+        route = API_INIT if self.kind is ClientKind.NATIVE else BROWSER_INIT
+        return self.request("GET", self.target.public(route, return_to=return_to), headers=headers)
+
+    def init_browser(self, return_to: str | None = None, headers: Mapping[str, str] | None = None) -> Exchange:
+        """GET the browser init route whatever this client's kind."""
+        return self.request("GET", self.target.public(BROWSER_INIT, return_to=return_to), headers=headers)
+
+    def init_api(self, return_to: str | None = None, headers: Mapping[str, str] | None = None) -> Exchange:
+        """GET the API init route whatever this client's kind."""
+        return self.request("GET", self.target.public(API_INIT, return_to=return_to), headers=headers)
+
+    def get_flow(self, flow_id: str | None, headers: Mapping[str, str] | None = None) -> Exchange:
+        """GET /self-service/verification/flows?id=<flow_id> (``None`` leaves the id out)."""
+        return self.request("GET", self.target.public(GET_FLOW, id=flow_id), headers=headers)
+
+    def submit(
+        self,
+        flow_id: str | None,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        encoding: str | None = None,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> Exchange:
+        """POST /self-service/verification?flow=<flow_id> with ``fields``.
+
+        ``encoding`` is ``json``, ``form`` or ``multipart`` (default: form for a browser, JSON otherwise).
+        ``content`` sends raw bytes instead (with the caller's Content-Type header), for malformed bodies.
+        """
+        url = self.target.public(SUBMIT, flow=flow_id, **dict(query or {}))
+        hdrs = dict(headers or {})
+        if content is not None:
+            return self.request("POST", url, content=content, headers=hdrs)
+        fields = dict(fields or {})
+        encoding = encoding or ("form" if self.kind is ClientKind.BROWSER else "json")
+        if encoding == "json":
+            hdrs.setdefault("Content-Type", "application/json")
+            return self.request("POST", url, content=json.dumps(fields).encode(), headers=hdrs)
+        if encoding == "form":
+            return self.request("POST", url, data={k: str(v) for k, v in fields.items()}, headers=hdrs)
+        if encoding == "multipart":
+            files = {k: (None, str(v)) for k, v in fields.items()}
+            return self.request("POST", url, files=files, headers=hdrs)
+        raise ValueError(f"unknown encoding {encoding!r}")
+
+    def open(self, url: str, headers: Mapping[str, str] | None = None) -> Exchange:
+        """GET an absolute URL (an emailed link, a Location) with this client's headers and cookies."""
+        return self.request("GET", url, headers=headers)
+
+    def follow(self, exchange: Exchange) -> Exchange:
+        """Follow the ``Location`` of a redirect ``exchange`` once (GET), as this client would."""
+        if exchange.location is None:
+            raise AssertionError(f"expected a Location header on\n{exchange.render()}")
+        return self.open(str(exchange.response.url.join(exchange.location)))
+
+    # -- cookies -------------------------------------------------------------------------------------------------
+    def cookie_names(self) -> list[str]:
+        """Names of the cookies this client holds."""
+        return [c.name for c in self.http.cookies.jar]
+
+    def drop_cookies(self) -> None:
+        """Forget every cookie (a browser that lost its cookie jar)."""
+        self.http.cookies.clear()
+
+
+class ClientFactory:
+    """Makes clients for one target; all share one connection pool and one recorder."""
+
+    def __init__(self, target: Target, recorder: Recorder) -> None:
+        self.target = target
+        self.recorder = recorder
+        self.transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20))
+
+    def __call__(self, kind: ClientKind | str) -> Client:
+        return Client(self.target, ClientKind(kind), self.recorder, self.transport)
+
+    def close(self) -> None:
+        self.transport.close()

@@ -1,0 +1,98 @@
+"""Start and stop the embedded reference target as a separate process.
+
+The suite never imports the reference target's code: it starts ``python -m kratos_conformance.reference`` and talks
+to it over HTTP, exactly as it talks to a deployed server. That keeps a bug shared by both from hiding itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CannotJudge
+from .mail import free_port
+
+#: Settings the conformance run gives the reference target: short lifespans so expiry scenarios run, not skip.
+CONFORMANCE_SETTINGS: dict[str, str] = {
+    "flow-lifespan": "3s",
+    "code-lifespan": "3s",
+    "link-lifespan": "3s",
+    "max-submissions": "5",
+}
+_READY = re.compile(r"reference target listening: public (?P<public>\S+) admin (?P<admin>\S+)")
+
+
+@dataclass
+class EmbeddedTarget:
+    """A reference target process; :meth:`start` blocks (bounded) until it listens."""
+
+    method: str
+    smtp_url: str
+    faults: tuple[str, ...] = ()
+    settings: dict[str, str] = field(default_factory=lambda: dict(CONFORMANCE_SETTINGS))
+    allowed_return_urls: tuple[str, ...] = ("https://app.conformance.test/",)
+    startup_timeout: float = 20.0
+    log_path: Path = Path("reports/reference-target.log")
+    public_url: str = ""
+    admin_url: str = ""
+    _process: subprocess.Popen[str] | None = None
+
+    def command(self, public_port: int, admin_port: int) -> list[str]:
+        cmd = [sys.executable, "-m", "kratos_conformance.reference",
+               "--public-url", f"http://127.0.0.1:{public_port}/",
+               "--admin-url", f"http://127.0.0.1:{admin_port}/",
+               "--method", self.method, "--smtp", self.smtp_url]
+        for key, value in self.settings.items():
+            cmd += [f"--{key}", value]
+        for url in self.allowed_return_urls:
+            cmd += ["--allowed-return-url", url]
+        for fault in self.faults:
+            cmd += ["--fault", fault]
+        return cmd
+
+    def start(self) -> "EmbeddedTarget":
+        """Launch the process and wait until it prints where it listens; its output goes to ``log_path``."""
+        cmd = self.command(free_port(), free_port())
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w", encoding="utf-8")
+        self._process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+                                         stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            output = self.log_path.read_text(encoding="utf-8", errors="replace")
+            m = _READY.search(output)
+            if m:
+                self.public_url, self.admin_url = m.group("public"), m.group("admin")
+                return self
+            if self._process.poll() is not None:
+                lines = output.strip().splitlines()
+                raise CannotJudge(f"reference target did not start: {lines[-1] if lines else 'it exited'}")
+            time.sleep(0.05)
+        self.stop()
+        raise CannotJudge(f"reference target did not report listening within {self.startup_timeout:g}s")
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
+        proc, self._process = self._process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def __enter__(self) -> "EmbeddedTarget":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

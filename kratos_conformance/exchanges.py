@@ -1,0 +1,161 @@
+"""Recorded HTTP exchanges: what was sent and what came back, with secrets redacted at recording time.
+
+An :class:`Exchange` keeps the live ``httpx.Response`` for the checks to read (``exchange.json()``,
+``exchange.response``) and a redacted copy of both sides for everything that is shown or written
+(failure messages, reports). :class:`Recorder` collects exchanges and tells its listeners about each one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .redact import redact_body, redact_headers, redact_url
+
+#: operationIds of the contract, keyed by (method, path suffix after the public base path).
+OPERATIONS: dict[tuple[str, str], str] = {
+    ("GET", "self-service/verification/browser"): "createBrowserVerificationFlow",
+    ("GET", "self-service/verification/api"): "createNativeVerificationFlow",
+    ("GET", "self-service/verification/flows"): "getVerificationFlow",
+    ("POST", "self-service/verification"): "updateVerificationFlow",
+    ("GET", "self-service/verification"): "followVerificationLink",
+}
+
+
+def operation_of(method: str, url: str) -> str:
+    """The contract operationId a request belongs to, or ``METHOD path`` for anything else (admin, UI)."""
+    path = urlsplit(url).path.rstrip("/")
+    for (m, suffix), op in OPERATIONS.items():
+        if m == method.upper() and path.endswith("/" + suffix):
+            return op
+    return f"{method.upper()} {urlsplit(url).path}"
+
+
+@dataclass
+class Exchange:
+    """One request and its response; every string field is already redacted."""
+
+    operation: str
+    client_kind: str
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: str
+    status: int
+    response_headers: list[tuple[str, str]]
+    response_body: str
+    elapsed: float
+    started_at: float
+    response: httpx.Response = field(repr=False, compare=False)
+
+    @classmethod
+    def record(cls, response: httpx.Response, client_kind: str, started_at: float, elapsed: float) -> "Exchange":
+        """Build the redacted record of ``response`` (and its request)."""
+        request = response.request
+        req_body = request.content if hasattr(request, "_content") else b""
+        return cls(
+            operation=operation_of(request.method, str(request.url)),
+            client_kind=client_kind,
+            method=request.method,
+            url=redact_url(str(request.url)),
+            request_headers=redact_headers(request.headers.multi_items()),
+            request_body=redact_body(req_body, request.headers.get("content-type")),
+            status=response.status_code,
+            response_headers=redact_headers(response.headers.multi_items()),
+            response_body=redact_body(response.content, response.headers.get("content-type")),
+            elapsed=elapsed,
+            started_at=started_at,
+            response=response,
+        )
+
+    # -- reading the live response (for checks; never printed) -------------------------------------------------
+    def json(self) -> Any:
+        """The response body parsed as JSON; raises ValueError if it is not JSON."""
+        return json.loads(self.response.content)
+
+    def header(self, name: str) -> str | None:
+        """A response header (live value)."""
+        return self.response.headers.get(name)
+
+    @property
+    def location(self) -> str | None:
+        """The live ``Location`` header, if any."""
+        return self.response.headers.get("location")
+
+    @property
+    def set_cookies(self) -> list[str]:
+        """Every live ``Set-Cookie`` header value."""
+        return self.response.headers.get_list("set-cookie")
+
+    @property
+    def content_type(self) -> str:
+        """The response media type without parameters, lower case ("" if none)."""
+        return (self.response.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    # -- showing it (redacted) -------------------------------------------------------------------------------
+    def render(self, max_body: int = 4000) -> str:
+        """A readable, redacted transcript of the exchange (request line, headers, bodies)."""
+        lines = [f"> {self.method} {self.url}   [{self.operation}, {self.client_kind} client]"]
+        lines += [f"> {k}: {v}" for k, v in self.request_headers if k.lower() not in ("user-agent", "accept-encoding")]
+        if self.request_body:
+            lines.append(">")
+            lines += [f"> {line}" for line in _clip(self.request_body, max_body).splitlines()]
+        lines.append(f"< {self.status}  ({self.elapsed * 1000:.0f} ms)")
+        lines += [f"< {k}: {v}" for k, v in self.response_headers]
+        if self.response_body:
+            lines.append("<")
+            lines += [f"< {line}" for line in _clip(self.response_body, max_body).splitlines()]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The redacted record as plain data (for reports)."""
+        return {
+            "operation": self.operation,
+            "client_kind": self.client_kind,
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "request_body": self.request_body,
+            "status": self.status,
+            "response_headers": self.response_headers,
+            "response_body": self.response_body,
+            "elapsed": self.elapsed,
+        }
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+Listener = Callable[[Exchange], None]
+
+
+class Recorder:
+    """Collects exchanges in order and notifies listeners (the pytest plugin attaches one per test)."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def record(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+        for listener in list(self._listeners):
+            listener(exchange)
+
+
+def now() -> float:
+    """Monotonic clock used for exchange timings."""
+    return time.monotonic()

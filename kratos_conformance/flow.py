@@ -1,0 +1,136 @@
+"""Read a verification flow document: state, messages, nodes, the CSRF token and the continue link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Node:
+    """One UI node: its type, group, attributes and message ids."""
+
+    data: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    @property
+    def group(self) -> str:
+        return str(self.data.get("group", ""))
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return dict(self.data.get("attributes") or {})
+
+    @property
+    def name(self) -> str | None:
+        return self.attributes.get("name")
+
+    @property
+    def input_type(self) -> str | None:
+        return self.attributes.get("type")
+
+    @property
+    def value(self) -> Any:
+        return self.attributes.get("value")
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [int(m.get("id", 0)) for m in self.data.get("messages") or []]
+
+    @property
+    def label_id(self) -> int | None:
+        label = (self.data.get("meta") or {}).get("label") or {}
+        return label.get("id")
+
+    def describe(self) -> str:
+        a = self.attributes
+        return f"{self.type}:{a.get('name') or a.get('id')}({a.get('type', '')}={a.get('value', a.get('href', ''))!r})"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A verification flow document as the server returned it."""
+
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data.get("id", ""))
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type", ""))
+
+    @property
+    def state(self) -> str:
+        return str(self.data.get("state", ""))
+
+    @property
+    def active(self) -> str | None:
+        return self.data.get("active")
+
+    @property
+    def ui(self) -> dict[str, Any]:
+        return dict(self.data.get("ui") or {})
+
+    @property
+    def message_ids(self) -> list[int]:
+        """Ids of the flow-level messages (``ui.messages``)."""
+        return [int(m.get("id", 0)) for m in self.ui.get("messages") or []]
+
+    def message(self, message_id: int) -> dict[str, Any] | None:
+        for m in self.ui.get("messages") or []:
+            if m.get("id") == message_id:
+                return dict(m)
+        return None
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [Node(n) for n in self.ui.get("nodes") or []]
+
+    def nodes_named(self, name: str) -> list[Node]:
+        """Every node whose ``attributes.name`` (or, for anchors, ``attributes.id``) is ``name``."""
+        return [n for n in self.nodes if n.name == name or (n.name is None and n.attributes.get("id") == name)]
+
+    def node(self, name: str, input_type: str | None = None) -> Node | None:
+        """The first node named ``name`` (with that input ``type`` if given), or None."""
+        for n in self.nodes_named(name):
+            if input_type is None or n.input_type == input_type:
+                return n
+        return None
+
+    @property
+    def csrf_token(self) -> str:
+        """The value of the ``csrf_token`` node ("" when the flow has none)."""
+        node = self.node("csrf_token")
+        return str(node.value or "") if node else ""
+
+    @property
+    def continue_url(self) -> str | None:
+        """The ``href`` of the continue anchor node after a passed challenge."""
+        node = self.node("continue")
+        return node.attributes.get("href") if node else None
+
+    @property
+    def layout(self) -> list[str]:
+        """A compact description of the nodes, for messages and snapshot comparisons."""
+        return [n.describe() for n in self.nodes]
+
+    @property
+    def lifespan(self) -> float:
+        """``expires_at - issued_at`` in seconds."""
+        from datetime import datetime
+
+        def parse(value: str) -> datetime:
+            value = value.replace("Z", "+00:00")
+            head, dot, tail = value.partition(".")
+            if dot:  # trim sub-microsecond digits python cannot parse
+                frac = "".join(ch for ch in tail if ch.isdigit())
+                zone = tail[len(frac):]
+                value = f"{head}.{frac[:6]}{zone}"
+            return datetime.fromisoformat(value)
+
+        return (parse(self.data["expires_at"]) - parse(self.data["issued_at"])).total_seconds()

@@ -1,0 +1,65 @@
+"""Mail sources: one interface (:class:`MailSource`), several implementations.
+
+``smtp-sink`` is built in (a real SMTP server in this process); the HTTP readers talk to the mail catchers that
+deployments run (Mailpit, MailHog, MailSlurper, MailDev). :func:`open_mail_source` builds one from a spec string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import CannotJudge
+from .message import Mail, mail_from_bytes
+from .smtp_sink import SmtpSink, free_port
+from .source import MailNotReceived, MailSource, assert_no_mail, wait_for_mail
+
+HTTP_READERS = ("mailpit", "mailhog", "mailslurper", "maildev")
+
+__all__ = [
+    "HTTP_READERS", "Mail", "MailNotReceived", "MailSource", "MailSourceSpec", "SmtpSink", "assert_no_mail",
+    "free_port", "mail_from_bytes", "open_mail_source", "parse_mail_source", "wait_for_mail",
+]
+
+
+@dataclass(frozen=True)
+class MailSourceSpec:
+    """A parsed ``--mail-source``: the kind and, for HTTP readers, the API URL; for the sink, where to listen."""
+
+    kind: str
+    url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+def parse_mail_source(spec: str) -> MailSourceSpec:
+    """Parse ``smtp-sink``, ``smtp-sink://HOST:PORT`` or ``<reader>:<http url>``; raise CannotJudge if bad."""
+    spec = spec.strip()
+    if spec == "smtp-sink":
+        return MailSourceSpec("smtp-sink")
+    if spec.startswith("smtp-sink://"):
+        parts = urlsplit(spec)
+        if not parts.hostname or parts.port is None:
+            raise CannotJudge(f"--mail-source: {spec!r} needs a host and port, e.g. smtp-sink://127.0.0.1:2525")
+        return MailSourceSpec("smtp-sink", host=parts.hostname, port=parts.port)
+    kind, sep, url = spec.partition(":")
+    if kind in HTTP_READERS and sep:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return MailSourceSpec(kind, url=url.rstrip("/"))
+        raise CannotJudge(f"--mail-source: {kind} needs an http(s) URL, e.g. {kind}:http://127.0.0.1:8025")
+    raise CannotJudge(
+        f"--mail-source: {spec!r} is not smtp-sink[://HOST:PORT] or one of {', '.join(HTTP_READERS)} with a URL"
+    )
+
+
+def open_mail_source(spec: MailSourceSpec) -> MailSource:
+    """Start or connect the mail source described by ``spec`` and check that it can be reached."""
+    if spec.kind == "smtp-sink":
+        source: MailSource = SmtpSink(spec.host, spec.port)
+    else:
+        from . import http_readers  # the HTTP readers are only loaded when used
+
+        source = http_readers.open_reader(spec.kind, spec.url or "")
+    source.check()
+    return source

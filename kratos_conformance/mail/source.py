@@ -1,0 +1,64 @@
+"""The one interface every mail source implements, and the shared wait-with-deadline on top of it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from typing import Protocol
+
+from .message import Mail
+
+
+class MailSource(Protocol):
+    """Where the suite reads mail from. Implementations: the SMTP sink and the HTTP readers."""
+
+    #: short name shown in errors and reports (``smtp-sink``, ``mailpit``, ...).
+    name: str
+
+    def check(self) -> None:
+        """Raise :class:`~kratos_conformance.errors.CannotJudge` (one line) if the source cannot be reached."""
+
+    def messages_to(self, address: str) -> list[Mail]:
+        """Every mail currently held for ``address``, oldest first."""
+
+    def close(self) -> None:
+        """Release what the source holds (servers, connections)."""
+
+
+class MailNotReceived(AssertionError):
+    """No matching mail arrived within the deadline."""
+
+
+def wait_for_mail(
+    source: MailSource,
+    address: str,
+    *,
+    timeout: float,
+    ignore: Collection[str] = (),
+    match: Callable[[Mail], bool] | None = None,
+    poll_interval: float = 0.05,
+) -> Mail:
+    """Poll ``source`` until a mail to ``address`` arrives that is not in ``ignore`` (mail ids) and satisfies
+    ``match``; return the oldest such mail. Raise :class:`MailNotReceived` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for mail in source.messages_to(address):
+            if mail.id not in ignore and (match is None or match(mail)):
+                return mail
+        if time.monotonic() >= deadline:
+            raise MailNotReceived(f"no mail to {address} arrived within {timeout:g}s via {source.name}")
+        time.sleep(poll_interval)
+
+
+def assert_no_mail(
+    source: MailSource, address: str, *, wait: float, ignore: Collection[str] = (), poll_interval: float = 0.05
+) -> None:
+    """Watch ``source`` for ``wait`` seconds and fail if a new mail to ``address`` arrives."""
+    deadline = time.monotonic() + wait
+    while True:
+        fresh = [m for m in source.messages_to(address) if m.id not in ignore]
+        if fresh:
+            raise AssertionError(f"unexpected mail to {address}: subject {fresh[0].subject!r}")
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(poll_interval)

@@ -1,0 +1,135 @@
+"""The run's options, defined once for the pytest plugin, the command line and the environment.
+
+Every option has a command-line form (``--public-url``) and an environment form (``KRATOS_CONFORMANCE_PUBLIC_URL``);
+the command line wins. :func:`parse_options` turns raw strings into a validated :class:`RunOptions` or raises
+:class:`~kratos_conformance.errors.CannotJudge` with one line naming the bad option.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import CannotJudge
+from .mail import parse_mail_source
+from .profiles import DEFAULT_PROFILE, PROFILES
+
+ENV_PREFIX = "KRATOS_CONFORMANCE_"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option: its name (``public-url``), help text and default (a string, or None)."""
+
+    name: str
+    help: str
+    default: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper().replace("-", "_")
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("public-url", "public base URL of the server under test (with its path prefix, e.g. "
+               "https://id.example.com/auth/); unset: start the embedded reference target"),
+    OptionSpec("admin-url", "admin API base URL, for seeding identities and checking addresses (unset: scenarios "
+               "that need a known address are skipped)"),
+    OptionSpec("admin-token", "bearer token for the admin API (Ory Network style)"),
+    OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
+               "mailslurper:URL or maildev:URL", "smtp-sink"),
+    OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
+    OptionSpec("wait-budget", "seconds a scenario may wait for a flow or code to expire", "30"),
+    OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
+    OptionSpec("report-dir", "where reports are written", "reports"),
+    OptionSpec("reference-method", "embedded reference target only: code or link", "code"),
+    OptionSpec("reference-faults", "embedded reference target only: comma-separated fault names to switch on", ""),
+)
+OPTIONS_BY_DEST: dict[str, OptionSpec] = {o.dest: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Validated options of one run."""
+
+    public_url: str | None
+    admin_url: str | None
+    admin_token: str | None
+    mail_source: str
+    profile: str
+    wait_budget: float
+    mail_timeout: float
+    report_dir: Path
+    reference_method: str
+    reference_faults: tuple[str, ...]
+
+    @property
+    def embedded(self) -> bool:
+        """True when no public URL was given: the run starts the embedded reference target."""
+        return self.public_url is None
+
+
+def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Merge command-line values (``given``, by dest) over the environment over the defaults."""
+    env = os.environ if environ is None else environ
+    out: dict[str, str | None] = {}
+    for spec in OPTIONS:
+        value = given.get(spec.dest)
+        if value is None:
+            value = env.get(spec.env) or None
+        out[spec.dest] = value if value is not None else spec.default
+    return out
+
+
+def _url(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CannotJudge(f"--{name}: {value!r} is not an http(s) URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _number(name: str, value: str | None, minimum: float = 0) -> float:
+    try:
+        number = float(value or "")
+    except ValueError:
+        raise CannotJudge(f"--{name}: {value!r} is not a number of seconds") from None
+    if number < minimum:
+        raise CannotJudge(f"--{name}: must be at least {minimum:g}, got {value}")
+    return number
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise CannotJudge(f"--{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> RunOptions:
+    """Validate the options; raise :class:`CannotJudge` with one line on the first bad one."""
+    raw = raw_options(given, environ)
+    parse_mail_source(raw["mail_source"] or "")
+    return RunOptions(
+        public_url=_url("public-url", raw["public_url"]),
+        admin_url=_url("admin-url", raw["admin_url"]),
+        admin_token=raw["admin_token"],
+        mail_source=raw["mail_source"] or "smtp-sink",
+        profile=_choice("profile", raw["profile"], list(PROFILES)),
+        wait_budget=_number("wait-budget", raw["wait_budget"]),
+        mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
+        report_dir=Path(raw["report_dir"] or "reports"),
+        reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),
+        reference_faults=tuple(f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()),
+    )

@@ -1,0 +1,49 @@
+"""Profiles: what differs between the Kratos releases deployed in the field.
+
+A profile is selected by name (``--profile``). Scenarios ask the profile for the texts and message ids that changed
+between releases instead of hard-coding one release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import CannotJudge
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Release-specific expectations."""
+
+    name: str
+    #: message id given to an email submission whose address is not a valid email.
+    invalid_email_message_id: int
+    #: the text of that message, for a submitted value.
+    invalid_email_template: str
+    #: message ids the release can emit on this flow (a message outside this set is unknown to the release).
+    known_message_ids: frozenset[int]
+
+    def invalid_email_text(self, value: str) -> str:
+        """The expected message text for an invalid email ``value``."""
+        return self.invalid_email_template.format(value=value)
+
+
+_COMMON_IDS = frozenset(
+    {1070007, 1070008, 1070009, 1070011, 1080001, 1080002, 1080003,
+     4000001, 4000002, 4010006, 4070001, 4070002, 4070003, 4070005, 4070006}
+)
+
+PROFILES: dict[str, Profile] = {
+    "kratos-v26": Profile("kratos-v26", 4000040, "Enter a valid email address", _COMMON_IDS | {4000040}),
+    "kratos-v25": Profile("kratos-v25", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
+    "kratos-v1.3": Profile("kratos-v1.3", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
+}
+DEFAULT_PROFILE = "kratos-v26"
+
+
+def get_profile(name: str) -> Profile:
+    """Return the named profile or raise :class:`CannotJudge` naming the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise CannotJudge(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None

@@ -1,0 +1,211 @@
+"""The pytest plugin: options, the run's fixtures, requirement markers and readable failures.
+
+Loaded by the repository's ``conftest.py``. Fixtures a scenario uses:
+
+- ``target`` (:class:`Target`), ``mail`` (:class:`MailSource`), ``admin`` (:class:`AdminApi`, skips without one),
+- ``native``, ``browser``, ``spa``: a fresh client of that kind for the test; ``make_client(kind)`` for more,
+- ``active_method``: the method (code or link) the target uses, read from a fresh flow.
+
+Without ``--public-url`` the run starts the embedded reference target (and an SMTP sink for its courier) once per
+session and stops it at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from . import checks
+from .catalog import UnknownRequirement, requirement
+from .clients import Client, ClientFactory, ClientKind
+from .embedded import EmbeddedTarget
+from .errors import EXIT_CANNOT_JUDGE, CannotJudge
+from .exchanges import Exchange, Recorder
+from .identities import AdminApi
+from .mail import MailSource, SmtpSink, open_mail_source, parse_mail_source
+from .options import OPTIONS, RunOptions, parse_options
+from .profiles import get_profile
+from .target import Target
+
+OPTIONS_KEY = pytest.StashKey[RunOptions]()
+TEST_LOG_KEY = pytest.StashKey["TestLog"]()
+
+
+@dataclass
+class TestLog:
+    """What one test did: its exchanges and the checks it evaluated."""
+
+    exchanges: list[Exchange] = field(default_factory=list)
+    checks: list[checks.CheckResult] = field(default_factory=list)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kratos-conformance", "Kratos verification-flow conformance")
+    for spec in OPTIONS:
+        group.addoption(spec.flag, dest=spec.dest, default=None, help=f"{spec.help} (env {spec.env})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): requirement ids from the catalog that this test checks")
+    try:
+        config.stash[OPTIONS_KEY] = parse_options({s.dest: config.getoption(s.dest) for s in OPTIONS})
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every requirement id a test names must be in the catalog."""
+    for item in items:
+        for mark in item.iter_markers("requirement"):
+            for req_id in mark.args:
+                try:
+                    requirement(req_id)
+                except UnknownRequirement:
+                    raise pytest.UsageError(f"{item.nodeid}: requirement {req_id!r} is not in the catalog") from None
+
+
+class ConformanceRun:
+    """The session's connection to the target: started on first use, closed at the end of the session."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.recorder = Recorder()
+        self.embedded: EmbeddedTarget | None = None
+        self.mail: MailSource | None = None
+        self.target: Target | None = None
+        self.clients: ClientFactory | None = None
+
+    def start(self) -> None:
+        opts = self.options
+        mail_spec = parse_mail_source(opts.mail_source)
+        self.mail = open_mail_source(mail_spec)
+        public_url, admin_url, method = opts.public_url, opts.admin_url, None
+        if opts.embedded:
+            if not isinstance(self.mail, SmtpSink):
+                raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
+            self.embedded = EmbeddedTarget(
+                method=opts.reference_method, smtp_url=self.mail.url, faults=opts.reference_faults,
+                log_path=opts.report_dir / f"reference-target-{opts.reference_method}.log",
+            ).start()
+            public_url, admin_url, method = self.embedded.public_url, self.embedded.admin_url, opts.reference_method
+        assert public_url is not None
+        self.target = Target(
+            public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
+            profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
+            reference_method=method,
+        )
+        self.target.check_reachable()
+        self.clients = ClientFactory(self.target, self.recorder)
+
+    def close(self) -> None:
+        if self.clients is not None:
+            self.clients.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+        if self.mail is not None:
+            self.mail.close()
+
+
+@pytest.fixture(scope="session")
+def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
+    """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
+    run = ConformanceRun(pytestconfig.stash[OPTIONS_KEY])
+    try:
+        run.start()
+    except CannotJudge as exc:
+        run.close()
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    yield run
+    run.close()
+
+
+@pytest.fixture(scope="session")
+def target(conformance_run: ConformanceRun) -> Target:
+    assert conformance_run.target is not None
+    return conformance_run.target
+
+
+@pytest.fixture(scope="session")
+def mail(conformance_run: ConformanceRun) -> MailSource:
+    assert conformance_run.mail is not None
+    return conformance_run.mail
+
+
+@pytest.fixture(scope="session")
+def recorder(conformance_run: ConformanceRun) -> Recorder:
+    return conformance_run.recorder
+
+
+@pytest.fixture(scope="session")
+def admin(conformance_run: ConformanceRun) -> AdminApi:
+    """The admin API; skips the test (with the reason) when the run has no admin URL."""
+    target = conformance_run.target
+    assert target is not None and conformance_run.clients is not None
+    if not target.has_admin:
+        pytest.skip("needs the admin API to seed a known address: no --admin-url given")
+    return AdminApi(target, conformance_run.recorder, conformance_run.clients.transport)
+
+
+@pytest.fixture
+def make_client(conformance_run: ConformanceRun) -> Any:
+    """``make_client("native" | "browser" | "spa")`` -> a fresh client with an empty cookie jar."""
+    assert conformance_run.clients is not None
+    return conformance_run.clients
+
+
+@pytest.fixture
+def native(make_client: ClientFactory) -> Client:
+    return make_client(ClientKind.NATIVE)
+
+
+@pytest.fixture
+def browser(make_client: ClientFactory) -> Client:
+    return make_client(ClientKind.BROWSER)
+
+
+@pytest.fixture
+def spa(make_client: ClientFactory) -> Client:
+    return make_client(ClientKind.SPA)
+
+
+@pytest.fixture(scope="session")
+def active_method(conformance_run: ConformanceRun) -> str:
+    """The verification method the target uses (``code`` or ``link``), read from a fresh API flow."""
+    assert conformance_run.clients is not None
+    ex = conformance_run.clients(ClientKind.NATIVE).init()
+    try:
+        method = ex.json().get("active")
+    except (ValueError, AttributeError):
+        method = None
+    if method not in ("code", "link"):
+        pytest.exit(f"kratos-conformance: cannot tell the target's method: API flow 'active' is {method!r}",
+                    returncode=EXIT_CANNOT_JUDGE)
+    return str(method)
+
+
+@pytest.fixture(autouse=True)
+def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
+    """Collect the exchanges and checks of each test (for failure output and reports)."""
+    log = TestLog()
+    request.node.stash[TEST_LOG_KEY] = log
+    run: ConformanceRun | None = None
+    if "conformance_run" in request.fixturenames:
+        run = request.getfixturevalue("conformance_run")
+        run.recorder.add_listener(log.exchanges.append)
+    checks.add_check_listener(log.checks.append)
+    yield log
+    checks.remove_check_listener(log.checks.append)
+    if run is not None:
+        run.recorder.remove_listener(log.exchanges.append)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Show a failed requirement as its id, statement and redacted exchanges instead of a traceback."""
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, checks.RequirementFailure):
+        report.longrepr = call.excinfo.value.render()
+    return report

@@ -1,0 +1,127 @@
+"""Redaction of secrets at the point where an exchange is recorded.
+
+Contract: nothing that leaves this module can carry a cookie value, a CSRF token, a verification code, a link
+token, an Authorization header or an API key. Every recorded exchange passes through :func:`redact_headers`,
+:func:`redact_url` and :func:`redact_body` before it is stored, so reports and logs only ever see the redacted
+form. Redacted values keep their length class out of sight: they all become ``REDACTED``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "REDACTED"
+
+#: Header names whose whole value is a secret.
+SECRET_HEADERS = frozenset({"authorization", "x-session-token", "x-api-key", "ory-api-key", "proxy-authorization"})
+#: Query or form field names whose value is a secret.
+SECRET_FIELDS = frozenset({"csrf_token", "code", "token", "api_key", "apikey", "password", "session_token"})
+
+_COOKIE_PAIR = re.compile(r"(?P<name>[^=;,\s]+)=(?P<value>[^;,]*)")
+_SET_COOKIE_ATTRS = frozenset({"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority"})
+_QUERY_SECRET = re.compile(r"(?P<key>(?:^|[?&;])(?:%s)=)(?P<value>[^&#\s\"'<>]+)" % "|".join(sorted(SECRET_FIELDS)))
+
+
+def redact_cookie_header(value: str) -> str:
+    """Keep the cookie names of a ``Cookie`` header, hide every value."""
+    return "; ".join(f"{m.group('name')}={REDACTED}" for m in _COOKIE_PAIR.finditer(value))
+
+
+def redact_set_cookie(value: str) -> str:
+    """Hide the value of a ``Set-Cookie`` header, keep its name and attributes (they are what checks look at)."""
+    first, _, attrs = value.partition(";")
+    name, _, _ = first.partition("=")
+    return f"{name.strip()}={REDACTED}" + (f";{attrs}" if attrs else "")
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return the headers with secret values replaced; order and repeated names are kept."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower in SECRET_HEADERS:
+            scheme, _, rest = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if rest else REDACTED
+        elif lower == "cookie":
+            value = redact_cookie_header(value)
+        elif lower == "set-cookie":
+            value = redact_set_cookie(value)
+        elif lower == "location":
+            value = redact_url(value)
+        out.append((name, value))
+    return out
+
+
+def redact_url(url: str) -> str:
+    """Hide secret query parameters (``token``, ``code``, ...) of a URL."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="/:")))
+
+
+def redact_text(text: str) -> str:
+    """Hide secret query parameters wherever a URL appears inside free text (HTML bodies, mail bodies)."""
+    return _QUERY_SECRET.sub(lambda m: m.group("key") + REDACTED, text)
+
+
+def redact_json(value: object) -> object:
+    """Return a copy of a JSON document with secrets hidden.
+
+    Hidden: values of keys named like a secret field; ``attributes.value`` of UI nodes whose name is a secret
+    field (the CSRF token node, the code node); secret query parameters inside any string (continue links,
+    ``request_url``).
+    """
+    if isinstance(value, Mapping):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            if key in SECRET_FIELDS and isinstance(item, str) and item:
+                out[key] = REDACTED
+            else:
+                out[key] = redact_json(item)
+        attrs = out.get("attributes")
+        if isinstance(attrs, dict) and attrs.get("name") in SECRET_FIELDS and attrs.get("value"):
+            out["attributes"] = {**attrs, "value": REDACTED}
+        return out
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redact_body(body: bytes, content_type: str | None) -> str:
+    """Return a printable, redacted rendering of a request or response body."""
+    if not body:
+        return ""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    text = body.decode("utf-8", errors="replace")
+    if ctype.endswith("json") or ctype == "":
+        try:
+            return json.dumps(redact_json(json.loads(text)), indent=2, sort_keys=False)
+        except ValueError:
+            pass
+    if ctype == "application/x-www-form-urlencoded":
+        pairs = parse_qsl(text, keep_blank_values=True)
+        return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
+    if ctype.startswith("multipart/"):
+        return _redact_multipart(text)
+    return redact_text(text)
+
+
+_MULTIPART_FIELD = re.compile(
+    r'(name="(?P<name>[^"]+)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>[^\r\n]*)', re.IGNORECASE
+)
+
+
+def _redact_multipart(text: str) -> str:
+    def hide(m: re.Match[str]) -> str:
+        if m.group("name").lower() in SECRET_FIELDS:
+            return m.group(1) + REDACTED
+        return m.group(0)
+
+    return _MULTIPART_FIELD.sub(hide, text)

@@ -1,0 +1,65 @@
+"""What the suite knows about the server under test, built once from the options and checked up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode, urljoin
+
+import httpx
+
+from .errors import CannotJudge
+from .profiles import Profile
+
+#: the public routes of the verification flow, relative to the public base URL.
+BROWSER_INIT = "self-service/verification/browser"
+API_INIT = "self-service/verification/api"
+GET_FLOW = "self-service/verification/flows"
+SUBMIT = "self-service/verification"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The server under test.
+
+    ``public_url`` and ``admin_url`` always end with ``/`` and may carry a path prefix (``https://h/auth/``);
+    every route is resolved relative to them, so a prefix is kept.
+    """
+
+    public_url: str
+    admin_url: str | None
+    admin_token: str | None
+    profile: Profile
+    wait_budget: float
+    mail_timeout: float
+    #: set for the embedded reference target (which method it was started with), else None.
+    reference_method: str | None = None
+
+    def public(self, route: str, **query: str) -> str:
+        """Absolute URL of a public ``route`` (e.g. ``self-service/verification/api``) with query parameters."""
+        url = urljoin(self.public_url, route)
+        params = {k: v for k, v in query.items() if v is not None}
+        return f"{url}?{urlencode(params)}" if params else url
+
+    def admin(self, route: str) -> str:
+        """Absolute URL of an admin ``route``; raises if no admin URL is configured."""
+        if self.admin_url is None:
+            raise CannotJudge("no --admin-url configured")
+        return urljoin(self.admin_url, route)
+
+    @property
+    def has_admin(self) -> bool:
+        return self.admin_url is not None
+
+    def check_reachable(self, timeout: float = 5.0) -> None:
+        """Raise :class:`CannotJudge` (one line) if the public or admin API does not answer HTTP at all.
+
+        Any HTTP answer counts as reachable: judging the answer is the suite's job, not this check's.
+        """
+        for label, url in (("target", self.public(API_INIT)), ("admin API", self.admin_url)):
+            if url is None:
+                continue
+            try:
+                httpx.get(url, timeout=timeout, headers={"Accept": "application/json"}, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                reason = str(exc) or type(exc).__name__
+                raise CannotJudge(f"{label} unreachable at {url}: {reason}") from None
