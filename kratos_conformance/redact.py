@@ -22,7 +22,7 @@ SECRET_FIELDS = frozenset({"csrf_token", "code", "token", "api_key", "apikey", "
 
 _COOKIE_PAIR = re.compile(r"(?P<name>[^=;,\s]+)=(?P<value>[^;,]*)")
 _SET_COOKIE_ATTRS = frozenset({"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority"})
-_QUERY_SECRET = re.compile(r"(?P<key>(?:^|[?&;])(?:%s)=)(?P<value>[^&#\s\"'<>]+)" % "|".join(sorted(SECRET_FIELDS)))
+_QUERY_SECRET = re.compile(r"(?P<key>(?:^|[?&;\s])(?:%s)=)(?P<value>[^&#\s\"'<>]+)" % "|".join(sorted(SECRET_FIELDS)))
 
 
 def redact_cookie_header(value: str) -> str:

@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine:
+#   make conformance   run the whole suite against the embedded reference target (or TARGET=<public url>)
+#   make test          run the project's own tests
+# Everything Python lives in .venv, created and filled from pyproject.toml on first use.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+REPORTS ?= reports
+METHODS ?= code link
+# A deployed server: make conformance TARGET=https://id.example.com/ ADMIN=https://admin.example.com/
+TARGET  ?=
+ADMIN   ?=
+
+.PHONY: install conformance test reference clean help
+
+help:
+	@echo "make conformance   whole suite against the embedded reference target (TARGET=<url> for a deployed one)"
+	@echo "make test          the project's own tests"
+	@echo "make reference     start the reference target in the foreground"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+conformance: $(STAMP)
+ifeq ($(strip $(TARGET)),)
+	@status=0; for m in $(METHODS); do \
+	  echo "== conformance: embedded reference target, method $$m =="; \
+	  $(PY) -m pytest suites -p no:cacheprovider --reference-method=$$m --report-dir=$(REPORTS)/$$m \
+	    --junitxml=$(REPORTS)/$$m/junit.xml --alluredir=$(REPORTS)/$$m/allure -q || status=$$?; \
+	done; exit $$status
+else
+	$(PY) -m pytest suites -p no:cacheprovider --public-url=$(TARGET) $(if $(ADMIN),--admin-url=$(ADMIN)) \
+	  --report-dir=$(REPORTS) --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure -q
+endif
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q
+
+reference: $(STAMP)
+	$(PY) -m kratos_conformance.reference
+
+clean:
+	rm -rf $(REPORTS)/*/ $(REPORTS)/*.log .pytest_cache

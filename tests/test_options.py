@@ -1,0 +1,49 @@
+"""Options: one table for flags and environment; bad values end in one line, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail import parse_mail_source
+from kratos_conformance.options import OPTIONS, parse_options
+
+
+def test_defaults_mean_the_embedded_reference_target() -> None:
+    opts = parse_options({}, environ={})
+    assert opts.embedded and opts.profile == "kratos-v26" and opts.mail_source == "smtp-sink"
+
+
+def test_flag_wins_over_environment_and_urls_get_a_trailing_slash() -> None:
+    env = {"KRATOS_CONFORMANCE_PUBLIC_URL": "http://env.test/auth", "KRATOS_CONFORMANCE_PROFILE": "kratos-v25"}
+    opts = parse_options({"public_url": "https://flag.test/auth"}, environ=env)
+    assert opts.public_url == "https://flag.test/auth/"
+    assert opts.profile == "kratos-v25"
+
+
+def test_every_option_has_a_flag_and_an_environment_name() -> None:
+    for spec in OPTIONS:
+        assert spec.flag == "--" + spec.name
+        assert spec.env.startswith("KRATOS_CONFORMANCE_") and "-" not in spec.env
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ({"public_url": "ftp://x"}, "--public-url"),
+    ({"profile": "kratos-v9"}, "--profile"),
+    ({"wait_budget": "soon"}, "--wait-budget"),
+    ({"mail_timeout": "0"}, "--mail-timeout"),
+    ({"reference_method": "sms"}, "--reference-method"),
+    ({"mail_source": "pigeon:http://x"}, "--mail-source"),
+])
+def test_bad_values_are_one_line_errors_naming_the_option(given: dict[str, str], words: str) -> None:
+    with pytest.raises(CannotJudge) as info:
+        parse_options(given, environ={})
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mail_source_specs() -> None:
+    assert parse_mail_source("smtp-sink://127.0.0.1:2525").port == 2525
+    spec = parse_mail_source("mailpit:http://127.0.0.1:8025/")
+    assert (spec.kind, spec.url) == ("mailpit", "http://127.0.0.1:8025")
+    with pytest.raises(CannotJudge):
+        parse_mail_source("maildev:not-a-url")

@@ -1,0 +1,68 @@
+"""Redaction hides every secret the suite could record, and keeps what checks and readers need."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.redact import REDACTED, redact_body, redact_headers, redact_json, redact_text, redact_url
+
+SECRET = "s3cr3t-VALUE-9f8e7d"
+
+
+def test_headers_hide_cookie_values_tokens_and_keep_names() -> None:
+    out = dict(redact_headers([
+        ("Cookie", f"csrf_token_abc={SECRET}; other={SECRET}"),
+        ("Set-Cookie", f"csrf_token_abc={SECRET}; Path=/; HttpOnly; SameSite=Lax"),
+        ("Authorization", f"Bearer {SECRET}"),
+        ("X-Session-Token", SECRET),
+        ("Location", f"http://h/self-service/verification?flow=1&token={SECRET}"),
+        ("Content-Type", "application/json"),
+    ]))
+    assert SECRET not in json.dumps(out)
+    assert out["Cookie"] == f"csrf_token_abc={REDACTED}; other={REDACTED}"
+    assert out["Set-Cookie"] == f"csrf_token_abc={REDACTED}; Path=/; HttpOnly; SameSite=Lax"
+    assert out["Authorization"] == f"Bearer {REDACTED}"
+    assert "flow=1" in out["Location"]
+    assert out["Content-Type"] == "application/json"
+
+
+def test_url_and_text_hide_code_and_token_parameters() -> None:
+    assert SECRET not in redact_url(f"http://h/v?flow=abc&code={SECRET}")
+    assert "flow=abc" in redact_url(f"http://h/v?flow=abc&code={SECRET}")
+    text = f'<a href="http://h/self-service/verification?flow=1&amp;token={SECRET}">go</a> code={SECRET}'
+    assert SECRET not in redact_text(text)
+
+
+def test_json_hides_csrf_and_code_node_values_but_keeps_layout() -> None:
+    flow = {"id": "f", "ui": {"nodes": [
+        {"type": "input", "attributes": {"name": "csrf_token", "type": "hidden", "value": SECRET}},
+        {"type": "input", "attributes": {"name": "code", "type": "text", "value": SECRET}},
+        {"type": "input", "attributes": {"name": "email", "type": "email", "value": "a@b.test"}},
+    ]}, "request_url": f"http://h/x?token={SECRET}"}
+    out = json.dumps(redact_json(flow))
+    assert SECRET not in out
+    assert "a@b.test" in out and '"csrf_token"' in out
+
+
+def test_bodies_of_every_encoding_are_redacted() -> None:
+    assert SECRET not in redact_body(json.dumps({"code": SECRET, "method": "code"}).encode(), "application/json")
+    form = redact_body(f"csrf_token={SECRET}&method=code&email=a%40b.test".encode(), "application/x-www-form-urlencoded")
+    assert SECRET not in form and "method=code" in form
+    multipart = (f'--b\r\nContent-Disposition: form-data; name="code"\r\n\r\n{SECRET}\r\n'
+                 f'--b\r\nContent-Disposition: form-data; name="method"\r\n\r\ncode\r\n--b--\r\n')
+    out = redact_body(multipart.encode(), "multipart/form-data; boundary=b")
+    assert SECRET not in out and "code" in out
+
+
+def test_exchange_record_is_redacted_but_live_response_is_not() -> None:
+    request = httpx.Request("POST", f"http://h/self-service/verification?flow=f&token={SECRET}",
+                            headers={"Cookie": f"csrf_token_x={SECRET}"}, json={"code": SECRET})
+    response = httpx.Response(200, json={"ui": {"nodes": [{"attributes": {"name": "code", "value": SECRET}}]}},
+                              headers={"Set-Cookie": f"csrf_token_x={SECRET}; Path=/"}, request=request)
+    ex = Exchange.record(response, "native", 0.0, 0.01)
+    assert ex.operation == "updateVerificationFlow"
+    assert SECRET not in ex.render() and SECRET not in json.dumps(ex.as_dict())
+    assert ex.json()["ui"]["nodes"][0]["attributes"]["value"] == SECRET
