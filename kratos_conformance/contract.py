@@ -161,7 +161,21 @@ def openapi_to_json_schema(node: Any) -> Any:
 @lru_cache(maxsize=8)
 def _converted_components(contract_path: str) -> dict[str, Any]:
     contract = _read_yaml(contract_path)
-    return {"components": {"schemas": openapi_to_json_schema(contract["components"]["schemas"])}}
+    schemas = contract["components"]["schemas"]
+    return {"components": {"schemas": {name: openapi_to_json_schema(sub) for name, sub in schemas.items()}}}
+
+
+def schema_validator(schema: dict[str, Any], path: str | Path | None = None) -> jsonschema.protocols.Validator:
+    """A draft-7 validator (with format checks) for an OpenAPI schema node taken from the contract.
+
+    ``$ref``s inside ``schema`` resolve against the contract's ``components.schemas``.
+    """
+    converted = _converted_components(str(Path(path) if path else DEFAULT_CONTRACT_PATH))
+    body = openapi_to_json_schema(schema)
+    # Draft 7 ignores the siblings of a root "$ref", so wrap references in allOf.
+    root = {"allOf": [body], **converted} if "$ref" in body else {**body, **converted}
+    # The generic checker knows every format jsonschema supports (uuid included, which draft 7's does not).
+    return jsonschema.Draft7Validator(root, format_checker=jsonschema.FormatChecker())
 
 
 def component_validator(name: str, path: str | Path | None = None) -> jsonschema.protocols.Validator:
@@ -169,13 +183,24 @@ def component_validator(name: str, path: str | Path | None = None) -> jsonschema
     converted = _converted_components(str(Path(path) if path else DEFAULT_CONTRACT_PATH))
     if name not in converted["components"]["schemas"]:
         raise KeyError(f"no schema {name!r} in the contract")
-    root = {"$ref": f"#/components/schemas/{name}", **converted}
-    return jsonschema.Draft7Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return schema_validator({"$ref": f"#/components/schemas/{name}"}, path)
+
+
+def response_schema(
+    contract: dict[str, Any], path: str, method: str, status: str, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """The (unresolved) schema of one documented response body, e.g. ``("/self-service/verification", "post", "400")``."""
+    response = deref(contract, contract["paths"][path][method]["responses"][str(status)])
+    return response["content"][media_type]["schema"]
 
 
 def validate_component(name: str, instance: Any, path: str | Path | None = None) -> list[str]:
     """Validate ``instance`` against ``components.schemas.<name>``; return readable error messages."""
-    validator = component_validator(name, path)
+    return validation_errors(component_validator(name, path), instance)
+
+
+def validation_errors(validator: jsonschema.protocols.Validator, instance: Any) -> list[str]:
+    """Readable messages for every way ``instance`` breaks the validator's schema (empty when valid)."""
     messages = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "<root>"
