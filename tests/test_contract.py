@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.expressions import parser as st_parser
 from kratos_conformance.contract import (
     DEFAULT_CONTRACT_PATH,
     DEFAULT_UPSTREAM_PATH,
+    REPO_ROOT,
     Difference,
     check_ledger,
     compare_with_upstream,
@@ -227,6 +228,8 @@ def test_every_difference_is_recorded_and_no_entry_is_stale(
 
 def test_ledger_entries_are_well_formed(ledger: dict[str, Any]) -> None:
     """Ids are unique and stable-looking; every entry has where, kind, reason and source."""
+    assert (REPO_ROOT / ledger["upstream"]).resolve() == DEFAULT_UPSTREAM_PATH.resolve()
+    assert (REPO_ROOT / ledger["fragment"]).resolve() == DEFAULT_CONTRACT_PATH.resolve()
     entries = ledger["entries"]
     ids = [entry["id"] for entry in entries]
     assert len(ids) == len(set(ids))
@@ -629,6 +632,9 @@ SCHEMATHESIS_VERDICTS: list[tuple[str, str, int, Any, dict[str, str], str | None
     ("flows 404", f"GET {FLOWS}", 404, ERROR_404, {}, JSON, True),
     ("browser 303 to the UI", f"GET {BROWSER}", 303, None, UI_REDIRECT, HTML, True),
     ("browser 303 without Location", f"GET {BROWSER}", 303, None, {}, HTML, False),
+    ("browser 303 relative Location", f"GET {BROWSER}", 303, None, {"Location": f"/verification?flow={FLOW_ID}"},
+     HTML, False),
+    ("browser 303 without content type", f"GET {BROWSER}", 303, None, UI_REDIRECT, None, False),
     ("browser 400 return_to", f"GET {BROWSER}", 400, ERROR_400_RETURN_TO, {}, JSON, True),
     ("api 200 link flow", f"GET {API}", 200, link_choose_method_api(), {}, JSON, True),
     ("submit 200 wrong code", f"POST {VERIFICATION}", 200, code_sent_email_browser(), {}, JSON, True),
