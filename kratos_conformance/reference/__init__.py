@@ -1,0 +1,19 @@
+"""The embedded reference target: a Kratos-compatible self-service verification server.
+
+It shares no code with the rest of the package; the suite only talks to it over HTTP and SMTP.
+"""
+
+from .config import ConfigError, ReferenceConfig, parse_duration
+from .faults import KNOWN_FAULTS
+from .server import RunningTarget, create_admin_app, create_public_app, serve
+
+__all__ = [
+    "KNOWN_FAULTS",
+    "ConfigError",
+    "ReferenceConfig",
+    "RunningTarget",
+    "create_admin_app",
+    "create_public_app",
+    "parse_duration",
+    "serve",
+]

@@ -1,0 +1,153 @@
+"""The public API (Starlette routes), served under the path of ``public_url``.
+
+Contract (each route delegates to ``VerificationService`` and only translates HTTP):
+  GET  /self-service/verification/browser[?return_to=]     -> 200 flow | 303 UI | 400
+  GET  /self-service/verification/api[?return_to=]         -> 200 flow | 400
+  GET  /self-service/verification/flows?id=                -> 200 | 403 | 404 | 410
+  POST /self-service/verification?flow=[&token=]           -> 200 | 303 | 400 | 403 | 404 | 410 | 413
+  GET  /self-service/verification?flow=&code= | &token=    -> emailed links (303)
+  GET  /self-service/errors?id=                            -> the stored error behind the error UI
+  GET  /health/alive, /health/ready                        -> 200 {"status": "ok"}
+  GET  /schemas/{id}                                       -> the identity JSON schema ("default")
+  GET  /ui/verification, /ui/error, /ui/welcome            -> the HTML pages (ui.py)
+Bodies: application/json, application/x-www-form-urlencoded, multipart/form-data, at most max_body_bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Callable
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from . import csrf, ui
+from .bodies import BodyError, Submission, check_request, decode_json, decode_pairs, media_type
+from .flows import ClientRequest, Outcome, VerificationService
+from .http_common import (NO_CACHE, BodyTooLarge, error_response, json_response, read_body, redirect_response,
+                          too_large_response)
+
+IDENTITY_SCHEMA: dict[str, object] = {
+    "$id": "https://schemas.reference.test/default.schema.json",
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "Person",
+    "type": "object",
+    "properties": {"traits": {"type": "object", "properties": {"email": {
+        "type": "string", "format": "email", "title": "E-Mail",
+        "ory.sh/kratos": {"credentials": {"password": {"identifier": True}},
+                          "verification": {"via": "email"}, "recovery": {"via": "email"}}}},
+        "required": ["email"], "additionalProperties": False}},
+}
+
+
+def client_request(request: Request) -> ClientRequest:
+    """The framework-free view of a Starlette request (first value wins for repeated query keys)."""
+    query: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, value)
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return ClientRequest(request.method.upper(), str(request.url), query, headers, dict(request.cookies))
+
+
+def outcome_response(service: VerificationService, outcome: Outcome, request_method: str) -> Response:
+    """Translate an Outcome: JSON or 303, plus the CSRF cookie and the no-cache header when asked."""
+    if outcome.location is not None:
+        response = redirect_response(outcome.location, request_method)
+    else:
+        response = json_response(outcome.status, outcome.body)
+    if outcome.csrf_secret is not None:
+        config = service.config
+        response.headers.append("set-cookie", csrf.set_cookie_header(
+            service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode,
+            http_only="cookie_not_httponly" not in config.faults))
+    if outcome.no_cache and "no_cache_control" not in service.config.faults:
+        response.headers["cache-control"] = NO_CACHE
+    return response
+
+
+async def _form_pairs(request: Request, body: bytes) -> list[tuple[str, str]] | BodyError:
+    """The fields of an urlencoded or multipart body (files ignored)."""
+    kind = media_type(request.headers.get("content-type"))
+    try:
+        if kind == "application/x-www-form-urlencoded":
+            return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=1000)
+
+        async def replay():  # type: ignore[no-untyped-def]
+            yield body
+
+        form = await MultiPartParser(request.headers, replay(), max_files=10, max_fields=1000).parse()
+        try:
+            return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        finally:
+            await form.close()
+    except (ValueError, MultiPartException) as exc:
+        return BodyError(f"Unable to decode HTTP POST form body: {exc}", "form")
+    except Exception as exc:  # python-multipart raises assorted errors on garbage input
+        return BodyError(f"Unable to decode HTTP POST form body: {type(exc).__name__}", "form")
+
+
+async def decode_submission(request: Request, body: bytes) -> Submission | BodyError:
+    """Decode a submission (POST body or GET query) as Kratos's decoder would."""
+    query_pairs = list(request.query_params.multi_items())
+    if request.method.upper() in ("GET", "HEAD"):
+        return decode_pairs([], query_pairs)
+    problem = check_request(request.method, request.headers.get("content-type"), body)
+    if problem is not None:
+        return problem
+    if media_type(request.headers.get("content-type")) == "application/json":
+        return decode_json(body, query_pairs)
+    pairs = await _form_pairs(request, body)
+    return pairs if isinstance(pairs, BodyError) else decode_pairs(pairs, query_pairs)
+
+
+def public_routes(service: VerificationService) -> list[BaseRoute]:
+    """The public routes, mounted under the public URL's path prefix."""
+    config = service.config
+
+    def flow_route(call: Callable[[ClientRequest], Outcome]) -> Callable[[Request], object]:
+        async def endpoint(request: Request) -> Response:
+            outcome = await run_in_threadpool(call, client_request(request))
+            return outcome_response(service, outcome, request.method)
+        return endpoint
+
+    async def submit(request: Request) -> Response:
+        body = b""
+        if request.method == "POST":
+            try:
+                body = await read_body(request, config.max_body_bytes)
+            except BodyTooLarge:
+                return too_large_response(config.max_body_bytes)
+        decoded = await decode_submission(request, body)
+        outcome = await run_in_threadpool(service.submit, client_request(request), decoded)
+        return outcome_response(service, outcome, request.method)
+
+    async def stored_error(request: Request) -> Response:
+        status, body = await run_in_threadpool(service.stored_error, request.query_params.get("id"))
+        return json_response(status, body)
+
+    async def health(request: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def schema(request: Request) -> Response:
+        if request.path_params["schema_id"] not in ("default", base64.urlsafe_b64encode(b"default").decode().rstrip("=")):
+            return error_response(404)
+        return json_response(200, IDENTITY_SCHEMA)
+
+    routes: list[BaseRoute] = [
+        Route("/self-service/verification/browser", flow_route(lambda req: service.init_flow(req, "browser")),
+              methods=["GET"]),
+        Route("/self-service/verification/api", flow_route(lambda req: service.init_flow(req, "api")), methods=["GET"]),
+        Route("/self-service/verification/flows", flow_route(service.get_flow), methods=["GET"]),
+        Route("/self-service/verification", submit, methods=["GET", "POST"]),
+        Route("/self-service/errors", stored_error, methods=["GET"]),
+        Route("/health/alive", health, methods=["GET"]),
+        Route("/health/ready", health, methods=["GET"]),
+        Route("/schemas/{schema_id}", schema, methods=["GET"]),
+        *ui.ui_routes(service),
+    ]
+    prefix = config.public_prefix
+    return [Mount(prefix, routes=routes)] if prefix else routes
