@@ -16,6 +16,7 @@ from typing import Any
 from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow import Flow
+from .mail import MailSource, assert_no_mail
 
 
 class RequirementFailure(AssertionError):
@@ -201,6 +202,16 @@ def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> 
     want = f"error.code {code}" + (f" and error.id {error_id!r}" if error_id else "")
     expect(req, ok, f"expected {want}, got id/code {got}", ex, name="error")
     return dict(err or {})
+
+
+def no_mail(source: MailSource, address: str, req: str, *, wait: float) -> None:
+    """No mail reaches ``address`` within ``wait`` seconds."""
+    try:
+        assert_no_mail(source, address, wait=wait)
+    except AssertionError as exc:
+        expect(req, False, str(exc), name="no_mail")
+    else:
+        expect(req, True, f"no mail to {address} within {wait:g}s", name="no_mail")
 
 
 def _fmt(values: Collection[int]) -> str:

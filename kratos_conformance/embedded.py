@@ -19,12 +19,20 @@ from .errors import CannotJudge
 from .mail import free_port
 
 #: Settings the conformance run gives the reference target: short lifespans so expiry scenarios run, not skip.
+#: Codes and tokens die before their flow, so an expired code can be tried on a flow that is still alive.
+FLOW_LIFESPAN = 4.0
+CHALLENGE_LIFESPAN = 2.0
 CONFORMANCE_SETTINGS: dict[str, str] = {
-    "flow-lifespan": "3s",
-    "code-lifespan": "3s",
-    "link-lifespan": "3s",
+    "flow-lifespan": f"{FLOW_LIFESPAN:g}s",
+    "code-lifespan": f"{CHALLENGE_LIFESPAN:g}s",
+    "link-lifespan": f"{CHALLENGE_LIFESPAN:g}s",
     "max-submissions": "5",
 }
+#: the return_to URL the embedded target allows (scenarios use it; anything else is foreign).
+ALLOWED_RETURN_TO = "https://app.conformance.test/welcome"
+#: where the embedded target serves its own verification and error pages (relative to its public URL).
+UI_PATH = "ui/verification"
+ERROR_UI_PATH = "ui/error"
 _READY = re.compile(r"reference target listening: public (?P<public>\S+) admin (?P<admin>\S+)")
 
 
@@ -36,7 +44,7 @@ class EmbeddedTarget:
     smtp_url: str
     faults: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=lambda: dict(CONFORMANCE_SETTINGS))
-    allowed_return_urls: tuple[str, ...] = ("https://app.conformance.test/",)
+    allowed_return_urls: tuple[str, ...] = (ALLOWED_RETURN_TO,)
     startup_timeout: float = 20.0
     log_path: Path = Path("reports/reference-target.log")
     public_url: str = ""
@@ -44,9 +52,11 @@ class EmbeddedTarget:
     _process: subprocess.Popen[str] | None = None
 
     def command(self, public_port: int, admin_port: int) -> list[str]:
+        """The command line that starts the reference target on these ports with this run's settings."""
+        public = f"http://127.0.0.1:{public_port}/"
         cmd = [sys.executable, "-m", "kratos_conformance.reference",
-               "--public-url", f"http://127.0.0.1:{public_port}/",
-               "--admin-url", f"http://127.0.0.1:{admin_port}/",
+               "--public-url", public, "--admin-url", f"http://127.0.0.1:{admin_port}/",
+               "--ui-url", public + UI_PATH, "--error-ui-url", public + ERROR_UI_PATH,
                "--method", self.method, "--smtp", self.smtp_url]
         for key, value in self.settings.items():
             cmd += [f"--{key}", value]

@@ -151,9 +151,16 @@ class Recorder:
             self._listeners.remove(listener)
 
     def record(self, exchange: Exchange) -> None:
+        """Keep ``exchange`` and tell every listener; a listener's failure is raised after all were told."""
         self.exchanges.append(exchange)
+        failure: BaseException | None = None
         for listener in list(self._listeners):
-            listener(exchange)
+            try:
+                listener(exchange)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, once every listener has seen the exchange
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 def now() -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -120,17 +121,31 @@ class Flow:
         return [n.describe() for n in self.nodes]
 
     @property
-    def lifespan(self) -> float:
-        """``expires_at - issued_at`` in seconds."""
-        from datetime import datetime
+    def issued_at(self) -> datetime | None:
+        return parse_time(self.data.get("issued_at"))
 
-        def parse(value: str) -> datetime:
-            value = value.replace("Z", "+00:00")
-            head, dot, tail = value.partition(".")
-            if dot:  # trim sub-microsecond digits python cannot parse
-                frac = "".join(ch for ch in tail if ch.isdigit())
-                zone = tail[len(frac):]
-                value = f"{head}.{frac[:6]}{zone}"
-            return datetime.fromisoformat(value)
+    @property
+    def expires_at(self) -> datetime | None:
+        return parse_time(self.data.get("expires_at"))
 
-        return (parse(self.data["expires_at"]) - parse(self.data["issued_at"])).total_seconds()
+    @property
+    def lifespan(self) -> float | None:
+        """``expires_at - issued_at`` in seconds (None if either is missing or unreadable)."""
+        issued, expires = self.issued_at, self.expires_at
+        return (expires - issued).total_seconds() if issued and expires else None
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an RFC 3339 timestamp as Kratos writes it (nanoseconds, ``Z``); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("z", "Z").replace("Z", "+00:00")
+    head, dot, tail = text.partition(".")
+    if dot:  # Python reads at most microseconds: drop the extra digits, keep the zone
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        text = f"{head}.{tail[:min(digits, 6)].ljust(6, '0')}{tail[digits:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None

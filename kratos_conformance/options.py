@@ -47,10 +47,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("admin-url", "admin API base URL, for seeding identities and checking addresses (unset: scenarios "
                "that need a known address are skipped)"),
     OptionSpec("admin-token", "bearer token for the admin API (Ory Network style)"),
+    OptionSpec("ui-url", "the verification UI URL the target redirects browsers to (unset: learned from the "
+               "first browser init redirect, and only its shape is checked)"),
+    OptionSpec("error-ui-url", "the error UI URL (unset: learned from the first error redirect)"),
+    OptionSpec("return-to", "a return_to URL on the target's allow-list (unset: return_to scenarios are skipped)"),
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
     OptionSpec("wait-budget", "seconds a scenario may wait for a flow or code to expire", "30"),
+    OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
+               "scenarios for expired codes and tokens are skipped)"),
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
     OptionSpec("report-dir", "where reports are written", "reports"),
     OptionSpec("reference-method", "embedded reference target only: code or link", "code"),
@@ -66,9 +72,13 @@ class RunOptions:
     public_url: str | None
     admin_url: str | None
     admin_token: str | None
+    ui_url: str | None
+    error_ui_url: str | None
+    return_to: str | None
     mail_source: str
     profile: str
     wait_budget: float
+    challenge_lifespan: float | None
     mail_timeout: float
     report_dir: Path
     reference_method: str
@@ -92,13 +102,13 @@ def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | No
     return out
 
 
-def _url(name: str, value: str | None) -> str | None:
+def _url(name: str, value: str | None, *, slash: bool = True) -> str | None:
     if value is None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CannotJudge(f"--{name}: {value!r} is not an http(s) URL")
-    return value if value.endswith("/") else value + "/"
+    return value if value.endswith("/") or not slash else value + "/"
 
 
 def _number(name: str, value: str | None, minimum: float = 0) -> float:
@@ -125,9 +135,13 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         public_url=_url("public-url", raw["public_url"]),
         admin_url=_url("admin-url", raw["admin_url"]),
         admin_token=raw["admin_token"],
+        ui_url=_url("ui-url", raw["ui_url"], slash=False),
+        error_ui_url=_url("error-ui-url", raw["error_ui_url"], slash=False),
+        return_to=_url("return-to", raw["return_to"], slash=False),
         mail_source=raw["mail_source"] or "smtp-sink",
         profile=_choice("profile", raw["profile"], list(PROFILES)),
         wait_budget=_number("wait-budget", raw["wait_budget"]),
+        challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
         report_dir=Path(raw["report_dir"] or "reports"),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),

@@ -21,7 +21,8 @@ import pytest
 from . import checks
 from .catalog import UnknownRequirement, requirement
 from .clients import Client, ClientFactory, ClientKind
-from .embedded import EmbeddedTarget
+from .contract_checks import ContractJudge
+from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, UI_PATH, EmbeddedTarget
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
 from .identities import AdminApi
@@ -83,6 +84,8 @@ class ConformanceRun:
         mail_spec = parse_mail_source(opts.mail_source)
         self.mail = open_mail_source(mail_spec)
         public_url, admin_url, method = opts.public_url, opts.admin_url, None
+        ui_url, error_ui_url, return_to = opts.ui_url, opts.error_ui_url, opts.return_to
+        challenge_lifespan = opts.challenge_lifespan
         if opts.embedded:
             if not isinstance(self.mail, SmtpSink):
                 raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
@@ -91,14 +94,19 @@ class ConformanceRun:
                 log_path=opts.report_dir / f"reference-target-{opts.reference_method}.log",
             ).start()
             public_url, admin_url, method = self.embedded.public_url, self.embedded.admin_url, opts.reference_method
+            ui_url, error_ui_url = public_url + UI_PATH, public_url + ERROR_UI_PATH
+            return_to = ALLOWED_RETURN_TO
+            challenge_lifespan = CHALLENGE_LIFESPAN
         assert public_url is not None
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
-            reference_method=method,
+            challenge_lifespan=challenge_lifespan,
+            ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
         )
         self.target.check_reachable()
         self.clients = ClientFactory(self.target, self.recorder)
+        self.recorder.add_listener(ContractJudge().judge)
 
     def close(self) -> None:
         if self.clients is not None:

@@ -31,6 +31,14 @@ class Target:
     profile: Profile
     wait_budget: float
     mail_timeout: float
+    #: seconds a code or link token lives, when known (embedded target, or --challenge-lifespan).
+    challenge_lifespan: float | None = None
+    #: the verification UI browsers are sent to; None: not configured (checks look at the shape only).
+    ui_url: str | None = None
+    #: the error UI; None: not configured.
+    error_ui_url: str | None = None
+    #: a return_to URL on the target's allow-list; None: return_to scenarios skip.
+    return_to: str | None = None
     #: set for the embedded reference target (which method it was started with), else None.
     reference_method: str | None = None
 

@@ -1,0 +1,103 @@
+"""Judge every recorded exchange against the contract, whatever scenario sent it.
+
+For a request to one of the contract's operations, the response must have a documented status (``default`` does
+not count: it only describes what an undocumented error would look like), a documented media type, the required
+headers, and a body that validates against the documented schema. Independently: no 5xx, and no debug details or
+stack traces in any body. The plugin runs :meth:`ContractJudge.judge` on each exchange as it is recorded, so a
+scenario stops at the first response that breaks the contract and the failure names VER-RESP-*.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from . import checks
+from .contract import deref, load_contract, schema_validator, validation_errors
+from .exchanges import Exchange
+
+_LEAK = re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+|goroutine \d+ \[|panic: |'
+                   r'\bat [\w.$]+\([\w]+\.java:\d+\)')
+
+
+class ContractJudge:
+    """Knows the contract's operations and judges exchanges against them."""
+
+    def __init__(self, contract: dict[str, Any] | None = None) -> None:
+        self.contract = contract or load_contract()
+        self.operations: dict[str, dict[str, Any]] = {}
+        for path, item in self.contract["paths"].items():
+            for method, op in item.items():
+                if isinstance(op, dict) and "operationId" in op:
+                    self.operations[op["operationId"]] = op
+
+    def judge(self, ex: Exchange) -> None:
+        """Raise :class:`~kratos_conformance.checks.RequirementFailure` if ``ex`` breaks the contract."""
+        checks.expect("VER-RESP-NO-5XX", ex.status < 500, f"server error {ex.status}", ex, name="no_server_error")
+        leak = self.leak(ex)
+        checks.expect("VER-RESP-NO-LEAK", leak is None, f"the body leaks internals: {leak}", ex, name="no_leak")
+        op = self.operations.get(ex.operation)
+        if op is None:
+            return
+        problems = self.problems(op, ex)
+        checks.expect("VER-RESP-SCHEMA", not problems,
+                      "does not match the contract: " + "; ".join(problems[:5]), ex, name="response_conformance")
+
+    def problems(self, op: dict[str, Any], ex: Exchange) -> list[str]:
+        """Every way the response departs from the documented response of ``op`` (empty when it conforms)."""
+        responses = op.get("responses", {})
+        documented = responses.get(str(ex.status))
+        if documented is None:
+            listed = ", ".join(k for k in responses if k != "default")
+            return [f"status {ex.status} is not documented for {ex.operation} (documented: {listed})"]
+        response = deref(self.contract, documented)
+        found: list[str] = []
+        for name, header in (response.get("headers") or {}).items():
+            header = deref(self.contract, header)
+            value = ex.header(name)
+            if header.get("required") and value is None:
+                found.append(f"required header {name} is missing")
+            pattern = (header.get("schema") or {}).get("pattern")
+            if value is not None and pattern and not re.search(pattern, value):
+                found.append(f"header {name}: {value!r} does not match {pattern!r}")
+        content = response.get("content") or {}
+        if not content:
+            return found
+        if ex.content_type not in content:
+            found.append(f"content type {ex.content_type or 'none'!r} is not one of {sorted(content)}")
+            return found
+        schema = (content[ex.content_type] or {}).get("schema")
+        if schema is None or not ex.content_type.endswith("json"):
+            return found
+        try:
+            body = ex.json()
+        except ValueError:
+            return [*found, "the body is not valid JSON"]
+        errors = validation_errors(_validator(json.dumps(schema, sort_keys=True)), body)
+        return [*found, *errors]
+
+    @staticmethod
+    def leak(ex: Exchange) -> str | None:
+        """What the body leaks (a ``debug`` member in an error, a stack trace), or None."""
+        text = ex.response.text if ex.response.content else ""
+        m = _LEAK.search(text)
+        if m:
+            return f"stack trace ({m.group(0)[:60]!r})"
+        if ex.content_type.endswith("json"):
+            try:
+                doc = ex.json()
+            except ValueError:
+                return None
+            err = doc.get("error") if isinstance(doc, dict) else None
+            if isinstance(err, dict) and "debug" in err:
+                return "error.debug is present"
+        return None
+
+
+@lru_cache(maxsize=128)
+def _validator(schema_json: str) -> jsonschema.protocols.Validator:
+    return schema_validator(json.loads(schema_json))

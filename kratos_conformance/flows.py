@@ -1,0 +1,166 @@
+"""Walk verification flows: one call gives a flow of a client's kind in a given state.
+
+:class:`Verifier` is what scenarios use instead of building requests by hand. Each step checks the outcome it
+relies on against the requirement that guarantees it, so a scenario that cannot even reach its starting state
+fails naming the requirement that broke (not with a bare KeyError).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import checks
+from .clients import Client, ClientKind
+from .exchanges import Exchange
+from .flow import Flow
+from .mail import Mail, MailSource, wait_for_mail
+from .target import Target
+
+
+def query_param(url: str | None, name: str) -> str | None:
+    """One query parameter of ``url`` (None if absent)."""
+    if not url:
+        return None
+    values = parse_qs(urlsplit(url).query).get(name)
+    return values[0] if values else None
+
+
+@dataclass
+class Step:
+    """A request and the flow it led to (the flow in the body, or the one the redirect points at)."""
+
+    exchange: Exchange
+    flow: Flow | None
+
+
+class Verifier:
+    """Drives the verification flow for one client against one target, reading mail from one source."""
+
+    def __init__(self, client: Client, target: Target, mail: MailSource, method: str) -> None:
+        self.client = client
+        self.target = target
+        self.mail = mail
+        self.method = method
+        self._seen_mail: set[str] = set()
+
+    @property
+    def kind(self) -> ClientKind:
+        return self.client.kind
+
+    # -- flows -------------------------------------------------------------------------------------------------
+    def start(self, return_to: str | None = None) -> Step:
+        """Create a flow the way this kind of client does (a browser follows the redirect's flow id)."""
+        ex = self.client.init(return_to=return_to)
+        if self.kind is ClientKind.BROWSER:
+            checks.status(ex, 303, "VER-INIT-BROWSER-303")
+            flow_id = query_param(ex.location, "flow")
+            checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "the redirect carries no flow id", ex)
+            return Step(ex, self.fetch(str(flow_id)))
+        req = "VER-INIT-API-200" if self.kind is ClientKind.NATIVE else "VER-INIT-BROWSER-JSON"
+        checks.status(ex, 200, req)
+        return Step(ex, checks.flow(ex, req, type=self.kind.flow_type))
+
+    def new_flow(self, return_to: str | None = None) -> Flow:
+        """A fresh flow in choose_method."""
+        flow = self.start(return_to).flow
+        assert flow is not None
+        return flow
+
+    def fetch(self, flow_id: str, cookies_of: Exchange | None = None) -> Flow:
+        """GET the flow (must answer 200).
+
+        ``cookies_of``: an exchange whose Set-Cookie headers to send along. A native app keeps no cookies, but
+        the server answers some of its failures with a new *browser* flow and a fresh CSRF cookie; reading that
+        flow needs the cookie.
+        """
+        headers = None
+        if cookies_of is not None and self.kind is ClientKind.NATIVE and cookies_of.set_cookies:
+            headers = {"Cookie": "; ".join(c.split(";", 1)[0] for c in cookies_of.set_cookies)}
+        ex = self.client.get_flow(flow_id, headers=headers)
+        checks.status(ex, 200, "VER-GET-200")
+        return checks.flow(ex, "VER-GET-200")
+
+    def outcome(self, ex: Exchange) -> Flow | None:
+        """The flow a request led to: the JSON body, or for a 303 the flow named in its Location."""
+        if ex.status == 303:
+            flow_id = query_param(ex.location, "flow") or query_param(ex.location, "id")
+            return self.fetch(flow_id, cookies_of=ex) if flow_id else None
+        try:
+            doc = ex.json()
+        except ValueError:
+            return None
+        return Flow(doc) if isinstance(doc, dict) and "ui" in doc else None
+
+    # -- bodies ------------------------------------------------------------------------------------------------
+    def email_body(self, flow: Flow, email: str, **extra: Any) -> dict[str, Any]:
+        """The fields a UI would post to submit ``email`` (with the flow's CSRF token when it has one)."""
+        body: dict[str, Any] = {"method": self.method, "email": email}
+        if flow.node("csrf_token") is not None:
+            body["csrf_token"] = flow.csrf_token
+        body.update(extra)
+        return body
+
+    def code_body(self, flow: Flow, code: str, **extra: Any) -> dict[str, Any]:
+        """The fields a UI would post to submit ``code``."""
+        body: dict[str, Any] = {"method": "code", "code": code}
+        if flow.node("csrf_token") is not None:
+            body["csrf_token"] = flow.csrf_token
+        body.update(extra)
+        return body
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def submit_email(self, flow: Flow, email: str, *, encoding: str | None = None, **extra: Any) -> Step:
+        ex = self.client.submit(flow.id, self.email_body(flow, email, **extra), encoding=encoding)
+        return Step(ex, self.outcome(ex))
+
+    def submit_code(self, flow: Flow, code: str, **extra: Any) -> Step:
+        ex = self.client.submit(flow.id, self.code_body(flow, code, **extra))
+        return Step(ex, self.outcome(ex))
+
+    def open_link(self, url: str) -> Step:
+        """Open an emailed link with this client (the GET route on /self-service/verification)."""
+        ex = self.client.open(url)
+        return Step(ex, self.outcome(ex))
+
+    def wait_mail(self, email: str, flow: Flow | None = None) -> Mail:
+        """The next mail to ``email`` not seen before (and belonging to ``flow`` when it names one)."""
+        def belongs(mail: Mail) -> bool:
+            return flow is None or mail.flow_id in (None, flow.id)
+
+        found = wait_for_mail(self.mail, email, timeout=self.target.mail_timeout, ignore=self._seen_mail,
+                              match=belongs)
+        self._seen_mail.add(found.id)
+        return found
+
+    def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
+        """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""
+        flow = self.new_flow(return_to)
+        step = self.submit_email(flow, email)
+        req = "VER-SUBMIT-EMAIL-SENT"
+        checks.expect(req, step.flow is not None, "the email submission led to no flow", step.exchange)
+        assert step.flow is not None
+        checks.flow_state(step.flow, "sent_email", req, step.exchange)
+        mail = self.wait_mail(email, step.flow)
+        return step.flow, mail
+
+    def prove(self, flow: Flow, mail: Mail) -> Step:
+        """Answer the challenge with what the mail holds: submit its code, or open its link."""
+        if self.method == "code":
+            code = mail.code
+            checks.expect("VER-CODE-MAIL", code is not None, f"no 6-digit code in mail {mail.subject!r}")
+            return self.submit_code(flow, str(code))
+        link = mail.verification_link
+        checks.expect("VER-LINK-MAIL", link is not None, f"no verification link in mail {mail.subject!r}")
+        return self.open_link(str(link))
+
+    def passed(self, email: str, return_to: str | None = None) -> tuple[Flow, Step]:
+        """A flow in passed_challenge for ``email``; returns the flow before success and the success step."""
+        flow, mail = self.sent(email, return_to)
+        step = self.prove(flow, mail)
+        req = "VER-CODE-SUCCESS" if self.method == "code" else "VER-LINK-VALID"
+        checks.expect(req, step.flow is not None, "the challenge answer led to no flow", step.exchange)
+        assert step.flow is not None
+        checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
+        return flow, step

@@ -1,0 +1,223 @@
+"""The code method: wrong codes, the attempt limit, success, resend, replay and the emailed GET link."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.flows import Verifier, query_param
+from kratos_conformance.identities import AdminApi, Identity
+from kratos_conformance.mail import Mail
+from kratos_conformance.target import Target
+
+pytestmark = pytest.mark.usefixtures("code_method")
+
+
+def wrong(code: str) -> str:
+    """A 6-digit code that is not ``code``."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+@pytest.mark.requirement("VER-CODE-NODES-SENT")
+def test_sent_email_nodes(verifier: Verifier, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow, _ = verifier.sent(identity.email)
+    req, ex = "VER-CODE-NODES-SENT", verifier.client.get_flow(flow.id)
+    code = flow.node("code")
+    checks.expect(req, code is not None and code.attributes.get("required") is True and code.input_type == "text",
+                  f"no required text input 'code': {flow.layout}", ex)
+    checks.expect(req, flow.node("method", "submit") is not None and flow.node("method", "submit").value == "code",
+                  f"no submit button method=code: {flow.layout}", ex)
+    resend = flow.node("email", "submit")
+    checks.expect(req, resend is not None and resend.value == identity.email,
+                  f"no resend button carrying the address: {flow.layout}", ex)
+    has_csrf = flow.node("csrf_token") is not None
+    checks.expect(req, has_csrf == (flow.type == "browser"), f"csrf_token node presence wrong: {flow.layout}", ex)
+
+
+@pytest.mark.requirement("VER-CODE-WRONG")
+def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    step = verifier.submit_code(flow, wrong(str(mail.code)))
+    req = "VER-CODE-WRONG"
+    if verifier.kind.wants_json:
+        checks.status(step.exchange, 200, req)
+    else:
+        checks.redirect(step.exchange, req, target.ui_url or "", query={"flow": flow.id})
+    checks.expect(req, step.flow is not None and step.flow.id == flow.id, "a wrong code replaced the flow",
+                  step.exchange)
+    assert step.flow is not None
+    checks.flow_state(step.flow, "sent_email", req, step.exchange)
+    checks.flow_messages(step.flow, [4070006], req, step.exchange)
+    address, ex = admin.address(identity)
+    checks.expect(req, not address.verified, "a wrong code verified the address", ex)
+
+
+@pytest.mark.requirement("VER-CODE-OTHER-FLOW")
+def test_code_of_another_flow_is_wrong(verifier: Verifier, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    _, other_mail = verifier.sent(identity.email)
+    flow, _ = verifier.sent(identity.email)
+    step = verifier.submit_code(flow, str(other_mail.code))
+    assert step.flow is not None
+    checks.flow_messages(step.flow, [4070006], "VER-CODE-OTHER-FLOW", step.exchange)
+    checks.flow_state(step.flow, "sent_email", "VER-CODE-OTHER-FLOW", step.exchange)
+
+
+@pytest.mark.requirement("VER-CODE-LIMIT")
+def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    bad = wrong(str(mail.code))
+    req = "VER-CODE-LIMIT"
+    for attempt in range(1, 16):  # bounded: Kratos replaces the flow after max_submissions (5) attempts
+        ex = verifier.client.submit(flow.id, verifier.code_body(flow, bad))
+        replaced = ex.status == 410 or (ex.status == 303 and query_param(ex.location, "flow") != flow.id)
+        if replaced:
+            break
+    else:
+        checks.expect(req, False, "15 wrong codes never replaced the flow", ex)
+    checks.expect(req, attempt > 1, "the first wrong code already replaced the flow", ex)
+    if verifier.kind.wants_json:
+        checks.status(ex, 410, req)
+        doc = ex.json()
+        err = (doc or {}).get("error") or {}
+        checks.expect(req, err.get("id") == "self_service_flow_replaced" and bool(doc.get("use_flow_id")),
+                      "410 without error.id self_service_flow_replaced and use_flow_id", ex)
+        new_id = str(doc["use_flow_id"])
+    else:
+        checks.redirect(ex, req, target.ui_url or "")
+        new_id = str(query_param(ex.location, "flow"))
+    new = verifier.fetch(new_id)
+    checks.expect(req, new.id != flow.id and new.type == flow.type, "the new flow is not a fresh one of the same type",
+                  ex)
+    checks.flow_state(new, "choose_method", req, ex)
+    checks.flow_messages(new, [4000001], req, ex)
+    # the right code no longer works on the old flow
+    late = verifier.submit_code(flow, str(mail.code))
+    checks.expect(req, late.flow is None or late.flow.state != "passed_challenge",
+                  "the right code still verified after the attempt limit", late.exchange)
+
+
+@pytest.mark.requirement("VER-CODE-SUCCESS", "VER-CODE-CONTINUE", "VER-CODE-VERIFIED")
+def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    step = verifier.submit_code(flow, str(mail.code))
+    req = "VER-CODE-SUCCESS"
+    if verifier.kind.wants_json:
+        checks.status(step.exchange, 200, req)
+    else:
+        checks.redirect(step.exchange, req, target.ui_url or "", query={"flow": flow.id})
+    assert step.flow is not None
+    checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
+    checks.flow_messages(step.flow, [1080002], req, step.exchange)
+    _check_continue(step.flow, step.exchange)
+    _check_verified(admin, identity, "VER-CODE-VERIFIED")
+
+
+def _check_continue(flow, ex) -> None:
+    req = "VER-CODE-CONTINUE"
+    href = flow.continue_url
+    checks.expect(req, bool(href) and str(href).startswith(("http://", "https://")),
+                  f"no continue anchor with an absolute href: {flow.layout}", ex)
+    checks.expect(req, flow.ui.get("method") == "GET" and flow.ui.get("action") == href,
+                  f"ui.method/action {flow.ui.get('method')!r} {flow.ui.get('action')!r} do not lead to {href!r}", ex)
+
+
+def _check_verified(admin: AdminApi, identity: Identity, req: str) -> None:
+    address, ex = admin.address(identity)
+    checks.expect(req, address.verified and address.status == "completed" and bool(address.verified_at),
+                  f"address verified={address.verified} status={address.status!r} verified_at={address.verified_at!r}",
+                  ex)
+
+
+@pytest.mark.requirement("VER-CODE-RESEND")
+def test_resend_mails_a_new_code_and_the_old_one_stops_working(verifier: Verifier, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow, first = verifier.sent(identity.email)
+    resent = verifier.submit_email(flow, identity.email)
+    req = "VER-CODE-RESEND"
+    assert resent.flow is not None
+    checks.flow_state(resent.flow, "sent_email", req, resent.exchange)
+    second: Mail = verifier.wait_mail(identity.email, flow)
+    checks.expect(req, second.code is not None and second.code != first.code, "the resend mailed no new code")
+    old = verifier.submit_code(resent.flow, str(first.code))
+    assert old.flow is not None
+    checks.flow_messages(old.flow, [4070006], req, old.exchange)
+    new = verifier.submit_code(resent.flow, str(second.code))
+    assert new.flow is not None
+    checks.flow_state(new.flow, "passed_challenge", req, new.exchange)
+
+
+@pytest.mark.requirement("VER-CODE-REPLAY")
+def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    verifier.prove(flow, mail)
+    ex = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
+    req = "VER-CODE-REPLAY"
+    if verifier.kind.wants_json:
+        checks.status(ex, 410, req)
+        new_id = str((ex.json() or {}).get("use_flow_id"))
+    else:
+        checks.redirect(ex, req, target.ui_url or "")
+        new_id = str(query_param(ex.location, "flow"))
+    checks.expect(req, new_id not in ("", "None", flow.id), "no new flow id was given", ex)
+    new = verifier.fetch(new_id)
+    checks.flow_messages(new, [4070002], req, ex)
+    checks.flow_state(new, "choose_method", req, ex)
+
+
+@pytest.mark.requirement("VER-CODE-LINK-NO-VERIFY")
+@pytest.mark.parametrize("kind", ["browser"])
+def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    req = "VER-CODE-LINK-NO-VERIFY"
+    link = mail.verification_link
+    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
+    ex = verifier.client.open(str(link))
+    checks.redirect(ex, req, target.ui_url or "", query={"flow": flow.id})
+    after = verifier.fetch(flow.id)
+    checks.flow_state(after, "sent_email", req, ex)
+    code_node = after.node("code")
+    checks.expect(req, code_node is not None and code_node.value == mail.code, "the code node is not pre-filled", ex)
+    address, admin_ex = admin.address(identity)
+    checks.expect(req, not address.verified, "opening the link verified the address", admin_ex)
+
+
+@pytest.mark.requirement("VER-CSRF-CODE-EXEMPT")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_code_submission_is_not_csrf_checked(verifier: Verifier, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    body = verifier.code_body(flow, str(mail.code))
+    body.pop("csrf_token", None)
+    ex = verifier.client.submit(flow.id, body)
+    result = verifier.outcome(ex)
+    checks.expect("VER-CSRF-CODE-EXEMPT", result is not None and result.state == "passed_challenge",
+                  "a code without the CSRF token did not verify", ex)
+
+
+
+@pytest.mark.requirement("VER-CODE-EXPIRED")
+def test_expired_code_is_wrong(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    lifespan = target.challenge_lifespan
+    if lifespan is None:
+        pytest.skip("the target's code lifespan is unknown: pass --challenge-lifespan to run this scenario")
+    if lifespan > target.wait_budget:
+        pytest.skip(f"code lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    time.sleep(lifespan + 0.3)
+    step = verifier.submit_code(flow, str(mail.code))
+    req = "VER-CODE-EXPIRED"
+    checks.expect(req, step.flow is not None, "no flow came back", step.exchange)
+    assert step.flow is not None
+    checks.flow_messages(step.flow, [4070006], req, step.exchange)
+    address, ex = admin.address(identity)
+    checks.expect(req, not address.verified, "an expired code verified the address", ex)

@@ -1,0 +1,75 @@
+"""CSRF: browser flows need the form token that matches the cookie; API flows must not carry browser state."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flows import Verifier
+from kratos_conformance.target import Target
+
+
+def _address() -> str:
+    return f"csrf-{uuid.uuid4().hex[:10]}@conformance.test"
+
+
+def _refused(verifier: Verifier, ex: Exchange, req: str, target: Target) -> None:
+    """403 security_csrf_violation for JSON clients, 303 to the error UI for a browser."""
+    if verifier.kind.wants_json:
+        checks.status(ex, 403, req)
+        checks.error(ex, req, code=403, error_id="security_csrf_violation")
+    else:
+        checks.redirect(ex, req, target.error_ui_url or "")
+
+
+@pytest.mark.requirement("VER-CSRF-MISSING")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_browser_flow_email_without_csrf_token_is_refused(verifier: Verifier, target: Target) -> None:
+    flow = verifier.new_flow()
+    body = verifier.email_body(flow, _address())
+    body.pop("csrf_token", None)
+    ex = verifier.client.submit(flow.id, body)
+    _refused(verifier, ex, "VER-CSRF-MISSING", target)
+    checks.flow_state(verifier.fetch(flow.id), "choose_method", "VER-CSRF-MISSING", ex)
+
+
+@pytest.mark.requirement("VER-CSRF-WRONG")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_browser_flow_email_with_wrong_csrf_token_is_refused(verifier: Verifier, target: Target) -> None:
+    flow = verifier.new_flow()
+    forged = "x" * max(len(flow.csrf_token), 16)
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, _address(), csrf_token=forged))
+    _refused(verifier, ex, "VER-CSRF-WRONG", target)
+
+
+@pytest.mark.requirement("VER-CSRF-WRONG")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_token_of_another_session_is_refused(verifier: Verifier, make_client, target: Target) -> None:
+    other = Verifier(make_client(verifier.kind), target, verifier.mail, verifier.method).new_flow()
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, _address(), csrf_token=other.csrf_token))
+    _refused(verifier, ex, "VER-CSRF-WRONG", target)
+
+
+@pytest.mark.requirement("VER-CSRF-API-COOKIE")
+@pytest.mark.parametrize("kind", ["native"])
+def test_api_flow_email_with_a_cookie_is_400(verifier: Verifier) -> None:
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, _address()), headers={"Cookie": "session=abc"})
+    checks.status(ex, 400, "VER-CSRF-API-COOKIE")
+    result = checks.flow(ex, "VER-CSRF-API-COOKIE")
+    checks.flow_messages(result, [4000001], "VER-CSRF-API-COOKIE", ex)
+
+
+@pytest.mark.requirement("VER-CSRF-API-ORIGIN")
+@pytest.mark.parametrize("kind", ["native"])
+def test_api_flow_email_with_an_origin_is_400(verifier: Verifier) -> None:
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, _address()),
+                                headers={"Origin": "https://app.conformance.test"})
+    checks.status(ex, 400, "VER-CSRF-API-ORIGIN")
+    result = checks.flow(ex, "VER-CSRF-API-ORIGIN")
+    checks.flow_messages(result, [4000001], "VER-CSRF-API-ORIGIN", ex)

@@ -1,0 +1,52 @@
+"""Anti-enumeration: an unknown address is answered exactly like a known one, and gets no mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi, unique_address
+
+#: JSON keys whose values legitimately differ between two flows.
+VOLATILE_KEYS = {"id", "issued_at", "expires_at", "created_at", "updated_at"}
+
+
+def normalized(value: Any, replace: dict[str, str]) -> Any:
+    """``value`` with volatile keys blanked, secret node values blanked and the given strings replaced."""
+    if isinstance(value, dict):
+        out = {k: ("<volatile>" if k in VOLATILE_KEYS else normalized(v, replace)) for k, v in value.items()}
+        attrs = out.get("attributes")
+        if isinstance(attrs, dict) and attrs.get("name") == "csrf_token":
+            out["attributes"] = {**attrs, "value": "<csrf>"}
+        return out
+    if isinstance(value, list):
+        return [normalized(v, replace) for v in value]
+    if isinstance(value, str):
+        for old, new in replace.items():
+            value = value.replace(old, new)
+        return value
+    return value
+
+
+@pytest.mark.requirement("VER-ENUM-SAME-RESPONSE", "VER-ENUM-NO-MAIL")
+def test_unknown_address_looks_like_a_known_one_and_gets_no_mail(verifier: Verifier, admin: AdminApi) -> None:
+    known = admin.create_identity()
+    unknown = unique_address("nobody")
+    known_flow, unknown_flow = verifier.new_flow(), verifier.new_flow()
+    k = verifier.submit_email(known_flow, known.email)
+    u = verifier.submit_email(unknown_flow, unknown)
+    req = "VER-ENUM-SAME-RESPONSE"
+    checks.expect(req, k.exchange.status == u.exchange.status,
+                  f"status {k.exchange.status} for a known address, {u.exchange.status} for an unknown one",
+                  k.exchange, u.exchange)
+    assert k.flow is not None and u.flow is not None
+    a = normalized(k.flow.data, {known_flow.id: "<flow>", known.email: "<address>"})
+    b = normalized(u.flow.data, {unknown_flow.id: "<flow>", unknown: "<address>"})
+    checks.expect(req, a == b, "the flows for a known and an unknown address differ beyond ids and timestamps",
+                  k.exchange, u.exchange)
+    verifier.wait_mail(known.email, k.flow)  # the known address is mailed, so the courier has run
+    checks.no_mail(verifier.mail, unknown, "VER-ENUM-NO-MAIL", wait=min(1.0, verifier.target.mail_timeout))
+

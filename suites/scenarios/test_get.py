@@ -1,0 +1,53 @@
+"""Fetching a flow: GET /self-service/verification/flows for every client kind."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.clients import Client, ClientFactory
+from kratos_conformance.flows import Verifier
+
+CACHE_CONTROL = "private, no-cache, no-store, must-revalidate"
+
+
+@pytest.mark.requirement("VER-GET-200", "VER-GET-CACHE-CONTROL", "VER-RESP-JSON-TYPE")
+def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client) -> None:
+    flow = verifier.new_flow()
+    ex = client.get_flow(flow.id)
+    checks.status(ex, 200, "VER-GET-200")
+    fetched = checks.flow(ex, "VER-GET-200", type=flow.type, state="choose_method")
+    checks.expect("VER-GET-200", fetched.id == flow.id, f"fetched flow id {fetched.id!r} is not {flow.id!r}", ex)
+    checks.header(ex, "Cache-Control", "VER-GET-CACHE-CONTROL", equals=CACHE_CONTROL)
+    checks.header(ex, "Content-Type", "VER-RESP-JSON-TYPE", equals="application/json; charset=utf-8")
+
+
+@pytest.mark.requirement("VER-GET-404-UNKNOWN")
+def test_unknown_flow_is_404(client: Client) -> None:
+    ex = client.get_flow(str(uuid.uuid4()))
+    checks.status(ex, 404, "VER-GET-404-UNKNOWN")
+    err = checks.error(ex, "VER-GET-404-UNKNOWN", code=404)
+    checks.expect("VER-GET-404-UNKNOWN", err.get("status") == "Not Found", f"error.status {err.get('status')!r}", ex)
+
+
+@pytest.mark.requirement("VER-GET-404-MALFORMED")
+@pytest.mark.parametrize("flow_id", ["not-a-uuid", "", None, "' OR 1=1 --", "%00", "0" * 5000],
+                         ids=["word", "empty", "missing", "injection", "nul", "huge"])
+def test_malformed_or_missing_flow_id_is_404(client: Client, flow_id: str | None) -> None:
+    ex = client.get_flow(flow_id)
+    checks.status(ex, 404, "VER-GET-404-MALFORMED")
+    checks.error(ex, "VER-GET-404-MALFORMED", code=404)
+
+
+@pytest.mark.requirement("VER-GET-403-CSRF")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_browser_flow_without_its_cookie_is_403(verifier: Verifier, make_client: ClientFactory, kind: str) -> None:
+    flow = verifier.new_flow()
+    stranger = make_client(kind)  # a client without the flow's CSRF cookie
+    ex = stranger.get_flow(flow.id)
+    checks.status(ex, 403, "VER-GET-403-CSRF")
+    err = checks.error(ex, "VER-GET-403-CSRF", code=403, error_id="security_csrf_violation")
+    checks.expect("VER-GET-403-CSRF", bool((err.get("details") or {}).get("reject_reason")),
+                  "error.details.reject_reason is missing", ex)

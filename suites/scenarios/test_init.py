@@ -1,0 +1,99 @@
+"""Creating a flow: the API and browser init routes, for native, browser and SPA clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.clients import Client
+from kratos_conformance.flows import Verifier, query_param
+from kratos_conformance.target import Target
+
+FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
+
+
+@pytest.mark.requirement("VER-INIT-API-200", "VER-INIT-API-NO-COOKIE")
+def test_native_app_creates_an_api_flow_without_cookies(native: Client) -> None:
+    ex = native.init()
+    checks.status(ex, 200, "VER-INIT-API-200")
+    checks.flow(ex, "VER-INIT-API-200", type="api", state="choose_method")
+    checks.no_csrf_cookie(ex, "VER-INIT-API-NO-COOKIE")
+
+
+@pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-INIT-CSRF-COOKIE")
+def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target) -> None:
+    ex = browser.init()
+    location = checks.redirect(ex, "VER-INIT-BROWSER-303", target.ui_url or "")
+    flow_id = query_param(location, "flow")
+    checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "Location has no ?flow=<id>", ex)
+    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", secure=target.public_url.startswith("https"))
+    fetched = browser.get_flow(flow_id)
+    checks.status(fetched, 200, "VER-INIT-BROWSER-303")
+    checks.flow(fetched, "VER-INIT-BROWSER-303", type="browser", state="choose_method")
+
+
+@pytest.mark.requirement("VER-INIT-BROWSER-JSON", "VER-INIT-CSRF-COOKIE")
+def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target: Target) -> None:
+    ex = spa.init()
+    checks.status(ex, 200, "VER-INIT-BROWSER-JSON")
+    checks.flow(ex, "VER-INIT-BROWSER-JSON", type="browser", state="choose_method")
+    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", secure=target.public_url.startswith("https"))
+
+
+@pytest.mark.requirement("VER-INIT-SHAPE")
+def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str) -> None:
+    step = verifier.start()
+    flow, ex = step.flow, step.exchange
+    assert flow is not None
+    req = "VER-INIT-SHAPE"
+    checks.flow_state(flow, "choose_method", req, ex)
+    checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex)
+    checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex)
+    action = target.public("self-service/verification", flow=flow.id)
+    checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex)
+    issued, expires = flow.issued_at, flow.expires_at
+    checks.expect(req, issued is not None and expires is not None and expires > issued,
+                  f"expires_at {flow.data.get('expires_at')!r} is not after issued_at {flow.data.get('issued_at')!r}", ex)
+    checks.expect(req, bool(flow.data.get("request_url")), "request_url is missing", ex)
+
+
+@pytest.mark.requirement("VER-INIT-NODES")
+def test_choose_method_nodes(verifier: Verifier, active_method: str) -> None:
+    step = verifier.start()
+    flow = step.flow
+    assert flow is not None
+    req, ex = "VER-INIT-NODES", step.exchange
+    email = flow.node("email", "email")
+    checks.expect(req, email is not None and email.attributes.get("required") is True,
+                  f"no required email input in {flow.layout}", ex)
+    submit = flow.node("method", "submit")
+    checks.expect(req, submit is not None and submit.value == active_method,
+                  f"no submit button with value {active_method!r} in {flow.layout}", ex)
+    csrf = flow.node("csrf_token")
+    if flow.type == "browser":
+        checks.expect(req, csrf is not None and bool(csrf.value) and csrf.input_type == "hidden",
+                      f"a browser flow needs a hidden csrf_token with a value: {flow.layout}", ex)
+    elif active_method == "code":
+        checks.expect(req, csrf is None, f"a code API flow has no csrf_token node: {flow.layout}", ex)
+    else:
+        checks.expect(req, csrf is not None and csrf.value == "",
+                      f"a link API flow has an empty csrf_token node: {flow.layout}", ex)
+    checks.expect(req, not flow.node("code"), f"no code input before an email was sent: {flow.layout}", ex)
+
+
+@pytest.mark.requirement("VER-INIT-RETURN-TO")
+def test_allowed_return_to_is_kept(verifier: Verifier, target: Target) -> None:
+    if target.return_to is None:
+        pytest.skip("no allow-listed --return-to given for this target")
+    step = verifier.start(return_to=target.return_to)
+    assert step.flow is not None
+    checks.expect("VER-INIT-RETURN-TO", step.flow.data.get("return_to") == target.return_to,
+                  f"return_to is {step.flow.data.get('return_to')!r}, want {target.return_to}", step.exchange)
+
+
+@pytest.mark.requirement("VER-INIT-RETURN-TO-FORBIDDEN")
+def test_foreign_return_to_is_refused_with_json_even_for_browsers(client: Client) -> None:
+    ex = client.init(return_to=FOREIGN_RETURN_TO)
+    checks.status(ex, 400, "VER-INIT-RETURN-TO-FORBIDDEN")
+    checks.error(ex, "VER-INIT-RETURN-TO-FORBIDDEN", code=400, error_id="self_service_flow_return_to_forbidden")
+

@@ -1,0 +1,110 @@
+"""The link method: a valid token verifies; used, unknown, foreign and expired tokens start over."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flow import Flow
+from kratos_conformance.flows import Verifier, query_param
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import Target
+
+pytestmark = pytest.mark.usefixtures("link_method")
+
+
+def with_token(link: str, token: str) -> str:
+    """``link`` with its token replaced."""
+    old = query_param(link, "token") or ""
+    return link.replace(f"token={old}", f"token={token}")
+
+
+def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req: str, target: Target) -> Flow:
+    """303 to the UI with a NEW browser flow carrying ``message_id``; returns that flow."""
+    location = checks.redirect(ex, req, target.ui_url or "")
+    new_id = query_param(location, "flow")
+    checks.expect(req, bool(new_id) and new_id != old.id, f"the redirect does not name a new flow: {new_id!r}", ex)
+    new = verifier.fetch(str(new_id), cookies_of=ex)
+    checks.expect(req, new.type == "browser", f"the new flow is of type {new.type!r}, not browser", ex)
+    checks.flow_messages(new, [message_id], req, ex)
+    return new
+
+
+@pytest.mark.requirement("VER-LINK-VALID", "VER-LINK-VERIFIED", "VER-CODE-CONTINUE")
+def test_valid_token_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    step = verifier.prove(flow, mail)
+    req = "VER-LINK-VALID"
+    if verifier.kind.wants_json:
+        checks.status(step.exchange, 200, req)
+    else:
+        checks.redirect(step.exchange, req, target.ui_url or "", query={"flow": flow.id})
+    assert step.flow is not None
+    checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
+    checks.flow_messages(step.flow, [1080002], req, step.exchange)
+    address, ex = admin.address(identity)
+    checks.expect("VER-LINK-VERIFIED", address.verified and address.status == "completed" and bool(address.verified_at),
+                  f"address verified={address.verified} status={address.status!r}", ex)
+
+
+@pytest.mark.requirement("VER-LINK-USED")
+def test_used_token_starts_over_with_4070001(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    verifier.prove(flow, mail)
+    ex = verifier.client.open(str(mail.verification_link))
+    _restarted(verifier, ex, flow, 4070001, "VER-LINK-USED", target)
+
+
+@pytest.mark.requirement("VER-LINK-UNKNOWN")
+def test_unknown_token_starts_over_with_4070001(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    ex = verifier.client.open(with_token(str(mail.verification_link), "Z" * 32))
+    _restarted(verifier, ex, flow, 4070001, "VER-LINK-UNKNOWN", target)
+    address, admin_ex = admin.address(identity)
+    checks.expect("VER-LINK-UNKNOWN", not address.verified, "an unknown token verified the address", admin_ex)
+
+
+@pytest.mark.requirement("VER-LINK-OTHER-FLOW")
+def test_token_of_another_flow_starts_over_with_4070001(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    identity = admin.create_identity()
+    _, first = verifier.sent(identity.email)
+    flow, _ = verifier.sent(identity.email)
+    link = str(first.verification_link).replace(f"flow={first.flow_id}", f"flow={flow.id}")
+    ex = verifier.client.open(link)
+    _restarted(verifier, ex, flow, 4070001, "VER-LINK-OTHER-FLOW", target)
+
+
+@pytest.mark.requirement("VER-LINK-EXPIRED")
+def test_expired_token_starts_over_with_4070005(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    lifespan = target.challenge_lifespan
+    if lifespan is None:
+        pytest.skip("the target's token lifespan is unknown: pass --challenge-lifespan to run this scenario")
+    if lifespan > target.wait_budget:
+        pytest.skip(f"token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    time.sleep(lifespan + 0.3)
+    ex = verifier.client.open(str(mail.verification_link))
+    _restarted(verifier, ex, flow, 4070005, "VER-LINK-EXPIRED", target)
+    address, admin_ex = admin.address(identity)
+    checks.expect("VER-LINK-EXPIRED", not address.verified, "an expired token verified the address", admin_ex)
+
+
+@pytest.mark.requirement("VER-LINK-REPLAY")
+def test_email_after_success_starts_over_with_4070002(verifier: Verifier, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    verifier.prove(flow, mail)
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, identity.email))
+    req = "VER-LINK-REPLAY"
+    checks.status(ex, 303, req)
+    new_id = query_param(ex.location, "flow") or query_param(ex.location, "id")
+    checks.expect(req, bool(new_id) and new_id != flow.id, "the redirect names no new flow", ex)
+    new = verifier.fetch(str(new_id), cookies_of=ex)
+    checks.flow_messages(new, [4070002], req, ex)

@@ -1,0 +1,21 @@
+"""return_to: an allow-listed URL is where the user continues after verifying."""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import Target
+
+
+@pytest.mark.requirement("VER-RETURN-TO-CONTINUE")
+def test_allowed_return_to_becomes_the_continue_url(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    if target.return_to is None:
+        pytest.skip("no allow-listed --return-to given for this target")
+    identity = admin.create_identity()
+    _, step = verifier.passed(identity.email, return_to=target.return_to)
+    assert step.flow is not None
+    checks.expect("VER-RETURN-TO-CONTINUE", step.flow.continue_url == target.return_to,
+                  f"continue URL is {step.flow.continue_url!r}, want {target.return_to}", step.exchange)

@@ -1,0 +1,172 @@
+"""Submitting an email: the sent_email transition, encodings, validation errors and malformed requests."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.clients import Client
+from kratos_conformance.flow import Flow
+from kratos_conformance.flows import Step, Verifier, query_param
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import Target
+
+SENT_MESSAGE = {"code": 1080003, "link": 1080001}
+
+
+@pytest.mark.requirement("VER-SUBMIT-EMAIL-SENT", "VER-CODE-MAIL", "VER-LINK-MAIL")
+def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
+    verifier: Verifier, admin: AdminApi, target: Target, active_method: str
+) -> None:
+    identity = admin.create_identity()
+    flow = verifier.new_flow()
+    step = verifier.submit_email(flow, identity.email)
+    req = "VER-SUBMIT-EMAIL-SENT"
+    if verifier.kind.wants_json:
+        checks.status(step.exchange, 200, req)
+    else:
+        checks.redirect(step.exchange, "VER-SUBMIT-BROWSER-303", target.ui_url or "", query={"flow": flow.id})
+    assert step.flow is not None
+    checks.flow_state(step.flow, "sent_email", req, step.exchange)
+    checks.flow_messages(step.flow, [SENT_MESSAGE[active_method]], req, step.exchange)
+    mail = verifier.wait_mail(identity.email, step.flow)
+    if active_method == "code":
+        checks.expect("VER-CODE-MAIL", mail.code is not None and len(mail.code) == 6,
+                      f"mail {mail.subject!r} carries no 6-digit code")
+    else:
+        link = mail.verification_link or ""
+        checks.expect("VER-LINK-MAIL", link.startswith(target.public("self-service/verification?")),
+                      f"the mailed link does not start with the public URL {target.public_url}")
+        checks.expect("VER-LINK-MAIL", query_param(link, "flow") == flow.id, "the mailed link names another flow")
+        checks.expect("VER-LINK-MAIL", len(mail.token or "") == 32, "the mailed token is not 32 characters")
+
+
+@pytest.mark.requirement("VER-SUBMIT-ENCODINGS")
+@pytest.mark.parametrize("encoding", ["json", "form", "multipart"])
+def test_every_body_encoding_is_accepted(verifier: Verifier, encoding: str) -> None:
+    flow = verifier.new_flow()
+    step = verifier.submit_email(flow, f"enc-{uuid.uuid4().hex[:8]}@conformance.test", encoding=encoding)
+    req = "VER-SUBMIT-ENCODINGS"
+    checks.status(step.exchange, 200 if verifier.kind.wants_json else 303, req)
+    checks.expect(req, step.flow is not None, "no flow came back", step.exchange)
+    assert step.flow is not None
+    checks.flow_state(step.flow, "sent_email", req, step.exchange)
+
+
+@pytest.mark.requirement("VER-SUBMIT-BROWSER-303")
+@pytest.mark.parametrize("kind", ["browser"])
+def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
+    verifier: Verifier, make_client, target: Target
+) -> None:
+    api_flow = Verifier(make_client("native"), target, verifier.mail, verifier.method).new_flow()
+    ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, f"x-{uuid.uuid4().hex[:8]}@conformance.test"))
+    checks.redirect(ex, "VER-SUBMIT-BROWSER-303", target.ui_url or "", query={"flow": api_flow.id})
+
+
+def _validation_error(verifier: Verifier, flow: Flow, body: dict, req: str, target: Target) -> Step:
+    """Post ``body``: JSON clients get 400 with the flow, a browser gets 303 back to the UI.
+
+    Returns the step whose exchange shows the resulting flow (the POST, or the browser's follow-up GET).
+    """
+    ex = verifier.client.submit(flow.id, body)
+    if verifier.kind.wants_json:
+        checks.status(ex, 400, req)
+        return Step(ex, checks.flow(ex, req))
+    checks.redirect(ex, req, target.ui_url or "", query={"flow": flow.id})
+    fetched = verifier.client.get_flow(flow.id)
+    return Step(fetched, checks.flow(fetched, req))
+
+
+@pytest.mark.requirement("VER-SUBMIT-EMAIL-MISSING")
+def test_missing_email_is_400_with_4000002(verifier: Verifier, target: Target) -> None:
+    flow = verifier.new_flow()
+    body = verifier.email_body(flow, "")
+    del body["email"]
+    step = _validation_error(verifier, flow, body, "VER-SUBMIT-EMAIL-MISSING", target)
+    checks.node_message(step.flow, "email", 4000002, "VER-SUBMIT-EMAIL-MISSING", step.exchange)
+
+
+@pytest.mark.requirement("VER-SUBMIT-EMAIL-INVALID")
+def test_invalid_email_gets_the_profile_message(verifier: Verifier, target: Target) -> None:
+    flow = verifier.new_flow()
+    step = _validation_error(verifier, flow, verifier.email_body(flow, "not-an-email"),
+                             "VER-SUBMIT-EMAIL-INVALID", target)
+    result, ex = step.flow, step.exchange
+    profile = target.profile
+    checks.node_message(result, "email", profile.invalid_email_message_id, "VER-SUBMIT-EMAIL-INVALID", ex)
+    texts = [m.get("text") for n in result.nodes_named("email") for m in n.data.get("messages") or []]
+    want = profile.invalid_email_text("not-an-email")
+    checks.expect("VER-SUBMIT-EMAIL-INVALID", want in texts, f"email node texts {texts}, want {want!r}", ex)
+
+
+@pytest.mark.requirement("VER-SUBMIT-METHOD-UNKNOWN")
+def test_unknown_method_is_400_with_4000001(verifier: Verifier, target: Target) -> None:
+    flow = verifier.new_flow()
+    body = verifier.email_body(flow, "m@conformance.test", method="carrier-pigeon")
+    step = _validation_error(verifier, flow, body, "VER-SUBMIT-METHOD-UNKNOWN", target)
+    result, ex = step.flow, step.exchange
+    got = [m for n in result.nodes_named("method") for m in n.message_ids] + result.message_ids
+    checks.expect("VER-SUBMIT-METHOD-UNKNOWN", 4000001 in got, f"no 4000001 on the method node or flow: {got}", ex)
+
+
+@pytest.mark.requirement("VER-SUBMIT-METHOD-INACTIVE")
+def test_inactive_method_is_400_with_4010006(verifier: Verifier, target: Target, active_method: str) -> None:
+    flow = verifier.new_flow()
+    other = "link" if active_method == "code" else "code"
+    body = verifier.email_body(flow, "m@conformance.test", method=other)
+    step = _validation_error(verifier, flow, body, "VER-SUBMIT-METHOD-INACTIVE", target)
+    checks.flow_messages(step.flow, [4010006], "VER-SUBMIT-METHOD-INACTIVE", step.exchange)
+
+
+@pytest.mark.requirement("VER-SUBMIT-EMPTY-BODY")
+@pytest.mark.parametrize("kind", ["native", "spa"])
+def test_empty_body_is_400_with_4000001(verifier: Verifier) -> None:
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, content=b"", headers={"Content-Type": "application/json"})
+    checks.status(ex, 400, "VER-SUBMIT-EMPTY-BODY")
+    result = checks.flow(ex, "VER-SUBMIT-EMPTY-BODY")
+    checks.flow_messages(result, [4000001], "VER-SUBMIT-EMPTY-BODY", ex)
+
+
+@pytest.mark.requirement("VER-SUBMIT-CONTENT-TYPE")
+@pytest.mark.parametrize("kind", ["native", "spa"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/octet-stream"])
+def test_unknown_content_type_is_400_with_4000001(verifier: Verifier, content_type: str) -> None:
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, content=b"method=code&email=a@b.test", headers={"Content-Type": content_type})
+    checks.status(ex, 400, "VER-SUBMIT-CONTENT-TYPE")
+    result = checks.flow(ex, "VER-SUBMIT-CONTENT-TYPE")
+    checks.flow_messages(result, [4000001], "VER-SUBMIT-CONTENT-TYPE", ex)
+
+
+@pytest.mark.requirement("VER-SUBMIT-MALFORMED", "VER-RESP-NO-5XX")
+@pytest.mark.parametrize("kind", ["native", "spa"])
+@pytest.mark.parametrize("body", [b"{", b'{"method": ', b"[1,2,3]", b"\xff\xfe\x00", b'"just a string"'],
+                         ids=["open-brace", "truncated", "array", "binary", "string"])
+def test_malformed_json_is_400_never_a_server_error(verifier: Verifier, body: bytes) -> None:
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, content=body, headers={"Content-Type": "application/json"})
+    checks.expect("VER-RESP-NO-5XX", ex.status < 500, f"server error {ex.status}", ex)
+    checks.status(ex, 400, "VER-SUBMIT-MALFORMED")
+
+
+@pytest.mark.requirement("VER-SUBMIT-FLOW-MISSING")
+def test_submission_without_flow_id(client: Client, target: Target) -> None:
+    ex = client.submit(None, {"method": "code", "email": "a@conformance.test"})
+    if client.kind.wants_json:
+        checks.status(ex, 400, "VER-SUBMIT-FLOW-MISSING")
+        checks.error(ex, "VER-SUBMIT-FLOW-MISSING", code=400)
+    else:
+        checks.redirect(ex, "VER-SUBMIT-FLOW-MISSING", target.error_ui_url or "")
+
+
+@pytest.mark.requirement("VER-SUBMIT-FLOW-UNKNOWN")
+def test_submission_to_unknown_flow(client: Client, target: Target) -> None:
+    ex = client.submit(str(uuid.uuid4()), {"method": "code", "email": "a@conformance.test"})
+    if client.kind.wants_json:
+        checks.status(ex, 404, "VER-SUBMIT-FLOW-UNKNOWN")
+        checks.error(ex, "VER-SUBMIT-FLOW-UNKNOWN", code=404)
+    else:
+        checks.redirect(ex, "VER-SUBMIT-FLOW-UNKNOWN", target.error_ui_url or "")
