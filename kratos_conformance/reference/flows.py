@@ -16,6 +16,8 @@ Decisions where the behaviour reference is silent (see the module docstrings of 
   also consumed with an atomic UPDATE, so even without the lock only one submission could pass.
 - transient_payload is accepted and not echoed: Kratos does not persist it and answers with the stored flow.
 - A 4010006 error keeps ``active`` as the configured method.
+- A validation error replaces the messages shown before (flow and node messages), so an answer shows the
+  problems of that submission only.
 - The CSRF cookie is (re)issued whenever Kratos's nosurf would: browser init and GET /flows without a valid
   cookie, and every "new flow" answer (expiry, replacement, code link click).
 """
@@ -182,8 +184,11 @@ class VerificationService:
 
     def _flow_error(self, req: ClientRequest, flow: FlowRecord, *, global_messages: tuple[dict[str, Any], ...] = (),
                     field_messages: tuple[tuple[str, dict[str, Any]], ...] = ()) -> Outcome:
-        """A validation error: messages go onto the flow; 400 with the flow, or 303 to the UI for browsers."""
-        flow.ui.setdefault("messages", []).extend(global_messages)
+        """A validation error: the messages of this submission replace earlier ones (on the flow and on its
+        nodes); 400 with the flow, or 303 to the UI for browser flows answering a non-JSON request."""
+        flow.ui["messages"] = list(global_messages)
+        for item in flow.ui["nodes"]:
+            item["messages"] = []
         for name, message in field_messages:
             nodes.add_field_message(flow.ui["nodes"], name, message)
         self.storage.update_flow(flow)

@@ -1,0 +1,145 @@
+"""Unit tests: configuration, negotiation, CSRF masking, return_to allow-list, body decoding, time format."""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance.reference import KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
+from kratos_conformance.reference.bodies import BodyError, Submission, check_request, decode_json, decode_pairs
+from kratos_conformance.reference.csrf import cookie_name, mask, new_secret, token_matches, unmask
+from kratos_conformance.reference.negotiation import init_wants_json, is_browser_request, is_json_request
+from kratos_conformance.reference.return_to import ReturnToForbidden, check_return_to
+from kratos_conformance.reference.timefmt import format_time
+
+
+@pytest.mark.parametrize("raw, seconds", [(5, 5.0), (0.25, 0.25), ("500ms", 0.5), ("3s", 3.0), ("10m", 600.0),
+                                          ("1h", 3600.0), ("1h30m", 5400.0), ("2", 2.0)])
+def test_parse_duration_accepts_numbers_and_units(raw: object, seconds: float) -> None:
+    assert parse_duration(raw) == seconds
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "5d", "-1s", 0, -3, True, None, "1h x"])
+def test_parse_duration_rejects_garbage(raw: object) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(raw, "flow_lifespan")
+
+
+def test_config_defaults_and_derived_urls() -> None:
+    config = ReferenceConfig(public_url="http://127.0.0.1:4433/auth")
+    assert config.public_url == "http://127.0.0.1:4433/auth/"
+    assert config.public_prefix == "/auth"
+    assert config.effective_ui_url == "http://127.0.0.1:4433/auth/ui/verification"
+    assert config.effective_error_ui_url == "http://127.0.0.1:4433/auth/ui/error"
+    assert config.effective_default_return_url == "http://127.0.0.1:4433/auth/ui/welcome"
+    assert (config.method, config.max_submissions, config.flow_lifespan) == ("code", 5, 3600.0)
+
+
+def test_from_mapping_parses_durations_lists_and_faults() -> None:
+    config = ReferenceConfig.from_mapping({"method": "link", "flow_lifespan": "2s", "link_lifespan": "10m",
+                                           "allowed_return_urls": ["https://a.test/"],
+                                           "faults": ["wrong_code_400"], "admin_token": "secret"})
+    assert (config.method, config.flow_lifespan, config.link_lifespan) == ("link", 2.0, 600.0)
+    assert config.allowed_return_urls == ("https://a.test/",)
+    assert config.faults == frozenset({"wrong_code_400"})
+
+
+@pytest.mark.parametrize("settings, fragment", [
+    ({"method": "sms"}, "method"),
+    ({"bogus": 1}, "unknown setting"),
+    ({"faults": ["no_such_fault"]}, "unknown fault"),
+    ({"public_url": "ftp://x:1/"}, "public_url"),
+    ({"public_url": "http://127.0.0.1/"}, "port"),
+    ({"max_submissions": 0}, "max_submissions"),
+    ({"smtp_url": "http://127.0.0.1:25"}, "smtp_url"),
+    ({"allowed_return_urls": "https://a.test/"}, "allowed_return_urls"),
+    ({"enabled": "yes"}, "enabled"),
+    ({"code_lifespan": "soon"}, "code_lifespan"),
+])
+def test_from_mapping_rejects_bad_settings_with_one_line(settings: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ReferenceConfig.from_mapping(settings)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_known_faults_are_described() -> None:
+    assert len(KNOWN_FAULTS) >= 18
+    assert all(isinstance(text, str) and text and "\n" not in text for text in KNOWN_FAULTS.values())
+
+
+@pytest.mark.parametrize("accept, content_type, json_request, browser", [
+    (None, None, False, True),
+    ("*/*", None, False, True),
+    ("text/*", None, False, True),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None, False, True),
+    ("application/json", None, True, False),
+    ("application/json, text/plain, */*", None, True, False),
+    (None, "application/json", True, True),
+    ("text/html", "application/json; charset=utf-8", False, True),
+    ("application/json;q=0.1, text/html", None, False, True),
+])
+def test_json_and_browser_classification(accept: str | None, content_type: str | None, json_request: bool,
+                                         browser: bool) -> None:
+    headers = {key: value for key, value in (("accept", accept), ("content-type", content_type)) if value}
+    assert is_json_request(headers) is json_request
+    assert is_browser_request(headers) is browser
+
+
+def test_init_negotiates_on_accept_only() -> None:
+    assert init_wants_json({"accept": "application/json"})
+    assert not init_wants_json({"content-type": "application/json"})
+    assert not init_wants_json({})
+
+
+def test_masked_csrf_tokens_differ_but_verify() -> None:
+    secret = new_secret()
+    first, second = mask(secret), mask(secret)
+    assert first != second and unmask(first) == unmask(second) == secret
+    assert token_matches(first, secret)
+    assert not token_matches(first, new_secret())
+    assert not token_matches("garbage", secret) and not token_matches(None, secret)
+    assert cookie_name("http://127.0.0.1:4433/").startswith("csrf_token_") and len(cookie_name("x")) == 11 + 64
+
+
+@pytest.mark.parametrize("raw, allowed", [
+    ("https://app.example.com/done", True),
+    ("https://app.example.com/done/deeper?x=1", True),
+    ("https://app.example.com/elsewhere", False),
+    ("https://shop.allowed.test/any", True),
+    ("http://shop.allowed.test/any", False),
+    ("https://evil.test/", False),
+    ("http://127.0.0.1:4433/self-service/verification/browser", True),
+    ("/self-service/login/browser", True),
+    ("/ui/welcome", False),
+])
+def test_return_to_allow_list(raw: str, allowed: bool) -> None:
+    allow = ("https://app.example.com/done", "https://*.allowed.test/")
+    if allowed:
+        assert check_return_to(raw, allow, "http://127.0.0.1:4433/", "http://127.0.0.1:4433/ui/welcome")
+    else:
+        with pytest.raises(ReturnToForbidden) as caught:
+            check_return_to(raw, allow, "http://127.0.0.1:4433/", "http://127.0.0.1:4433/ui/welcome")
+        assert "is not allowed" in str(caught.value)
+
+
+def test_body_decoding_rules() -> None:
+    assert isinstance(check_request("POST", "application/json", b""), BodyError)
+    unknown = check_request("POST", "text/plain", b"x")
+    assert isinstance(unknown, BodyError) and "text/plain" in unknown.reason
+    assert check_request("POST", "application/json; charset=utf-8", b"{}") is None
+    garbage = decode_json(b"{nope", [])
+    assert isinstance(garbage, BodyError) and garbage.kind == "json_syntax"
+    array = decode_json(b"[1]", [])
+    assert isinstance(array, BodyError) and array.reason.endswith("got: JSON")
+    merged = decode_json(b'{"email": "a@b.test", "method": "code", "flow": "body", "extra": 1}', [("flow", "q")])
+    assert isinstance(merged, Submission) and merged.values == {"email": "a@b.test", "method": "code", "flow": "q"}
+    form = decode_pairs([("method", "code"), ("method", "link"), ("email", "")], [("method", "x")])
+    assert form.values == {"method": "code"} and form.field_errors == ()
+    invalid = decode_pairs([("method", "sms"), ("email", "not-an-email")], [])
+    assert [name for name, _ in invalid.field_errors] == ["method", "email"]
+    assert invalid.field_errors[1][1]["id"] == 4000040
+
+
+def test_time_format_matches_go_rfc3339nano() -> None:
+    assert format_time(0) == "1970-01-01T00:00:00Z"
+    assert format_time(1_500_000) == "1970-01-01T00:00:01.5Z"
+    assert format_time(1_000_001) == "1970-01-01T00:00:01.000001Z"
