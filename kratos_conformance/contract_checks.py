@@ -43,19 +43,24 @@ class ContractJudge:
         op = self.operations.get(ex.operation)
         if op is None:
             return
-        problems = self.problems(op, ex)
-        checks.expect("VER-RESP-SCHEMA", not problems,
-                      "does not match the contract: " + "; ".join(problems[:5]), ex, name="response_conformance")
+        for req, problems in self.problems(op, ex).items():
+            checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex, name="contract")
 
-    def problems(self, op: dict[str, Any], ex: Exchange) -> list[str]:
-        """Every way the response departs from the documented response of ``op`` (empty when it conforms)."""
+    def problems(self, op: dict[str, Any], ex: Exchange) -> dict[str, list[str]]:
+        """Every way the response departs from the documented response of ``op``, by requirement id.
+
+        Keys: VER-RESP-STATUS, VER-RESP-HEADERS, VER-RESP-CONTENT-TYPE, VER-RESP-SCHEMA (a key whose list is
+        empty was judged and conforms; a missing key could not be judged, e.g. no schema for an undocumented
+        status).
+        """
         responses = op.get("responses", {})
         documented = responses.get(str(ex.status))
         if documented is None:
             listed = ", ".join(k for k in responses if k != "default")
-            return [f"status {ex.status} is not documented for {ex.operation} (documented: {listed})"]
+            return {"VER-RESP-STATUS": [f"status {ex.status} is not documented for {ex.operation} (documented: {listed})"]}
         response = deref(self.contract, documented)
-        found: list[str] = []
+        result: dict[str, list[str]] = {"VER-RESP-STATUS": []}
+        found: list[str] = result.setdefault("VER-RESP-HEADERS", [])
         for name, header in (response.get("headers") or {}).items():
             header = deref(self.contract, header)
             value = ex.header(name)
@@ -66,19 +71,21 @@ class ContractJudge:
                 found.append(f"header {name}: {value!r} does not match {pattern!r}")
         content = response.get("content") or {}
         if not content:
-            return found
+            return result
         if ex.content_type not in content:
-            found.append(f"content type {ex.content_type or 'none'!r} is not one of {sorted(content)}")
-            return found
+            result["VER-RESP-CONTENT-TYPE"] = [f"content type {ex.content_type or 'none'!r} is not one of {sorted(content)}"]
+            return result
+        result["VER-RESP-CONTENT-TYPE"] = []
         schema = (content[ex.content_type] or {}).get("schema")
         if schema is None or not ex.content_type.endswith("json"):
-            return found
+            return result
         try:
             body = ex.json()
         except ValueError:
-            return [*found, "the body is not valid JSON"]
-        errors = validation_errors(_validator(json.dumps(schema, sort_keys=True)), body)
-        return [*found, *errors]
+            result["VER-RESP-SCHEMA"] = ["the body is not valid JSON"]
+            return result
+        result["VER-RESP-SCHEMA"] = validation_errors(_validator(json.dumps(schema, sort_keys=True)), body)
+        return result
 
     @staticmethod
     def leak(ex: Exchange) -> str | None:
