@@ -39,6 +39,8 @@ TEST_LOG_KEY = pytest.StashKey["TestLog"]()
 class TestLog:
     """What one test did: its exchanges and the checks it evaluated."""
 
+    __test__ = False  # not a test class, whatever its name
+
     exchanges: list[Exchange] = field(default_factory=list)
     checks: list[checks.CheckResult] = field(default_factory=list)
 
@@ -106,7 +108,7 @@ class ConformanceRun:
         )
         self.target.check_reachable()
         self.clients = ClientFactory(self.target, self.recorder)
-        self.recorder.add_listener(ContractJudge().judge)
+        self.recorder.add_listener(ContractJudge(self.target).judge)
 
     def close(self) -> None:
         if self.clients is not None:
