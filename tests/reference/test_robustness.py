@@ -127,3 +127,26 @@ def test_api_flow_success_redirects_without_json_accept(code_target: RunningTarg
     answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": "someone@example.org"})
     assert answer.status_code == 303 and query_param(answer.headers["location"], "flow") == flow["id"]
     assert answer.content == b""
+
+
+def test_last_resort_handler_answers_json_500_without_details(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    import anyio
+
+    from kratos_conformance.reference import ReferenceConfig, create_public_app
+    from kratos_conformance.reference.server import build_services
+
+    config = ReferenceConfig(smtp_url=smtp_sink.url)
+    services = build_services(config)
+    app = create_public_app(config, services)
+    services.close()  # storage closed: every flow lookup now fails inside the app
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:4433") as client:
+            return await client.get("/self-service/verification/api", headers={"Accept": "application/json"})
+
+    answer = anyio.run(call)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json; charset=utf-8"
+    assert answer.json() == {"error": {"code": 500, "status": "Internal Server Error", "message":
+                                       "An internal server error occurred, please contact the system administrator"}}
