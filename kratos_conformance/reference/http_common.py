@@ -50,7 +50,8 @@ def redirect_response(location: str, request_method: str) -> Response:
     """A 303 See Other; GET/HEAD answers get Go's tiny HTML body, others none."""
     if request_method.upper() in ("GET", "HEAD"):
         body = f'<a href="{escape(location, quote=True)}">See Other</a>.\n\n'
-        return Response(body, status_code=303, headers={"location": location, "content-type": "text/html; charset=utf-8"})
+        return Response(body, status_code=303,
+                        headers={"location": location, "content-type": "text/html; charset=utf-8"})
     return Response(b"", status_code=303, headers={"location": location})
 
 

@@ -16,7 +16,7 @@ Bodies: application/json, application/x-www-form-urlencoded, multipart/form-data
 from __future__ import annotations
 
 import base64
-from typing import Callable
+from typing import AsyncIterator, Callable
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,9 @@ IDENTITY_SCHEMA: dict[str, object] = {
                           "verification": {"via": "email"}, "recovery": {"via": "email"}}}},
         "required": ["email"], "additionalProperties": False}},
 }
+
+
+DEFAULT_SCHEMA_REF = base64.urlsafe_b64encode(b"default").decode("ascii").rstrip("=")
 
 
 def client_request(request: Request) -> ClientRequest:
@@ -76,7 +79,7 @@ async def _form_pairs(request: Request, body: bytes) -> list[tuple[str, str]] | 
         if kind == "application/x-www-form-urlencoded":
             return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=1000)
 
-        async def replay():  # type: ignore[no-untyped-def]
+        async def replay() -> AsyncIterator[bytes]:
             yield body
 
         form = await MultiPartParser(request.headers, replay(), max_files=10, max_fields=1000).parse()
@@ -133,7 +136,7 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         return json_response(200, {"status": "ok"})
 
     async def schema(request: Request) -> Response:
-        if request.path_params["schema_id"] not in ("default", base64.urlsafe_b64encode(b"default").decode().rstrip("=")):
+        if request.path_params["schema_id"] not in ("default", DEFAULT_SCHEMA_REF):
             return error_response(404)
         return json_response(200, IDENTITY_SCHEMA)
 

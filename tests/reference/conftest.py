@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reference_helpers import SmtpSink  # noqa: E402
+from reference_helpers import SmtpSink, StartTarget  # noqa: E402
 
 from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve  # noqa: E402
-
-StartTarget = Callable[..., RunningTarget]
 
 
 @pytest.fixture(scope="session")

@@ -15,15 +15,20 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from aiosmtpd.controller import Controller
 
+from kratos_conformance.reference import RunningTarget
+
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 JSON_ACCEPT = "application/json"
 AXIOS_ACCEPT = "application/json, text/plain, */*"
+
+# the start_target fixture: start_target(**config_overrides) -> RunningTarget (stopped after the test)
+StartTarget = Callable[..., RunningTarget]
 
 
 @dataclass(frozen=True)

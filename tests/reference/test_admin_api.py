@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from reference_helpers import SmtpSink, create_identity, message_ids, native_client, unique_email
+from reference_helpers import SmtpSink, StartTarget, create_identity, message_ids, native_client, unique_email
 
 from kratos_conformance.reference import RunningTarget
 
@@ -77,7 +77,7 @@ def test_health_version_and_courier_messages(code_target: RunningTarget, smtp_si
     assert messages[0]["status"] in ("queued", "sent") and messages[0]["type"] == "email"
 
 
-def test_admin_token_and_admin_prefix(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_admin_token_and_admin_prefix(start_target: StartTarget) -> None:
     target = start_target(admin_token="s3cret", admin_url="http://127.0.0.1:0/kratos-admin/")
     admin = target.admin_url
     assert admin.endswith("/kratos-admin/")
@@ -94,7 +94,7 @@ def test_admin_token_and_admin_prefix(start_target) -> None:  # type: ignore[no-
                      headers={"Authorization": "Bearer s3cret"}).status_code == 404
 
 
-def test_sqlite_file_database_persists_state(start_target, smtp_sink: SmtpSink, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_file_database_persists_state(start_target: StartTarget, smtp_sink: SmtpSink, tmp_path: Path) -> None:
     database = tmp_path / "reference.sqlite"
     target = start_target(database=str(database))
     email = unique_email()

@@ -6,8 +6,8 @@ import threading
 
 import httpx
 
-from reference_helpers import (SmtpSink, browser_client, create_identity, csrf_token, get_identity, message_ids,
-                               native_client, node, query_param, spa_client, unique_email)
+from reference_helpers import (SmtpSink, StartTarget, browser_client, create_identity, csrf_token, get_identity,
+                               message_ids, native_client, node, query_param, spa_client, unique_email)
 
 from kratos_conformance.reference import RunningTarget
 
@@ -187,7 +187,7 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(code_target: RunningTa
     smtp_sink.assert_no_mail(unknown)
 
 
-def test_notify_unknown_recipients_sends_a_notice(start_target, smtp_sink: SmtpSink) -> None:  # type: ignore[no-untyped-def]
+def test_notify_unknown_recipients_sends_a_notice(start_target: StartTarget, smtp_sink: SmtpSink) -> None:
     target = start_target(notify_unknown_recipients=True)
     email = unique_email()
     with native_client() as client:
@@ -225,7 +225,7 @@ def test_code_from_another_flow_is_rejected(code_target: RunningTarget, smtp_sin
         assert foreign.status_code == 200 and message_ids(foreign.json()) == [4070006]
 
 
-def test_max_submissions_replaces_the_flow(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_max_submissions_replaces_the_flow(start_target: StartTarget) -> None:
     target = start_target(max_submissions=2)
     with native_client() as client:
         flow = client.get(target.public_url + "self-service/verification/api").json()

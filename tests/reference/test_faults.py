@@ -9,8 +9,8 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from reference_helpers import (SmtpSink, create_identity, get_identity, message_ids, native_client, spa_client,
-                               unique_email)
+from reference_helpers import (SmtpSink, StartTarget, create_identity, get_identity, message_ids, native_client,
+                               spa_client, unique_email)
 
 from kratos_conformance.reference import KNOWN_FAULTS, RunningTarget
 
@@ -174,7 +174,7 @@ def test_every_known_fault_has_a_probe() -> None:
 
 
 @pytest.mark.parametrize("fault", sorted(KNOWN_FAULTS))
-def test_fault_changes_observable_behaviour(fault: str, start_target, smtp_sink: SmtpSink) -> None:  # type: ignore[no-untyped-def]
+def test_fault_changes_observable_behaviour(fault: str, start_target: StartTarget, smtp_sink: SmtpSink) -> None:
     probe, overrides, clean_expected = PROBES[fault]
     clean = start_target(**overrides)
     faulty = start_target(**overrides, faults=frozenset({fault}))

@@ -6,7 +6,8 @@ import time
 
 import httpx
 
-from reference_helpers import (browser_client, message_ids, native_client, query_param, spa_client, unique_email)
+from reference_helpers import (StartTarget, browser_client, message_ids, native_client, query_param, spa_client,
+                               unique_email)
 
 from kratos_conformance.reference import RunningTarget
 
@@ -63,7 +64,7 @@ def test_get_flow_statuses(code_target: RunningTarget) -> None:
         assert mismatch.status_code == 403 and "do not match" in mismatch.json()["error"]["details"]["reject_reason"]
 
 
-def test_expiry_get_410_and_post_303(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_expiry_get_410_and_post_303(start_target: StartTarget) -> None:
     target = start_target(flow_lifespan="300ms")
     flows = target.public_url + "self-service/verification/flows"
     with native_client() as native, spa_client() as spa, browser_client() as browser:
@@ -97,7 +98,7 @@ def test_expiry_get_410_and_post_303(start_target) -> None:  # type: ignore[no-u
         assert browser_posted.headers["location"].startswith(target.public_url + "ui/verification?flow=")
 
 
-def test_disabled_verification(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_disabled_verification(start_target: StartTarget) -> None:
     target = start_target(enabled=False)
     with native_client() as client:
         for path in ("self-service/verification/api", "self-service/verification/browser",
@@ -111,7 +112,7 @@ def test_disabled_verification(start_target) -> None:  # type: ignore[no-untyped
         assert redirected.headers["location"].startswith(target.public_url + "ui/error?id=")
 
 
-def test_public_url_prefix_and_secure_cookie(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_public_url_prefix_and_secure_cookie(start_target: StartTarget) -> None:
     target = start_target(public_url="http://127.0.0.1:0/auth/", dev_mode=False)
     assert target.public_url.endswith("/auth/")
     root = target.public_url.rsplit("/auth/", 1)[0] + "/"

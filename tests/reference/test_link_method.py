@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from reference_helpers import (SmtpSink, browser_client, create_identity, csrf_token, get_identity, message_ids,
-                               native_client, node, query_param, spa_client, unique_email)
+from reference_helpers import (SmtpSink, StartTarget, browser_client, create_identity, csrf_token, get_identity,
+                               message_ids, native_client, node, query_param, spa_client, unique_email)
 
 from kratos_conformance.reference import RunningTarget
 
@@ -92,7 +92,7 @@ def test_browser_link_flow_with_csrf(link_target: RunningTarget, smtp_sink: Smtp
         assert done.json()["state"] == "passed_challenge"
 
 
-def test_expired_link_token_gives_4070005(start_target, smtp_sink: SmtpSink) -> None:  # type: ignore[no-untyped-def]
+def test_expired_link_token_gives_4070005(start_target: StartTarget, smtp_sink: SmtpSink) -> None:
     target = start_target(method="link", link_lifespan="300ms")
     email = unique_email()
     create_identity(target.admin_url, email)

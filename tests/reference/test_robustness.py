@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from reference_helpers import message_ids, native_client, query_param, spa_client
+from reference_helpers import SmtpSink, message_ids, native_client, query_param, spa_client
 
 from kratos_conformance.reference import RunningTarget
 
 
-def _api_flow(target: RunningTarget) -> dict:  # type: ignore[type-arg]
+def _api_flow(target: RunningTarget) -> dict[str, Any]:
     with native_client() as client:
         return client.get(target.public_url + "self-service/verification/api").json()
 
@@ -97,7 +99,8 @@ def test_no_request_in_a_sweep_reaches_a_500(code_target: RunningTarget) -> None
         ("GET", submit, {"flow": flow["id"], "token": "t"}, None, {}),
         ("GET", submit, {"flow": flow["id"], "code": "x" * 5000}, None, {}),
         ("POST", submit, {"flow": flow["id"]}, b'{"email": {"nested": [1, 2]}}', {"Content-Type": "application/json"}),
-        ("POST", submit, {"flow": flow["id"]}, b'{"code": 123456, "method": null}', {"Content-Type": "application/json"}),
+        ("POST", submit, {"flow": flow["id"]}, b'{"code": 123456, "method": null}',
+         {"Content-Type": "application/json"}),
         ("POST", submit, {"flow": flow["id"]}, b'{"transient_payload": "x"}', {"Content-Type": "application/json"}),
         ("POST", submit, {"flow": flow["id"]}, b'"string"', {"Content-Type": "application/json"}),
         ("POST", submit, {"flow": flow["id"]}, b"\x00" * 100, {"Content-Type": "application/x-www-form-urlencoded"}),
@@ -129,7 +132,7 @@ def test_api_flow_success_redirects_without_json_accept(code_target: RunningTarg
     assert answer.content == b""
 
 
-def test_last_resort_handler_answers_json_500_without_details(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+def test_last_resort_handler_answers_json_500_without_details(smtp_sink: SmtpSink) -> None:
     import anyio
 
     from kratos_conformance.reference import ReferenceConfig, create_public_app

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 
-from reference_helpers import (SmtpSink, browser_client, create_identity, get_identity, parse_page, query_param,
-                               unique_email)
+import httpx
+
+from reference_helpers import (FormParser, SmtpSink, StartTarget, browser_client, create_identity, get_identity,
+                               parse_page, query_param, unique_email)
 
 from kratos_conformance.reference import RunningTarget
 
 
-def _submit(client, page, fields: dict[str, str], button: dict[str, str]):  # type: ignore[no-untyped-def]
+def _submit(client: httpx.Client, page: FormParser, fields: dict[str, str], button: dict[str, str]) -> httpx.Response:
     """Submit the page's form like a browser: hidden inputs + filled fields + the clicked button."""
     data = {i["name"]: i.get("value", "") for i in page.inputs if i.get("type") == "hidden"}
     data.update(fields)
@@ -69,11 +71,12 @@ def test_ui_shows_node_messages_and_resends(code_target: RunningTarget, smtp_sin
         smtp_sink.wait_for(email, count=2)
 
 
-def test_ui_restarts_unknown_csrf_rejected_and_expired_flows(start_target) -> None:  # type: ignore[no-untyped-def]
+def test_ui_restarts_unknown_csrf_rejected_and_expired_flows(start_target: StartTarget) -> None:
     target = start_target(flow_lifespan="300ms")
     init_url = target.public_url + "self-service/verification/browser"
     with browser_client() as owner, browser_client() as stranger:
-        unknown = owner.get(target.public_url + "ui/verification", params={"flow": "8f1f3e3c-4a0b-4b59-9a4e-0b7c3b0f4d11"})
+        unknown = owner.get(target.public_url + "ui/verification",
+                            params={"flow": "8f1f3e3c-4a0b-4b59-9a4e-0b7c3b0f4d11"})
         assert unknown.status_code == 303 and unknown.headers["location"] == init_url
         flow_id = query_param(owner.get(init_url, params={"return_to": init_url}).headers["location"], "flow")
         foreign = stranger.get(target.public_url + "ui/verification", params={"flow": flow_id})
