@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -55,8 +56,11 @@ class TargetServices:
 
 
 def build_services(config: ReferenceConfig) -> TargetServices:
-    """Open storage, start the courier, create the services."""
-    storage = Storage(config.database)
+    """Open storage, start the courier, create the services; ConfigError when the database cannot be opened."""
+    try:
+        storage = Storage(config.database)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"database: cannot open {config.database}: {exc}") from None
     host, port = config.smtp_host_port
     courier = Courier(storage, host, port, config.mail_from)
     courier.start()
@@ -149,7 +153,12 @@ def serve(config: ReferenceConfig) -> RunningTarget:
         raise
     config = dataclasses.replace(config, public_url=_with_port(config.public_url, public_sock.getsockname()[1]),
                                  admin_url=_with_port(config.admin_url, admin_sock.getsockname()[1]))
-    services = build_services(config)
+    try:
+        services = build_services(config)
+    except ConfigError:
+        public_sock.close()
+        admin_sock.close()
+        raise
     servers: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
     for app, sock, name in ((create_public_app(config, services), public_sock, "reference-public"),
                             (create_admin_app(config, services), admin_sock, "reference-admin")):

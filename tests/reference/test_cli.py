@@ -65,6 +65,8 @@ def test_cli_starts_prints_one_line_and_stops_on_sigterm(smtp_sink: SmtpSink, tm
     (["--flow-lifespan", "soon"], "flow_lifespan"),
     (["--config", "/nonexistent/reference.yaml"], "cannot read"),
     (["--public-url", "not a url"], "public_url"),
+    (["--public-url", "http://127.0.0.1:0/", "--admin-url", "http://127.0.0.1:0/",
+      "--database", "/nonexistent/dir/reference.sqlite"], "database: cannot open"),
 ])
 def test_cli_bad_options_exit_2_with_one_line(args: list[str], fragment: str) -> None:
     result = _run(args)
