@@ -40,6 +40,7 @@ else
 endif
 
 test: $(STAMP)
+	sh scripts/install-node-tools.sh
 	$(PY) -m pytest tests -q
 
 reference: $(STAMP)
