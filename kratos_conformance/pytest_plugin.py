@@ -213,6 +213,15 @@ def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start."""
+    try:
+        return (yield)
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     """Show a failed requirement as its id, statement and redacted exchanges instead of a traceback."""
     report = yield
