@@ -425,7 +425,7 @@ class VerificationService:
         if flow.state not in ("choose_method", "sent_email"):
             return self._retry_code_flow(req, flow.type, messages.state_failure(), REASON_USE_NEW_FLOW)
         if code:
-            if req.method == "GET" and "get_link_verifies" not in self.config.faults:
+            if req.method in ("GET", "HEAD") and "get_link_verifies" not in self.config.faults:
                 return self._prefill_code(req, flow, code)
             return self._use_code(req, flow, code)
         if not email:

@@ -259,6 +259,8 @@ def test_emailed_code_link_prefills_but_does_not_verify(code_target: RunningTarg
         client.post(flow["ui"]["action"], json={"method": "code", "email": email})
     mail = smtp_sink.wait_for(email)
     with browser_client() as mail_reader:
+        scanned = mail_reader.head(mail.link)  # link scanners probe with HEAD: must not count or verify
+        assert scanned.status_code == 303
         opened = mail_reader.get(mail.link)
         assert opened.status_code == 303 and "text/html" in opened.headers["content-type"]
         assert query_param(opened.headers["location"], "flow") == flow["id"]
