@@ -87,7 +87,9 @@ def create_admin_app(config: ReferenceConfig, services: TargetServices | None = 
 
 def _bind(url: str, key: str) -> socket.socket:
     port = urlsplit(url).port or 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and accepted
+    # sockets inherit it. Without it, Nagle + delayed ACK add ~40 ms to every response.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
