@@ -47,6 +47,11 @@ def test_unknown_address_looks_like_a_known_one_and_gets_no_mail(verifier: Verif
     b = normalized(u.flow.data, {unknown_flow.id: "<flow>", unknown: "<address>"})
     checks.expect(req, a == b, "the flows for a known and an unknown address differ beyond ids and timestamps",
                   k.exchange, u.exchange)
-    verifier.wait_mail(known.email, k.flow)  # the known address is mailed, so the courier has run
-    checks.no_mail(verifier.mail, unknown, "VER-ENUM-NO-MAIL", wait=min(1.0, verifier.target.mail_timeout))
+    verifier.wait_mail(known.email, k.flow)
+    # A mail to a second known address submitted AFTER the unknown one: once it has arrived, the courier has
+    # handled the unknown address too (couriers send in order); a short grace covers parallel couriers.
+    sentinel = admin.create_identity()
+    verifier.submit_email(verifier.new_flow(), sentinel.email)
+    verifier.wait_mail(sentinel.email)
+    checks.no_mail(verifier.mail, unknown, "VER-ENUM-NO-MAIL", wait=0.25)
 

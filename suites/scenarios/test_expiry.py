@@ -1,58 +1,21 @@
 """Expired flows: GET answers 410 with where to start over; POST starts over with a new flow carrying 4070005.
 
-The flow lifespan is read from the flows themselves (expires_at - issued_at). All expired flows this module needs are
-created first and waited for once, so the wait is paid once per module, not once per scenario.
+The flow lifespan is read from the flows themselves (expires_at - issued_at). The flows are made when the session
+starts and these scenarios run last (``expired`` in suites/conftest.py), so the wait overlaps with the rest.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
 
 from kratos_conformance import checks
-from kratos_conformance.clients import Client, ClientKind
-from kratos_conformance.flow import Flow
-from kratos_conformance.flows import Verifier, query_param
+from kratos_conformance.flows import query_param
 from kratos_conformance.target import Target
-
-
-@dataclass
-class Expired:
-    """An expired flow, the client (with its cookies) that made it, and its return_to."""
-
-    verifier: Verifier
-    flow: Flow
-    return_to: str | None
-
-
-@pytest.fixture(scope="module")
-def expired(conformance_run, target: Target, mail, active_method: str) -> Iterator[dict[tuple[str, str], Expired]]:
-    """For every client kind, one expired flow without and one with return_to (if the target has one)."""
-    made: dict[tuple[str, str], Expired] = {}
-    lifespans: list[float] = []
-    for kind in ClientKind:
-        for variant, return_to in (("plain", None), ("return_to", target.return_to)):
-            if variant == "return_to" and return_to is None:
-                continue
-            verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
-            flow = verifier.new_flow(return_to)
-            lifespans.append(flow.lifespan or 0.0)
-            made[(kind.value, variant)] = Expired(verifier, flow, return_to)
-    wait = max(lifespans)
-    if wait <= 0:
-        pytest.skip("the flows carry no usable expires_at - issued_at")
-    if wait > target.wait_budget:
-        pytest.skip(f"flow lifespan {wait:g}s exceeds the wait budget {target.wait_budget:g}s (--wait-budget)")
-    time.sleep(wait + 0.3)
-    yield made
 
 
 @pytest.mark.requirement("VER-GET-410-API")
 def test_expired_api_flow_is_410_with_details_api(expired, target: Target) -> None:
-    e = expired[("native", "plain")]
+    e = expired.get("native")
     ex = e.verifier.client.get_flow(e.flow.id)
     req = "VER-GET-410-API"
     checks.status(ex, 410, req)
@@ -65,7 +28,7 @@ def test_expired_api_flow_is_410_with_details_api(expired, target: Target) -> No
 @pytest.mark.requirement("VER-GET-410-BROWSER")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, kind: str) -> None:
-    e = expired[(kind, "plain")]
+    e = expired.get(kind)
     ex = e.verifier.client.get_flow(e.flow.id)
     req = "VER-GET-410-BROWSER"
     checks.status(ex, 410, req)
@@ -77,7 +40,7 @@ def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, k
 
 @pytest.mark.requirement("VER-EXPIRY-POST")
 def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, kind: str) -> None:
-    e = expired[(kind, "plain")]
+    e = expired.get(kind)
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
     req = "VER-EXPIRY-POST"
@@ -96,7 +59,7 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, 
 def test_new_flow_after_expiry_keeps_return_to(expired, target: Target, kind: str) -> None:
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
-    e = expired[(kind, "return_to")]
+    e = expired.get(kind, "return_to")
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
     new = verifier.outcome(ex)

@@ -1,0 +1,264 @@
+"""Drive a verification UI in a real browser (Playwright + Chromium), the way a person does.
+
+The driver knows nothing about the UI's markup beyond what any UI that renders a flow's nodes as a form has: fields
+and buttons named by the node names (``input[name=email]``, ``input[name=code]``, ``button[name=method][value=code]``,
+the resend button ``[name=email][type=submit]``, the hidden ``csrf_token``), messages carrying their id
+(``data-message-id="1080002"`` like the reference UI, or ``data-testid="ui/message/1080002"`` like Ory's UIs) and the
+continue anchor (``a#continue``, or ``data-testid="node/anchor/continue"``).
+
+Every navigation's HTTP chain (the request, each redirect, the page that loaded) is turned into redacted
+:class:`~kratos_conformance.exchanges.Exchange` records, so a failed check shows what the browser sent and got, like
+every other scenario. Playwright is only imported by the fixtures (``conftest.py``); this module only receives its
+objects.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from kratos_conformance import checks
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flow import Flow
+from kratos_conformance.mail import Mail, MailSource, wait_for_mail
+from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; playwright is optional
+    from playwright.sync_api import Locator, Page, Response
+
+#: flags every launch gets: headless in a closed network (no background traffic, no first-run UI, no sandbox as root).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+#: how messages and the continue anchor are marked up: the reference UI's way, then Ory's UIs' way.
+_MESSAGE_IDS_JS = """() => Array.from(document.querySelectorAll('[data-message-id], [data-testid^="ui/message/"]'))
+  .map(e => e.getAttribute('data-message-id') || e.getAttribute('data-testid').slice('ui/message/'.length))"""
+CONTINUE_SELECTOR = 'a#continue, a[data-testid="node/anchor/continue"]'
+
+
+def query_param(url: str | None, name: str) -> str | None:
+    values = parse_qs(urlsplit(url or "").query).get(name)
+    return values[0] if values else None
+
+
+def exchange_of(response: Response) -> Exchange:
+    """A redacted :class:`Exchange` for one browser response (a redirect's body is not kept by browsers: empty)."""
+    request = response.request
+    try:
+        body = response.body()
+    except Exception:  # noqa: BLE001 - redirects and aborted navigations have no body to read
+        body = b""
+    try:
+        req_headers = [(h["name"], h["value"]) for h in request.headers_array()]
+        resp_headers = [(h["name"], h["value"]) for h in response.headers_array()]
+    except Exception:  # noqa: BLE001 - raw headers are unavailable for some responses (served from cache)
+        req_headers, resp_headers = list(request.headers.items()), list(response.headers.items())
+    req_headers = [(k, v) for k, v in req_headers if not k.startswith(":")]  # HTTP/2 pseudo headers
+    post = request.post_data_buffer or b""
+    live = httpx.Response(
+        response.status, headers=resp_headers, content=body,
+        request=httpx.Request(request.method, request.url, headers=req_headers, content=post),
+    )
+    timing = request.timing
+    elapsed = max(0.0, (timing.get("responseEnd", 0) or 0) - max(timing.get("requestStart", 0) or 0, 0)) / 1000
+    return Exchange.record(live, "browser", started_at=time.monotonic(), elapsed=elapsed)
+
+
+def chain_of(response: Response | None) -> list[Exchange]:
+    """The exchanges that led to ``response``: the first request, each redirect, then the final response."""
+    if response is None:
+        return []
+    out = [exchange_of(response)]
+    request = response.request.redirected_from
+    while request is not None:
+        earlier = request.response()
+        if earlier is not None:
+            out.append(exchange_of(earlier))
+        request = request.redirected_from
+    return list(reversed(out))
+
+
+@dataclass
+class Nav:
+    """One navigation: its HTTP chain (first request first) and where the page ended up."""
+
+    exchanges: list[Exchange]
+    url: str
+
+    @property
+    def first(self) -> Exchange | None:
+        return self.exchanges[0] if self.exchanges else None
+
+    @property
+    def flow_id(self) -> str | None:
+        return query_param(self.url, "flow")
+
+
+class Screenshots:
+    """Numbered PNGs of one test under ``<report dir>/screenshots/`` (each also attached to Allure)."""
+
+    def __init__(self, directory: Path, test_name: str, attach: Callable[[Path, str], None] | None = None) -> None:
+        self.directory = directory
+        self.prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_")
+        self.attach = attach
+        self.taken: list[Path] = []
+
+    def take(self, page: Page, step: str) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{self.prefix}-{len(self.taken) + 1:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        if self.attach is not None:
+            self.attach(path, f"{len(self.taken):02d} {step}")
+        return path
+
+
+class BrowserUi:
+    """One person's browser (a fresh context) on the target's verification UI."""
+
+    def __init__(self, page: Page, target: Target, mail: MailSource, method: str, shots: Screenshots) -> None:
+        self.page = page
+        self.context = page.context
+        self.target = target
+        self.mail = mail
+        self.method = method
+        self.shots = shots
+        self.last: Nav | None = None
+        self._seen_mail: set[str] = set()
+
+    # -- what the page shows -------------------------------------------------------------------------------------
+    @property
+    def flow_id(self) -> str | None:
+        return query_param(self.page.url, "flow")
+
+    def message_ids(self) -> list[int]:
+        """The message ids shown on the page (flow messages and node messages), in document order."""
+        return [int(v) for v in self.page.evaluate(_MESSAGE_IDS_JS) if str(v).isdigit()]
+
+    def shows(self, selector: str) -> bool:
+        """True if an element matching ``selector`` is visible."""
+        loc = self.page.locator(selector)
+        return loc.count() > 0 and loc.first.is_visible()
+
+    def field(self, name: str) -> Locator:
+        """The visible text-like input the UI renders for node ``name``."""
+        return self.page.locator(f'input[name="{name}"]:not([type=hidden]):not([type=submit]):not([type=button])')
+
+    def submit_button(self, name: str, value: str | None = None) -> Locator:
+        """The submit control for node ``name`` (``<button>`` or ``<input type=submit>``), by value if given."""
+        v = f'[value="{value}"]' if value is not None else ""
+        return self.page.locator(f'button[name="{name}"]{v}, input[type=submit][name="{name}"]{v}')
+
+    def continue_href(self) -> str | None:
+        loc = self.page.locator(CONTINUE_SELECTOR)
+        return loc.first.get_attribute("href") if loc.count() else None
+
+    def describe(self) -> str:
+        """What the page shows, for failure details: URL, message ids and the form controls."""
+        controls = self.page.evaluate("""() => Array.from(document.querySelectorAll('input, button, a'))
+          .map(e => `${e.tagName.toLowerCase()}[${e.name || e.id || ''}${e.type ? ':' + e.type : ''}]`)""")
+        return f"page {self.page.url} shows messages {self.message_ids()} and controls {controls}"
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        return tuple(self.last.exchanges) if self.last else ()
+
+    # -- steps ---------------------------------------------------------------------------------------------------
+    def _navigate(self, action: Callable[[], Any]) -> Nav:
+        with self.page.expect_navigation() as nav:
+            action()
+        response = nav.value
+        self.page.wait_for_load_state("load")
+        self.last = Nav(chain_of(response), self.page.url)
+        return self.last
+
+    def goto(self, url: str) -> Nav:
+        response = self.page.goto(url, wait_until="load")
+        self.last = Nav(chain_of(response), self.page.url)
+        return self.last
+
+    def open_init(self) -> Nav:
+        """Open the browser init URL; the target must answer 303 to the UI, which shows the new flow's form."""
+        nav = self.goto(self.target.public(BROWSER_INIT))
+        req = "VER-INIT-BROWSER-303"
+        first = nav.first
+        checks.expect(req, first is not None and first.status == 303,
+                      f"the browser init answered {first.status if first else 'nothing'}, not 303", *nav.exchanges)
+        if self.target.ui_url:
+            checks.expect(req, nav.url.startswith(self.target.ui_url),
+                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
+        checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
+        checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
+                      *nav.exchanges)
+        return nav
+
+    def submit_email(self, email: str) -> Nav:
+        """Type the address into the email field and press the method's submit button."""
+        self.field("email").fill(email)
+        return self._navigate(lambda: self.submit_button("method", self.method).first.click())
+
+    def submit_code(self, code: str) -> Nav:
+        """Type the code into the code field and press the ``method=code`` submit button."""
+        self.field("code").fill(code)
+        return self._navigate(lambda: self.submit_button("method", "code").first.click())
+
+    def resend(self) -> Nav:
+        """Press the resend button (the submit node named ``email``)."""
+        return self._navigate(lambda: self.submit_button("email").first.click())
+
+    def flow_json(self, flow_id: str) -> tuple[Flow, Exchange]:
+        """The flow as the browser's cookies may read it (GET /flows with JSON Accept, same context)."""
+        response = self.context.request.get(self.target.public(GET_FLOW, id=flow_id),
+                                            headers={"Accept": "application/json"}, max_redirects=0)
+        live = httpx.Response(response.status, headers=[(h["name"], h["value"]) for h in response.headers_array],
+                              content=response.body(),
+                              request=httpx.Request("GET", response.url, headers={"Accept": "application/json"}))
+        ex = Exchange.record(live, "browser", started_at=time.monotonic(), elapsed=0.0)
+        checks.status(ex, 200, "VER-GET-200")
+        return checks.flow(ex, "VER-GET-200"), ex
+
+    def wait_mail(self, email: str, flow_id: str | None = None) -> Mail:
+        """The next mail to ``email`` not read before (belonging to ``flow_id`` when the mail names its flow)."""
+        found = wait_for_mail(self.mail, email, timeout=self.target.mail_timeout, ignore=self._seen_mail,
+                              match=lambda m: flow_id is None or m.flow_id in (None, flow_id))
+        self._seen_mail.add(found.id)
+        return found
+
+    # -- outcomes ------------------------------------------------------------------------------------------------
+    def expect_redirected_to_ui(self, req: str, nav: Nav, *, flow_id: str | None = None,
+                                new_flow_instead_of: str | None = None) -> None:
+        """The first response of ``nav`` was a 303 and the browser ended on the UI with the expected flow."""
+        first = nav.first
+        checks.expect(req, first is not None and first.status == 303,
+                      f"expected the {first.method if first else ''} to be answered 303, got "
+                      f"{first.status if first else 'nothing'}", *nav.exchanges)
+        if self.target.ui_url:
+            checks.expect(req, nav.url.startswith(self.target.ui_url),
+                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
+        if flow_id is not None:
+            checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",
+                          *nav.exchanges)
+        if new_flow_instead_of is not None:
+            checks.expect(req, bool(nav.flow_id) and nav.flow_id != new_flow_instead_of,
+                          f"the UI shows flow {nav.flow_id}, expected a new flow replacing {new_flow_instead_of}",
+                          *nav.exchanges)
+
+    def expect_messages(self, req: str, ids: list[int]) -> None:
+        """The page shows exactly these message ids (flow and node messages together)."""
+        got = self.message_ids()
+        checks.expect(req, got == ids, f"expected messages {ids} on the page, got {got}; {self.describe()}",
+                      *self.exchanges())
+
+    def expect_success(self, req: str) -> str:
+        """The success message 1080002 and a continue link with an absolute href; returns the href."""
+        self.expect_messages(req, [1080002])
+        href = self.continue_href()
+        checks.expect(req, self.shows(CONTINUE_SELECTOR) and bool(href) and str(href).startswith(("http://", "https://")),
+                      f"no visible continue link with an absolute href: {self.describe()}", *self.exchanges())
+        return str(href)

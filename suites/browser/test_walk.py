@@ -1,0 +1,103 @@
+"""A person in a real browser: from the browser init URL through the UI's form to the success page.
+
+Each scenario starts at ``<public>/self-service/verification/browser``, follows the 303 to the UI, types into the
+fields the UI renders for the flow's nodes and reads the mail like a person would. The CSRF cookie is judged the way
+the browser stores it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.identities import AdminApi, Identity
+
+from browser_ui import BrowserUi
+
+
+def _verified(admin: AdminApi, identity: Identity, req: str) -> None:
+    address, ex = admin.address(identity)
+    checks.expect(req, address.verified and address.status == "completed" and bool(address.verified_at),
+                  f"address verified={address.verified} status={address.status!r} verified_at={address.verified_at!r}",
+                  ex)
+
+
+def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
+    """Open the init URL, submit the address through the form, see the sent message; returns the flow id."""
+    start = ui.open_init()
+    ui.shots.take(ui.page, "form")
+    flow_id = str(start.flow_id)
+    sent = ui.submit_email(identity.email)
+    ui.shots.take(ui.page, "sent")
+    ui.expect_redirected_to_ui("VER-SUBMIT-BROWSER-303", sent, flow_id=flow_id)
+    ui.expect_messages("VER-SUBMIT-EMAIL-SENT", [message_id])
+    return flow_id
+
+
+@pytest.mark.usefixtures("code_method")
+@pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303", "VER-SUBMIT-EMAIL-SENT", "VER-CODE-SUCCESS",
+                         "VER-CODE-CONTINUE", "VER-CODE-VERIFIED")
+def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow_id = _send_email(ui, identity, 1080003)
+    checks.expect("VER-CODE-NODES-SENT", ui.field("code").count() == 1 and ui.submit_button("email").count() == 1,
+                  f"the sent_email page lacks the code field or the resend button: {ui.describe()}", *ui.exchanges())
+    mail = ui.wait_mail(identity.email, flow_id)
+    checks.expect("VER-CODE-MAIL", mail.code is not None, f"no 6-digit code in mail {mail.subject!r}")
+    done = ui.submit_code(str(mail.code))
+    ui.shots.take(ui.page, "success")
+    ui.expect_redirected_to_ui("VER-CODE-SUCCESS", done, flow_id=flow_id)
+    ui.expect_messages("VER-CODE-SUCCESS", [1080002])
+    href = ui.continue_href()
+    checks.expect("VER-CODE-CONTINUE", ui.shows("a#continue, a[data-testid='node/anchor/continue']")
+                  and str(href).startswith(("http://", "https://")),
+                  f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
+    _verified(admin, identity, "VER-CODE-VERIFIED")
+
+
+@pytest.mark.usefixtures("link_method")
+@pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303", "VER-SUBMIT-EMAIL-SENT", "VER-LINK-VALID",
+                         "VER-LINK-VERIFIED")
+def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow_id = _send_email(ui, identity, 1080001)
+    mail = ui.wait_mail(identity.email, flow_id)
+    link = mail.verification_link
+    checks.expect("VER-LINK-MAIL", link is not None, f"no verification link in mail {mail.subject!r}")
+    done = ui.goto(str(link))  # the person clicks the link: it opens in the same browser
+    ui.shots.take(ui.page, "success")
+    ui.expect_redirected_to_ui("VER-LINK-VALID", done, flow_id=flow_id)
+    ui.expect_messages("VER-LINK-VALID", [1080002])
+    href = ui.continue_href()
+    checks.expect("VER-LINK-VALID", ui.shows("a#continue, a[data-testid='node/anchor/continue']")
+                  and str(href).startswith(("http://", "https://")),
+                  f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
+    _verified(admin, identity, "VER-LINK-VERIFIED")
+
+
+@pytest.mark.requirement("VER-INIT-CSRF-COOKIE")
+def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Any) -> None:
+    start = ui.open_init()
+    ui.shots.take(ui.page, "form")
+    req = "VER-INIT-CSRF-COOKIE"
+    stored = [c for c in ui.context.cookies(target.public_url) if c["name"].startswith("csrf_token")]
+    checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
+                  *start.exchanges)
+    cookie = stored[0]
+    problems = []
+    if cookie.get("httpOnly") is not True:
+        problems.append("not HttpOnly")
+    if cookie.get("sameSite") != "Lax":
+        problems.append(f"SameSite {cookie.get('sameSite')!r}, not Lax")
+    if cookie.get("path") != "/":
+        problems.append(f"Path {cookie.get('path')!r}, not /")
+    checks.expect(req, not problems, f"the browser stored the CSRF cookie {cookie['name']}: {'; '.join(problems)}",
+                  *start.exchanges)
+    visible = str(ui.page.evaluate("() => document.cookie"))
+    checks.expect(req, "csrf_token" not in visible,
+                  "page scripts can read the CSRF cookie (document.cookie shows it)", *start.exchanges)
+    token = ui.page.locator('input[type=hidden][name="csrf_token"]')
+    checks.expect(req, token.count() == 1 and bool(token.first.get_attribute("value")),
+                  f"the form carries no csrf_token beside the cookie: {ui.describe()}", *start.exchanges)

@@ -1,0 +1,40 @@
+"""Per-operation contract fuzzing: schemathesis generates requests for each operation, valid (positive) and
+schema-breaking (negative); most of them carry live flow ids, cookies and CSRF tokens so they reach flow logic.
+
+Every response is judged by schemathesis's checks and the suite's own (see ``kratos_conformance.fuzzing``); the
+first response that breaks one is reported under that check's requirement id with a curl line reproducing it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance.fuzz_plugin import FuzzRun
+from kratos_conformance.fuzzing import Fuzzer, report_passes
+
+OPERATIONS = [
+    "createBrowserVerificationFlow",
+    "createNativeVerificationFlow",
+    "getVerificationFlow",
+    "updateVerificationFlow",
+    "followVerificationLink",
+]
+#: what every fuzzed response is judged against (one check each; see fuzzing.CHECK_REQUIREMENTS).
+RESPONSE_REQUIREMENTS = (
+    "VER-RESP-NO-5XX", "VER-RESP-STATUS", "VER-RESP-NO-LEAK", "VER-GET-CACHE-CONTROL", "VER-INIT-CSRF-COOKIE",
+    "VER-RESP-LOCATION", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA", "VER-RESP-MESSAGE-IDS",
+)
+
+
+@pytest.mark.requirement(*RESPONSE_REQUIREMENTS, "VER-FUZZ-POSITIVE-ACCEPTED")
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_valid_requests_get_contract_answers(fuzzer: Fuzzer, fuzz_run: FuzzRun, operation: str) -> None:
+    stats = fuzzer.fuzz_operation(operation, "positive", fuzz_run.budget)
+    report_passes(stats, (*RESPONSE_REQUIREMENTS, "VER-FUZZ-POSITIVE-ACCEPTED"))
+
+
+@pytest.mark.requirement(*RESPONSE_REQUIREMENTS, "VER-FUZZ-NEGATIVE-REJECTED")
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_invalid_requests_are_rejected_within_the_contract(fuzzer: Fuzzer, fuzz_run: FuzzRun, operation: str) -> None:
+    stats = fuzzer.fuzz_operation(operation, "negative", fuzz_run.budget)
+    report_passes(stats, (*RESPONSE_REQUIREMENTS, "VER-FUZZ-NEGATIVE-REJECTED"))

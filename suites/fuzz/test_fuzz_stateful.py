@@ -1,0 +1,20 @@
+"""Stateful contract fuzzing: walk the contract's links (init -> get -> submit, and the redirects' flows) with
+generated data, as each kind of client, with its cookies carried from step to step.
+
+A response that breaks the contract is reported as VER-FUZZ-STATEFUL, naming the check (and its own
+requirement), the steps that led there and a curl line for the failing request.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance.fuzz_plugin import FuzzRun
+from kratos_conformance.fuzzing import Fuzzer, report_passes
+
+
+@pytest.mark.requirement("VER-FUZZ-STATEFUL")
+@pytest.mark.parametrize("kind", ["native", "browser", "spa"])
+def test_walking_the_links_keeps_to_the_contract(fuzzer: Fuzzer, fuzz_run: FuzzRun, kind: str) -> None:
+    stats = fuzzer.fuzz_stateful(kind, fuzz_run.budget)
+    report_passes(stats, ("VER-FUZZ-STATEFUL",))
