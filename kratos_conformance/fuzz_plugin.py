@@ -1,0 +1,151 @@
+"""pytest plugin of the fuzzing suite: ``--fuzz-budget`` and ``--fuzz-seed``, the seed in the report header, and
+the fuzzing summary (requests, rate, share of positive requests that reached flow logic) at the end.
+
+Options (each with an environment form; the command line wins):
+
+=================  ==================================  ==================================================
+option             environment                         what
+=================  ==================================  ==================================================
+``--fuzz-budget``  ``KRATOS_CONFORMANCE_FUZZ_BUDGET``  ``smoke``, ``default`` (the default) or ``deep``
+``--fuzz-seed``    ``KRATOS_CONFORMANCE_FUZZ_SEED``    an integer; unset: random, or fixed when ``CI=true``
+=================  ==================================  ==================================================
+
+Load it from the repository's ``conftest.py`` (``pytest_plugins``). Until then ``suites/fuzz/conftest.py`` calls
+the functions below itself, so the fuzzing suite works either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import EXIT_CANNOT_JUDGE, CannotJudge
+from .fuzzing import BUDGET_ENV, BUDGETS, SEED_ENV, Budget, RunStats, Seed, parse_budget, resolve_seed
+
+PLUGIN_NAME = __name__
+#: The share of positive requests to flow operations that should reach flow logic; below it the summary warns.
+REACH_TARGET = 0.8
+
+
+@dataclass
+class FuzzRun:
+    """The fuzzing settings of a pytest run and what the fuzzing tests did."""
+
+    budget: Budget
+    seed: Seed
+    stats: list[RunStats] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rerun_hint(self) -> str:
+        return f"--fuzz-seed={self.seed.value} --fuzz-budget={self.budget.name}"
+
+    def record(self, stats: RunStats) -> None:
+        self.stats.append(stats)
+
+
+FUZZ_RUN_KEY = pytest.StashKey[FuzzRun]()
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Add ``--fuzz-budget`` and ``--fuzz-seed``."""
+    group = parser.getgroup("kratos-conformance-fuzz", "Kratos verification-flow contract fuzzing")
+    group.addoption("--fuzz-budget", dest="fuzz_budget", default=None,
+                    help=f"fuzzing budget: {', '.join(BUDGETS)} (default: default) (env {BUDGET_ENV})")
+    group.addoption("--fuzz-seed", dest="fuzz_seed", default=None,
+                    help=f"fuzzing seed, to reproduce a run (default: random; fixed when CI=true) (env {SEED_ENV})")
+
+
+def fuzz_run(config: pytest.Config) -> FuzzRun:
+    """The run's budget and seed, resolved once (option, else environment); a bad value ends the run (exit 2)."""
+    if FUZZ_RUN_KEY in config.stash:
+        return config.stash[FUZZ_RUN_KEY]
+    budget_raw = config.getoption("fuzz_budget", default=None) or os.environ.get(BUDGET_ENV)
+    seed_raw = config.getoption("fuzz_seed", default=None) or os.environ.get(SEED_ENV)
+    try:
+        run = FuzzRun(parse_budget(budget_raw), resolve_seed(seed_raw))
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    config.stash[FUZZ_RUN_KEY] = run
+    return run
+
+
+def report_header(config: pytest.Config) -> list[str]:
+    run = fuzz_run(config)
+    return [f"kratos-conformance fuzzing: seed {run.seed.value} ({run.seed.source}), budget {run.budget.describe()}; "
+            f"reproduce with {run.rerun_hint}"]
+
+
+def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print what the fuzzing tests did (nothing if none ran) and write it to the report directory."""
+    run = config.stash.get(FUZZ_RUN_KEY, None)
+    if run is None or not run.stats:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "kratos-conformance fuzzing")
+    tr.write_line(f"seed {run.seed.value} ({run.seed.source}), budget {run.budget.name}; reproduce with "
+                  f"{run.rerun_hint}")
+    per_operation = [s for s in run.stats if not s.label.startswith("stateful")]
+    stateful = [s for s in run.stats if s.label.startswith("stateful")]
+    for stats in run.stats:
+        tr.write_line("  " + stats.summary())
+    for label, group in (("per-operation", per_operation), ("stateful", stateful)):
+        if not group:
+            continue
+        total = RunStats(label)
+        for stats in group:
+            total.merge(stats)
+        share = total.reached_share
+        tr.write_line(f"{label}: {total.requests} requests in {total.seconds:.1f}s ({total.rate:.0f}/s); positive "
+                      f"requests to flow operations that reached flow logic: "
+                      + (f"{share:.0%} ({total.reached}/{total.positive_flow_requests})" if share is not None else "n/a"))
+        if label == "per-operation" and share is not None and share < REACH_TARGET:
+            tr.write_line(f"WARNING: fewer than {REACH_TARGET:.0%} of positive requests reached flow logic: the live "
+                          f"flows did not take (see the live-flow note below)", yellow=True)
+    for note in run.notes:
+        tr.write_line(note)
+    _write_report(config, run)
+
+
+def _write_report(config: pytest.Config, run: FuzzRun) -> None:
+    from .pytest_plugin import OPTIONS_KEY
+
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is None:
+        return
+    path = Path(options.report_dir) / "fuzz-summary.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "seed": run.seed.value, "seed_source": run.seed.source, "budget": run.budget.name,
+            "notes": run.notes,
+            "tests": [{"label": s.label, "method": s.method, "requests": s.requests, "seconds": round(s.seconds, 3),
+                       "positive_flow_requests": s.positive_flow_requests, "reached_flow_logic": s.reached,
+                       "live_flow_requests": s.live, "unsendable": s.unsendable,
+                       "statuses": {str(k): v for k, v in sorted(s.statuses.items())}} for s in run.stats],
+        }, indent=2), encoding="utf-8")
+    except OSError:
+        pass
+
+
+# -- hooks (active when this module is registered as a plugin) -----------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    fuzz_run(config)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return report_header(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    terminal_summary(terminalreporter, config)

@@ -1,0 +1,463 @@
+"""The pure parts of the fuzzing library (kratos_conformance.fuzzing): budgets, seeds, curl lines, the custom
+checks, requirement mapping and live-flow injection. No server: responses are built with httpx.Response."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+
+from kratos_conformance import fuzzing
+from kratos_conformance.catalog import requirement
+from kratos_conformance.checks import RequirementFailure
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.profiles import get_profile
+
+PUBLIC = "http://127.0.0.1:4433/"
+UI = PUBLIC + "ui/verification"
+ERROR_UI = PUBLIC + "ui/error"
+FLOW_ID = "2a4b6c8d-1111-4222-8333-944455556666"
+CSRF_SECRET = "c2VjcmV0LWNzcmYtdG9rZW4tdmFsdWU="
+COOKIE_NAME = "csrf_token_" + "ab" * 32
+GOOD_COOKIE = f"{COOKIE_NAME}={CSRF_SECRET}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
+NO_STORE = "private, no-cache, no-store, must-revalidate"
+JSON = "application/json; charset=utf-8"
+CHECK_TARGET = fuzzing.CheckTarget(public_url=PUBLIC, ui_url=UI, error_ui_url=ERROR_UI,
+                                   return_to="https://app.conformance.test/welcome",
+                                   known_message_ids=get_profile("kratos-v26").known_message_ids)
+
+
+def text(message_id: int, kind: str = "info") -> dict[str, Any]:
+    return {"id": message_id, "text": f"message {message_id}", "type": kind}
+
+
+def flow_doc(messages: list[int] | None = None, **extra: Any) -> dict[str, Any]:
+    """A browser flow in choose_method (code method), valid against the contract."""
+    doc: dict[str, Any] = {
+        "id": FLOW_ID, "type": "browser", "state": "choose_method", "active": "code",
+        "expires_at": "2026-01-01T00:10:00Z", "issued_at": "2026-01-01T00:00:00Z",
+        "request_url": PUBLIC + "self-service/verification/browser",
+        "ui": {
+            "action": f"{PUBLIC}self-service/verification?flow={FLOW_ID}", "method": "POST",
+            "messages": [text(m) for m in messages or []],
+            "nodes": [
+                {"type": "input", "group": "default", "messages": [], "meta": {},
+                 "attributes": {"name": "csrf_token", "type": "hidden", "value": "masked-csrf-value",
+                                "required": True, "disabled": False, "node_type": "input"}},
+                {"type": "input", "group": "code", "messages": [], "meta": {"label": text(1070007)},
+                 "attributes": {"name": "email", "type": "email", "required": True, "disabled": False,
+                                "node_type": "input"}},
+            ],
+        },
+    }
+    doc.update(extra)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def st_schema() -> Any:
+    return fuzzing.fuzz_schema(PUBLIC, seed_value=1)
+
+
+def case_for(st_schema: Any, method: str, path: str, **kwargs: Any) -> Any:
+    return st_schema[path][method].Case(**kwargs)
+
+
+def response(status: int, *, body: Any = None, headers: list[tuple[str, str]] | None = None,
+             method: str = "GET", url: str = PUBLIC, request_body: bytes = b"",
+             request_headers: dict[str, str] | None = None) -> schemathesis.Response:
+    """A schemathesis Response built from an httpx.Response, as if the server had answered."""
+    all_headers = list(headers or [])
+    content = b""
+    if body is not None:
+        content = json.dumps(body).encode()
+        all_headers.append(("Content-Type", JSON))
+    request = httpx.Request(method, url, content=request_body, headers=request_headers or {})
+    answer = httpx.Response(status, headers=all_headers, content=content, request=request)
+    answer.elapsed = timedelta(milliseconds=3)
+    return schemathesis.Response.from_any(answer)
+
+
+def flows_get(st_schema: Any) -> Any:
+    return case_for(st_schema, "GET", "/self-service/verification/flows", query={"id": FLOW_ID})
+
+
+# ------------------------------------------------------------------------------------------ budgets, seeds
+
+def test_budgets_parse_by_name_without_case_or_blanks() -> None:
+    assert fuzzing.parse_budget(None).name == "default"
+    assert fuzzing.parse_budget("").name == "default"
+    assert fuzzing.parse_budget(" Smoke ").name == "smoke"
+    assert fuzzing.parse_budget("DEEP").name == "deep"
+
+
+def test_an_unknown_budget_is_one_line_naming_the_known_ones() -> None:
+    with pytest.raises(CannotJudge, match=r"--fuzz-budget: 'huge' is not one of smoke, default, deep"):
+        fuzzing.parse_budget("huge")
+
+
+def test_budgets_grow_from_smoke_to_deep() -> None:
+    smoke, default, deep = (fuzzing.BUDGETS[n] for n in ("smoke", "default", "deep"))
+    for field in ("max_examples", "time_limit", "scenarios", "stateful_time_limit"):
+        assert getattr(smoke, field) <= getattr(default, field) < getattr(deep, field), field
+    assert all(b.time_limit > 0 and b.max_examples > 0 for b in fuzzing.BUDGETS.values())
+
+
+def test_a_given_seed_wins_and_accepts_hex() -> None:
+    assert fuzzing.resolve_seed("42", {"CI": "true"}) == fuzzing.Seed(42, "given")
+    assert fuzzing.resolve_seed("0x10", {}) == fuzzing.Seed(16, "given")
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5"])
+def test_a_bad_seed_is_refused(value: str) -> None:
+    with pytest.raises(CannotJudge, match="--fuzz-seed"):
+        fuzzing.resolve_seed(value, {})
+
+
+def test_ci_gets_a_fixed_seed_and_a_developer_a_random_one() -> None:
+    assert fuzzing.resolve_seed(None, {"CI": "true"}) == fuzzing.Seed(fuzzing.CI_SEED, "ci")
+    assert fuzzing.resolve_seed("", {"CI": "1"}).value == fuzzing.CI_SEED
+    seeds = {fuzzing.resolve_seed(None, {}).value for _ in range(5)}
+    assert len(seeds) > 1 and all(fuzzing.resolve_seed(None, {"CI": "false"}).source == "random" for _ in range(2))
+
+
+def test_derived_seeds_are_stable_and_distinct_per_label() -> None:
+    assert fuzzing.derive_seed(7, "op", "positive", 0) == fuzzing.derive_seed(7, "op", "positive", 0)
+    assert len({fuzzing.derive_seed(7, "op", mode, r) for mode in ("positive", "negative") for r in range(3)}) == 6
+    assert fuzzing.derive_seed(7, "op") != fuzzing.derive_seed(8, "op")
+
+
+# ---------------------------------------------------------------------------------------------- curl lines
+
+SECRETS = (CSRF_SECRET, "masked-csrf-value", "123456", "tok3n-tok3n-tok3n-tok3n-tok3n-32")
+
+
+def assert_no_secret(line: str) -> None:
+    for secret in SECRETS:
+        assert secret not in line, f"{secret!r} leaked into {line!r}"
+
+
+def test_curl_line_redacts_cookies_tokens_and_codes_and_keeps_the_flow_id() -> None:
+    line = fuzzing.curl_line(
+        "POST", f"{PUBLIC}self-service/verification?flow={FLOW_ID}&token={SECRETS[3]}",
+        {"Content-Type": "application/json", "Cookie": f"{COOKIE_NAME}={CSRF_SECRET}", "Accept": "application/json",
+         "User-Agent": "schemathesis", "X-Schemathesis-TestCaseId": "abc"},
+        json.dumps({"method": "code", "code": "123456", "csrf_token": "masked-csrf-value"}).encode())
+    assert_no_secret(line)
+    assert FLOW_ID in line and COOKIE_NAME in line and "REDACTED" in line
+    assert "User-Agent" not in line and "TestCaseId" not in line
+    argv = shlex.split(line)
+    assert argv[:3] == ["curl", "-X", "POST"]
+    body = json.loads(argv[argv.index("--data-binary") + 1])
+    assert body == {"method": "code", "code": "REDACTED", "csrf_token": "REDACTED"}
+
+
+def test_curl_line_redacts_secrets_in_forms_multipart_and_broken_json() -> None:
+    form = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/x-www-form-urlencoded"},
+                             f"email=a%40b.c&csrf_token={SECRETS[1]}&code=123456")
+    multipart_body = (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{SECRETS[1]}\r\n'
+                      f'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\na@b.c\r\n--b--\r\n')
+    multipart = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "multipart/form-data; boundary=b"},
+                                  multipart_body.encode())
+    broken = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/json"},
+                               f'{{"csrf_token": "{SECRETS[1]}", "code": "123456", "ema'.encode())
+    for line in (form, multipart, broken):
+        assert_no_secret(line)
+        assert "REDACTED" in line
+    assert "a@b.c" in multipart and "%40" in form
+
+
+def test_curl_line_for_a_get_is_short() -> None:
+    assert fuzzing.curl_line("GET", f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}",
+                             {"Accept": "application/json"}) == (
+        f"curl -H 'Accept: application/json' '{PUBLIC}self-service/verification/flows?id={FLOW_ID}'")
+
+
+def test_a_body_with_nul_bytes_is_piped_in_with_printf() -> None:
+    line = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/json"}, b'\x00{"a":"%\\"}')
+    printf, _, curl = line.partition(" | ")
+    assert printf == r"""printf '\000{"a":"%%\\"}'""" and "--data-binary @-" in curl
+
+
+def test_curl_for_a_response_uses_the_request_that_was_sent() -> None:
+    resp = response(404, body={"error": {"code": 404, "status": "Not Found", "message": "x"}},
+                    url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}",
+                    request_headers={"Cookie": f"{COOKIE_NAME}={CSRF_SECRET}"})
+    line = fuzzing.curl_for(resp)
+    assert line.startswith("curl ") and FLOW_ID in line
+    assert_no_secret(line)
+
+
+# ------------------------------------------------------------------------------------------ custom checks
+
+def passes(check: Any, resp: schemathesis.Response, case: Any) -> bool:
+    with fuzzing.checking(CHECK_TARGET):
+        try:
+            check(None, resp, case)
+        except AssertionError:
+            return False
+    return True
+
+
+def test_custom_checks_are_registered_with_schemathesis_by_name() -> None:
+    from schemathesis import checks as st_checks
+
+    for check in fuzzing.CUSTOM_CHECKS:
+        assert st_checks.CHECKS.get_one(check.__name__) is check
+        assert check.__name__ in fuzzing.CHECK_REQUIREMENTS
+    assert [f.__name__ for f in fuzzing.fuzz_check_functions()] == list(fuzzing.CHECK_REQUIREMENTS)
+
+
+def test_every_check_maps_to_one_catalog_requirement() -> None:
+    for name, req_id in fuzzing.CHECK_REQUIREMENTS.items():
+        assert requirement(req_id).id == req_id, name
+    requirement(fuzzing.STATEFUL_REQUIREMENT)
+    requirement(fuzzing.NO_ANSWER_REQUIREMENT)
+
+
+def test_cache_control_check(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    good = response(200, body=flow_doc(), headers=[("Cache-Control", NO_STORE)])
+    cacheable = response(200, body=flow_doc(), headers=[("Cache-Control", "private, max-age=60")])
+    missing = response(200, body=flow_doc())
+    assert passes(fuzzing.flow_cache_control, good, case)
+    assert not passes(fuzzing.flow_cache_control, cacheable, case)
+    assert not passes(fuzzing.flow_cache_control, missing, case)
+    # only flow reads that answered 200 are judged
+    assert passes(fuzzing.flow_cache_control, response(404, body={"error": {}}), case)
+    init = case_for(st_schema, "GET", "/self-service/verification/api")
+    assert passes(fuzzing.flow_cache_control, missing, init)
+
+
+@pytest.mark.parametrize(("cookie", "problem"), [
+    (f"{COOKIE_NAME}=v; Path=/; Max-Age=31536000; SameSite=Lax", "not HttpOnly"),
+    (f"{COOKIE_NAME}=v; Path=/x; Max-Age=31536000; HttpOnly; SameSite=Lax", "Path"),
+    (f"{COOKIE_NAME}=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax", "Max-Age"),
+    (f"{COOKIE_NAME}=v; Path=/; Max-Age=31536000; HttpOnly; SameSite=None", "SameSite"),
+    ("csrf_token=v; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", "sha256"),
+])
+def test_csrf_cookie_check(st_schema: Any, cookie: str, problem: str) -> None:
+    case = case_for(st_schema, "GET", "/self-service/verification/browser")
+    assert passes(fuzzing.csrf_cookie_attributes, response(200, body=flow_doc(), headers=[("Set-Cookie", GOOD_COOKIE)]),
+                  case)
+    bad = response(200, body=flow_doc(), headers=[("Set-Cookie", "other=1"), ("Set-Cookie", cookie)])
+    with pytest.raises(AssertionError, match=problem):
+        fuzzing.csrf_cookie_attributes(None, bad, case)
+    assert fuzzing.cookie_problems(GOOD_COOKIE) == []
+
+
+def test_message_id_check(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    assert passes(fuzzing.known_message_ids, response(200, body=flow_doc([1080003])), case)
+    assert not passes(fuzzing.known_message_ids, response(200, body=flow_doc([1080003, 4999999])), case)
+    labelled = flow_doc()
+    labelled["ui"]["nodes"][1]["meta"]["label"] = text(1234567)
+    assert not passes(fuzzing.known_message_ids, response(200, body=labelled), case)
+    assert sorted(fuzzing.message_ids(flow_doc([4070006]))) == [1070007, 4070006]
+
+
+@pytest.mark.parametrize(("location", "ok"), [
+    (f"{UI}?flow={FLOW_ID}", True),
+    (f"{ERROR_UI}?id={FLOW_ID}", True),
+    (f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}", True),
+    ("https://app.conformance.test/welcome", True),
+    ("https://evil.example/phish?flow=1", False),
+    (f"{UI}-evil?flow=1", False),
+    (f"/ui/verification?flow={FLOW_ID}", False),
+    (None, False),
+])
+def test_redirect_location_check(st_schema: Any, location: str | None, ok: bool) -> None:
+    case = case_for(st_schema, "GET", "/self-service/verification/browser")
+    headers = [("Location", location)] if location else []
+    assert passes(fuzzing.redirect_location, response(303, headers=headers), case) is ok
+
+
+def test_redirects_are_judged_by_shape_when_the_uis_are_unknown() -> None:
+    loose = fuzzing.CheckTarget(public_url=PUBLIC)
+    assert fuzzing.location_problem("https://ui.example/verify?flow=1", loose) is None
+    assert fuzzing.location_problem("/relative", loose) is not None
+
+
+def test_custom_checks_skip_without_a_check_target(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    assert fuzzing.redirect_location(None, response(303, headers=[("Location", "https://evil/")]), case) is True
+    assert fuzzing.known_message_ids(None, response(200, body=flow_doc([4999999])), case) is True
+
+
+def test_leak_check(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    clean = {"error": {"code": 404, "status": "Not Found", "message": "not found"}}
+    debug = {"error": {"code": 500, "status": "Internal", "message": "x", "debug": "db down"}}
+    assert passes(fuzzing.no_body_leak, response(404, body=clean), case)
+    assert not passes(fuzzing.no_body_leak, response(500, body=debug), case)
+    answer = httpx.Response(500, content=b'Traceback (most recent call last):\n  File "app.py", line 3, in <module>',
+                            headers={"Content-Type": "text/plain"}, request=httpx.Request("GET", PUBLIC))
+    answer.elapsed = timedelta(milliseconds=3)
+    trace = schemathesis.Response.from_any(answer)
+    assert not passes(fuzzing.no_body_leak, trace, case)
+
+
+# ------------------------------------------------------------------------------------------------- judging
+
+def test_judge_reports_an_undocumented_status_under_ver_resp_status(st_schema: Any) -> None:
+    """``default`` is dropped from the fuzzing contract, so a 418 is undocumented (VER-RESP-STATUS)."""
+    case = flows_get(st_schema)
+    resp = response(418, body={"error": {"code": 418, "status": "I'm a teapot", "message": "teapot"}},
+                    headers=[("Cache-Control", NO_STORE)], url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")
+    with fuzzing.checking(CHECK_TARGET):
+        findings = fuzzing.judge(case, resp)
+    assert findings and findings[0].check == "status_code_conformance"
+    assert findings[0].requirement == "VER-RESP-STATUS"
+
+
+def test_judge_finds_nothing_wrong_with_a_conforming_flow_read(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    resp = response(200, body=flow_doc([1080003]), headers=[("Cache-Control", NO_STORE)],
+                    url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")
+    with fuzzing.checking(CHECK_TARGET):
+        assert fuzzing.judge(case, resp) == []
+
+
+def test_judge_orders_findings_by_requirement_priority(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    doc = flow_doc([4999999])
+    del doc["state"]
+    resp = response(200, body=doc, url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")
+    with fuzzing.checking(CHECK_TARGET):
+        found = [f.requirement for f in fuzzing.judge(case, resp)]
+    assert found[0] == "VER-GET-CACHE-CONTROL"
+    assert {"VER-RESP-SCHEMA", "VER-RESP-MESSAGE-IDS"} <= set(found)
+    order = list(fuzzing.CHECK_REQUIREMENTS.values())
+    assert found == sorted(found, key=order.index)
+
+
+def test_a_failure_starts_with_the_requirement_and_carries_a_redacted_curl_line(st_schema: Any) -> None:
+    case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": FLOW_ID},
+                    body={"method": "code"}, media_type="application/json")
+    resp = response(500, body={"error": {"code": 500, "status": "Internal Server Error", "message": "boom"}},
+                    method="POST", url=f"{PUBLIC}self-service/verification?flow={FLOW_ID}",
+                    request_body=json.dumps({"method": "code", "csrf_token": SECRETS[1]}).encode(),
+                    request_headers={"Content-Type": "application/json", "Cookie": f"{COOKIE_NAME}={CSRF_SECRET}"})
+    with fuzzing.checking(CHECK_TARGET):
+        findings = fuzzing.judge(case, resp)
+    failure = fuzzing.requirement_failure(findings, resp, context="POST [negative]")
+    assert isinstance(failure, RequirementFailure)
+    rendered = failure.render()
+    assert rendered.startswith("[VER-RESP-NO-5XX] MUST:")
+    curl = next(line.strip() for line in rendered.splitlines() if line.strip().startswith("curl "))
+    assert FLOW_ID in curl and "--data-binary" in curl
+    assert_no_secret(rendered)
+
+
+def test_stateful_failures_are_reported_as_ver_fuzz_stateful(st_schema: Any) -> None:
+    case = flows_get(st_schema)
+    resp = response(418, body={"error": {"code": 418, "status": "x", "message": "x"}})
+    with fuzzing.checking(CHECK_TARGET):
+        findings = fuzzing.judge(case, resp)
+    failure = fuzzing.requirement_failure(findings, resp, context="stateful", requirement_id="VER-FUZZ-STATEFUL",
+                                          steps=["GET /api -> 200: curl ..."])
+    assert failure.render().startswith("[VER-FUZZ-STATEFUL]")
+    assert "VER-RESP-STATUS" in failure.detail and "1. GET /api" in failure.detail
+
+
+def test_the_fuzzing_contract_drops_default_and_expects_documented_statuses(st_schema: Any) -> None:
+    contract = fuzzing.fuzz_contract()
+    for item in contract["paths"].values():
+        for op in item.values():
+            assert "default" not in op["responses"]
+    op = st_schema["/self-service/verification"]["POST"]
+    config = st_schema.config.checks_config_for(operation=op)
+    assert config.positive_data_acceptance.expected_statuses == ["200", "303", "400", "403", "404", "410", "5XX"]
+    assert config.negative_data_rejection.expected_statuses == ["3XX", "4XX", "5XX"]
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "reached"), [
+    (404, [], {"error": {"code": 404}}, False),
+    (400, [], {"error": {"code": 400}}, False),
+    (400, [], flow_doc(), True),
+    (303, [("Location", f"{ERROR_UI}?id=x")], None, False),
+    (303, [("Location", f"{UI}?flow={FLOW_ID}")], None, True),
+    (303, [("Location", f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")], None, True),
+    (410, [], {"error": {"code": 410}}, True),
+    (200, [], flow_doc(), True),
+])
+def test_reached_flow_logic(status: int, headers: list[tuple[str, str]], body: Any, reached: bool) -> None:
+    resp = response(status, headers=headers, body=body)
+    assert fuzzing.reached_flow_logic(resp) is reached
+
+
+# ------------------------------------------------------------------------------------------------ injection
+
+class FakePool:
+    """Hands out one fixed live flow per slot."""
+
+    def get(self, slot: fuzzing.Slot) -> fuzzing.LiveFlow:
+        cookie = f"{COOKIE_NAME}={CSRF_SECRET}" if slot.type == "browser" else None
+        return fuzzing.LiveFlow(slot, FLOW_ID, cookie, "masked-csrf-value", 0.0, 60.0)
+
+
+def plan(**overrides: Any) -> fuzzing.Plan:
+    values = dict(slot=fuzzing.Slot("browser", "choose_method"), accept="json", cookie=True, csrf=True, email=True,
+                  active_method=True, corrupt=False)
+    values.update(overrides)
+    return fuzzing.Plan(**values)
+
+
+def test_a_plan_puts_the_live_flow_its_cookie_and_csrf_token_into_a_submission(st_schema: Any) -> None:
+    case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": "random"},
+                    body={"method": "link", "email": "x", "csrf_token": "junk"}, media_type="application/json")
+    injection = fuzzing.Injection(plan(), FakePool(), "code")  # type: ignore[arg-type]
+    fuzzing.apply_plan(case, injection)
+    assert injection.applied and case.query["flow"] == FLOW_ID
+    assert case.headers["Cookie"].startswith(COOKIE_NAME) and case.headers["Accept"] == "application/json"
+    assert case.body["csrf_token"] == "masked-csrf-value" and case.body["method"] == "code"
+    assert re.fullmatch(r"fuzz-unknown-[0-9a-f]+@conformance\.test", case.body["email"])
+
+
+def test_a_plan_without_a_slot_keeps_the_random_id(st_schema: Any) -> None:
+    case = case_for(st_schema, "GET", "/self-service/verification/flows", query={"id": "random"})
+    injection = fuzzing.Injection(plan(slot=None, accept="html"), FakePool(), "code")  # type: ignore[arg-type]
+    fuzzing.apply_plan(case, injection)
+    assert not injection.applied and case.query["id"] == "random" and "text/html" in case.headers["Accept"]
+
+
+def test_a_negative_flow_id_is_left_alone(st_schema: Any) -> None:
+    case = case_for(st_schema, "GET", "/self-service/verification/flows", query={"id": ["a", "b"]})
+    injection = fuzzing.Injection(plan(), FakePool(), "code")  # type: ignore[arg-type]
+    fuzzing.apply_plan(case, injection)
+    assert not injection.applied and case.query["id"] == ["a", "b"]
+
+
+def test_api_flows_get_no_cookie_and_a_corrupt_plan_truncates_the_json_body(st_schema: Any) -> None:
+    case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": "random"},
+                    body={"method": "code", "email": "x"}, media_type="application/json")
+    injection = fuzzing.Injection(plan(slot=fuzzing.Slot("api", "sent_email"), corrupt=True, email=False),
+                                  FakePool(), "code")  # type: ignore[arg-type]
+    fuzzing.apply_plan(case, injection)
+    assert "Cookie" not in case.headers
+    assert isinstance(case.body, bytes) and case.body.startswith(b'{"method"')
+    with pytest.raises(ValueError):
+        json.loads(case.body)
+
+
+def test_plans_mostly_use_live_flows() -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    seen: list[fuzzing.Plan] = []
+
+    @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(fuzzing.plan_strategy(fuzzing.ALL_SLOTS, negative=False))
+    def collect(p: fuzzing.Plan) -> None:
+        seen.append(p)
+
+    collect()
+    live = sum(p.slot is not None for p in seen)
+    assert 0.7 < live / len(seen) < 1.0
+    assert {p.slot for p in seen if p.slot} == set(fuzzing.ALL_SLOTS)
+    assert not any(p.corrupt for p in seen)
