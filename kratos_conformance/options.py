@@ -18,6 +18,7 @@ from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
+RUN_PROFILES = ("smoke", "default", "deep")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
+    OptionSpec("run-profile", "how much to run: smoke (a happy path per client kind and the statuses that gate "
+               "deploys, seconds), default, deep (more fuzzing)", "default"),
     OptionSpec("wait-budget", "seconds a scenario may wait for a flow or code to expire", "30"),
     OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
                "scenarios for expired codes and tokens are skipped)"),
@@ -77,6 +80,7 @@ class RunOptions:
     return_to: str | None
     mail_source: str
     profile: str
+    run_profile: str
     wait_budget: float
     challenge_lifespan: float | None
     mail_timeout: float
@@ -140,6 +144,7 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         return_to=_url("return-to", raw["return_to"], slash=False),
         mail_source=raw["mail_source"] or "smtp-sink",
         profile=_choice("profile", raw["profile"], list(PROFILES)),
+        run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
         wait_budget=_number("wait-budget", raw["wait_budget"]),
         challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),

@@ -12,6 +12,7 @@ session and stops it at the end.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement ids from the catalog that this test checks")
+    config.addinivalue_line("markers", "smoke: part of the smoke run profile (a happy path per client kind and the "
+                            "status codes that gate deploys)")
     try:
         config.stash[OPTIONS_KEY] = parse_options({s.dest: config.getoption(s.dest) for s in OPTIONS})
     except CannotJudge as exc:
@@ -60,7 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every requirement id a test names must be in the catalog."""
+    """Every requirement id a test names must be in the catalog; the smoke profile keeps only smoke tests."""
+    if OPTIONS_KEY in config.stash and config.stash[OPTIONS_KEY].run_profile == "smoke":
+        dropped = [item for item in items if item.get_closest_marker("smoke") is None]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item.get_closest_marker("smoke") is not None]
     for item in items:
         for mark in item.iter_markers("requirement"):
             for req_id in mark.args:
@@ -93,7 +101,7 @@ class ConformanceRun:
                 raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
             self.embedded = EmbeddedTarget(
                 method=opts.reference_method, smtp_url=self.mail.url, faults=opts.reference_faults,
-                log_path=opts.report_dir / f"reference-target-{opts.reference_method}.log",
+                log_path=opts.report_dir / f"reference-target-{opts.reference_method}{_worker_suffix()}.log",
             ).start()
             public_url, admin_url, method = self.embedded.public_url, self.embedded.admin_url, opts.reference_method
             ui_url, error_ui_url = public_url + UI_PATH, public_url + ERROR_UI_PATH
@@ -117,6 +125,12 @@ class ConformanceRun:
             self.embedded.stop()
         if self.mail is not None:
             self.mail.close()
+
+
+def _worker_suffix() -> str:
+    """``-gw0`` etc. under pytest-xdist (each worker runs its own reference target), else ``""``."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"-{worker}" if worker else ""
 
 
 @pytest.fixture(scope="session")
