@@ -4,10 +4,11 @@ It shares no code with the rest of the package; the suite only talks to it over 
 """
 
 from .config import ConfigError, ReferenceConfig, parse_duration
-from .faults import KNOWN_FAULTS
+from .faults import FAULT_METHODS, KNOWN_FAULTS
 from .server import RunningTarget, create_admin_app, create_public_app, serve
 
 __all__ = [
+    "FAULT_METHODS",
     "KNOWN_FAULTS",
     "ConfigError",
     "ReferenceConfig",

@@ -6,7 +6,8 @@ Contract:
 - On start prints ONE line to stdout: ``reference target listening: public <url> admin <url> method <m>``
   (real URLs, port 0 resolved) and runs until SIGTERM/SIGINT, then exits 0.
 - A bad option, bad config or a port in use: one line ``kratos-reference: error: <why>`` on stderr, exit 2.
-- ``--list-faults`` prints ``<name>\t<description>`` per known fault and exits 0.
+- ``--list-faults`` prints ``<name>\t<methods>\t<description>`` per known fault and exits 0; ``<methods>`` is
+  ``code``, ``link`` or ``code,link``: the methods whose behaviour the fault changes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, NoReturn, Sequence
 import yaml
 
 from .config import ConfigError, ReferenceConfig
-from .faults import KNOWN_FAULTS
+from .faults import FAULT_METHODS, KNOWN_FAULTS
 from .server import serve
 
 PROG = "kratos-reference"
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.list_faults:
             for name, description in KNOWN_FAULTS.items():
-                print(f"{name}\t{description}")
+                print(f"{name}\t{','.join(FAULT_METHODS[name])}\t{description}")
             return 0
         config = load_config(args)
         target = serve(config)

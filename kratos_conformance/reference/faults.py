@@ -1,33 +1,107 @@
 """Named defects that can be switched on in the reference target.
 
-Contract: ``KNOWN_FAULTS`` maps a fault name to a one-line description of the defect it introduces.
+Contract: ``KNOWN_FAULTS`` maps a fault name to a one-line description of the defect it introduces, and
+``FAULT_METHODS`` maps the same names to the verification methods (``code``, ``link``) whose behaviour the
+defect changes: a fault listed for one method is invisible on a target started with the other.
 A target started with ``ReferenceConfig(faults=frozenset({...}))`` behaves like the clean target except at
 the exact point each fault names; the business logic checks ``name in config.faults`` right there, so every
 fault is a few lines that can be found by grepping its name.
 
-Adding a fault: add one entry here, then one ``if "<name>" in self.config.faults:`` at the point of the
-defect, then one probe in tests/reference/test_faults.py.
+Every fault is a defect a real server could ship (a vendor's reimplementation, a refactoring, an upgrade that
+changed a default), not a random mutation: each breaks one rule of
+/work/shared/reference/verification-behavior.md that a client or a user would notice.
+
+Adding a fault: add one ``_fault(...)`` line here, then one ``if "<name>" in self.config.faults:`` at the
+point of the defect, then one probe in tests/reference/test_faults.py.
 """
 
 from __future__ import annotations
 
-KNOWN_FAULTS: dict[str, str] = {
-    "code_reusable": "a correct code is not consumed: submitting it again to the finished flow succeeds again",
-    "expired_flow_get_200": "GET /self-service/verification/flows answers 200 instead of 410 for an expired flow",
-    "wrong_code_400": "a wrong code answers 400 instead of 200 (with message 4070006)",
-    "no_attempt_limit": "max_submissions is ignored: code attempts are never cut off",
-    "csrf_not_checked": "browser email submissions are accepted without or with a wrong CSRF token",
-    "cookie_not_httponly": "the CSRF cookie is set without the HttpOnly attribute",
-    "unknown_address_mailed": "an unknown address gets a verification mail (account enumeration)",
-    "address_not_marked_verified": "a successful verification does not mark the address verified",
-    "get_link_verifies": "opening the emailed code link (GET ?flow=&code=) verifies the address",
-    "return_to_unchecked": "return_to is not checked against the allow-list",
-    "malformed_body_500": "a malformed JSON body answers 500 instead of 400",
-    "flow_missing_state": "flow JSON lacks the required 'state' property",
-    "undocumented_status_418": "GET /flows answers 418 for api flows in state sent_email",
-    "replaced_without_use_flow_id": "410 errorFlowReplaced answers lack 'use_flow_id'",
-    "expired_keeps_old_id": "a submission to an expired flow redirects to the same (expired) flow id",
-    "no_cache_control": "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header",
-    "wrong_success_message": "a successful verification carries message 1080003 instead of 1080002",
-    "state_not_advanced": "a valid email submission leaves the flow in state choose_method",
-}
+CODE: tuple[str, ...] = ("code",)
+LINK: tuple[str, ...] = ("link",)
+BOTH: tuple[str, ...] = ("code", "link")
+
+KNOWN_FAULTS: dict[str, str] = {}
+FAULT_METHODS: dict[str, tuple[str, ...]] = {}
+
+
+def _fault(name: str, methods: tuple[str, ...], description: str) -> None:
+    KNOWN_FAULTS[name] = description
+    FAULT_METHODS[name] = methods
+
+
+# --- status codes -----------------------------------------------------------------------------------------
+_fault("expired_flow_get_200", BOTH,
+       "GET /self-service/verification/flows answers 200 instead of 410 for an expired flow")
+_fault("expired_flow_get_404", BOTH,
+       "GET /self-service/verification/flows answers 404 instead of 410 for an expired flow")
+_fault("wrong_code_400", CODE, "a wrong code answers 400 instead of 200 (with message 4070006)")
+_fault("attempt_limit_200", CODE,
+       "past max_submissions a JSON client gets 200 with the new flow instead of 410 errorFlowReplaced")
+_fault("expired_post_410", BOTH,
+       "a submission to an expired flow answers 410 errorGeneric (as the published docs say) instead of a 303 "
+       "to a new flow")
+_fault("malformed_body_500", BOTH, "a malformed JSON body answers 500 instead of 400")
+_fault("undocumented_status_418", BOTH, "GET /flows answers 418 for api flows in state sent_email")
+# --- redirects and Location ---------------------------------------------------------------------------
+_fault("ui_redirect_without_flow_id", BOTH,
+       "after a handled browser submission the 303 goes to the UI without ?flow=<id>")
+_fault("api_flow_redirected", BOTH,
+       "JSON submissions to api flows are answered 303 to the UI (as for a browser) instead of 200 with the flow")
+_fault("browser_error_as_json", BOTH,
+       "errors without a flow (missing or unknown flow id) answer a browser with JSON instead of a 303 to the "
+       "error UI")
+_fault("error_redirect_without_id", BOTH, "the 303 to the error UI lacks ?id=<error id>")
+_fault("expired_keeps_old_id", BOTH, "a submission to an expired flow redirects to the same (expired) flow id")
+# --- codes, tokens and attempts -------------------------------------------------------------------------
+_fault("code_reusable", CODE,
+       "a correct code is not consumed: submitting it again to the finished flow succeeds again")
+_fault("link_token_reusable", LINK, "a link token is not consumed: opening the link again verifies again")
+_fault("code_never_expires", CODE, "code_lifespan is ignored: a code keeps working until its flow expires")
+_fault("link_token_never_expires", LINK, "link_lifespan is ignored: an expired link token still verifies")
+_fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are never cut off")
+_fault("resend_keeps_old_code", CODE, "resending a code does not invalidate the code mailed before")
+_fault("link_token_other_flow_accepted", LINK, "a link token of another flow verifies the flow it is opened on")
+_fault("code_8_digits", CODE, "codes have 8 digits instead of 6")
+_fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
+_fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
+_fault("head_link_verifies", CODE,
+       "a HEAD on the emailed code link (what link scanners send) verifies the address instead of only "
+       "pre-filling it")
+# --- CSRF and cookies ----------------------------------------------------------------------------------------
+_fault("csrf_not_checked", BOTH, "browser email submissions are accepted without or with a wrong CSRF token")
+_fault("code_submission_csrf_checked", CODE,
+       "code submissions to browser flows need the CSRF token (CSRF checked on the wrong branch)")
+_fault("api_init_sets_csrf_cookie", BOTH, "GET /self-service/verification/api sets the CSRF cookie")
+_fault("get_flow_csrf_unchecked", BOTH, "GET /flows returns a browser flow to a client without its CSRF cookie")
+_fault("get_flow_expiry_before_csrf", BOTH,
+       "GET /flows checks expiry before CSRF: an expired browser flow answers 410 to a client without its cookie")
+_fault("cookie_not_httponly", BOTH, "the CSRF cookie is set without the HttpOnly attribute")
+# --- enumeration -------------------------------------------------------------------------------------------------
+_fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")
+_fault("unknown_address_distinguishable", BOTH,
+       "an unknown address is answered with a different message (4000001 'not registered') than a known one")
+# --- state machine and verification ---------------------------------------------------------------------------
+_fault("state_not_advanced", BOTH, "a valid email submission leaves the flow in state choose_method")
+_fault("email_jumps_to_passed", BOTH,
+       "a valid email submission moves the flow straight to passed_challenge instead of sent_email")
+_fault("address_not_marked_verified", BOTH, "a successful verification does not mark the address verified")
+_fault("wrong_success_message", BOTH, "a successful verification carries message 1080003 instead of 1080002")
+# --- return_to -------------------------------------------------------------------------------------------------------
+_fault("return_to_unchecked", BOTH, "return_to is not checked against the allow-list")
+_fault("return_to_dropped_after_expiry", BOTH, "the flow that replaces an expired one loses the return_to")
+# --- flow shape, nodes and validation ----------------------------------------------------------------------------
+_fault("flow_missing_state", BOTH, "flow JSON lacks the required 'state' property")
+_fault("browser_flow_no_csrf_node", BOTH, "new browser flows lack the csrf_token node")
+_fault("no_email_node", BOTH, "new flows lack the email input node")
+_fault("ui_action_wrong_host", BOTH,
+       "ui.action points at the internal address http://kratos:4433/ instead of the public URL")
+_fault("missing_email_not_flagged", BOTH,
+       "an email submission without email answers 400 without message 4000002 on the email node")
+_fault("invalid_email_accepted", BOTH, "an invalid email address is accepted and the flow moves to sent_email")
+_fault("replaced_without_use_flow_id", CODE, "410 errorFlowReplaced answers lack 'use_flow_id'")
+# --- response format and headers -------------------------------------------------------------------------------------
+_fault("flow_json_text_plain", BOTH, "flow JSON is served as text/plain; charset=utf-8")
+_fault("error_leaks_debug", BOTH, "error JSON carries error.debug with a server stack trace")
+_fault("no_cache_control", BOTH,
+       "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header")

@@ -168,17 +168,21 @@ class VerificationService:
         """Store ``error`` and redirect to the error UI."""
         error_id = str(uuid.uuid4())
         self.storage.insert_error(error_id, error, self.clock())
+        if "error_redirect_without_id" in self.config.faults:
+            return Outcome(303, location=self.config.effective_error_ui_url)
         return Outcome(303, location=with_query(self.config.effective_error_ui_url, id=error_id))
 
     def _forward(self, req: ClientRequest, error: dict[str, Any]) -> Outcome:
         """Kratos's error manager: JSON clients get the error, browsers the error UI."""
-        if req.is_json:
+        if req.is_json or "browser_error_as_json" in self.config.faults:
             return Outcome(error["code"], api_errors.envelope(error))
         return self._to_error_ui(error)
 
     def _success(self, req: ClientRequest, flow: FlowRecord, csrf_secret: bytes | None = None) -> Outcome:
         """After a handled submission: browsers go to the UI, JSON clients get the flow."""
-        if req.is_browser:
+        if req.is_browser or ("api_flow_redirected" in self.config.faults and flow.type == "api"):
+            if "ui_redirect_without_flow_id" in self.config.faults:
+                return Outcome(303, location=self.config.effective_ui_url, csrf_secret=csrf_secret)
             return Outcome(303, location=self._ui_location(flow.id), csrf_secret=csrf_secret)
         return Outcome(200, self.flow_json(flow), csrf_secret=csrf_secret)
 
@@ -203,7 +207,12 @@ class VerificationService:
             layout = nodes.code_choose_method_nodes(csrf_token if flow_type == "browser" else None)
         else:
             layout = nodes.link_nodes(csrf_token if flow_type == "browser" else "")
-        ui = {"action": with_query(self.config.public_url + "self-service/verification", flow=flow_id),
+        if "browser_flow_no_csrf_node" in self.config.faults and flow_type == "browser":
+            layout = [n for n in layout if n["attributes"].get("name") != "csrf_token"]
+        if "no_email_node" in self.config.faults:
+            layout = [n for n in layout if n["attributes"].get("name") != "email"]
+        base = "http://kratos:4433/" if "ui_action_wrong_host" in self.config.faults else self.config.public_url
+        ui = {"action": with_query(base + "self-service/verification", flow=flow_id),
               "method": "POST", "nodes": layout, "messages": []}
         return FlowRecord(flow_id, flow_type, "choose_method", self.config.method, request_url, now,
                           now + int(self.config.flow_lifespan * 1_000_000), csrf_token if flow_type == "browser"
@@ -220,8 +229,13 @@ class VerificationService:
 
     def _replace_expired(self, req: ClientRequest, flow: FlowRecord) -> Outcome:
         """Submission to an expired flow: a new browser flow with 4070005, reached by a 303 (never 410)."""
+        if "expired_post_410" in self.config.faults:
+            return Outcome(410, api_errors.envelope(self._expired_error(flow)))
+        request_url = flow.request_url
+        if "return_to_dropped_after_expiry" in self.config.faults:
+            request_url = self.config.public_url + f"self-service/verification/{flow.type}"
         new, secret = self._replacement_flow(req, "browser", messages.flow_expired(flow.expires_us, self.clock()),
-                                             request_url=flow.request_url)
+                                             request_url=request_url)
         target = flow.id if "expired_keeps_old_id" in self.config.faults else new.id
         location = self._get_flow_location(target) if req.is_json else self._ui_location(target)
         return Outcome(303, location=location, csrf_secret=secret)
@@ -257,6 +271,8 @@ class VerificationService:
         token = ""
         if flow_type == "browser":
             token, minted = self._masked_token(req)
+        elif "api_init_sets_csrf_cookie" in self.config.faults:
+            minted = csrf.new_secret()
         flow = self._new_flow(flow_type, req.url, token)
         self.storage.insert_flow(flow)
         if flow_type == "browser" and not init_wants_json(req.headers):
@@ -281,11 +297,17 @@ class VerificationService:
         flow = self.storage.get_flow(flow_id) if flow_id else None
         if flow is None:
             return answer(404, api_errors.envelope(api_errors.resource_not_found()))
-        if flow.type == "browser" and not csrf.token_matches(flow.csrf_token, secret):
+        expired = flow.expires_us < self.clock() and "expired_flow_get_200" not in self.config.faults
+        if expired and "get_flow_expiry_before_csrf" in self.config.faults:
+            return answer(410, api_errors.envelope(self._expired_error(flow)))
+        if flow.type == "browser" and not csrf.token_matches(flow.csrf_token, secret) and (
+                "get_flow_csrf_unchecked" not in self.config.faults):
             return answer(403, api_errors.envelope(csrf.csrf_violation(
                 has_cookie_header="cookie" in req.headers, has_csrf_cookie=self.cookie_name in req.cookies,
                 token_sent=True, ajax=is_ajax(req.headers))))
-        if flow.expires_us < self.clock() and "expired_flow_get_200" not in self.config.faults:
+        if expired and "expired_flow_get_404" in self.config.faults:
+            return answer(404, api_errors.envelope(api_errors.resource_not_found()))
+        if expired:
             return answer(410, api_errors.envelope(self._expired_error(flow)))
         if "undocumented_status_418" in self.config.faults and flow.type == "api" and flow.state == "sent_email":
             return answer(418, api_errors.envelope(api_errors.api_error(418)))
@@ -331,8 +353,11 @@ class VerificationService:
                 if body.kind == "json_syntax" and "malformed_body_500" in self.config.faults:
                     return Outcome(500, api_errors.envelope(api_errors.api_error(500)))
                 return self._flow_error(req, flow, global_messages=(messages.generic_error(body.reason),))
-            if body.field_errors:
-                return self._flow_error(req, flow, field_messages=body.field_errors)
+            field_errors = body.field_errors
+            if "invalid_email_accepted" in self.config.faults:
+                field_errors = tuple((name, message) for name, message in field_errors if name != "email")
+            if field_errors:
+                return self._flow_error(req, flow, field_messages=field_errors)
             if self.config.method == "code":
                 return self._submit_code(req, flow, body)
             return self._submit_link(req, flow, body)
@@ -396,8 +421,9 @@ class VerificationService:
         self.storage.update_flow(flow)
         return self._success(req, flow, csrf_secret=minted)
 
-    def _deliver_verification(self, flow: FlowRecord, email: str, content_for: Callable[[str | None], Any]) -> None:
-        """Find the address and queue the mail; unknown addresses get nothing (or the notice, if configured)."""
+    def _deliver_verification(self, flow: FlowRecord, email: str, content_for: Callable[[str | None], Any]) -> bool:
+        """Find the address and queue the mail; unknown addresses get nothing (or the notice, if configured).
+        True when the address is known."""
         address = self.storage.address_by_value(email.lower())
         if address is not None:
             self.courier.queue(address.value, content_for(address.id))
@@ -406,6 +432,17 @@ class VerificationService:
             self.courier.queue(email, content_for(None))
         elif self.config.notify_unknown_recipients:
             self.courier.queue(email, mail_templates.unknown_address_mail())
+        return address is not None
+
+    def _sent_state(self, flow: FlowRecord, known: bool, sent_message: dict[str, Any]) -> None:
+        """After an email submission: the flow moves to sent_email and says the mail was sent."""
+        if "state_not_advanced" not in self.config.faults:
+            flow.state = "sent_email"
+        if "email_jumps_to_passed" in self.config.faults:
+            flow.state = "passed_challenge"
+        flow.ui["messages"] = [sent_message]
+        if not known and "unknown_address_distinguishable" in self.config.faults:
+            flow.ui["messages"] = [messages.generic_error("This email address is not registered.")]
 
     # --- code method -----------------------------------------------------------------------------------
 
@@ -425,30 +462,43 @@ class VerificationService:
         if flow.state not in ("choose_method", "sent_email"):
             return self._retry_code_flow(req, flow.type, messages.state_failure(), REASON_USE_NEW_FLOW)
         if code:
-            if req.method in ("GET", "HEAD") and "get_link_verifies" not in self.config.faults:
+            prefill_methods = ("GET",) if "head_link_verifies" in self.config.faults else ("GET", "HEAD")
+            if req.method in prefill_methods and "get_link_verifies" not in self.config.faults:
                 return self._prefill_code(req, flow, code)
+            if "code_submission_csrf_checked" in self.config.faults and flow.type == "browser":
+                refused = self._submission_csrf_error(req, flow, body)
+                if refused is not None:
+                    return refused
             return self._use_code(req, flow, code)
         if not email:
-            if flow.type == "browser":
-                nodes.set_csrf(flow.ui["nodes"], self._form_token(req, flow))
-            nodes.upsert_node(flow.ui["nodes"], nodes.email_input("code", ""))
-            return self._flow_error(req, flow, field_messages=(("email", messages.property_missing("email")),))
+            return self._email_missing(req, flow, "code")
         refused = self._submission_csrf_error(req, flow, body)
         if refused is not None:
             return refused
-        self.storage.delete_codes_of_flow(flow.id)
-        self._deliver_verification(flow, email, lambda address_id: self._issue_code(flow, address_id))
-        if "state_not_advanced" not in self.config.faults:
-            flow.state = "sent_email"
+        if "resend_keeps_old_code" not in self.config.faults:
+            self.storage.delete_codes_of_flow(flow.id)
+        known = self._deliver_verification(flow, email, lambda address_id: self._issue_code(flow, address_id))
         token = self._form_token(req, flow) if flow.type == "browser" else None
         flow.ui["nodes"] = nodes.code_sent_email_nodes(token, email)
-        flow.ui["messages"] = [messages.verification_code_sent()]
+        self._sent_state(flow, known, messages.verification_code_sent())
         self.storage.update_flow(flow)
         return self._success(req, flow)
+
+    def _email_missing(self, req: ClientRequest, flow: FlowRecord, method: str) -> Outcome:
+        """An email submission without email: 400 (or 303 for browsers) with 4000002 on the email node."""
+        form_token = self._form_token(req, flow) if flow.type == "browser" else ""
+        if flow.type == "browser" or method == "link":
+            nodes.set_csrf(flow.ui["nodes"], form_token)
+        nodes.upsert_node(flow.ui["nodes"], nodes.email_input(method, ""))
+        if "missing_email_not_flagged" in self.config.faults:
+            return self._flow_error(req, flow, global_messages=(messages.generic_error("Invalid request."),))
+        return self._flow_error(req, flow, field_messages=(("email", messages.property_missing("email")),))
 
     def _issue_code(self, flow: FlowRecord, address_id: str | None) -> mail_templates.MailContent:
         """Create and store a 6-digit code for the flow; the mail content carrying it."""
         code = f"{secrets.randbelow(1_000_000):06d}"
+        if "code_8_digits" in self.config.faults:
+            code = f"{secrets.randbelow(100_000_000):08d}"
         now = self.clock()
         self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._code_hash(flow.id, code),
                                  now + int(self.config.code_lifespan * 1_000_000), now)
@@ -471,10 +521,14 @@ class VerificationService:
         """A code attempt: counted; past max_submissions a new flow; wrong -> 4070006; right -> verified."""
         if "no_attempt_limit" not in self.config.faults:
             if self.storage.increment_submit_count(flow.id) > self.config.max_submissions:
+                if "attempt_limit_200" in self.config.faults and req.is_json:
+                    new, secret = self._replacement_flow(req, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
+                    return Outcome(200, self.flow_json(new), csrf_secret=secret)
                 return self._retry_code_flow(req, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN),
                                              REASON_RETRY_FLOW)
         now = self.clock()
-        row = self.storage.find_usable_code(flow.id, self._code_hash(flow.id, code), now)
+        valid_after = 0 if "code_never_expires" in self.config.faults else now
+        row = self.storage.find_usable_code(flow.id, self._code_hash(flow.id, code), valid_after)
         consumed = row is not None and ("code_reusable" in self.config.faults or self.storage.use_code(row["id"], now))
         if row is None or not consumed:
             flow.ui["messages"] = [messages.code_invalid_or_used()]
@@ -496,25 +550,21 @@ class VerificationService:
             return self._retry_link_flow(req, flow.type, messages.retry_after_success())
         if flow.state not in ("choose_method", "sent_email"):
             return self._retry_link_flow(req, flow.type, messages.state_failure())
-        form_token = self._form_token(req, flow) if flow.type == "browser" else ""
         if not email:
-            nodes.set_csrf(flow.ui["nodes"], form_token)
-            nodes.upsert_node(flow.ui["nodes"], nodes.email_input("link", ""))
-            return self._flow_error(req, flow, field_messages=(("email", messages.property_missing("email")),))
+            return self._email_missing(req, flow, "link")
         refused = self._submission_csrf_error(req, flow, body)
         if refused is not None:
             return refused
-        self._deliver_verification(flow, email, lambda address_id: self._issue_token(flow, address_id))
-        if "state_not_advanced" not in self.config.faults:
-            flow.state = "sent_email"
+        known = self._deliver_verification(flow, email, lambda address_id: self._issue_token(flow, address_id))
         flow.ui["nodes"] = nodes.link_nodes(self._form_token(req, flow) if flow.type == "browser" else "", email)
-        flow.ui["messages"] = [messages.verification_link_sent()]
+        self._sent_state(flow, known, messages.verification_link_sent())
         self.storage.update_flow(flow)
         return self._success(req, flow)
 
     def _issue_token(self, flow: FlowRecord, address_id: str | None) -> mail_templates.MailContent:
         """Create (and store, for a known address) a 32-character link token; the mail content carrying it."""
-        token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(32))
+        length = 16 if "link_token_short" in self.config.faults else 32
+        token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
         if address_id is not None:
             now = self.clock()
             self.storage.insert_token(str(uuid.uuid4()), flow.id, address_id,
@@ -526,9 +576,17 @@ class VerificationService:
     def _use_token(self, req: ClientRequest, flow: FlowRecord, token: str) -> Outcome:
         """A link click: unknown/used/other-flow -> 4070001, expired -> 4070005 (new browser flows), else verified."""
         now = self.clock()
-        row = self.storage.use_token(flow.id, hashlib.sha256(token.encode("utf-8")).hexdigest(), now)
+        token_hash = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        row = self.storage.use_token(flow.id, token_hash, now)
+        if row is None:
+            found = self.storage.find_token(token_hash)
+            if found is not None and "link_token_reusable" in self.config.faults and found["flow_id"] == flow.id:
+                row = found
+            if found is not None and "link_token_other_flow_accepted" in self.config.faults and (
+                    found["flow_id"] != flow.id and found["used_us"] is None):
+                row = found
         if row is None:
             return self._retry_link_flow(req, "browser", messages.token_invalid_or_used())
-        if row["expires_us"] <= now:
+        if row["expires_us"] <= now and "link_token_never_expires" not in self.config.faults:
             return self._retry_link_flow(req, "browser", messages.flow_expired(row["expires_us"], now))
         return self._pass_challenge(req, flow, row["address_id"], "link")

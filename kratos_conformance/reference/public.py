@@ -44,6 +44,11 @@ IDENTITY_SCHEMA: dict[str, object] = {
 }
 
 
+#: what a server left in debug mode puts into error.debug (the error_leaks_debug fault)
+DEBUG_TRACE = ("goroutine 87 [running]:\ngithub.com/ory/kratos/selfservice/flow/verification.(*Handler)."
+               "updateVerificationFlow(...)\n\t/project/selfservice/flow/verification/handler.go:412 +0x1c4")
+
+
 DEFAULT_SCHEMA_REF = base64.urlsafe_b64encode(b"default").decode("ascii").rstrip("=")
 
 
@@ -58,10 +63,16 @@ def client_request(request: Request) -> ClientRequest:
 
 def outcome_response(service: VerificationService, outcome: Outcome, request_method: str) -> Response:
     """Translate an Outcome: JSON or 303, plus the CSRF cookie and the no-cache header when asked."""
+    faults = service.config.faults
+    body = outcome.body
+    if "error_leaks_debug" in faults and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = {**body, "error": {**body["error"], "debug": DEBUG_TRACE}}
     if outcome.location is not None:
         response = redirect_response(outcome.location, request_method)
     else:
-        response = json_response(outcome.status, outcome.body)
+        response = json_response(outcome.status, body)
+    if "flow_json_text_plain" in faults and isinstance(body, dict) and "ui" in body:
+        response.headers["content-type"] = "text/plain; charset=utf-8"
     if outcome.csrf_secret is not None:
         config = service.config
         response.headers.append("set-cookie", csrf.set_cookie_header(

@@ -290,6 +290,11 @@ class Storage:
                 return None
             return db.execute("SELECT * FROM tokens WHERE token_hash = ?", (token_hash,)).fetchone()
 
+    def find_token(self, token_hash: str) -> sqlite3.Row | None:
+        """The token with this hash, whatever its flow, used or not (None when there is none)."""
+        with self._lock:
+            return self._conn.execute("SELECT * FROM tokens WHERE token_hash = ?", (token_hash,)).fetchone()
+
     # --- courier ---------------------------------------------------------------------------------
 
     def enqueue_message(self, message: CourierMessage) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from reference_helpers import SmtpSink
 
-from kratos_conformance.reference import KNOWN_FAULTS
+from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS
 
 COMMAND = [sys.executable, "-m", "kratos_conformance.reference"]
 
@@ -97,5 +97,8 @@ def test_cli_bad_yaml_exits_2(tmp_path: Path) -> None:
 def test_cli_lists_faults() -> None:
     result = _run(["--list-faults"])
     assert result.returncode == 0
-    names = [line.split("\t", 1)[0] for line in result.stdout.splitlines()]
-    assert names == list(KNOWN_FAULTS)
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [row[0] for row in rows] == list(KNOWN_FAULTS)
+    for name, methods, description in rows:
+        assert methods in ("code", "link", "code,link"), name
+        assert tuple(methods.split(",")) == FAULT_METHODS[name] and description == KNOWN_FAULTS[name]

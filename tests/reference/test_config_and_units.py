@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.reference import KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
+from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
 from kratos_conformance.reference.bodies import BodyError, Submission, check_request, decode_json, decode_pairs
 from kratos_conformance.reference.csrf import cookie_name, mask, new_secret, token_matches, unmask
 from kratos_conformance.reference.negotiation import init_wants_json, is_browser_request, is_json_request
@@ -62,8 +62,11 @@ def test_from_mapping_rejects_bad_settings_with_one_line(settings: dict[str, obj
 
 
 def test_known_faults_are_described() -> None:
-    assert len(KNOWN_FAULTS) >= 18
-    assert all(isinstance(text, str) and text and "\n" not in text for text in KNOWN_FAULTS.values())
+    assert len(KNOWN_FAULTS) >= 32
+    assert all(isinstance(text, str) and text and "\n" not in text and "\t" not in text
+               for text in KNOWN_FAULTS.values())
+    assert set(FAULT_METHODS) == set(KNOWN_FAULTS)
+    assert all(methods and set(methods) <= {"code", "link"} for methods in FAULT_METHODS.values())
 
 
 @pytest.mark.parametrize("accept, content_type, json_request, browser", [

@@ -4,13 +4,14 @@ and on a target with only that fault switched on."""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, Callable
 
 import httpx
 import pytest
 
-from reference_helpers import (SmtpSink, StartTarget, create_identity, get_identity, message_ids, native_client,
-                               spa_client, unique_email)
+from reference_helpers import (SmtpSink, StartTarget, browser_client, create_identity, csrf_token, get_identity,
+                               message_ids, native_client, query_param, spa_client, unique_email)
 
 from kratos_conformance.reference import KNOWN_FAULTS, RunningTarget
 
@@ -146,6 +147,204 @@ def probe_state_not_advanced(target: RunningTarget, sink: SmtpSink) -> Any:
         return client.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}).json()["state"]
 
 
+
+def _node_names(flow: dict[str, Any]) -> list[str]:
+    return [n["attributes"].get("name", n["attributes"].get("id")) for n in flow["ui"]["nodes"]]
+
+
+def _node_messages(flow: dict[str, Any], name: str) -> list[int]:
+    return [m["id"] for n in flow["ui"]["nodes"] if n["attributes"].get("name") == name for m in n["messages"]]
+
+
+def _submit_email(flow: dict[str, Any], email: str, method: str = "code") -> httpx.Response:
+    return httpx.post(flow["ui"]["action"], json={"method": method, "email": email}, headers=JSON)
+
+
+def _sent_link_flow(target: RunningTarget, sink: SmtpSink, email: str | None = None,
+                    count: int = 1) -> tuple[dict[str, Any], str, str]:
+    """An api flow of a link target in sent_email: (flow, emailed link, identity id or "")."""
+    identity_id = ""
+    if email is None:
+        email = unique_email()
+        identity_id = create_identity(target.admin_url, email)["id"]
+    flow = _submit_email(_api_flow(target).json(), email, "link").json()
+    return flow, sink.wait_for(email, count=count).link, identity_id
+
+
+def _spa_browser_flow(client: httpx.Client, target: RunningTarget, **params: str) -> dict[str, Any]:
+    return client.get(target.public_url + "self-service/verification/browser", params=params).json()
+
+
+def _browser_post_without_flow(target: RunningTarget) -> httpx.Response:
+    with browser_client() as client:
+        return client.post(target.public_url + "self-service/verification", data={"method": "code"})
+
+
+def probe_expired_flow_get_404(target: RunningTarget, sink: SmtpSink) -> Any:
+    return probe_expired_flow_get_200(target, sink)
+
+
+def probe_attempt_limit_200(target: RunningTarget, sink: SmtpSink) -> Any:
+    return probe_no_attempt_limit(target, sink)
+
+
+def probe_expired_post_410(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    time.sleep(0.25)
+    return _submit_email(flow, unique_email()).status_code
+
+
+def probe_ui_redirect_without_flow_id(target: RunningTarget, sink: SmtpSink) -> Any:
+    with browser_client() as client:
+        location = client.get(target.public_url + "self-service/verification/browser").headers["location"]
+        flow = client.get(target.public_url + "self-service/verification/flows",
+                          params={"id": query_param(location, "flow")}).json()
+        answer = client.post(flow["ui"]["action"], data={"method": "code", "email": unique_email(),
+                                                         "csrf_token": csrf_token(flow)})
+        return answer.status_code, "flow=" in answer.headers.get("location", "")
+
+
+def probe_api_flow_redirected(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _submit_email(_api_flow(target).json(), unique_email()).status_code
+
+
+def probe_browser_error_as_json(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _browser_post_without_flow(target).status_code
+
+
+def probe_error_redirect_without_id(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "id=" in _browser_post_without_flow(target).headers.get("location", "")
+
+
+def probe_link_token_reusable(target: RunningTarget, sink: SmtpSink) -> Any:
+    _, link, _ = _sent_link_flow(target, sink)
+    return [httpx.get(link, headers=JSON).status_code for _ in range(2)]
+
+
+def probe_code_never_expires(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    time.sleep(0.3)
+    return _submit_code(flow, code).json()["state"]
+
+
+def probe_link_token_never_expires(target: RunningTarget, sink: SmtpSink) -> Any:
+    _, link, _ = _sent_link_flow(target, sink)
+    time.sleep(0.3)
+    return httpx.get(link, headers=JSON).status_code
+
+
+def probe_resend_keeps_old_code(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _submit_email(_api_flow(target).json(), email).json()
+    first = sink.wait_for(email).code
+    _submit_email(flow, email)
+    sink.wait_for(email, count=2)
+    return message_ids(_submit_code(flow, first).json())
+
+
+def probe_link_token_other_flow_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    first, link, _ = _sent_link_flow(target, sink, email)
+    second, _, _ = _sent_link_flow(target, sink, email, count=2)
+    return httpx.get(link.replace(first["id"], second["id"]), headers=JSON).status_code
+
+
+def probe_code_8_digits(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    _submit_email(_api_flow(target).json(), email)
+    return len(query_param(sink.wait_for(email).link, "code"))
+
+
+def probe_link_token_short(target: RunningTarget, sink: SmtpSink) -> Any:
+    _, link, _ = _sent_link_flow(target, sink)
+    return len(query_param(link, "token"))
+
+
+def probe_head_link_verifies(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, identity_id = _sent_flow(target, sink)
+    httpx.head(target.public_url + "self-service/verification", params={"flow": flow["id"], "code": code})
+    return get_identity(target.admin_url, identity_id)["verifiable_addresses"][0]["verified"]
+
+
+def probe_code_submission_csrf_checked(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    with spa_client() as client:
+        flow = _spa_browser_flow(client, target)
+        sent = client.post(flow["ui"]["action"], json={"method": "code", "email": email,
+                                                       "csrf_token": csrf_token(flow)}).json()
+        answer = client.post(sent["ui"]["action"], json={"method": "code", "code": sink.wait_for(email).code})
+        return answer.status_code
+
+
+def probe_api_init_sets_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "set-cookie" in _api_flow(target).headers
+
+
+def probe_get_flow_csrf_unchecked(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        flow = _spa_browser_flow(client, target)
+    return httpx.get(target.public_url + "self-service/verification/flows", params={"id": flow["id"]}).status_code
+
+
+def probe_get_flow_expiry_before_csrf(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        flow = _spa_browser_flow(client, target)
+    time.sleep(0.25)
+    return httpx.get(target.public_url + "self-service/verification/flows", params={"id": flow["id"]}).status_code
+
+
+def probe_unknown_address_distinguishable(target: RunningTarget, sink: SmtpSink) -> Any:
+    return message_ids(_submit_email(_api_flow(target).json(), unique_email()).json())
+
+
+def probe_email_jumps_to_passed(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _submit_email(_api_flow(target).json(), unique_email()).json()["state"]
+
+
+def probe_return_to_dropped_after_expiry(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        flow = _spa_browser_flow(client, target, return_to="https://app.example.com/done")
+        time.sleep(0.25)
+        answer = client.post(flow["ui"]["action"], json={"method": "code", "email": unique_email(),
+                                                         "csrf_token": csrf_token(flow)})
+        return client.get(answer.headers["location"]).json().get("return_to")
+
+
+def probe_browser_flow_no_csrf_node(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        return "csrf_token" in _node_names(_spa_browser_flow(client, target))
+
+
+def probe_no_email_node(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "email" in _node_names(_api_flow(target).json())
+
+
+def probe_ui_action_wrong_host(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).json()["ui"]["action"].startswith(target.public_url)
+
+
+def probe_missing_email_not_flagged(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return _node_messages(httpx.post(flow["ui"]["action"], json={"method": "code"}, headers=JSON).json(), "email")
+
+
+def probe_invalid_email_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _submit_email(_api_flow(target).json(), "not-an-email").status_code
+
+
+def probe_flow_json_text_plain(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).headers["content-type"]
+
+
+def probe_error_leaks_debug(target: RunningTarget, sink: SmtpSink) -> Any:
+    answer = httpx.get(target.public_url + "self-service/verification/flows", params={"id": str(uuid.uuid4())})
+    return sorted(answer.json()["error"])
+
+
 # fault -> (probe, config overrides for both targets, what the clean target answers)
 PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "code_reusable": (probe_code_reusable, {}, 410),
@@ -166,6 +365,37 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "no_cache_control": (probe_no_cache_control, {}, "private, no-cache, no-store, must-revalidate"),
     "wrong_success_message": (probe_wrong_success_message, {}, [1080002]),
     "state_not_advanced": (probe_state_not_advanced, {}, "sent_email"),
+    "expired_flow_get_404": (probe_expired_flow_get_404, {"flow_lifespan": "200ms"}, 410),
+    "attempt_limit_200": (probe_attempt_limit_200, {"max_submissions": 1}, [200, 410]),
+    "expired_post_410": (probe_expired_post_410, {"flow_lifespan": "200ms"}, 303),
+    "ui_redirect_without_flow_id": (probe_ui_redirect_without_flow_id, {}, (303, True)),
+    "api_flow_redirected": (probe_api_flow_redirected, {}, 200),
+    "browser_error_as_json": (probe_browser_error_as_json, {}, 303),
+    "error_redirect_without_id": (probe_error_redirect_without_id, {}, True),
+    "link_token_reusable": (probe_link_token_reusable, {"method": "link"}, [200, 303]),
+    "code_never_expires": (probe_code_never_expires, {"code_lifespan": "200ms"}, "sent_email"),
+    "link_token_never_expires": (probe_link_token_never_expires, {"method": "link", "link_lifespan": "200ms"}, 303),
+    "resend_keeps_old_code": (probe_resend_keeps_old_code, {}, [4070006]),
+    "link_token_other_flow_accepted": (probe_link_token_other_flow_accepted, {"method": "link"}, 303),
+    "code_8_digits": (probe_code_8_digits, {}, 6),
+    "link_token_short": (probe_link_token_short, {"method": "link"}, 32),
+    "head_link_verifies": (probe_head_link_verifies, {}, False),
+    "code_submission_csrf_checked": (probe_code_submission_csrf_checked, {}, 200),
+    "api_init_sets_csrf_cookie": (probe_api_init_sets_csrf_cookie, {}, False),
+    "get_flow_csrf_unchecked": (probe_get_flow_csrf_unchecked, {}, 403),
+    "get_flow_expiry_before_csrf": (probe_get_flow_expiry_before_csrf, {"flow_lifespan": "200ms"}, 403),
+    "unknown_address_distinguishable": (probe_unknown_address_distinguishable, {}, [1080003]),
+    "email_jumps_to_passed": (probe_email_jumps_to_passed, {}, "sent_email"),
+    "return_to_dropped_after_expiry": (probe_return_to_dropped_after_expiry,
+                                       {"flow_lifespan": "200ms", "allowed_return_urls": ("https://app.example.com/",)},
+                                       "https://app.example.com/done"),
+    "browser_flow_no_csrf_node": (probe_browser_flow_no_csrf_node, {}, True),
+    "no_email_node": (probe_no_email_node, {}, True),
+    "ui_action_wrong_host": (probe_ui_action_wrong_host, {}, True),
+    "missing_email_not_flagged": (probe_missing_email_not_flagged, {}, [4000002]),
+    "invalid_email_accepted": (probe_invalid_email_accepted, {}, 400),
+    "flow_json_text_plain": (probe_flow_json_text_plain, {}, "application/json; charset=utf-8"),
+    "error_leaks_debug": (probe_error_leaks_debug, {}, ["code", "message", "status"]),
 }
 
 
