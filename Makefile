@@ -13,6 +13,10 @@ METHODS ?= code link
 TARGET  ?=
 ADMIN   ?=
 
+# pytest caches its assertion-rewritten modules (schemathesis, hypothesis) as bytecode; a shell that forbids
+# bytecode makes every run rewrite them again (seconds per run).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install conformance test reference clean help
 
 help:

@@ -103,6 +103,8 @@ class HttpMailReader:
     """
 
     name: ClassVar[str] = "http"
+    #: each look is an HTTP round trip to the catcher: do not hammer it.
+    poll_interval: ClassVar[float] = 0.1
     #: what check() asks: the path, its query, and the key (with its JSON type) this catcher's answer has.
     probe: ClassVar[tuple[str, dict[str, Any], str, type]]
     #: how clear() deletes every mail: the method, the path and the JSON body (None for none).

@@ -40,6 +40,7 @@ class SmtpSink:
     """A running SMTP server holding received mail; thread-safe; use as a context manager or call close()."""
 
     name = "smtp-sink"
+    poll_interval = 0.005  # an in-memory list: looking is nearly free
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host

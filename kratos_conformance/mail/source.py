@@ -14,6 +14,8 @@ class MailSource(Protocol):
 
     #: short name shown in errors and reports (``smtp-sink``, ``mailpit``, ...).
     name: str
+    #: seconds between two looks while waiting for a mail (cheap in-process sources poll faster).
+    poll_interval: float
 
     def check(self) -> None:
         """Raise :class:`~kratos_conformance.errors.CannotJudge` (one line) if the source cannot be reached."""
@@ -36,7 +38,6 @@ def wait_for_mail(
     timeout: float,
     ignore: Collection[str] = (),
     match: Callable[[Mail], bool] | None = None,
-    poll_interval: float = 0.05,
 ) -> Mail:
     """Poll ``source`` until a mail to ``address`` arrives that is not in ``ignore`` (mail ids) and satisfies
     ``match``; return the oldest such mail. Raise :class:`MailNotReceived` after ``timeout`` seconds."""
@@ -47,12 +48,10 @@ def wait_for_mail(
                 return mail
         if time.monotonic() >= deadline:
             raise MailNotReceived(f"no mail to {address} arrived within {timeout:g}s via {source.name}")
-        time.sleep(poll_interval)
+        time.sleep(source.poll_interval)
 
 
-def assert_no_mail(
-    source: MailSource, address: str, *, wait: float, ignore: Collection[str] = (), poll_interval: float = 0.05
-) -> None:
+def assert_no_mail(source: MailSource, address: str, *, wait: float, ignore: Collection[str] = ()) -> None:
     """Watch ``source`` for ``wait`` seconds and fail if a new mail to ``address`` arrives."""
     deadline = time.monotonic() + wait
     while True:
@@ -61,4 +60,4 @@ def assert_no_mail(
             raise AssertionError(f"unexpected mail to {address}: subject {fresh[0].subject!r}")
         if time.monotonic() >= deadline:
             return
-        time.sleep(poll_interval)
+        time.sleep(source.poll_interval)
