@@ -1,0 +1,237 @@
+"""``summary.html``: a one-page, self-contained summary of a conformance report (inline CSS, no external assets).
+
+Rendered from the report document (:mod:`.conformance_json`), so a merged report renders the same way. The page
+has stable hooks for tools and tests: ``#verdict`` (``data-verdict``, ``data-exit-code``), one
+``tr.requirement`` per requirement in ``#requirements`` (``id="req-<ID>"``, ``data-status``), the grids
+``#coverage-operations`` and ``#coverage-transitions``, and ``#failures``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from ..exchanges import Exchange
+from .coverage import CONTRACT_OPERATIONS
+from .results import STATUSES, UNEXPECTEDLY_PASSING
+
+SUMMARY_TITLE = "Kratos verification-flow conformance"
+#: failures shown per requirement (the JSON report has them all).
+MAX_FAILURES_SHOWN = 5
+KIND_ORDER = ("native", "browser", "spa")
+STATE_ORDER = ("choose_method", "sent_email", "passed_challenge")
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1200px;
+ padding:1rem 1.5rem;color:#1d2330;background:#fff}
+h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid #dde}
+.verdict{padding:.8rem 1rem;border-radius:6px;font-size:1.2rem;font-weight:600;color:#fff}
+.verdict small{display:block;font-weight:400;font-size:.9rem;opacity:.95}
+.v-conformant{background:#1f7a3d}.v-not_conformant{background:#b42318}.v-cannot_judge{background:#8a6d00}
+table{border-collapse:collapse;width:100%;margin:.3rem 0}th,td{border:1px solid #d5d9e2;padding:.25rem .45rem;
+ text-align:left;vertical-align:top}th{background:#f3f5f9}
+table.meta td:first-child{width:12rem;color:#556}
+.chip{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.85rem;margin-right:.3rem}
+.st-passed{background:#dff3e4}.st-failed{background:#fde2df}.st-expected_failure{background:#fff1cc}
+.st-skipped{background:#eceff4}.st-not_exercised{background:#f6f6f6;color:#667}
+td.status{white-space:nowrap;font-weight:600}td.id{white-space:nowrap;font-family:ui-monospace,monospace}
+.grid td.n{text-align:center;min-width:2.2rem}.grid td.zero{color:#bbb}
+.grid td.hit{background:#e3effd}.grid td.hit.err{background:#fde9d9}
+.warn{background:#fff1cc;border:1px solid #e6c35c;padding:.5rem .8rem;border-radius:4px}
+pre{background:#f7f8fa;border:1px solid #e1e4ea;padding:.5rem;overflow-x:auto;font-size:12px;white-space:pre-wrap}
+details{margin:.3rem 0}summary{cursor:pointer}.failure{border-left:3px solid #b42318;padding-left:.7rem;margin:.8rem 0}
+.muted{color:#667}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def render_summary(doc: Mapping[str, Any]) -> str:
+    """The HTML page for a report document."""
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(SUMMARY_TITLE)}: {_e(_label(doc['verdict']['name']))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{_e(SUMMARY_TITLE)}</h1>",
+        '<nav><a href="#requirements">requirements</a> · <a href="#coverage-operations">coverage</a> · '
+        '<a href="#coverage-transitions">transitions</a> · <a href="#failures">failures</a></nav>',
+        _verdict(doc), _meta(doc), _counts(doc["counts"]), _runs(doc.get("runs")), _unexpected(doc),
+        _requirements(doc["requirements"]),
+        _operations_grid(doc["coverage"]["operations"]), _transitions_grid(doc["coverage"]["transitions"]),
+        _failures(doc),
+        "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _verdict(doc: Mapping[str, Any]) -> str:
+    v = doc["verdict"]
+    return (f'<div id="verdict" class="verdict v-{_e(v["name"])}" data-verdict="{_e(v["name"])}" '
+            f'data-exit-code="{int(v["exit_code"])}">{_e(_label(v["name"]).upper())} '
+            f'(exit code {int(v["exit_code"])})<small>{_e(v["reason"])}</small></div>')
+
+
+def _meta(doc: Mapping[str, Any]) -> str:
+    target = doc["target"]
+    where = target["public_url"] or "?"
+    if target["embedded"]:
+        faults = ", ".join(target["reference_faults"]) or "none"
+        where = f"embedded reference target ({where}), faults: {faults}"
+    rows = [
+        ("target", where), ("admin API", "yes" if target["admin_api"] else "no"), ("profile", doc["profile"]),
+        ("method", doc["method"] or "unknown"), ("seed", doc["seed"] if doc["seed"] is not None else "none"),
+        ("suite", f"{doc['suite']['name']} {doc['suite']['version']} (Python {doc['python']})"),
+        ("dependencies", ", ".join(f"{k} {v}" for k, v in doc["dependencies"].items())),
+        ("started / finished", f"{doc['started_at']} / {doc['finished_at']} ({doc['duration_seconds']:.1f} s)"),
+        ("expected-failures ledger", doc["expected_failures_ledger"] or "none"),
+    ]
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="meta" id="meta">{body}</table>'
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    chips = "".join(f'<span class="chip st-{s}" data-status="{s}">{_e(_label(s))}: {int(counts[s])}</span>'
+                    for s in STATUSES)
+    return f'<p id="counts">{chips}</p>'
+
+
+def _runs(runs: Sequence[Mapping[str, Any]] | None) -> str:
+    if not runs:
+        return ""
+    rows = "".join(
+        f'<tr><td>{_e(r["label"])}</td><td>{_e(r["method"])}</td>'
+        f'<td class="v-{_e(r["verdict"]["name"])}" style="color:#fff">{_e(_label(r["verdict"]["name"]))}</td>'
+        f'<td>{_e(r["verdict"]["reason"])}</td><td><a href="{_e(r["summary"])}">summary</a> · '
+        f'<a href="{_e(r["report"])}">JSON</a></td></tr>'
+        for r in runs)
+    return (f'<h2>Runs</h2><table id="runs"><tr><th>run</th><th>method</th><th>verdict</th><th>why</th>'
+            f"<th>reports</th></tr>{rows}</table>")
+
+
+def _unexpected(doc: Mapping[str, Any]) -> str:
+    ids = doc["unexpectedly_passing"]
+    if not ids:
+        return ""
+    links = ", ".join(f'<a href="#req-{_e(i)}">{_e(i)}</a>' for i in ids)
+    return f'<p class="warn" id="unexpectedly-passing">{_e(UNEXPECTEDLY_PASSING)}: {links}</p>'
+
+
+def _requirements(reqs: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for r in reqs:
+        why = _e(r["reason"])
+        if r["ledger"]:
+            link = r["ledger"]["link"]
+            why += f' <a href="{_e(link)}">ledger</a>' if link.startswith(("http://", "https://")) else ""
+        rows.append(
+            f'<tr id="req-{_e(r["id"])}" class="requirement" data-status="{_e(r["status"])}">'
+            f'<td class="id">{_e(r["id"])}</td><td>{_e(r["level"])}</td><td>{_e(r["area"])}</td>'
+            f'<td class="status st-{_e(r["status"])}">{_e(_label(r["status"]))}</td>'
+            f'<td>{_e(r["statement"])}</td><td>{why}</td></tr>')
+    return (f'<h2>Requirements ({len(reqs)})</h2><table id="requirements"><thead><tr><th>id</th><th>level</th>'
+            f'<th>area</th><th>status</th><th>statement</th><th>why</th></tr></thead><tbody>{"".join(rows)}'
+            f"</tbody></table>")
+
+
+def _kinds(values: Iterable[str]) -> list[str]:
+    found = set(values)
+    return [k for k in KIND_ORDER if k in found] + sorted(found - set(KIND_ORDER))
+
+
+def _cell(n: int, *, error: bool = False, title: str = "") -> str:
+    if not n:
+        return '<td class="n zero">·</td>'
+    classes = "n hit err" if error else "n hit"
+    return f'<td class="{classes}" title="{_e(title)}">{n}</td>'
+
+
+def _operations_grid(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Operation x client kind rows, status code columns, counts in the cells (contract operations only)."""
+    counts: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for r in rows:
+        if r["contract"]:
+            counts[(r["operation"], r["client_kind"])][r["status"]] = r["count"]
+    statuses = sorted({s for cell in counts.values() for s in cell})
+    kinds = _kinds(k for _, k in counts)
+    head = "".join(f"<th>{s}</th>" for s in statuses)
+    body = []
+    for op in CONTRACT_OPERATIONS:
+        for i, kind in enumerate(kinds):
+            row = counts.get((op, kind), {})
+            op_cell = f'<th rowspan="{len(kinds)}">{_e(op)}</th>' if i == 0 else ""
+            cells = "".join(_cell(row.get(s, 0), error=s >= 400, title=f"{op} {s} {kind}") for s in statuses)
+            body.append(f"<tr>{op_cell}<td>{_e(kind)}</td>{cells}</tr>")
+    others = sum(r["count"] for r in rows if not r["contract"])
+    note = f'<p class="muted">plus {others} exchange(s) outside the contract (admin API, UI pages).</p>' if others \
+        else ""
+    return (f'<h2>Coverage: operation × status code × client kind</h2><table class="grid" id="coverage-operations">'
+            f'<tr><th>operation</th><th>client</th>{head}</tr>{"".join(body)}</table>{note}')
+
+
+def _state_order(label: str) -> tuple[int, str]:
+    """Flow states in lifecycle order, then everything else (new flows, redirects, errors) alphabetically."""
+    return (STATE_ORDER.index(label) if label in STATE_ORDER else len(STATE_ORDER), label)
+
+
+def _transitions_grid(rows: Sequence[Mapping[str, Any]]) -> str:
+    """State before (rows) x state after (columns), counts over every client kind and submission operation."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    detail: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        counts[(r["from"], r["to"])] += r["count"]
+        detail[(r["from"], r["to"])].append(f'{r["client_kind"]} {r["operation"]}: {r["count"]}')
+    befores = sorted({f for f, _ in counts}, key=_state_order)
+    afters = sorted({t for _, t in counts}, key=_state_order)
+    head = "".join(f"<th>{_e(t)}</th>" for t in afters)
+    body = "".join(
+        f"<tr><th>{_e(f)}</th>"
+        + "".join(_cell(counts.get((f, t), 0), error=t.startswith("error"), title="; ".join(detail[(f, t)]))
+                  for t in afters)
+        + "</tr>"
+        for f in befores)
+    return (f'<h2>Coverage: state transitions (before → after a submission)</h2>'
+            f'<table class="grid" id="coverage-transitions"><tr><th>before \\ after</th>{head}</tr>{body}</table>')
+
+
+def _exchange_text(ex: Mapping[str, Any]) -> str:
+    """The redacted transcript of a recorded exchange (as :meth:`Exchange.render` shows it)."""
+    return Exchange(**ex, started_at=0.0, response=None).render()  # type: ignore[arg-type]
+
+
+def _failure(f: Mapping[str, Any]) -> str:
+    run = f'[{_e(f["run"])}] ' if f.get("run") else ""
+    exchanges = "".join(
+        f'<details><summary>exchange {i}/{len(f["exchanges"])}: {_e(ex["method"])} {_e(ex["operation"])} '
+        f'({_e(ex["client_kind"])}) → {int(ex["status"])}</summary><pre>{_e(_exchange_text(ex))}</pre></details>'
+        for i, ex in enumerate(f["exchanges"], 1))
+    return (f'<div class="failure"><div>{run}<code>{_e(f["test"])}</code> — check <code>{_e(f["check"])}</code>'
+            f'</div><pre>{_e(f["detail"])}</pre>{exchanges}</div>')
+
+
+def _failures(doc: Mapping[str, Any]) -> str:
+    sections = []
+    for r in doc["requirements"]:
+        if r["status"] not in ("failed", "expected_failure"):
+            continue
+        shown = r["failures"][:MAX_FAILURES_SHOWN]
+        more = len(r["failures"]) - len(shown)
+        more_note = f'<p class="muted">and {more} more in conformance-report.json</p>' if more > 0 else ""
+        sections.append(
+            f'<section class="requirement-failures" data-requirement="{_e(r["id"])}">'
+            f'<h3><a href="#req-{_e(r["id"])}">{_e(r["id"])}</a> <span class="chip st-{_e(r["status"])}">'
+            f'{_e(_label(r["status"]))}</span> {_e(r["statement"])}</h3>'
+            f'{"".join(_failure(f) for f in shown)}{more_note}</section>')
+    for u in doc["unattributed_failures"]:
+        sections.append(f'<section class="unattributed"><h3>test failed outside any requirement</h3>'
+                        f'<code>{_e(u["test"])}</code><pre>{_e(u["reason"])}</pre></section>')
+    body = "".join(sections) or '<p class="muted">none</p>'
+    return f'<h2>Failures</h2><div id="failures">{body}</div>'

@@ -1,0 +1,278 @@
+"""Requirement results, derived from what every test did, and the run's verdict.
+
+Data flows one way::
+
+    TestLog (live objects, in the process that ran the test)
+      -> TestRecord (plain data: travels from pytest-xdist workers to the controller inside the teardown report)
+      -> RequirementResult (one per requirement of the catalog) -> Verdict
+
+A requirement is
+
+- **failed** when any check of it failed, in any test, or when a test that names it (``@requirement``) failed
+  outside any check (an exception, a plain assert): a broken scenario never counts as evidence of conformance;
+- **expected failure** when it failed and the expected-failures ledger has an entry for it that applies;
+- **passed** when checks of it were evaluated and all of them passed (if the ledger lists it anyway, it is
+  *unexpectedly passing*: shrink the ledger);
+- **skipped** when it was never evaluated and the tests that name it were skipped (the reasons are kept);
+- **not exercised** when no check of it was ever evaluated and no skipped test names it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..catalog import Requirement
+from ..errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
+from ..redact import redact_text
+from .coverage import Observed, observe
+from .ledger import Ledger, RunContext
+
+PASSED, FAILED, EXPECTED_FAILURE, SKIPPED, NOT_EXERCISED = (
+    "passed", "failed", "expected_failure", "skipped", "not_exercised")
+#: every requirement status, worst first (the order merged reports use to combine runs).
+STATUSES: tuple[str, ...] = (FAILED, EXPECTED_FAILURE, PASSED, SKIPPED, NOT_EXERCISED)
+UNEXPECTEDLY_PASSING = "unexpectedly passing: shrink the ledger"
+OUTSIDE_CHECKS = "(outside any check)"
+#: how many of its last exchanges a test that failed outside any check keeps for the report.
+FAILURE_CONTEXT_EXCHANGES = 3
+
+
+@dataclass
+class FailedCheck:
+    """A check that failed, with the redacted exchanges that show it."""
+
+    requirement: str
+    name: str
+    detail: str
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TestRecord:
+    """Plain, serialisable data about one test: what it checked, what it covered and how it ended."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    kind: str | None = None
+    #: requirement ids of the test's ``@pytest.mark.requirement`` markers.
+    markers: list[str] = field(default_factory=list)
+    #: passing checks per requirement id.
+    passed_checks: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[FailedCheck] = field(default_factory=list)
+    #: (operation, status, client kind) per exchange; (before, after, operation, kind) per submission.
+    hits: list[list[Any]] = field(default_factory=list)
+    transitions: list[list[str]] = field(default_factory=list)
+    #: the run's target as the test's process saw it (public_url, embedded, method, faults), if it used one.
+    target: dict[str, Any] | None = None
+    #: the last exchanges of a test that failed outside any check.
+    context_exchanges: list[dict[str, Any]] = field(default_factory=list)
+    #: passed | failed | skipped | xfailed (set on the controller from the phase reports).
+    outcome: str = PASSED
+    reason: str = ""
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TestRecord":
+        fields = dict(data)
+        fields["failed_checks"] = [FailedCheck(**fc) for fc in fields.get("failed_checks", [])]
+        return cls(**fields)
+
+    @property
+    def observed(self) -> Observed:
+        return Observed([tuple(h) for h in self.hits], [tuple(t) for t in self.transitions])  # type: ignore[misc]
+
+
+def plain_exchange(exchange: Any) -> dict[str, Any]:
+    """The redacted record of an exchange as JSON-shaped data (lists, not tuples), as it comes out of a report."""
+    return dict(json.loads(json.dumps(exchange.as_dict())))
+
+
+def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges: Sequence[Any],
+                check_results: Sequence[Any], *, failed: bool, target: dict[str, Any] | None) -> TestRecord:
+    """Turn a test's live log (Exchange objects and CheckResults) into a :class:`TestRecord`."""
+    passed: dict[str, int] = {}
+    failures: list[FailedCheck] = []
+    for check in check_results:
+        if check.passed:
+            passed[check.requirement] = passed.get(check.requirement, 0) + 1
+        else:
+            failures.append(FailedCheck(check.requirement, check.name, redact_text(check.detail),
+                                        [plain_exchange(ex) for ex in check.exchanges]))
+    dicts = [plain_exchange(ex) for ex in exchanges]
+    seen = observe(dicts)
+    return TestRecord(
+        nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, failed_checks=failures,
+        hits=[list(h) for h in seen.hits], transitions=[list(t) for t in seen.transitions], target=target,
+        context_exchanges=dicts[-FAILURE_CONTEXT_EXCHANGES:] if failed and not failures else [],
+    )
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The parts of one pytest phase report (setup / call / teardown) that decide a test's outcome."""
+
+    when: str
+    outcome: str
+    message: str = ""
+    wasxfail: str | None = None
+
+
+def outcome_from_phases(phases: Iterable[Phase]) -> tuple[str, str]:
+    """(outcome, reason) of a test from its phase reports: failed > xfailed > skipped > passed."""
+    outcome, reason = PASSED, ""
+    for phase in phases:
+        if phase.outcome == "failed":
+            return FAILED, redact_text(phase.message)
+        if phase.outcome == "skipped" and phase.wasxfail is not None:
+            outcome, reason = "xfailed", phase.wasxfail
+        elif phase.outcome == "skipped" and outcome == PASSED:
+            outcome, reason = SKIPPED, phase.message
+    return outcome, reason
+
+
+@dataclass
+class Failure:
+    """One piece of evidence that a requirement is not met."""
+
+    test: str
+    check: str
+    detail: str
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RequirementResult:
+    """The result of one requirement in one run."""
+
+    id: str
+    level: str
+    area: str
+    statement: str
+    source: str
+    status: str = NOT_EXERCISED
+    reason: str = ""
+    tests: list[str] = field(default_factory=list)
+    passed_checks: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    ledger: dict[str, str] | None = None
+    unexpectedly_passing: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirement], ledger: Ledger,
+                   context: RunContext) -> list[RequirementResult]:
+    """One result per catalog requirement (catalog order), from every test record and the ledger."""
+    results = {rid: RequirementResult(rid, r.level, r.area, r.statement, r.source) for rid, r in catalog.items()}
+    marked: dict[str, set[str]] = {rid: set() for rid in catalog}
+    skips: dict[str, set[str]] = {rid: set() for rid in catalog}
+    for rec in records:
+        touched = set(rec.passed_checks) | {fc.requirement for fc in rec.failed_checks}
+        for rid, n in rec.passed_checks.items():
+            results[rid].passed_checks += n
+        for fc in rec.failed_checks:
+            results[fc.requirement].failures.append(Failure(rec.nodeid, fc.name, fc.detail, fc.exchanges))
+        for rid in rec.markers:
+            marked[rid].add(rec.nodeid)
+            if rec.outcome == FAILED and not rec.failed_checks:
+                results[rid].failures.append(
+                    Failure(rec.nodeid, OUTSIDE_CHECKS, rec.reason or "the test failed", rec.context_exchanges))
+                touched.add(rid)
+            elif rec.outcome == SKIPPED and rid not in touched:
+                skips[rid].add(rec.reason)
+        for rid in touched:
+            results[rid].tests.append(rec.nodeid)
+    for rid, res in results.items():
+        _decide(res, sorted(marked[rid]), skips[rid])
+        entry = ledger.lookup(rid, context)
+        if entry is not None:
+            res.ledger = entry.as_dict()
+            if res.status == FAILED:
+                res.status, res.reason = EXPECTED_FAILURE, f"{entry.reason} ({entry.link})"
+            elif res.status == PASSED:
+                res.unexpectedly_passing, res.reason = True, UNEXPECTEDLY_PASSING
+    return list(results.values())
+
+
+def _decide(res: RequirementResult, marked: list[str], skip_reasons: set[str]) -> None:
+    """Set the status and reason of ``res`` from its evidence (before the ledger is applied)."""
+    if res.failures:
+        res.status = FAILED
+        res.reason = res.failures[0].detail.splitlines()[0] if res.failures[0].detail else "a check failed"
+    elif res.passed_checks:
+        res.status = PASSED
+    elif skip_reasons:
+        res.status, res.reason = SKIPPED, "; ".join(sorted(r for r in skip_reasons if r)) or "skipped"
+        res.tests = marked
+    else:
+        res.status = NOT_EXERCISED
+        res.reason = (f"named by {len(marked)} test(s) that evaluated no check of it" if marked
+                      else "no test evaluated a check of it")
+
+
+def unattributed_failures(records: Iterable[TestRecord]) -> list[dict[str, str]]:
+    """Tests that failed outside any check and name no requirement: they fail the gate on their own."""
+    return [{"test": r.nodeid, "reason": r.reason} for r in records
+            if r.outcome == FAILED and not r.failed_checks and not r.markers]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's answer: conformant (0), not conformant (1) or cannot judge (2), with one line saying why."""
+
+    name: str
+    exit_code: int
+    reason: str
+
+
+CONFORMANT, NOT_CONFORMANT, CANNOT_JUDGE = "conformant", "not_conformant", "cannot_judge"
+
+
+def decide_verdict(results: Sequence[RequirementResult], unattributed: Sequence[Mapping[str, str]],
+                   cannot_judge: str | None = None) -> Verdict:
+    """The verdict of one run from its requirement results (the ledger is already applied)."""
+    if cannot_judge:
+        return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, cannot_judge)
+    failed = [r.id for r in results if r.status == FAILED]
+    if failed or unattributed:
+        parts = [f"{len(failed)} requirement(s) failed"] if failed else []
+        parts += [f"{len(unattributed)} test(s) failed outside any requirement"] if unattributed else []
+        return Verdict(NOT_CONFORMANT, EXIT_NOT_CONFORMANT, ", ".join(parts))
+    judged = [r for r in results if r.status in (PASSED, EXPECTED_FAILURE)]
+    if not judged:
+        return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, "no requirement was exercised")
+    expected = sum(r.status == EXPECTED_FAILURE for r in results)
+    return Verdict(CONFORMANT, EXIT_CONFORMANT, f"{len(judged) - expected} requirement(s) passed"
+                   + (f", {expected} expected failure(s) from the ledger" if expected else ""))
+
+
+def status_counts(statuses: Iterable[str]) -> dict[str, int]:
+    """How many requirements have each status (every status present, zero or not)."""
+    counts = {s: 0 for s in STATUSES}
+    for status in statuses:
+        counts[status] += 1
+    return counts
+
+
+def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[str], unexpected: Sequence[str],
+                  written: Sequence[Any]) -> list[str]:
+    """The verdict as the terminal shows it (pytest's summary and the CLI print the same lines)."""
+    lines = [f"kratos-conformance: {verdict.name.replace('_', ' ').upper()} (exit {verdict.exit_code}): "
+             f"{verdict.reason}"]
+    if counts:
+        lines.append("  requirements: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
+    if failed:
+        lines.append("  failed: " + ", ".join(failed))
+    if unexpected:
+        lines.append("  unexpectedly passing (shrink the ledger): " + ", ".join(unexpected))
+    if written:
+        lines.append("  reports: " + ", ".join(str(p) for p in written))
+    return lines

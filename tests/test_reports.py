@@ -1,0 +1,396 @@
+"""Reports and the gate: results from test records, the ledger, coverage, the JSON report and its schema, the HTML
+summary (rendered by headless Chromium), the diff, and the xdist hand-over of test records."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from kratos_conformance.catalog import load_catalog
+from kratos_conformance.checks import CheckResult
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.report import debug_secrets
+from kratos_conformance.report.conformance_json import (
+    SCHEMA_PATH, build_report, merge_reports, validation_problems,
+)
+from kratos_conformance.report.coverage import coverage_matrix, merge_matrices, observe
+from kratos_conformance.report.diff import diff_reports, render_diff
+from kratos_conformance.report.html import render_summary
+from kratos_conformance.report.ledger import Ledger, LedgerEntry, RunContext, ledger_path, load_ledger
+from kratos_conformance.report.results import (
+    EXPECTED_FAILURE, FAILED, NOT_EXERCISED, OUTSIDE_CHECKS, PASSED, SKIPPED, UNEXPECTEDLY_PASSING, FailedCheck,
+    Phase, TestRecord, decide_verdict, derive_results, outcome_from_phases, record_test, unattributed_failures,
+)
+
+BASE = "http://127.0.0.1:4433/"
+FLOW = "0b1f5bde-3e0c-4a8c-9d3c-5f1e2c3d4e5f"
+NEW_FLOW = "7c2a9d10-1111-4222-8333-944455556666"
+CTX = RunContext(BASE, True, "kratos-v26", "code")
+
+
+# --- synthetic material ---------------------------------------------------------------------------------------
+
+def flow_doc(flow_id: str = FLOW, state: str = "choose_method") -> dict[str, Any]:
+    return {"id": flow_id, "type": "api", "state": state, "ui": {"nodes": [], "messages": []}}
+
+
+def ex(operation: str, status: int, *, kind: str = "native", url: str = "", body: Any = None,
+       location: str | None = None) -> dict[str, Any]:
+    """A recorded exchange as Exchange.as_dict() gives it."""
+    headers = [["content-type", "application/json"]] + ([["location", location]] if location else [])
+    method = "POST" if operation == "updateVerificationFlow" else "GET"
+    return {"operation": operation, "client_kind": kind, "method": method, "url": url or BASE, "request_headers": [],
+            "request_body": "", "status": status, "response_headers": headers,
+            "response_body": json.dumps(body) if body is not None else "", "elapsed": 0.01}
+
+
+def submit(status: int, body: Any = None, *, kind: str = "native", flow_id: str = FLOW,
+           location: str | None = None) -> dict[str, Any]:
+    return ex("updateVerificationFlow", status, kind=kind, url=f"{BASE}self-service/verification?flow={flow_id}",
+              body=body, location=location)
+
+
+def get_flow(flow_id: str, state: str, kind: str = "browser") -> dict[str, Any]:
+    return ex("getVerificationFlow", 200, kind=kind, url=f"{BASE}self-service/verification/flows?id={flow_id}",
+              body=flow_doc(flow_id, state))
+
+
+def record(nodeid: str, *, markers: tuple[str, ...] = (), passed: dict[str, int] | None = None,
+           failed: tuple[str, ...] = (), outcome: str = PASSED, reason: str = "") -> TestRecord:
+    return TestRecord(nodeid=nodeid, kind="native", markers=list(markers), passed_checks=dict(passed or {}),
+                      failed_checks=[FailedCheck(r, "status", f"expected status 200, got 400 ({r})",
+                                                 [submit(400, flow_doc(state="sent_email"))]) for r in failed],
+                      hits=[["updateVerificationFlow", 200, "native"]],
+                      transitions=[["choose_method", "sent_email", "updateVerificationFlow", "native"]],
+                      outcome=outcome, reason=reason)
+
+
+def by_id(results: list[Any]) -> dict[str, Any]:
+    return {r.id: r for r in results}
+
+
+RECORDS = [
+    record("t::passes", markers=("VER-GET-200",), passed={"VER-GET-200": 3, "VER-RESP-STATUS": 2}),
+    record("t::fails", markers=("VER-CODE-WRONG",), passed={"VER-RESP-STATUS": 1, "VER-SUBMIT-EMAIL-SENT": 1},
+           failed=("VER-CODE-WRONG",), outcome=FAILED, reason="[VER-CODE-WRONG] MUST: ..."),
+    record("t::errors", markers=("VER-CODE-LIMIT",), passed={"VER-RESP-STATUS": 1}, outcome=FAILED,
+           reason="KeyError: 'ui'"),
+    record("t::skipped", markers=("VER-LINK-VALID",), outcome=SKIPPED, reason="the target uses the code method"),
+    record("t::also-skipped", markers=("VER-GET-404-UNKNOWN",), outcome=SKIPPED, reason="no admin API"),
+    record("t::covers-skipped", passed={"VER-GET-404-UNKNOWN": 1}),
+    record("t::marks-without-checking", markers=("VER-CSRF-WRONG",)),
+]
+
+
+# --- results --------------------------------------------------------------------------------------------------
+
+def test_requirement_results_follow_the_checks() -> None:
+    results = by_id(derive_results(RECORDS, load_catalog(), Ledger(), CTX))
+    assert len(results) == len(load_catalog())
+    assert results["VER-GET-200"].status == PASSED and results["VER-GET-200"].passed_checks == 3
+    assert results["VER-RESP-STATUS"].status == PASSED and results["VER-RESP-STATUS"].passed_checks == 4
+    # passing checks in a test that failed on another requirement still count for their own requirement
+    assert results["VER-SUBMIT-EMAIL-SENT"].status == PASSED
+    wrong = results["VER-CODE-WRONG"]
+    assert wrong.status == FAILED and wrong.tests == ["t::fails"] and wrong.reason.startswith("expected status 200")
+    assert wrong.failures[0].exchanges[0]["status"] == 400
+    limit = results["VER-CODE-LIMIT"]
+    assert limit.status == FAILED and limit.failures[0].check == OUTSIDE_CHECKS and "KeyError" in limit.reason
+    assert results["VER-LINK-VALID"].status == SKIPPED
+    assert results["VER-LINK-VALID"].reason == "the target uses the code method"
+    assert results["VER-GET-404-UNKNOWN"].status == PASSED  # skipped in one test, exercised in another
+    assert results["VER-CSRF-WRONG"].status == NOT_EXERCISED and "named by 1 test" in results["VER-CSRF-WRONG"].reason
+    assert results["VER-LINK-REPLAY"].status == NOT_EXERCISED
+    assert results["VER-LINK-REPLAY"].reason == "no test evaluated a check of it"
+
+
+def test_the_ledger_turns_failures_into_expected_failures_and_flags_stale_entries() -> None:
+    ledger = Ledger((LedgerEntry("VER-CODE-WRONG", "known: answers 400", "https://tracker/1"),
+                     LedgerEntry("VER-GET-200", "was broken", "https://tracker/2")))
+    results = by_id(derive_results(RECORDS, load_catalog(), ledger, CTX))
+    assert results["VER-CODE-WRONG"].status == EXPECTED_FAILURE
+    assert results["VER-CODE-WRONG"].reason == "known: answers 400 (https://tracker/1)"
+    assert results["VER-CODE-WRONG"].ledger == {"requirement": "VER-CODE-WRONG", "reason": "known: answers 400",
+                                                "link": "https://tracker/1"}
+    assert results["VER-GET-200"].status == PASSED and results["VER-GET-200"].unexpectedly_passing
+    assert results["VER-GET-200"].reason == UNEXPECTEDLY_PASSING
+    # VER-CODE-LIMIT still fails: the gate stays red
+    verdict = decide_verdict(list(results.values()), [])
+    assert (verdict.name, verdict.exit_code) == ("not_conformant", 1)
+
+
+def test_verdicts() -> None:
+    catalog = load_catalog()
+    clean = [r for r in RECORDS if r.outcome != FAILED]
+    ok = decide_verdict(derive_results(clean, catalog, Ledger(), CTX), [])
+    assert (ok.name, ok.exit_code) == ("conformant", 0)
+    ledgered = Ledger((LedgerEntry("VER-CODE-WRONG", "r", "l"), LedgerEntry("VER-CODE-LIMIT", "r", "l")))
+    known = decide_verdict(derive_results(RECORDS, catalog, ledgered, CTX), [])
+    assert (known.name, known.exit_code) == ("conformant", 0) and "2 expected failure(s)" in known.reason
+    broken = decide_verdict(derive_results(RECORDS, catalog, Ledger(), CTX), [])
+    assert (broken.name, broken.exit_code, broken.reason) == ("not_conformant", 1, "2 requirement(s) failed")
+    unattributed = unattributed_failures([record("t::helper", outcome=FAILED, reason="boom")])
+    assert unattributed == [{"test": "t::helper", "reason": "boom"}]
+    assert decide_verdict(derive_results(clean, catalog, Ledger(), CTX), unattributed).exit_code == 1
+    nothing = decide_verdict(derive_results([RECORDS[3]], catalog, Ledger(), CTX), [])
+    assert (nothing.exit_code, nothing.reason) == (2, "no requirement was exercised")
+    stopped = decide_verdict([], [], "target unreachable at http://x/: refused")
+    assert (stopped.name, stopped.exit_code) == ("cannot_judge", 2)
+
+
+def test_test_outcomes_from_phase_reports() -> None:
+    ok, teardown = Phase("setup", "passed"), Phase("teardown", "passed")
+    assert outcome_from_phases([ok, Phase("call", "passed"), teardown]) == (PASSED, "")
+    assert outcome_from_phases([Phase("setup", "skipped", "no admin API"), teardown]) == (SKIPPED, "no admin API")
+    assert outcome_from_phases([ok, Phase("call", "skipped", "", "expected failure (ledger)"), teardown]) \
+        == ("xfailed", "expected failure (ledger)")
+    assert outcome_from_phases([ok, Phase("call", "passed"), Phase("teardown", "failed", "boom")]) == (FAILED, "boom")
+
+
+def _live_exchange(kind: str, status: int, url: str, body: dict[str, Any], request_body: bytes = b"") -> Exchange:
+    request = httpx.Request("POST" if request_body else "GET", url, content=request_body,
+                            headers={"content-type": "application/json", "cookie": "csrf_token_ab=SECRETCOOKIE1"})
+    response = httpx.Response(status, json=body, request=request,
+                              headers={"set-cookie": "csrf_token_ab=SECRETCOOKIE2; Path=/; HttpOnly"})
+    return Exchange.record(response, kind, 0.0, 0.01)
+
+
+def test_a_test_log_becomes_a_serialisable_record_without_secrets() -> None:
+    init = _live_exchange("spa", 200, f"{BASE}self-service/verification/browser", flow_doc())
+    sub = _live_exchange("spa", 200, f"{BASE}self-service/verification?flow={FLOW}", flow_doc(state="sent_email"),
+                         json.dumps({"method": "code", "code": "731904", "csrf_token": "SECRETCSRF0001"}).encode())
+    checks = [CheckResult("VER-INIT-BROWSER-JSON", "status", True, "ok", (init,)),
+              CheckResult("VER-SUBMIT-EMAIL-SENT", "flow_state", False, f"see {BASE}?token=SECRETTOKEN01", (sub,))]
+    rec = record_test("t::x[spa]", "spa", ["VER-SUBMIT-EMAIL-SENT"], [init, sub], checks, failed=True, target=None)
+    assert rec.passed_checks == {"VER-INIT-BROWSER-JSON": 1}
+    assert rec.transitions == [["choose_method", "sent_email", "updateVerificationFlow", "spa"]]
+    assert rec.hits == [["createBrowserVerificationFlow", 200, "spa"], ["updateVerificationFlow", 200, "spa"]]
+    assert rec.context_exchanges == []  # the failure is a check's: its exchanges are on the check
+    text = json.dumps(rec.to_dict())
+    for secret in ("731904", "SECRETCSRF0001", "SECRETCOOKIE1", "SECRETCOOKIE2", "SECRETTOKEN01"):
+        assert secret not in text
+    assert TestRecord.from_dict(json.loads(text)) == rec
+    found = debug_secrets.merge(debug_secrets.exchange_secrets(init), debug_secrets.exchange_secrets(sub))
+    assert found["code"] == {"731904"} and "SECRETCSRF0001" in found["csrf_token"]
+    assert {"SECRETCOOKIE1", "SECRETCOOKIE2"} <= found["cookie"]
+
+
+def test_records_survive_xdist_report_serialisation() -> None:
+    """pytest-xdist ships reports with _to_json/_from_json: the record attribute must come through."""
+    from _pytest.reports import TestReport
+
+    from kratos_conformance.report_plugin import RECORD_ATTR
+
+    report = TestReport("t::x", ("t.py", 1, "x"), {}, "passed", None, "teardown")
+    setattr(report, RECORD_ATTR, RECORDS[1].to_dict())
+    data = json.loads(json.dumps(report._to_json()))
+    back = TestReport._from_json(data)
+    assert TestRecord.from_dict(getattr(back, RECORD_ATTR)) == RECORDS[1]
+
+
+# --- coverage -------------------------------------------------------------------------------------------------
+
+def test_transitions_are_read_from_the_exchanges() -> None:
+    native = [
+        ex("createNativeVerificationFlow", 200, body=flow_doc()),
+        submit(200, flow_doc(state="sent_email")),
+        submit(200, flow_doc(state="passed_challenge")),
+        submit(410, {"error": {"id": "self_service_flow_replaced", "code": 410}}),
+    ]
+    browser = [
+        ex("createBrowserVerificationFlow", 303, kind="browser", location=f"{BASE}ui?flow={FLOW}"),
+        get_flow(FLOW, "choose_method"),
+        submit(303, kind="browser", location=f"{BASE}ui?flow={FLOW}"),
+        get_flow(FLOW, "sent_email"),
+        submit(303, kind="browser", location=f"{BASE}ui?flow={NEW_FLOW}"),
+        get_flow(NEW_FLOW, "choose_method"),
+        submit(303, kind="browser", flow_id="unknown-flow", location=f"{BASE}error?id=abc"),
+    ]
+    got = observe(native).transitions + observe(browser).transitions
+    assert got == [
+        ("choose_method", "sent_email", "updateVerificationFlow", "native"),
+        ("sent_email", "passed_challenge", "updateVerificationFlow", "native"),
+        ("passed_challenge", "error 410 (self_service_flow_replaced)", "updateVerificationFlow", "native"),
+        ("choose_method", "sent_email", "updateVerificationFlow", "browser"),
+        ("sent_email", "choose_method (new flow)", "updateVerificationFlow", "browser"),
+        ("unknown", "redirect (new flow, not fetched)", "updateVerificationFlow", "browser"),
+    ]
+    matrix = coverage_matrix([observe(native), observe(browser), observe(native)])
+    ops = {(r["operation"], r["status"], r["client_kind"]): r["count"] for r in matrix["operations"]}
+    assert ops[("updateVerificationFlow", 200, "native")] == 4
+    assert ops[("getVerificationFlow", 200, "browser")] == 3
+    assert matrix["operations"][0]["operation"] == "createBrowserVerificationFlow"  # contract order
+    doubled = merge_matrices([matrix, matrix])
+    assert [r["count"] for r in doubled["transitions"]] == [2 * r["count"] for r in matrix["transitions"]]
+
+
+# --- the ledger -----------------------------------------------------------------------------------------------
+
+def test_ledger_file_and_matchers(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.yaml"
+    path.write_text("expected_failures:\n"
+                    "  - {requirement: VER-CODE-WRONG, reason: known, link: 'https://t/1', target: embedded}\n"
+                    "  - {requirement: VER-GET-200, reason: prod only, link: 'https://t/2',"
+                    " target: 'https://id.example.com/*', profile: kratos-v25}\n"
+                    "  - {requirement: VER-LINK-VALID, reason: link, link: 'https://t/3', method: link}\n")
+    ledger = load_ledger(path)
+    assert ledger.path == str(path) and len(ledger.entries) == 3
+    prod = RunContext("https://id.example.com/auth/", False, "kratos-v25", "code")
+    assert ledger.lookup("VER-CODE-WRONG", CTX) is not None and ledger.lookup("VER-CODE-WRONG", prod) is None
+    assert ledger.lookup("VER-GET-200", prod) is not None and ledger.lookup("VER-GET-200", CTX) is None
+    assert ledger.lookup("VER-LINK-VALID", CTX) is None
+    assert ledger.lookup("VER-LINK-VALID", RunContext(BASE, True, "kratos-v26", "link")) is not None
+    assert load_ledger(None).entries == () and ledger_path(None, {}) is None
+    assert ledger_path(None, {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "x.yaml"
+    assert ledger_path("y.yaml", {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "y.yaml"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("- {requirement: VER-NOPE, reason: r, link: l}\n", "requirement 'VER-NOPE' is not in the catalog"),
+    ("- {requirement: VER-GET-200, link: l}\n", "entry 1 needs a non-empty 'reason'"),
+    ("- {requirement: VER-GET-200, reason: r, link: l, owner: me}\n", "entry 1 has unknown keys ['owner']"),
+    ("- just a string\n", "entry 1 is not a mapping"),
+    ("expected_failures: {a: 1}\n", "expected a list of entries"),
+    ("- [unclosed\n", "not valid YAML"),
+])
+def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "ledger.yaml"
+    path.write_text(content)
+    with pytest.raises(CannotJudge) as err:
+        load_ledger(path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(CannotJudge, match="cannot read it"):
+        load_ledger(tmp_path / "missing.yaml")
+
+
+# --- the JSON report ------------------------------------------------------------------------------------------
+
+def synthetic_report(records: list[TestRecord] = RECORDS, ledger: Ledger = Ledger(), method: str = "code",
+                     cannot_judge: str | None = None) -> dict[str, Any]:
+    results = derive_results(records, load_catalog(), ledger, CTX)
+    unattributed = unattributed_failures(records)
+    return build_report(
+        target={"public_url": BASE, "embedded": True, "reference_faults": ["wrong_code_400"], "admin_api": True},
+        profile="kratos-v26", method=method, seed=None, started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:30Z", duration=30.0,
+        verdict=decide_verdict(results, unattributed, cannot_judge), results=results, records=records,
+        unattributed=unattributed, coverage=coverage_matrix(r.observed for r in records), ledger_path=None)
+
+
+def test_the_schema_is_valid_and_reports_validate_against_it() -> None:
+    jsonschema.Draft202012Validator.check_schema(json.loads(SCHEMA_PATH.read_text()))
+    doc = json.loads(json.dumps(synthetic_report()))
+    assert validation_problems(doc) == []
+    assert doc["counts"]["failed"] == 2 and doc["verdict"]["exit_code"] == 1
+    assert doc["suite"]["name"] == "kratos-conformance" and "pytest" in doc["dependencies"]
+    merged = merge_reports([("code", doc), ("link", synthetic_report(RECORDS[:1], method="link"))])
+    assert validation_problems(json.loads(json.dumps(merged))) == []
+    assert merged["method"] == "code,link" and [r["label"] for r in merged["runs"]] == ["code", "link"]
+    assert by_id_dict(merged)["VER-CODE-WRONG"]["status"] == FAILED
+    assert by_id_dict(merged)["VER-GET-200"]["status"] == PASSED
+    broken = dict(doc, verdict={"name": "fine", "exit_code": 0, "reason": ""})
+    del broken["coverage"]
+    problems = validation_problems(broken)
+    assert any(p.startswith("verdict/name") for p in problems) and any("coverage" in p for p in problems)
+
+
+def by_id_dict(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in doc["requirements"]}
+
+
+def test_merging_takes_the_worst_status_per_requirement() -> None:
+    code_run = synthetic_report([record("t::a", passed={"VER-CODE-WRONG": 1}),
+                                 record("t::b", markers=("VER-LINK-VALID",), outcome=SKIPPED, reason="code")])
+    link_run = synthetic_report([record("t::a", markers=("VER-CODE-WRONG",), outcome=SKIPPED, reason="link"),
+                                 record("t::b", passed={"VER-LINK-VALID": 2})], method="link")
+    merged = by_id_dict(merge_reports([("code", code_run), ("link", link_run)]))
+    assert merged["VER-CODE-WRONG"]["status"] == PASSED and merged["VER-LINK-VALID"]["status"] == PASSED
+    assert merged["VER-LINK-VALID"]["passed_checks"] == 2
+
+
+# --- the diff -------------------------------------------------------------------------------------------------
+
+def test_diff_lists_regressions_fixes_and_other_changes() -> None:
+    old = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-WRONG": 1, "VER-GET-410-API": 1}),
+                            record("t::b", failed=("VER-CODE-LIMIT",), outcome=FAILED)])
+    new = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-LIMIT": 1, "VER-CSRF-WRONG": 1}),
+                            record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED),
+                            record("t::c", markers=("VER-GET-410-API",), outcome=SKIPPED, reason="no admin")])
+    diff = diff_reports(old, new)
+    assert [(c.requirement, c.old, c.new) for c in diff.regressions] == [("VER-CODE-WRONG", PASSED, FAILED)]
+    assert [(c.requirement, c.old, c.new) for c in diff.fixes] == [("VER-CODE-LIMIT", FAILED, PASSED)]
+    assert {(c.requirement, c.old, c.new) for c in diff.changes} == {
+        ("VER-GET-410-API", PASSED, SKIPPED), ("VER-CSRF-WRONG", NOT_EXERCISED, PASSED)}
+    assert diff.exit_code == 1 and diff_reports(new, old).exit_code == 1
+    assert diff_reports(old, old).exit_code == 0 and diff_reports(old, old).unchanged == len(load_catalog())
+    text = render_diff(diff, "a.json", "b.json")
+    assert "regressions (passed -> failing): 1\n  VER-CODE-WRONG" in text
+    # an acknowledged failure (ledger) is still a behaviour regression
+    ledgered = synthetic_report([record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED)],
+                                ledger=Ledger((LedgerEntry("VER-CODE-WRONG", "r", "l"),)))
+    assert [c.new for c in diff_reports(old, ledgered).regressions] == [EXPECTED_FAILURE]
+
+
+# --- the HTML summary -----------------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium_page() -> Any:
+    """A headless Chromium page (Playwright driving Debian's Chromium); skips with the reason without one."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/install-browser.sh")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda req: requests.append(req.url))
+        yield page, requests
+        browser.close()
+
+
+def test_summary_html_renders_in_chromium(tmp_path: Path, chromium_page: Any) -> None:
+    page, requests = chromium_page
+    doc = synthetic_report()
+    path = tmp_path / "summary.html"
+    path.write_text(render_summary(doc), encoding="utf-8")
+    page.goto(path.as_uri())
+    verdict = page.locator("#verdict")
+    assert verdict.get_attribute("data-verdict") == "not_conformant"
+    assert verdict.get_attribute("data-exit-code") == "1" and "NOT CONFORMANT" in verdict.inner_text()
+    assert page.locator("#requirements tr.requirement").count() == len(load_catalog())
+    assert page.locator('tr#req-VER-CODE-WRONG').get_attribute("data-status") == "failed"
+    assert page.locator("#coverage-operations td.hit").count() >= 1
+    assert page.locator("#coverage-transitions td.hit").count() >= 1
+    sections = page.locator("#failures section.requirement-failures")
+    assert sections.count() == 2
+    page.locator("#failures details summary").first.click()
+    assert "POST" in page.locator("#failures details pre").first.inner_text()
+    assert page.evaluate("document.styleSheets.length") == 1  # the inline style sheet, nothing else
+    assert requests == [path.as_uri()]  # self-contained: no request besides the page itself
+
+
+def test_summary_html_escapes_and_links_runs() -> None:
+    hostile = record("t::x", failed=("VER-CODE-WRONG",), outcome=FAILED)
+    hostile.failed_checks[0].detail = "<script>alert(1)</script>"
+    merged = merge_reports([("code", synthetic_report([hostile])), ("link", synthetic_report(RECORDS[:1]))])
+    html = render_summary(merged)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="code/summary.html"' in html and 'href="link/conformance-report.json"' in html
+    for external in ("<script", "<link", "<img", "@import", "url("):
+        assert external not in html
+
+
+def test_the_debug_secrets_file_must_stay_outside_the_report_dir(tmp_path: Path) -> None:
+    assert debug_secrets.check_location(tmp_path / "reports" / "s.jsonl", tmp_path / "reports")
+    assert debug_secrets.check_location(tmp_path / "s.jsonl", tmp_path / "reports") is None
