@@ -1,0 +1,239 @@
+"""``kratos-conformance``: run the suite as a CI gate, compare two runs, merge per-method reports.
+
+::
+
+    kratos-conformance run [--public-url URL ...every suite option...] [--expected-failures PATH]
+                           [--suite scenarios|fuzz|browser|all] [--report-dir DIR] [-- extra pytest args]
+    kratos-conformance diff OLD.json NEW.json [--json]
+    kratos-conformance merge --report-dir DIR LABEL [LABEL ...]
+
+``run`` validates every option first and, for a deployed target, checks that the target and the mail source answer;
+then it runs pytest in this process with the conformance and report plugins, writing JUnit XML, Allure results,
+``conformance-report.json`` and ``summary.html`` under the report directory. ``--reference-method code,link`` runs
+the embedded reference target once per method (reports in ``DIR/<method>/``) and merges the results into ``DIR/``.
+
+Exit codes: 0 conformant, 1 not conformant (``diff``: a regression), 2 the run could not judge (one line on stderr
+says why; never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import EXIT_CANNOT_JUDGE, CannotJudge
+from .mail import open_mail_source, parse_mail_source
+from .options import OPTIONS, RunOptions, parse_options, raw_options
+from .profiles import get_profile
+from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
+from .report.diff import diff_reports, render_diff
+from .report.html import render_summary
+from .report.ledger import EXPECTED_FAILURES, ledger_path, load_ledger
+from .report.results import FAILED, Verdict, verdict_lines
+from .target import Target
+
+PROG = "kratos-conformance"
+SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser", "all": "suites"}
+_PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly (see above)",
+                  5: "no tests were collected"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CANNOT_JUDGE, f"{PROG}: {message} (see {PROG} {self._command()}--help)\n")
+
+    def _command(self) -> str:
+        parts = self.prog.split()
+        return f"{parts[-1]} " if len(parts) > 1 else ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Ory Kratos verification-flow conformance: the CI gate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run the suite and write the reports",
+                         description="Run the suite; extra pytest arguments go after --.")
+    for spec in OPTIONS:
+        help_text = spec.help + (" (comma-separated: one run per method)" if spec.dest == "reference_method" else "")
+        run.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{help_text} (env {spec.env})")
+    run.add_argument(EXPECTED_FAILURES.flag, dest=EXPECTED_FAILURES.dest, default=None,
+                     help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
+    run.add_argument("--suite", choices=sorted(SUITES), default="scenarios", help="which suite to run")
+    diff = sub.add_parser("diff", help="compare two conformance reports (exit 1 on a regression)")
+    diff.add_argument("old", help="the earlier conformance-report.json")
+    diff.add_argument("new", help="the later conformance-report.json")
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
+    merge = sub.add_parser("merge", help="merge DIR/<label>/conformance-report.json into DIR/")
+    merge.add_argument("--report-dir", default="reports", help="the directory holding one sub-directory per run")
+    merge.add_argument("labels", nargs="+", help="the runs' sub-directories (e.g. code link)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``kratos-conformance``; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in args:
+        at = args.index("--")
+        args, extra = args[:at], args[at + 1:]
+    ns = build_parser().parse_args(args)
+    try:
+        if ns.command == "run":
+            return command_run(ns, extra)
+        if extra:
+            raise CannotJudge(f"{ns.command} takes no arguments after --")
+        if ns.command == "diff":
+            return command_diff(ns.old, ns.new, as_json=ns.json)
+        return command_merge(Path(ns.report_dir), ns.labels)
+    except CannotJudge as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_JUDGE
+
+
+# --- run ----------------------------------------------------------------------------------------------------------
+
+def project_root() -> Path:
+    """Where the suites live: the working directory if it has ``suites/``, else this checkout."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (candidate / "suites").is_dir():
+            return candidate
+    raise CannotJudge("no suites/ directory here: run kratos-conformance from the project's checkout")
+
+
+def validate(ns: argparse.Namespace) -> list[RunOptions]:
+    """Every run's validated options (one per reference method); raises :class:`CannotJudge` on the first bad one.
+
+    Several methods (``--reference-method code,link``) give one run each, reporting into ``<report dir>/<method>``.
+    A deployed target (``--public-url``) has the one method it is configured with: one run.
+    """
+    given: dict[str, str | None] = {spec.dest: getattr(ns, spec.dest) for spec in OPTIONS}
+    raw = raw_options(given)
+    methods = [m.strip() for m in (raw["reference_method"] or "").split(",") if m.strip()] or ["code"]
+    if raw["public_url"] is not None:
+        methods = methods[:1]
+    if len(set(methods)) != len(methods):
+        raise CannotJudge(f"--reference-method: {raw['reference_method']!r} names a method twice")
+    runs = []
+    for method in methods:
+        values = {**given, "reference_method": method}
+        if len(methods) > 1:
+            values["report_dir"] = str(Path(raw["report_dir"] or "reports") / method)
+        runs.append(parse_options(values))
+    return runs
+
+
+def check_reachable(opts: RunOptions) -> None:
+    """For a deployed target: the public (and admin) API and the mail source must answer; else CannotJudge."""
+    if opts.embedded:
+        return
+    assert opts.public_url is not None
+    Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
+           profile=get_profile(opts.profile), wait_budget=opts.wait_budget,
+           mail_timeout=opts.mail_timeout).check_reachable()
+    open_mail_source(parse_mail_source(opts.mail_source)).close()
+
+
+def pytest_args(opts: RunOptions, ns: argparse.Namespace, suite: Path, root: Path, extra: Sequence[str]) -> list[str]:
+    """The pytest command line of one run."""
+    args = [str(suite), f"--rootdir={root}", "-p", "kratos_conformance.pytest_plugin",
+            "-p", "kratos_conformance.report_plugin", "-p", "no:cacheprovider", "-q",
+            f"--junitxml={opts.report_dir / 'junit.xml'}", f"--alluredir={opts.report_dir / 'allure'}",
+            "--clean-alluredir"]
+    for spec in OPTIONS:
+        value = getattr(ns, spec.dest)
+        if spec.dest == "report_dir":
+            value = str(opts.report_dir)
+        elif spec.dest == "reference_method":
+            value = opts.reference_method if opts.embedded else None
+        if value is not None:
+            args.append(f"{spec.flag}={value}")
+    if getattr(ns, EXPECTED_FAILURES.dest):
+        args.append(f"{EXPECTED_FAILURES.flag}={getattr(ns, EXPECTED_FAILURES.dest)}")
+    return args + list(extra)
+
+
+class _CliMarker:
+    """Registered in the runs the CLI starts: the report plugin leaves printing the verdict to the CLI."""
+
+    kratos_conformance_cli = True
+
+
+def run_pytest(args: Sequence[str], report_dir: Path) -> dict[str, Any]:
+    """Run pytest in this process; the run's report, or CannotJudge if the run wrote none."""
+    import pytest
+
+    for stale in (REPORT_NAME, SUMMARY_NAME):
+        (report_dir / stale).unlink(missing_ok=True)
+    code = int(pytest.main(list(args), plugins=[_CliMarker()]))
+    sys.stdout.flush()
+    if not (report_dir / REPORT_NAME).is_file():
+        why = _PYTEST_ABORTS.get(code, f"pytest exited with {code} before the reports were written")
+        raise CannotJudge(f"cannot judge: {why}")
+    return load_report(report_dir / REPORT_NAME)
+
+
+def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "") -> None:
+    """The verdict lines and the report paths on stdout; a run that could not judge also says why on stderr."""
+    failed = [r["id"] for r in doc["requirements"] if r["status"] == FAILED]
+    written = [report_dir / REPORT_NAME, report_dir / SUMMARY_NAME]
+    written += [p for p in (report_dir / "junit.xml", report_dir / "allure") if p.exists()]
+    lines = verdict_lines(Verdict(**doc["verdict"]), doc["counts"], failed, doc["unexpectedly_passing"], written)
+    if label:
+        lines[0] = f"{lines[0]}  [{label}]"
+    print("\n".join(lines), flush=True)
+    if doc["verdict"]["exit_code"] == EXIT_CANNOT_JUDGE:
+        print(f"{PROG}: cannot judge: {doc['verdict']['reason']}", file=sys.stderr, flush=True)
+
+
+def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
+    runs = validate(ns)
+    load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
+    root = project_root()
+    suite = root / SUITES[ns.suite]
+    if not suite.is_dir():
+        raise CannotJudge(f"--suite {ns.suite}: {suite} does not exist")
+    check_reachable(runs[0])
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for opts in runs:
+        if len(runs) > 1:
+            print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
+        doc = run_pytest(pytest_args(opts, ns, suite, root, extra), opts.report_dir)
+        print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "")
+        docs.append((opts.reference_method, doc))
+    if len(docs) == 1:
+        return int(docs[0][1]["verdict"]["exit_code"])
+    base = runs[0].report_dir.parent
+    merged = write_merged(base, docs)
+    print_verdict(merged, base, "combined")
+    return int(merged["verdict"]["exit_code"])
+
+
+def write_merged(base: Path, docs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Write the merged report and its summary into ``base``; returns the merged report."""
+    merged = merge_reports(docs)
+    write_report(merged, base)
+    (base / SUMMARY_NAME).write_text(render_summary(merged), encoding="utf-8")
+    return merged
+
+
+# --- diff and merge -----------------------------------------------------------------------------------------------
+
+def command_diff(old: str, new: str, *, as_json: bool = False) -> int:
+    result = diff_reports(load_report(old), load_report(new))
+    print(json.dumps(result.as_dict(), indent=2) if as_json else render_diff(result, old, new))
+    return result.exit_code
+
+
+def command_merge(base: Path, labels: Sequence[str]) -> int:
+    merged = write_merged(base, [(label, load_report(base / label / REPORT_NAME)) for label in labels])
+    print_verdict(merged, base, "combined")
+    return int(merged["verdict"]["exit_code"])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The ``kratos-conformance`` command: exit codes, one-line refusals, and end to end against the reference target.
+
+The end-to-end tests run small ``-k`` subsets of the scenarios (a few seconds each): a clean run, a run on a
+reference target started with the ``wrong_code_400`` fault, the same with an expected-failures ledger, both
+methods with the secrets dump on (then every output is grepped for the real secrets), and one run under xdist.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kratos_conformance.mail import free_port
+from kratos_conformance.report import debug_secrets
+from kratos_conformance.report.conformance_json import validation_problems
+
+ROOT = Path(__file__).resolve().parent.parent
+#: the scenarios around the code method the wrong_code_400 fault is about, and a full walk for every response.
+CODE_SUBSET = "test_wrong_code or test_correct_code or test_every_response"
+FAST = 5.0  # seconds a refusal may take
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kratos_conformance`` from the repository root with a clean KRATOS_CONFORMANCE_* env."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KRATOS_CONFORMANCE_")}
+    return subprocess.run([sys.executable, "-m", "kratos_conformance", *args], cwd=ROOT, env={**base, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contains: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kratos-conformance: "), result.stderr
+    assert contains in lines[0] and "Traceback" not in result.stderr
+
+
+# --- refusals -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "contains"), [
+    (["run", "--profile", "nope"], "--profile: 'nope' is not one of"),
+    (["run", "--wait-budget", "soon"], "--wait-budget: 'soon' is not a number"),
+    (["run", "--public-url", "ftp://example.com/"], "--public-url: 'ftp://example.com/' is not an http(s) URL"),
+    (["run", "--reference-method", "code,sms"], "--reference-method: 'sms' is not one of"),
+    (["run", "--reference-method", "code,code"], "names a method twice"),
+    (["run", "--mail-source", "pigeon"], "--mail-source: 'pigeon'"),
+    (["run", "--expected-failures", "no-such-ledger.yaml"], "--expected-failures no-such-ledger.yaml"),
+    (["run", "--suite", "nope"], "argument --suite: invalid choice"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_a_bad_option_is_refused_with_one_line_and_exit_code_2(args: list[str], contains: str) -> None:
+    started = time.monotonic()
+    result = cli(*args)
+    assert_one_line_refusal(result, contains=contains)
+    assert time.monotonic() - started < FAST
+
+
+def test_options_from_the_environment_are_validated_too() -> None:
+    assert_one_line_refusal(cli("run", env={"KRATOS_CONFORMANCE_PROFILE": "kratos-v99"}), contains="--profile")
+
+
+def test_an_unreachable_target_is_refused_within_seconds() -> None:
+    url = f"http://127.0.0.1:{free_port()}/auth/"
+    started = time.monotonic()
+    result = cli("run", "--public-url", url)
+    assert_one_line_refusal(result, contains=f"target unreachable at {url}self-service/verification/api")
+    assert time.monotonic() - started < FAST
+
+
+@pytest.fixture
+def answering_server() -> Iterator[str]:
+    """A local HTTP server that answers anything with 404 (reachable, but not a mail catcher)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    server.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_unreachable_mail_source_is_refused_within_seconds(answering_server: str) -> None:
+    mail = f"mailpit:http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = cli("run", "--public-url", answering_server, "--mail-source", mail)
+    assert_one_line_refusal(result, contains="mailpit")
+    assert time.monotonic() - started < FAST
+
+
+def test_a_run_that_collects_nothing_cannot_judge(tmp_path: Path) -> None:
+    result = cli("run", "--report-dir", str(tmp_path), "--", "-k", "no_scenario_is_called_like_this")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "kratos-conformance: cannot judge: no tests were collected"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_target_that_cannot_start_cannot_judge_and_says_why(tmp_path: Path) -> None:
+    result = cli("run", "--report-dir", str(tmp_path), "--reference-faults", "no_such_fault", "--", "-k", "test_init")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kratos-conformance: cannot judge: reference target did not start")
+    assert "no_such_fault" in lines[0]
+    doc = load(tmp_path / "conformance-report.json")
+    assert doc["verdict"]["name"] == "cannot_judge" and "Traceback" not in result.stdout
+
+
+# --- end to end -----------------------------------------------------------------------------------------------
+
+def load(path: Path) -> dict[str, Any]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert validation_problems(doc) == []
+    return dict(doc)
+
+
+@pytest.fixture(scope="module")
+def clean_and_broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A clean run and a run on a reference target with the wrong_code_400 fault (the same scenarios)."""
+    base = tmp_path_factory.mktemp("e2e")
+    clean = cli("run", "--report-dir", str(base / "clean"), "--", "-k", CODE_SUBSET,
+                env={"KRATOS_CONFORMANCE_FUZZ_SEED": "4242"})
+    broken = cli("run", "--report-dir", str(base / "broken"), "--reference-faults", "wrong_code_400",
+                 "--", "-k", CODE_SUBSET)
+    return {"base": base, "clean": clean, "broken": broken}
+
+
+def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dict[str, Any]) -> None:
+    result, reports = clean_and_broken["clean"], clean_and_broken["base"] / "clean"
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "kratos-conformance: CONFORMANT (exit 0)" in result.stdout
+    doc = load(reports / "conformance-report.json")
+    assert doc["verdict"]["name"] == "conformant" and doc["method"] == "code" and doc["target"]["embedded"]
+    assert doc["seed"] == "4242"
+    assert doc["counts"]["passed"] >= 10 and doc["counts"]["failed"] == 0
+    transitions = {(t["from"], t["to"]) for t in doc["coverage"]["transitions"]}
+    assert {("choose_method", "sent_email"), ("sent_email", "passed_challenge")} <= transitions
+    assert 'data-verdict="conformant"' in (reports / "summary.html").read_text(encoding="utf-8")
+    assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_allure_results_carry_steps_exchanges_labels_and_requirement_links(clean_and_broken: dict[str, Any]) -> None:
+    allure = clean_and_broken["base"] / "clean" / "allure"
+    results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
+    spa = next(r for r in results if r["name"].startswith("test_correct_code_verifies_the_address[spa"))
+    labels = {(label["name"], label["value"]) for label in spa["labels"]}
+    assert {("endpoint", "updateVerificationFlow"), ("client_kind", "spa"), ("tag", "spa"),
+            ("transition", "sent_email -> passed_challenge"), ("story", "choose_method -> sent_email")} <= labels
+    links = {(link["type"], link["name"]): link["url"] for link in spa["links"]}
+    assert links[("requirement", "VER-CODE-SUCCESS")] == "../summary.html#req-VER-CODE-SUCCESS"
+    steps = [s["name"] for s in spa["steps"]]
+    assert any(s.startswith("POST updateVerificationFlow [spa] -> 200") for s in steps)
+    submission = next(s for s in spa["steps"] if s["name"].startswith("POST updateVerificationFlow"))
+    assert submission["attachments"] and any(c["name"].startswith("VER-RESP-SCHEMA") for c in submission["steps"])
+    attachment = (allure / submission["attachments"][0]["source"]).read_text()
+    assert attachment.startswith("> POST ") and "REDACTED" in attachment
+
+
+def test_diffing_a_clean_run_against_a_broken_target_lists_exactly_what_broke(
+        clean_and_broken: dict[str, Any]) -> None:
+    broken, base = clean_and_broken["broken"], clean_and_broken["base"]
+    assert broken.returncode == 1, broken.stdout[-3000:] + broken.stderr
+    assert "failed: VER-CODE-WRONG\n" in broken.stdout
+    old, new = str(base / "clean" / "conformance-report.json"), str(base / "broken" / "conformance-report.json")
+    result = cli("diff", old, new, "--json")
+    assert result.returncode == 1, result.stderr
+    diff = json.loads(result.stdout)
+    assert [(c["requirement"], c["old"], c["new"]) for c in diff["regressions"]] == [
+        ("VER-CODE-WRONG", "passed", "failed")]
+    assert diff["fixes"] == [] and diff["changes"] == []
+    text = cli("diff", old, new)
+    assert text.returncode == 1 and re.search(r"^  VER-CODE-WRONG +passed -> failed", text.stdout, re.M)
+    back = cli("diff", new, old)
+    assert back.returncode == 0 and "fixes (failing -> passed): 1" in back.stdout
+    assert cli("diff", old, old).returncode == 0
+
+
+def test_known_failures_in_the_ledger_do_not_fail_the_gate(tmp_path: Path) -> None:
+    ledger = tmp_path / "expected-failures.yaml"
+    ledger.write_text("expected_failures:\n"
+                      "  - requirement: VER-CODE-WRONG\n    reason: answers 400 for a wrong code\n"
+                      "    link: https://tracker.example.com/KR-1\n    target: embedded\n"
+                      "  - requirement: VER-CODE-SUCCESS\n    reason: was broken last release\n"
+                      "    link: https://tracker.example.com/KR-2\n", encoding="utf-8")
+    reports = tmp_path / "reports"
+    result = cli("run", "--report-dir", str(reports), "--reference-faults", "wrong_code_400",
+                 "--", "-k", "test_wrong_code or test_correct_code", env={"KRATOS_CONFORMANCE_EXPECTED_FAILURES":
+                                                                          str(ledger)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "unexpectedly passing (shrink the ledger): VER-CODE-SUCCESS" in result.stdout
+    assert "3 xfailed" in result.stdout
+    doc = load(reports / "conformance-report.json")
+    statuses = {r["id"]: r for r in doc["requirements"]}
+    assert statuses["VER-CODE-WRONG"]["status"] == "expected_failure"
+    assert statuses["VER-CODE-WRONG"]["ledger"]["link"] == "https://tracker.example.com/KR-1"
+    assert doc["unexpectedly_passing"] == ["VER-CODE-SUCCESS"] and doc["expected_failures_ledger"] == str(ledger)
+    junit = (reports / "junit.xml").read_text(encoding="utf-8")
+    assert junit.count('type="pytest.xfail"') == 3 and "<failure" not in junit
+
+
+def test_secrets_never_reach_any_report_or_log(tmp_path: Path) -> None:
+    """Both methods; the plugin's debug dump (outside the report dir) holds the real values to grep for."""
+    dump, reports = tmp_path / "secrets.jsonl", tmp_path / "reports"
+    result = cli("run", "--reference-method", "code,link", "--report-dir", str(reports),
+                 "--", "-k", "test_correct_code_verifies_the_address or test_valid_token",
+                 env={debug_secrets.ENV: str(dump)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    secrets = debug_secrets.read_dump(dump)
+    assert {"code", "token", "cookie", "csrf_token"} <= set(secrets), sorted(secrets)
+    assert all(re.fullmatch(r"\d{6}", c) for c in secrets["code"])
+    outputs = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()}
+    outputs["stdout"], outputs["stderr"] = result.stdout, result.stderr
+    names = {Path(name).name for name in outputs}
+    assert {"junit.xml", "conformance-report.json", "summary.html", "reference-target-code.log",
+            "reference-target-link.log"} <= names
+    assert any(name.endswith("-attachment.txt") for name in names)
+    values = sorted({v for found in secrets.values() for v in found})
+    leaks = [(name, value) for name, text in outputs.items() for value in values
+             if re.search(rf"(?<![0-9A-Za-z_-]){re.escape(value)}(?![0-9A-Za-z_-])", text)]
+    assert leaks == []
+    planted = f"csrf_token={values[0]};"  # the grep itself finds a secret that is there
+    assert re.search(rf"(?<![0-9A-Za-z_-]){re.escape(values[0])}(?![0-9A-Za-z_-])", planted)
+    merged = load(reports / "conformance-report.json")
+    assert [r["label"] for r in merged["runs"]] == ["code", "link"] and merged["verdict"]["exit_code"] == 0
+
+
+def test_records_from_xdist_workers_reach_the_report(tmp_path: Path) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed")
+    reports = tmp_path / "reports"
+    result = cli("run", "--report-dir", str(reports), "--", "-n", "2", "-k", "test_init")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    doc = load(reports / "conformance-report.json")
+    ran = [t for t in doc["tests"] if t["outcome"] == "passed"]
+    assert len(ran) >= 10 and len(doc["tests"]) == (reports / "junit.xml").read_text().count("<testcase ")
+    assert doc["coverage"]["operations"] and doc["method"] == "code"
+    assert {r["id"]: r["status"] for r in doc["requirements"]}["VER-INIT-SHAPE"] == "passed"
