@@ -186,6 +186,17 @@ def test_diffing_a_clean_run_against_a_broken_target_lists_exactly_what_broke(
     assert cli("diff", old, old).returncode == 0
 
 
+def test_merge_combines_runs_into_one_report_and_summary(clean_and_broken: dict[str, Any]) -> None:
+    base = clean_and_broken["base"]
+    result = cli("merge", "--report-dir", str(base), "clean", "broken")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT CONFORMANT (exit 1)" in result.stdout and "[combined]" in result.stdout
+    merged = load(base / "conformance-report.json")
+    assert [r["label"] for r in merged["runs"]] == ["clean", "broken"]
+    assert {r["id"]: r["status"] for r in merged["requirements"]}["VER-CODE-WRONG"] == "failed"
+    assert 'href="broken/summary.html"' in (base / "summary.html").read_text(encoding="utf-8")
+
+
 def test_known_failures_in_the_ledger_do_not_fail_the_gate(tmp_path: Path) -> None:
     ledger = tmp_path / "expected-failures.yaml"
     ledger.write_text("expected_failures:\n"
