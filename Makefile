@@ -8,7 +8,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 REPORTS ?= reports
-METHODS ?= code link
+METHODS ?= code,link
 # A deployed server: make conformance TARGET=https://id.example.com/ ADMIN=https://admin.example.com/
 TARGET  ?=
 ADMIN   ?=
@@ -33,14 +33,10 @@ install: $(STAMP)
 
 conformance: $(STAMP)
 ifeq ($(strip $(TARGET)),)
-	@status=0; for m in $(METHODS); do \
-	  echo "== conformance: embedded reference target, method $$m =="; \
-	  $(PY) -m pytest suites -p no:cacheprovider --reference-method=$$m --report-dir=$(REPORTS)/$$m \
-	    --junitxml=$(REPORTS)/$$m/junit.xml --alluredir=$(REPORTS)/$$m/allure -q || status=$$?; \
-	done; exit $$status
+	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) --report-dir $(REPORTS)
 else
-	$(PY) -m pytest suites -p no:cacheprovider --public-url=$(TARGET) $(if $(ADMIN),--admin-url=$(ADMIN)) \
-	  --report-dir=$(REPORTS) --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure -q
+	$(PY) -m kratos_conformance run --suite all --public-url $(TARGET) $(if $(ADMIN),--admin-url $(ADMIN)) \
+	  --report-dir $(REPORTS)
 endif
 
 test: $(STAMP)
@@ -51,4 +47,4 @@ reference: $(STAMP)
 	$(PY) -m kratos_conformance.reference
 
 clean:
-	rm -rf $(REPORTS)/*/ $(REPORTS)/*.log .pytest_cache
+	rm -rf $(REPORTS)/*/ $(REPORTS)/*.log $(REPORTS)/conformance-report.json $(REPORTS)/summary.html .pytest_cache
