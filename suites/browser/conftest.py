@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from kratos_conformance.exchanges import Recorder
 from kratos_conformance.mail import MailSource
 from kratos_conformance.pytest_plugin import OPTIONS_KEY
 from kratos_conformance.target import Target
@@ -47,7 +48,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """A headless Chromium (one per module; Playwright gives every launch a fresh temporary profile)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+    sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError,
+                                   reason="Playwright for Python is not installed or does not import "
                                    "(pip install playwright; no browser download is needed)")
     executable = chromium_path()
     if executable is None:
@@ -93,6 +95,8 @@ def page(chromium: Any, shots: Screenshots, request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
-def ui(page: Any, target: Target, mail: MailSource, active_method: str, shots: Screenshots) -> BrowserUi:
-    """The driver: one person's browser on the target's verification UI."""
-    return BrowserUi(page, target, mail, active_method, shots)
+def ui(page: Any, target: Target, mail: MailSource, active_method: str, shots: Screenshots,
+       recorder: Recorder) -> BrowserUi:
+    """The driver: one person's browser on the target's verification UI; its exchanges go to the run's recorder
+    (the test's log and reports, and the contract judge), like every client's."""
+    return BrowserUi(page, target, mail, active_method, shots, record=recorder.record)

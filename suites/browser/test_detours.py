@@ -1,0 +1,88 @@
+"""A person in a real browser takes a detour: a mistyped code, a form left open too long, a code that never came."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.identities import AdminApi, unique_address
+from kratos_conformance.target import Target
+
+from browser_ui import BrowserUi
+
+
+def wrong(code: str) -> str:
+    """A 6-digit code that is not ``code``."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+@pytest.mark.usefixtures("code_method")
+@pytest.mark.requirement("VER-CODE-WRONG")
+def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow_id = str(ui.open_init().flow_id)
+    ui.submit_email(identity.email)
+    mail = ui.wait_mail(identity.email, flow_id)
+    req = "VER-CODE-WRONG"
+    nav = ui.submit_code(wrong(str(mail.code)))
+    ui.shots.take(ui.page, "wrong-code")
+    ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
+    ui.expect_messages(req, [4070006])
+    checks.expect(req, ui.field("code").count() == 1 and ui.submit_button("method", "code").count() == 1,
+                  f"after a wrong code the code form is gone: {ui.describe()}", *nav.exchanges)
+    address, ex = admin.address(identity)
+    checks.expect(req, not address.verified, "a wrong code verified the address", ex)
+
+
+@pytest.mark.requirement("VER-EXPIRY-POST")
+def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi, target: Target) -> None:
+    start = ui.open_init()
+    flow_id = str(start.flow_id)
+    opened = time.monotonic()  # the flow was issued before this moment
+    flow, _ = ui.flow_json(flow_id)
+    lifespan = flow.lifespan
+    req = "VER-EXPIRY-POST"
+    checks.expect("VER-INIT-SHAPE", lifespan is not None and lifespan > 0,
+                  f"the flow's expires_at - issued_at is {lifespan!r}", *start.exchanges)
+    assert lifespan is not None
+    if lifespan > target.wait_budget:
+        pytest.skip(f"the flow lives {lifespan:g}s, more than the wait budget of {target.wait_budget:g}s "
+                    "(--wait-budget)")
+    ui.field("email").fill(unique_address("expired"))
+    ui.shots.take(ui.page, "form-filled")
+    time.sleep(max(0.0, opened + lifespan + 0.5 - time.monotonic()))
+    nav = ui.press(ui.submit_button("method", ui.method), "submitting the expired form")
+    ui.shots.take(ui.page, "expired")
+    ui.expect_redirected_to_ui(req, nav, new_flow_instead_of=flow_id)
+    ui.expect_messages(req, [4070005])
+    checks.expect(req, ui.field("email").count() == 1 and ui.submit_button("method", ui.method).count() == 1,
+                  f"the new flow shows no email form to start again: {ui.describe()}", *nav.exchanges)
+
+
+@pytest.mark.usefixtures("code_method")
+@pytest.mark.requirement("VER-CODE-RESEND")
+def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi) -> None:
+    identity = admin.create_identity()
+    flow_id = str(ui.open_init().flow_id)
+    ui.submit_email(identity.email)
+    first = ui.wait_mail(identity.email, flow_id)
+    req = "VER-CODE-RESEND"
+    nav = ui.resend()
+    ui.shots.take(ui.page, "resent")
+    ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
+    ui.expect_messages(req, [1080003])
+    second = ui.wait_mail(identity.email, flow_id)
+    checks.expect(req, second.code is not None and second.code != first.code,
+                  f"the resend mailed no new code (first {first.subject!r}, then {second.subject!r})")
+    old = ui.submit_code(str(first.code))
+    ui.shots.take(ui.page, "old-code")
+    ui.expect_messages(req, [4070006])
+    ui.expect_redirected_to_ui(req, old, flow_id=flow_id)
+    new = ui.submit_code(str(second.code))
+    ui.shots.take(ui.page, "success")
+    ui.expect_redirected_to_ui(req, new, flow_id=flow_id)
+    ui.expect_messages(req, [1080002])
+    address, ex = admin.address(identity)
+    checks.expect(req, address.verified, "the resent code did not verify the address", ex)
