@@ -1,4 +1,4 @@
-"""The code method: wrong codes, the attempt limit, success, resend, replay and the emailed GET link."""
+"""The code method: wrong codes, the attempt limit, success, resend, replay and the emailed link (GET and HEAD)."""
 
 from __future__ import annotations
 
@@ -186,6 +186,24 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
     checks.expect(req, code_node is not None and code_node.value == mail.code, "the code node is not pre-filled", ex)
     address, admin_ex = admin.address(identity)
     checks.expect(req, not address.verified, "opening the link verified the address", admin_ex)
+
+
+@pytest.mark.requirement("VER-CODE-LINK-HEAD")
+@pytest.mark.parametrize("kind", ["native"])
+def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin: AdminApi, make_client) -> None:
+    # the user's flow is an API flow, so it can be read back after a stranger touched it (no CSRF binding)
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    req = "VER-CODE-LINK-HEAD"
+    link = mail.verification_link
+    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
+    scanner = make_client("browser")  # a mail scanner or link preview: a client of its own
+    ex = scanner.request("HEAD", str(link))
+    checks.expect(req, ex.status < 500, f"HEAD on the emailed link answered {ex.status}", ex)
+    address, admin_ex = admin.address(identity)
+    checks.expect(req, not address.verified, "a HEAD on the emailed link verified the address", admin_ex)
+    after = verifier.fetch(flow.id)
+    checks.flow_state(after, "sent_email", req, ex)
 
 
 @pytest.mark.requirement("VER-CSRF-CODE-EXEMPT")

@@ -8,7 +8,7 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flows import Verifier
+from kratos_conformance.flows import Verifier, query_param
 from kratos_conformance.target import Target
 
 
@@ -22,10 +22,12 @@ def _refused(verifier: Verifier, ex: Exchange, req: str, target: Target) -> None
         checks.status(ex, 403, req)
         checks.error(ex, req, code=403, error_id="security_csrf_violation")
     else:
-        checks.redirect(ex, req, target.error_ui_url or "")
+        location = checks.redirect(ex, req, target.error_ui_url or "")
+        checks.expect("VER-SUBMIT-ERROR-UI-ID", bool(query_param(location, "id")),
+                      "the error UI Location carries no ?id=<error id>", ex)
 
 
-@pytest.mark.requirement("VER-CSRF-MISSING")
+@pytest.mark.requirement("VER-CSRF-MISSING", "VER-SUBMIT-ERROR-UI-ID")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_browser_flow_email_without_csrf_token_is_refused(verifier: Verifier, target: Target) -> None:
     flow = verifier.new_flow()
@@ -36,7 +38,7 @@ def test_browser_flow_email_without_csrf_token_is_refused(verifier: Verifier, ta
     checks.flow_state(verifier.fetch(flow.id), "choose_method", "VER-CSRF-MISSING", ex)
 
 
-@pytest.mark.requirement("VER-CSRF-WRONG")
+@pytest.mark.requirement("VER-CSRF-WRONG", "VER-SUBMIT-ERROR-UI-ID")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_browser_flow_email_with_wrong_csrf_token_is_refused(verifier: Verifier, target: Target) -> None:
     flow = verifier.new_flow()
@@ -45,7 +47,7 @@ def test_browser_flow_email_with_wrong_csrf_token_is_refused(verifier: Verifier,
     _refused(verifier, ex, "VER-CSRF-WRONG", target)
 
 
-@pytest.mark.requirement("VER-CSRF-WRONG")
+@pytest.mark.requirement("VER-CSRF-WRONG", "VER-SUBMIT-ERROR-UI-ID")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_token_of_another_session_is_refused(verifier: Verifier, make_client, target: Target) -> None:
     other = Verifier(make_client(verifier.kind), target, verifier.mail, verifier.method).new_flow()

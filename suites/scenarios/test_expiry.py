@@ -1,4 +1,5 @@
-"""Expired flows: GET answers 410 with where to start over; POST starts over with a new flow carrying 4070005.
+"""Expired flows: GET answers 410 with where to start over (403 first to a client without the flow's CSRF cookie);
+POST starts over with a new flow carrying 4070005.
 
 The flow lifespan is read from the flows themselves (expires_at - issued_at). The flows are made when the session
 starts and these scenarios run last (``expired`` in suites/conftest.py), so the wait overlaps with the rest.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance.clients import ClientFactory
 from kratos_conformance.flows import query_param
 from kratos_conformance.target import Target
 
@@ -36,6 +38,19 @@ def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, k
     redirect_to = str((err.get("details") or {}).get("redirect_to") or "")
     want = target.public("self-service/verification/browser")
     checks.expect(req, redirect_to.startswith(want), f"details.redirect_to is {redirect_to!r}, want {want}...", ex)
+
+
+@pytest.mark.requirement("VER-GET-403-BEFORE-410")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired, make_client: ClientFactory,
+                                                                kind: str) -> None:
+    e = expired.get(kind)
+    stranger = make_client(kind)  # a client without the flow's CSRF cookie
+    ex = stranger.get_flow(e.flow.id)
+    req = "VER-GET-403-BEFORE-410"
+    checks.expect(req, ex.status != 410, "an expired flow answered 410 to a client without its CSRF cookie", ex)
+    checks.status(ex, 403, req)
+    checks.error(ex, req, code=403, error_id="security_csrf_violation")
 
 
 @pytest.mark.requirement("VER-EXPIRY-POST")

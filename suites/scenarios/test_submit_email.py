@@ -8,6 +8,7 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance.clients import Client
+from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow import Flow
 from kratos_conformance.flows import Step, Verifier, query_param
 from kratos_conformance.identities import AdminApi
@@ -152,21 +153,37 @@ def test_malformed_json_is_400_never_a_server_error(verifier: Verifier, body: by
     checks.status(ex, 400, "VER-SUBMIT-MALFORMED")
 
 
-@pytest.mark.requirement("VER-SUBMIT-FLOW-MISSING")
+def _to_error_ui(ex: Exchange, req: str, target: Target) -> None:
+    """303 to the error UI, with the id of the error the UI is to show."""
+    location = checks.redirect(ex, req, target.error_ui_url or "")
+    error_id = query_param(location, "id")
+    checks.expect("VER-SUBMIT-ERROR-UI-ID", _is_uuid(error_id), f"the error UI Location carries no ?id=<uuid>: "
+                  f"id={error_id!r}", ex)
+
+
+def _is_uuid(value: str | None) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.requirement("VER-SUBMIT-FLOW-MISSING", "VER-SUBMIT-ERROR-UI-ID")
 def test_submission_without_flow_id(client: Client, target: Target) -> None:
     ex = client.submit(None, {"method": "code", "email": "a@conformance.test"})
     if client.kind.wants_json:
         checks.status(ex, 400, "VER-SUBMIT-FLOW-MISSING")
         checks.error(ex, "VER-SUBMIT-FLOW-MISSING", code=400)
     else:
-        checks.redirect(ex, "VER-SUBMIT-FLOW-MISSING", target.error_ui_url or "")
+        _to_error_ui(ex, "VER-SUBMIT-FLOW-MISSING", target)
 
 
-@pytest.mark.requirement("VER-SUBMIT-FLOW-UNKNOWN")
+@pytest.mark.requirement("VER-SUBMIT-FLOW-UNKNOWN", "VER-SUBMIT-ERROR-UI-ID")
 def test_submission_to_unknown_flow(client: Client, target: Target) -> None:
     ex = client.submit(str(uuid.uuid4()), {"method": "code", "email": "a@conformance.test"})
     if client.kind.wants_json:
         checks.status(ex, 404, "VER-SUBMIT-FLOW-UNKNOWN")
         checks.error(ex, "VER-SUBMIT-FLOW-UNKNOWN", code=404)
     else:
-        checks.redirect(ex, "VER-SUBMIT-FLOW-UNKNOWN", target.error_ui_url or "")
+        _to_error_ui(ex, "VER-SUBMIT-FLOW-UNKNOWN", target)
