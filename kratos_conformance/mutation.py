@@ -1,0 +1,532 @@
+"""The mutation matrix: does the suite catch every named defect of the reference target?
+
+``python -m kratos_conformance.mutation`` runs the conformance suite (``suites/scenarios`` and ``suites/fuzz`` at
+the smoke fuzzing budget; ``suites/browser`` is left out: it needs Chromium and adds nothing per fault) against:
+
+- the clean reference target, ``--clean-runs`` times (default 3) per method (code and link): every one of these
+  runs must pass with zero failures, which also shows the suite is not flaky;
+- the reference target with each named fault switched on, once, with the method the fault applies to (a fault
+  that applies to both methods runs with ``code``).
+
+The faults are learned from ``python -m kratos_conformance.reference --list-faults`` (``name<TAB>methods<TAB>
+description``); like the suite, this module never imports the reference target. Each run is a separate pytest
+process (the plugin starts its own reference target with ``--reference-faults``) writing JUnit XML; a failed
+test's message starts with ``[VER-ID] MUST|SHOULD: ...``, so the XML says which requirements caught the fault.
+
+Verdicts of a fault run:
+
+- ``caught``: at least one test failed with a requirement id;
+- ``caught-unattributed``: tests failed, but none named a requirement (a scenario crashed instead of judging);
+- ``missed``: the run passed: nothing noticed the defect (a gap in the suite);
+- ``not-judged``: the run ended without a verdict (exit code 2: cannot judge, a timeout, a crash).
+
+The mutation score is caught / faults. The matrix is printed and written to ``<report-dir>/matrix.json`` and
+``matrix.md`` (default ``reports/mutation/``); every run keeps its JUnit XML, pytest output and reports under
+``<report-dir>/runs/<run>/``. Exit code: 0 when every fault is caught and every clean run passed, 1 otherwise,
+2 when the matrix could not run at all (bad option, the fault list unreadable).
+
+Runs go in parallel (``--jobs``; default: one per CPU plus one, because a run spends part of its time waiting for
+flows and codes to expire). A run that ends with exit code 2 is retried once: two runs starting at the same moment
+can race for the same free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS: tuple[str, ...] = ("code", "link")
+SUITES: tuple[str, ...] = ("suites/scenarios", "suites/fuzz")
+DEFAULT_REPORT_DIR = Path("reports/mutation")
+DEFAULT_FUZZ_BUDGET = "smoke"
+#: a fixed fuzzing seed: the matrix must not depend on chance (override with --fuzz-seed).
+DEFAULT_FUZZ_SEED = 20260601
+DEFAULT_TIMEOUT = 300.0
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+_REQUIREMENT = re.compile(r"\[(VER-[A-Z0-9]+(?:-[A-Z0-9]+)*)\] (?:MUST|SHOULD)\b")
+
+
+# ============================================================================================= the faults
+
+@dataclass(frozen=True)
+class Fault:
+    """A named defect of the reference target, as ``--list-faults`` describes it."""
+
+    name: str
+    methods: tuple[str, ...]
+    description: str
+
+    @property
+    def run_method(self) -> str:
+        """The method the matrix runs it with: ``code`` when the fault applies to it, else its only method."""
+        return "code" if "code" in self.methods else self.methods[0]
+
+
+def parse_fault_list(text: str) -> list[Fault]:
+    """Parse ``name<TAB>methods<TAB>description`` lines (methods: ``code``, ``link`` or ``code,link``)."""
+    faults: list[Fault] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ValueError(f"--list-faults line {number}: expected name<TAB>methods<TAB>description, got {line!r}")
+        name, methods, description = (part.strip() for part in parts)
+        chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
+        if not name or not chosen or not set(chosen) <= set(METHODS):
+            raise ValueError(f"--list-faults line {number}: bad name or methods in {line!r}")
+        faults.append(Fault(name, chosen, description))
+    return faults
+
+
+def list_faults(python: str = sys.executable) -> list[Fault]:
+    """The reference target's faults, asked from its command line (never imported)."""
+    done = subprocess.run([python, "-m", "kratos_conformance.reference", "--list-faults"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"--list-faults exited {done.returncode}: {done.stderr.strip()[:300]}")
+    return parse_fault_list(done.stdout)
+
+
+# ================================================================================================= runs
+
+@dataclass
+class Failure:
+    """A test that failed (or errored) in a run, and the requirement its message names (None if none)."""
+
+    test: str
+    requirement: str | None
+    message: str
+
+
+@dataclass
+class RunResult:
+    """One pytest run of the suite against one target."""
+
+    name: str
+    method: str
+    fault: str | None
+    exit_code: int | None
+    wall: float
+    started: float
+    attempts: int = 1
+    tests: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    #: seconds pytest reported for the session, and the part spent in each suite (from the JUnit test times)
+    session_seconds: float = 0.0
+    suite_seconds: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def requirements(self) -> dict[str, list[str]]:
+        """Requirement id -> the tests that failed naming it."""
+        found: dict[str, list[str]] = {}
+        for failure in self.failures:
+            if failure.requirement:
+                found.setdefault(failure.requirement, []).append(failure.test)
+        return found
+
+    @property
+    def verdict(self) -> str:
+        """For a fault run: caught, caught-unattributed, missed or not-judged; for a clean run: passed/failed/
+        not-judged."""
+        judged = self.exit_code in (0, 1)
+        if self.fault is None:
+            if not judged:
+                return "not-judged"
+            return "passed" if self.exit_code == 0 and not self.failures else "failed"
+        if not judged:
+            return "not-judged"
+        if self.requirements:
+            return "caught"
+        return "caught-unattributed" if self.failures or self.exit_code == 1 else "missed"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: a method, a fault (None: the clean target), and a name for the run's directory."""
+
+    name: str
+    method: str
+    fault: str | None = None
+
+
+@dataclass
+class MatrixOptions:
+    report_dir: Path = DEFAULT_REPORT_DIR
+    jobs: int = 0
+    clean_runs: int = 3
+    faults: tuple[str, ...] = ()
+    fuzz: bool = True
+    fuzz_budget: str = DEFAULT_FUZZ_BUDGET
+    fuzz_seed: int = DEFAULT_FUZZ_SEED
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = 1
+    pytest_args: tuple[str, ...] = ()
+    python: str = sys.executable
+    quiet: bool = False
+
+    @property
+    def effective_jobs(self) -> int:
+        return self.jobs if self.jobs > 0 else default_jobs()
+
+
+def default_jobs() -> int:
+    """One run per CPU plus one: a run waits part of its time (flows and codes expiring, mail arriving)."""
+    return (os.cpu_count() or 1) + 1
+
+
+def plan_runs(faults: Sequence[Fault], clean_runs: int) -> list[RunSpec]:
+    """The runs in the order they start: the clean runs spread evenly among the fault runs."""
+    fault_specs = [RunSpec(f"fault-{f.name}", f.run_method, f.name) for f in faults]
+    clean_specs = [RunSpec(f"clean-{method}-{i}", method) for i in range(1, clean_runs + 1) for method in METHODS]
+    if not clean_specs:
+        return fault_specs
+    plan: list[RunSpec] = []
+    step = max(1, len(fault_specs) // len(clean_specs))
+    queue = list(fault_specs)
+    for spec in clean_specs:
+        plan.append(spec)
+        plan.extend(queue[:step])
+        del queue[:step]
+    return plan + queue
+
+
+def pytest_command(spec: RunSpec, run_dir: Path, options: MatrixOptions) -> list[str]:
+    """The pytest command line of one run (from the repository root)."""
+    suites = [s for s in SUITES if options.fuzz or s != "suites/fuzz"]
+    cmd = [options.python, "-m", "pytest", *suites, "-q", "-p", "no:cacheprovider",
+           f"--reference-method={spec.method}", f"--report-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
+           "-o", "junit_logging=no", "-o", "junit_suite_name=conformance"]
+    if spec.fault:
+        cmd.append(f"--reference-faults={spec.fault}")
+    if options.fuzz:
+        cmd += [f"--fuzz-budget={options.fuzz_budget}", f"--fuzz-seed={options.fuzz_seed}"]
+    return cmd + list(options.pytest_args)
+
+
+def child_environment(options: MatrixOptions) -> dict[str, str]:
+    """The environment of a run: no inherited KRATOS_CONFORMANCE_* setting may aim it elsewhere."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KRATOS_CONFORMANCE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if options.fuzz:
+        env["KRATOS_CONFORMANCE_FUZZ_BUDGET"] = options.fuzz_budget
+        env["KRATOS_CONFORMANCE_FUZZ_SEED"] = str(options.fuzz_seed)
+    return env
+
+
+def _run_process(cmd: list[str], log_path: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """Run ``cmd`` in its own process group with its output in ``log_path``; (exit code or None, note)."""
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout), ""
+        except subprocess.TimeoutExpired:
+            # the group is the run's own: pytest and the reference target it started
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            return None, f"timed out after {timeout:g}s"
+
+
+def execute(spec: RunSpec, options: MatrixOptions, origin: float) -> RunResult:
+    """Run the suite once for ``spec`` (retrying a run that could not judge) and read its JUnit XML."""
+    run_dir = (options.report_dir / "runs" / spec.name).resolve()
+    attempts, result = 0, None
+    while attempts <= options.retries:
+        attempts += 1
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("junit.xml", "pytest.log"):
+            (run_dir / stale).unlink(missing_ok=True)
+        started = time.monotonic()
+        code, note = _run_process(pytest_command(spec, run_dir, options), run_dir / "pytest.log",
+                                  child_environment(options), options.timeout)
+        wall = time.monotonic() - started
+        result = RunResult(spec.name, spec.method, spec.fault, code, round(wall, 3), round(started - origin, 3),
+                           attempts, note=note)
+        read_junit(run_dir / "junit.xml", result)
+        if code != 2:
+            break
+        if not result.note:
+            result.note = last_line(run_dir / "pytest.log")
+    assert result is not None
+    return result
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a file (what pytest.exit said), or ""."""
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
+def read_junit(path: Path, result: RunResult) -> None:
+    """Fill ``result`` with the test counts, failures and suite times of a JUnit XML file (if there is one)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    for suite in suites:
+        result.session_seconds += float(suite.get("time") or 0.0)
+    for case in root.iter("testcase"):
+        result.tests += 1
+        classname = case.get("classname", "")
+        test = f"{classname.rsplit('.', 1)[-1]}::{case.get('name', '')}"
+        suite_name = "/".join(classname.split(".")[:2]) or "other"
+        result.suite_seconds[suite_name] = round(result.suite_seconds.get(suite_name, 0.0)
+                                                 + float(case.get("time") or 0.0), 3)
+        if case.find("skipped") is not None:
+            result.skipped += 1
+        for tag in ("failure", "error"):
+            for element in case.findall(tag):
+                message = element.get("message") or ""
+                found = _REQUIREMENT.search(message) or _REQUIREMENT.search(element.text or "")
+                result.failures.append(Failure(test, found.group(1) if found else None,
+                                               " ".join(message.split())[:300]))
+    result.failed = len({f.test for f in result.failures})
+
+
+# =============================================================================================== matrix
+
+@dataclass
+class Matrix:
+    """Everything one matrix run found."""
+
+    faults: list[Fault]
+    runs: list[RunResult]
+    jobs: int
+    wall: float
+    options: dict[str, Any]
+
+    @property
+    def fault_runs(self) -> dict[str, RunResult]:
+        return {r.fault: r for r in self.runs if r.fault is not None}
+
+    @property
+    def clean_runs(self) -> list[RunResult]:
+        return [r for r in self.runs if r.fault is None]
+
+    @property
+    def caught(self) -> list[str]:
+        runs = self.fault_runs
+        return [f.name for f in self.faults if f.name in runs and runs[f.name].verdict == "caught"]
+
+    @property
+    def score(self) -> float:
+        return len(self.caught) / len(self.faults) if self.faults else 1.0
+
+    @property
+    def clean_ok(self) -> bool:
+        return bool(self.clean_runs) and all(r.verdict == "passed" for r in self.clean_runs)
+
+    @property
+    def ok(self) -> bool:
+        return self.clean_ok and len(self.caught) == len(self.faults)
+
+    def to_json(self) -> dict[str, Any]:
+        runs = self.fault_runs
+        return {
+            "score": round(self.score, 4),
+            "caught": len(self.caught),
+            "faults_total": len(self.faults),
+            "clean_ok": self.clean_ok,
+            "ok": self.ok,
+            "wall_seconds": round(self.wall, 2),
+            "jobs": self.jobs,
+            "options": self.options,
+            "faults": [{
+                "name": f.name, "methods": list(f.methods), "description": f.description, "run_method": f.run_method,
+                "verdict": runs[f.name].verdict if f.name in runs else "not-run",
+                "caught_by": runs[f.name].requirements if f.name in runs else {},
+                "unattributed": [x.test for x in runs[f.name].failures if not x.requirement] if f.name in runs else [],
+                "run": runs[f.name].name if f.name in runs else None,
+            } for f in self.faults],
+            "clean_runs": [{"name": r.name, "method": r.method, "verdict": r.verdict, "tests": r.tests,
+                            "skipped": r.skipped, "failures": [asdict(x) for x in r.failures], "note": r.note}
+                           for r in self.clean_runs],
+            "runs": [{**{k: v for k, v in asdict(r).items() if k != "failures"}, "verdict": r.verdict,
+                      "failures": [asdict(x) for x in r.failures]} for r in self.runs],
+        }
+
+    def to_markdown(self) -> str:
+        runs = self.fault_runs
+        lines = ["# Mutation matrix", "",
+                 f"Mutation score: **{len(self.caught)}/{len(self.faults)}** ({self.score:.1%}) of the reference "
+                 f"target's named faults caught; clean runs: "
+                 + ("all passed" if self.clean_ok else "**NOT all passed**")
+                 + f" ({len(self.clean_runs)} runs). Wall time {self.wall:.0f} s with {self.jobs} parallel runs.", "",
+                 f"Suites: {', '.join(self.options.get('suites', []))}; fuzz budget {self.options.get('fuzz_budget')}"
+                 f", seed {self.options.get('fuzz_seed')}; suites/browser excluded.", "",
+                 "| fault | methods | run with | verdict | caught by (requirement: failing tests) |",
+                 "|---|---|---|---|---|"]
+        for f in self.faults:
+            run = runs.get(f.name)
+            if run is None:
+                lines.append(f"| `{f.name}` | {','.join(f.methods)} | {f.run_method} | not run | |")
+                continue
+            caught = "; ".join(f"{req} ({len(tests)}: {_short(tests)})" for req, tests in sorted(run.requirements.items()))
+            unattributed = [x.test for x in run.failures if not x.requirement]
+            if unattributed:
+                caught += ("; " if caught else "") + f"no requirement id: {_short(unattributed)}"
+            if run.verdict == "not-judged":
+                caught = run.note.replace("|", "/")
+            lines.append(f"| `{f.name}` | {','.join(f.methods)} | {f.run_method} | {run.verdict} | {caught} |")
+        lines += ["", "## Clean runs", "", "| run | verdict | tests | skipped | wall s | failures |", "|---|---|---|---|---|---|"]
+        for run in self.clean_runs:
+            failures = "; ".join(f"{x.test}: {x.requirement or x.message[:80]}" for x in run.failures) or run.note
+            lines.append(f"| {run.name} | {run.verdict} | {run.tests} | {run.skipped} | {run.wall:.1f} | {failures} |")
+        return "\n".join(lines) + "\n"
+
+
+def _short(tests: Sequence[str], keep: int = 3) -> str:
+    shown = ", ".join(f"`{t}`" for t in tests[:keep])
+    return shown + (f", +{len(tests) - keep} more" if len(tests) > keep else "")
+
+
+def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
+               progress: Callable[[RunResult, int, int], None] | None = None) -> Matrix:
+    """Run every planned run (``options.jobs`` at a time) and collect the matrix."""
+    all_faults = list(faults) if faults is not None else list_faults(options.python)
+    if options.faults:
+        known = {f.name for f in all_faults}
+        unknown = [name for name in options.faults if name not in known]
+        if unknown:
+            raise ValueError(f"unknown fault {unknown[0]!r} (see python -m kratos_conformance.reference --list-faults)")
+        all_faults = [f for f in all_faults if f.name in options.faults]
+    plan = plan_runs(all_faults, options.clean_runs)
+    options.report_dir.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, options.effective_jobs)
+    origin = time.monotonic()
+    results: list[RunResult] = []
+    lock = threading.Lock()
+
+    def one(spec: RunSpec) -> RunResult:
+        result = execute(spec, options, origin)
+        with lock:
+            results.append(result)
+            if progress is not None:
+                progress(result, len(results), len(plan))
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, plan))
+    order = {spec.name: i for i, spec in enumerate(plan)}
+    results.sort(key=lambda r: order[r.name])
+    suites = [s for s in SUITES if options.fuzz or s != "suites/fuzz"]
+    return Matrix(all_faults, results, jobs, time.monotonic() - origin,
+                  {"suites": suites, "fuzz_budget": options.fuzz_budget if options.fuzz else None,
+                   "fuzz_seed": options.fuzz_seed if options.fuzz else None, "clean_runs_per_method": options.clean_runs,
+                   "pytest_args": list(options.pytest_args)})
+
+
+def write_reports(matrix: Matrix, report_dir: Path) -> tuple[Path, Path]:
+    """Write ``matrix.json`` and ``matrix.md`` into ``report_dir``."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = report_dir / "matrix.json", report_dir / "matrix.md"
+    json_path.write_text(json.dumps(matrix.to_json(), indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(matrix.to_markdown(), encoding="utf-8")
+    return json_path, md_path
+
+
+def print_matrix(matrix: Matrix, out: Any = sys.stdout) -> None:
+    """The matrix in the terminal: one line per fault, then the clean runs and the score."""
+    runs = matrix.fault_runs
+    width = max((len(f.name) for f in matrix.faults), default=10)
+    for f in matrix.faults:
+        run = runs.get(f.name)
+        if run is None:
+            continue
+        reqs = ", ".join(f"{req}x{len(tests)}" for req, tests in sorted(run.requirements.items()))
+        if run.verdict == "not-judged":
+            reqs = run.note
+        elif run.verdict == "caught-unattributed":
+            reqs = "failing tests name no requirement: " + ", ".join(x.test for x in run.failures[:3])
+        print(f"{f.name:<{width}}  {','.join(f.methods):<9} {run.verdict:<19} {reqs}", file=out)
+    for run in matrix.clean_runs:
+        extra = "; ".join(f"{x.test}: {x.requirement or x.message[:60]}" for x in run.failures[:3]) or run.note
+        print(f"{run.name:<{width}}  {run.method:<9} {run.verdict:<19} {run.tests} tests, {run.skipped} skipped"
+              + (f"  {extra}" if extra else ""), file=out)
+    print(f"mutation score: {len(matrix.caught)}/{len(matrix.faults)} ({matrix.score:.1%}); clean runs "
+          f"{'all passed' if matrix.clean_ok else 'NOT all passed'} ({len(matrix.clean_runs)}); "
+          f"{matrix.wall:.0f}s with {matrix.jobs} parallel runs", file=out)
+
+
+# ================================================================================================= main
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kratos_conformance.mutation",
+                                     description="Run the suite against the clean reference target and against each "
+                                                 "of its named faults; print which requirements caught each fault.")
+    parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR,
+                        help=f"where matrix.json, matrix.md and the runs go (default {DEFAULT_REPORT_DIR})")
+    parser.add_argument("--jobs", "-j", type=int, default=0,
+                        help=f"runs at a time (default: CPUs + 1 = {default_jobs()})")
+    parser.add_argument("--clean-runs", type=int, default=3, help="clean runs per method (default 3)")
+    parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
+    parser.add_argument("--no-fuzz", dest="fuzz", action="store_false", help="scenarios only")
+    parser.add_argument("--fuzz-budget", default=DEFAULT_FUZZ_BUDGET, help="default smoke")
+    parser.add_argument("--fuzz-seed", type=int, default=DEFAULT_FUZZ_SEED, help=f"default {DEFAULT_FUZZ_SEED}")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per run (default 300)")
+    parser.add_argument("--pytest-arg", dest="pytest_args", action="append", default=[],
+                        help="an extra argument for every pytest run (repeatable)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> MatrixOptions:
+    return MatrixOptions(report_dir=args.report_dir, jobs=args.jobs, clean_runs=args.clean_runs,
+                         faults=tuple(f.strip() for f in args.faults.split(",") if f.strip()), fuzz=args.fuzz,
+                         fuzz_budget=args.fuzz_budget, fuzz_seed=args.fuzz_seed, timeout=args.timeout,
+                         pytest_args=tuple(args.pytest_args), quiet=args.quiet)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the matrix; 0 when every fault is caught and the clean runs pass, 1 otherwise, 2 if it cannot run."""
+    args = build_parser().parse_args(argv)
+    options = options_from_args(args)
+    if options.clean_runs < 0 or options.timeout <= 0:
+        print("mutation: --clean-runs must be >= 0 and --timeout > 0", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+    def progress(result: RunResult, done: int, total: int) -> None:
+        if not options.quiet:
+            label = result.verdict + (f" ({result.note})" if result.note and result.verdict == "not-judged" else "")
+            print(f"[{done:>2}/{total}] {result.name:<40} {result.method:<4} {result.wall:6.1f}s  {label}", flush=True)
+
+    try:
+        matrix = run_matrix(options, progress=progress)
+    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as exc:
+        print(f"mutation: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    json_path, md_path = write_reports(matrix, options.report_dir)
+    print_matrix(matrix)
+    print(f"written: {json_path} {md_path}")
+    return EXIT_OK if matrix.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The mutation matrix: the suite passes on the clean reference target and catches every named fault.
+
+``test_the_suite_catches_every_fault_and_passes_the_clean_target`` is the project's one slow test: it runs the
+whole matrix (kratos_conformance.mutation: every fault once, the clean target three times per method, scenarios
+and fuzz at the smoke budget, runs in parallel), a few minutes on a 2-core machine. The other tests here are fast
+checks of the runner's parts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kratos_conformance import mutation
+from kratos_conformance.mutation import (Fault, MatrixOptions, RunResult, RunSpec, list_faults, parse_fault_list,
+                                         plan_runs, read_junit)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- the parts ---------------------------------------------------------------------------------------------------
+
+def test_the_fault_list_is_read_from_the_reference_command_line() -> None:
+    faults = list_faults()
+    assert len(faults) >= 32
+    assert len({f.name for f in faults}) == len(faults)
+    assert all(f.methods and set(f.methods) <= {"code", "link"} and f.description for f in faults)
+    assert {f.run_method for f in faults} == {"code", "link"}
+
+
+def test_the_runner_never_imports_the_reference_target() -> None:
+    code = ("import sys, kratos_conformance.mutation as m; m.list_faults(); "
+            "sys.exit(any(n.startswith('kratos_conformance.reference') for n in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_parse_fault_list() -> None:
+    faults = parse_fault_list("a\tcode\tone\nb\tlink\ttwo\nc\tcode,link\tthree\n\n")
+    assert [(f.name, f.methods, f.run_method) for f in faults] == [
+        ("a", ("code",), "code"), ("b", ("link",), "link"), ("c", ("code", "link"), "code")]
+    for bad in ("a\tcode", "a\tsms\tx", "\tcode\tx"):
+        with pytest.raises(ValueError):
+            parse_fault_list(bad)
+
+
+def test_plan_runs_each_fault_once_with_its_method_and_spreads_the_clean_runs() -> None:
+    faults = [Fault(f"f{i}", ("code", "link") if i % 3 else ("link",), "") for i in range(12)]
+    plan = plan_runs(faults, clean_runs=3)
+    fault_runs = [s for s in plan if s.fault]
+    assert [s.fault for s in fault_runs] == [f.name for f in faults]
+    assert all(s.method == ("link" if i % 3 == 0 else "code") for i, s in enumerate(fault_runs))
+    clean = [i for i, s in enumerate(plan) if s.fault is None]
+    assert len(clean) == 6 and sorted(plan[i].method for i in clean) == ["code"] * 3 + ["link"] * 3
+    assert clean[-1] < len(plan) - 1, "the clean runs are spread among the fault runs, not all at the end"
+
+
+def test_read_junit_names_the_requirements_that_failed(tmp_path: Path) -> None:
+    xml = tmp_path / "junit.xml"
+    xml.write_text("""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="conformance" tests="4" time="9.5">
+  <testcase classname="suites.scenarios.test_code" name="test_a[native]" time="1.5">
+    <failure message="[VER-CODE-WRONG] MUST: A wrong code answers ...">details</failure></testcase>
+  <testcase classname="suites.scenarios.test_get" name="test_b" time="0.5">
+    <error message='failed on setup with "[VER-GET-200] MUST: GET answers 200"'>x</error></testcase>
+  <testcase classname="suites.fuzz.test_fuzz_operations" name="test_c" time="2.0">
+    <failure message="AssertionError: boom">x</failure></testcase>
+  <testcase classname="suites.scenarios.test_link" name="test_d" time="0.1"><skipped message="link"/></testcase>
+</testsuite></testsuites>""", encoding="utf-8")
+    result = RunResult("fault-x", "code", "x", 1, 10.0, 0.0)
+    read_junit(xml, result)
+    assert (result.tests, result.failed, result.skipped) == (4, 3, 1)
+    assert result.requirements == {"VER-CODE-WRONG": ["test_code::test_a[native]"],
+                                   "VER-GET-200": ["test_get::test_b"]}
+    assert result.suite_seconds == {"suites/scenarios": 2.1, "suites/fuzz": 2.0}
+    assert result.verdict == "caught"
+
+
+@pytest.mark.parametrize("fault, exit_code, failures, verdict", [
+    ("x", 1, [("t", "VER-A")], "caught"),
+    ("x", 1, [("t", None)], "caught-unattributed"),
+    ("x", 0, [], "missed"),
+    ("x", 2, [], "not-judged"),
+    ("x", None, [], "not-judged"),
+    (None, 0, [], "passed"),
+    (None, 1, [("t", "VER-A")], "failed"),
+    (None, 2, [], "not-judged"),
+])
+def test_verdicts(fault: str | None, exit_code: int | None, failures: list[tuple[str, str | None]],
+                  verdict: str) -> None:
+    result = RunResult("r", "code", fault, exit_code, 1.0, 0.0,
+                       failures=[mutation.Failure(t, r, "") for t, r in failures])
+    assert result.verdict == verdict
+
+
+def test_a_run_is_a_plain_pytest_run_of_scenarios_and_fuzz(tmp_path: Path) -> None:
+    options = MatrixOptions(report_dir=tmp_path)
+    cmd = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "run", options)
+    assert cmd[1:5] == ["-m", "pytest", "suites/scenarios", "suites/fuzz"]
+    assert "suites/browser" not in cmd
+    assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke"} <= set(cmd)
+    env = mutation.child_environment(options)
+    assert not any(k.startswith("KRATOS_CONFORMANCE_") and k not in (
+        "KRATOS_CONFORMANCE_FUZZ_BUDGET", "KRATOS_CONFORMANCE_FUZZ_SEED") for k in env)
+
+
+# --- the matrix (slow: a few minutes) ---------------------------------------------------------------------------
+
+def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Path) -> None:
+    """Three consecutive clean runs per method with zero failures, and every named fault caught by a requirement."""
+    matrix = mutation.run_matrix(MatrixOptions(report_dir=tmp_path / "mutation", clean_runs=3))
+    mutation.write_reports(matrix, tmp_path / "mutation")
+    problems = [f"{r.name}: {r.verdict} {r.note} "
+                + "; ".join(f"{x.test}: {x.requirement or x.message[:120]}" for x in r.failures[:5])
+                for r in matrix.clean_runs if r.verdict != "passed"]
+    assert len(matrix.clean_runs) == 6 and not problems, "the clean target must pass every time:\n" + "\n".join(problems)
+    runs = matrix.fault_runs
+    uncaught = [f"{f.name} ({f.run_method}): {runs[f.name].verdict} {runs[f.name].note}".strip()
+                for f in matrix.faults if runs[f.name].verdict != "caught"]
+    assert not uncaught, "faults the suite does not catch (gaps):\n" + "\n".join(uncaught)
+    assert matrix.ok and matrix.score == 1.0
