@@ -17,7 +17,7 @@ ADMIN   ?=
 # bytecode makes every run rewrite them again (seconds per run).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install conformance test reference clean help
+.PHONY: install conformance test reference browser clean help
 
 help:
 	@echo "make conformance   whole suite against the embedded reference target (TARGET=<url> for a deployed one)"
@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-conformance: $(STAMP)
+conformance: $(STAMP) browser
 ifeq ($(strip $(TARGET)),)
 	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) --report-dir $(REPORTS)
 else
@@ -39,9 +39,13 @@ else
 	  --report-dir $(REPORTS)
 endif
 
-test: $(STAMP)
+test: $(STAMP) browser
 	sh scripts/install-node-tools.sh
 	$(PY) -m pytest tests -q
+
+# Debian's Chromium for the browser scenarios and the HTML-summary test (browsers cannot be downloaded here).
+browser:
+	@sh scripts/install-browser.sh || echo "no Chromium: the browser scenarios and checks will be skipped with that reason"
 
 reference: $(STAMP)
 	$(PY) -m kratos_conformance.reference
