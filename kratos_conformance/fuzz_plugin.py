@@ -50,6 +50,8 @@ class FuzzRun:
 
 
 FUZZ_RUN_KEY = pytest.StashKey[FuzzRun]()
+#: how a pytest-xdist controller hands its seed to the workers.
+WORKER_SEED_KEY = "kratos_conformance_fuzz_seed"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -71,6 +73,10 @@ def fuzz_run(config: pytest.Config) -> FuzzRun:
         run = FuzzRun(parse_budget(budget_raw), resolve_seed(seed_raw))
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    handed = (getattr(config, "workerinput", None) or {}).get(WORKER_SEED_KEY)
+    if handed:  # a pytest-xdist worker uses the controller's seed, whatever chance would pick here
+        value, _, source = handed.partition(":")
+        run.seed = Seed(int(value), source)
     config.stash[FUZZ_RUN_KEY] = run
     return run
 
@@ -101,9 +107,14 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
         for stats in group:
             total.merge(stats)
         share = total.reached_share
+        linked = ""
+        if total.linked_flow_requests:
+            linked = (f"; of those whose flow id came from a link: {total.linked_reached / total.linked_flow_requests:.0%}"
+                      f" ({total.linked_reached}/{total.linked_flow_requests})")
         tr.write_line(f"{label}: {total.requests} requests in {total.seconds:.1f}s ({total.rate:.0f}/s); positive "
                       f"requests to flow operations that reached flow logic: "
-                      + (f"{share:.0%} ({total.reached}/{total.positive_flow_requests})" if share is not None else "n/a"))
+                      + (f"{share:.0%} ({total.reached}/{total.positive_flow_requests})" if share is not None else "n/a")
+                      + linked)
         if label == "per-operation" and share is not None and share < REACH_TARGET:
             tr.write_line(f"WARNING: fewer than {REACH_TARGET:.0%} of positive requests reached flow logic: the live "
                           f"flows did not take (see the live-flow note below)", yellow=True)
@@ -127,6 +138,7 @@ def _write_report(config: pytest.Config, run: FuzzRun) -> None:
             "tests": [{"label": s.label, "method": s.method, "requests": s.requests, "seconds": round(s.seconds, 3),
                        "positive_flow_requests": s.positive_flow_requests, "reached_flow_logic": s.reached,
                        "live_flow_requests": s.live, "unsendable": s.unsendable,
+                       "linked_flow_requests": s.linked_flow_requests, "linked_reached": s.linked_reached,
                        "statuses": {str(k): v for k, v in sorted(s.statuses.items())}} for s in run.stats],
         }, indent=2), encoding="utf-8")
     except OSError:
@@ -149,3 +161,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     terminal_summary(terminalreporter, config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    configure_node(node)
+
+
+def configure_node(node: Any) -> None:
+    """pytest-xdist: give a worker the controller's seed (a random seed would otherwise differ per worker)."""
+    run = fuzz_run(node.config)
+    node.workerinput[WORKER_SEED_KEY] = f"{run.seed.value}:{run.seed.source}"

@@ -256,6 +256,16 @@ def curl_for(response: schemathesis.Response) -> str:
     return curl_line(str(request.method), str(request.url), list(request.headers.items()), request.body)
 
 
+_REQUEST_ARGUMENTS = ("method", "url", "headers", "files", "data", "params", "cookies", "json")
+
+
+def curl_for_case(case: schemathesis.Case, base_url: str | None = None) -> str:
+    """The curl line of a case that got no answer (built the way the case is serialized for sending)."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in _REQUEST_ARGUMENTS}).prepare()
+    return curl_line(str(prepared.method), str(prepared.url), list(prepared.headers.items()), prepared.body)
+
+
 # ============================================================================================== custom checks
 
 @dataclass(frozen=True)
@@ -579,7 +589,8 @@ def exchange_of(response: schemathesis.Response, label: str = "fuzz") -> Exchang
 
 
 def requirement_failure(findings: Sequence[Finding], response: schemathesis.Response, *, context: str,
-                        requirement_id: str | None = None, steps: Sequence[str] = ()) -> RequirementFailure:
+                        requirement_id: str | None = None, steps: Sequence[str] = (),
+                        rerun: str | None = None) -> RequirementFailure:
     """The failure to report for ``findings``: the first finding's requirement (or ``requirement_id``), what
     failed, the reproducing curl line and, for stateful runs, the steps that led there."""
     first = findings[0]
@@ -592,6 +603,8 @@ def requirement_failure(findings: Sequence[Finding], response: schemathesis.Resp
         lines += [f"  {i}. {step}" for i, step in enumerate(steps, 1)]
     lines.append("reproduce (secrets redacted):")
     lines.append(f"  {curl_for(response)}")
+    if rerun:
+        lines.append(f"rerun the fuzzing that found it: {rerun}")
     return RequirementFailure(requirement(req_id), "\n".join(lines), [exchange_of(response)])
 
 
@@ -718,8 +731,17 @@ class LivePool:
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------------------------
-    def get(self, slot: Slot) -> LiveFlow | None:
-        """A live flow for ``slot`` (made or replaced now if needed), or None if the slot is broken."""
+    def get(self, slot: Slot, *, substitute: bool = False) -> LiveFlow | None:
+        """A live flow for ``slot`` (made or replaced now if needed), or None if the slot is broken.
+
+        ``substitute``: for a broken slot, hand out a flow of another slot that works (chosen by the slot, so the
+        choice is reproducible) instead of None.
+        """
+        if substitute and slot in self.broken:
+            working = self.available()
+            if not working:
+                return None
+            slot = working[ALL_SLOTS.index(slot) % len(working)]
         with self._lock:
             if slot in self.broken:
                 return None
@@ -927,7 +949,7 @@ def apply_plan(case: schemathesis.Case, injection: Injection) -> None:
     param = "id" if op == "getVerificationFlow" else "flow"
     if not isinstance(case.query, dict) or not isinstance(case.query.get(param), str):
         return  # negative case whose flow id is missing or not a string: that is what it tests
-    flow = injection.pool.get(plan.slot)
+    flow = injection.pool.get(plan.slot, substitute=True)
     if flow is None:
         return
     injection.flow = flow
@@ -983,6 +1005,9 @@ class RunStats:
     positive_flow_requests: int = 0
     reached: int = 0
     live: int = 0
+    #: stateful runs: positive requests to flow operations whose flow id came from a link, and how many reached.
+    linked_flow_requests: int = 0
+    linked_reached: int = 0
     unsendable: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     passed: Counter[str] = field(default_factory=Counter)
@@ -1001,6 +1026,8 @@ class RunStats:
         self.positive_flow_requests += other.positive_flow_requests
         self.reached += other.reached
         self.live += other.live
+        self.linked_flow_requests += other.linked_flow_requests
+        self.linked_reached += other.linked_reached
         self.unsendable += other.unsendable
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
@@ -1009,8 +1036,12 @@ class RunStats:
         share = self.reached_share
         reach = f"{share:.0%} ({self.reached}/{self.positive_flow_requests})" if share is not None else "n/a"
         codes = " ".join(f"{code}x{n}" for code, n in sorted(self.statuses.items()))
+        linked = ""
+        if self.linked_flow_requests:
+            linked = (f" (flow ids from links: {self.linked_reached / self.linked_flow_requests:.0%} of "
+                      f"{self.linked_flow_requests})")
         return (f"{self.label}: {self.requests} requests in {self.seconds:.1f}s ({self.rate:.0f}/s), positive "
-                f"requests reaching flow logic {reach}, statuses {codes or '-'}")
+                f"requests reaching flow logic {reach}{linked}, statuses {codes or '-'}")
 
 
 def reached_flow_logic(response: schemathesis.Response) -> bool:
@@ -1167,8 +1198,7 @@ class Fuzzer:
                 stats.unsendable += 1
                 return
             except requests.RequestException as exc:
-                request_line = curl_line(str(case.method), self.target.public_url + case.formatted_path.lstrip("/"),
-                                         dict(case.headers or {}), None)
+                request_line = curl_for_case(case, self.schema.config.base_url)
                 raise search.failed(no_answer_failure(exc, request_line, context=context), request_line) from None
             finally:
                 _injection.reset(token)
@@ -1179,7 +1209,8 @@ class Fuzzer:
                 where = context
                 if op_id in FLOW_OPERATIONS:
                     where += f", live {injection.flow.slot} flow" if injection.flow else ", generated flow id"
-                failure = requirement_failure(findings, response, context=where)
+                failure = requirement_failure(findings, response, context=where,
+                                              rerun=f"--fuzz-seed={self.run_seed} --fuzz-budget={budget.name}")
                 raise search.failed(failure, curl_for(response))
             stats.passed.update(CHECK_REQUIREMENTS.values())
 
@@ -1214,7 +1245,8 @@ class Fuzzer:
         if self.on_stats is not None:
             self.on_stats(stats)
 
-    def _count(self, stats: RunStats, case: schemathesis.Case, response: schemathesis.Response, live: bool) -> None:
+    def _count(self, stats: RunStats, case: schemathesis.Case, response: schemathesis.Response, live: bool,
+               linked: bool = False) -> None:
         stats.requests += 1
         stats.statuses[response.status_code] += 1
         stats.live += int(live)
@@ -1222,8 +1254,12 @@ class Fuzzer:
         meta = case.meta
         positive = meta is None or meta.generation.mode.is_positive
         if positive and op in FLOW_OPERATIONS:
+            reached = int(reached_flow_logic(response))
             stats.positive_flow_requests += 1
-            stats.reached += int(reached_flow_logic(response))
+            stats.reached += reached
+            if linked:
+                stats.linked_flow_requests += 1
+                stats.linked_reached += reached
 
     # -- stateful ------------------------------------------------------------------------------------------
     def fuzz_stateful(self, kind: str, budget: Budget) -> RunStats:
@@ -1270,7 +1306,9 @@ class Fuzzer:
                     token = Flow(doc).csrf_token
                     if token:
                         self.tokens[str(doc["id"])] = token
-                fuzzer._count(stats, case, response, live=False)
+                node = self.recorder.cases.get(case.id)
+                linked = node is not None and node.transition is not None and node.is_transition_applied
+                fuzzer._count(stats, case, response, live=False, linked=linked)
 
             def validate_response(self, response: schemathesis.Response, case: schemathesis.Case,
                                   additional_checks: Any = None, **kwargs: Any) -> None:
@@ -1279,7 +1317,8 @@ class Fuzzer:
                 if findings:
                     failure = requirement_failure(findings, response, context=f"stateful walk ({kind} client), "
                                                   f"{case.operation.label}", requirement_id=STATEFUL_REQUIREMENT,
-                                                  steps=self.steps[-8:])
+                                                  steps=self.steps[-6:],
+                                                  rerun=f"--fuzz-seed={fuzzer.run_seed} --fuzz-budget={budget.name}")
                     raise search.failed(failure, curl_for(response))
                 self.steps.append(_clip(f"{case.operation.label} -> {response.status_code}: {curl_for(response)}"))
 

@@ -194,6 +194,15 @@ def test_curl_for_a_response_uses_the_request_that_was_sent() -> None:
     assert_no_secret(line)
 
 
+def test_curl_for_a_case_that_got_no_answer(st_schema: Any) -> None:
+    case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": FLOW_ID},
+                    headers={"Cookie": f"{COOKIE_NAME}={CSRF_SECRET}"},
+                    body={"method": "code", "csrf_token": SECRETS[1]}, media_type="application/json")
+    line = fuzzing.curl_for_case(case, PUBLIC.rstrip("/"))
+    assert line.startswith("curl -X POST") and f"flow={FLOW_ID}" in line and '"method":"code"' in line
+    assert_no_secret(line)
+
+
 # ------------------------------------------------------------------------------------------ custom checks
 
 def passes(check: Any, resp: schemathesis.Response, case: Any) -> bool:
@@ -397,7 +406,7 @@ def test_reached_flow_logic(status: int, headers: list[tuple[str, str]], body: A
 class FakePool:
     """Hands out one fixed live flow per slot."""
 
-    def get(self, slot: fuzzing.Slot) -> fuzzing.LiveFlow:
+    def get(self, slot: fuzzing.Slot, substitute: bool = False) -> fuzzing.LiveFlow:
         cookie = f"{COOKIE_NAME}={CSRF_SECRET}" if slot.type == "browser" else None
         return fuzzing.LiveFlow(slot, FLOW_ID, cookie, "masked-csrf-value", 0.0, 60.0)
 
@@ -461,3 +470,28 @@ def test_plans_mostly_use_live_flows() -> None:
     assert 0.7 < live / len(seen) < 1.0
     assert {p.slot for p in seen if p.slot} == set(fuzzing.ALL_SLOTS)
     assert not any(p.corrupt for p in seen)
+
+
+def test_a_broken_slot_is_substituted_by_a_working_one_reproducibly() -> None:
+    import time
+
+    from kratos_conformance.target import Target
+
+    target = Target(public_url=PUBLIC, admin_url=None, admin_token=None, profile=get_profile("kratos-v26"),
+                    wait_budget=30, mail_timeout=10)
+    pool = fuzzing.LivePool(target, None, "code")
+    try:
+        for slot in fuzzing.ALL_SLOTS:
+            if slot.state == "passed_challenge":
+                pool.broken[slot] = "needs the admin API"
+            else:
+                pool._flows[slot] = fuzzing.LiveFlow(slot, f"id-{slot}", None, "", time.monotonic(), 600.0)
+        passed = fuzzing.Slot("api", "passed_challenge")
+        assert pool.get(passed) is None
+        first = pool.get(passed, substitute=True)
+        assert first is not None and first.slot in pool.available()
+        assert pool.get(passed, substitute=True).slot == first.slot
+        assert passed not in pool.available() and len(pool.available()) == 4
+        assert "broken: api/passed_challenge: needs the admin API" in pool.describe()
+    finally:
+        pool.close()

@@ -45,6 +45,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         fuzz_plugin.terminal_summary(terminalreporter, config)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    if _stand_in(node.config):
+        fuzz_plugin.configure_node(node)
+
+
 @pytest.fixture(scope="session")
 def fuzz_run(pytestconfig: pytest.Config) -> FuzzRun:
     """The run's budget and seed (and the statistics the fuzzing tests collect)."""
