@@ -17,11 +17,13 @@ ADMIN   ?=
 # bytecode makes every run rewrite them again (seconds per run).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install conformance test reference browser clean help
+.PHONY: install conformance test bench bench-mutation mutation reference browser clean help
 
 help:
 	@echo "make conformance   whole suite against the embedded reference target (TARGET=<url> for a deployed one)"
 	@echo "make test          the project's own tests"
+	@echo "make bench         benchmarks: time to verdict per run profile vs the bare-client floor, fuzz rates"
+	@echo "make mutation      the suite against each named fault of the reference target: the kill matrix"
 	@echo "make reference     start the reference target in the foreground"
 
 $(STAMP): pyproject.toml
@@ -42,6 +44,19 @@ endif
 test: $(STAMP) browser
 	sh scripts/install-node-tools.sh
 	$(PY) -m pytest tests -q
+
+# Benchmarks print figures (and write reports/bench*.json); they never pass or fail.
+bench: $(STAMP) browser
+	$(PY) benchmarks/bench_suite.py
+	$(PY) benchmarks/bench_fuzz.py
+
+# How long the whole kill matrix takes and where the time goes (a few minutes).
+bench-mutation: $(STAMP)
+	$(PY) benchmarks/bench_mutation.py
+
+# The suite against the clean reference target and against each named fault: prints the kill matrix.
+mutation: $(STAMP)
+	$(PY) -m kratos_conformance.mutation
 
 # Debian's Chromium for the browser scenarios and the HTML-summary test (browsers cannot be downloaded here).
 browser:
