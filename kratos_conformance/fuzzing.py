@@ -1123,12 +1123,18 @@ def _clip(line: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[:limit] + f" ... ({len(line) - limit} more characters)"
 
 
+class _Stop(BaseException):
+    """Ends a hypothesis run at once (hypothesis lets a BaseException that is not an Exception through): the
+    budget is spent, or the time to shrink a failure is up. Not an Exception, so it is never taken for a finding."""
+
+
 def _reraise_as_requirement(search: _Search, exc: BaseException) -> None:
-    """After hypothesis gave up on a failure (flaky replay, multiple errors), report the best one recorded."""
+    """After hypothesis stopped on a failure (flaky replay, multiple errors, shrink time up), report the best one
+    recorded; without one, let ``exc`` through."""
     best = search.best_failure()
     if best is None:
         raise exc
-    raise best from None
+    _emit(best)
 
 
 def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
@@ -1189,7 +1195,7 @@ class Fuzzer:
 
         def one_case(case: schemathesis.Case, plan: Plan) -> None:
             if not search.may_send():
-                return
+                raise _Stop()
             injection = Injection(plan, self.pool, self.method)
             token = _injection.set(injection)
             try:
@@ -1229,6 +1235,10 @@ class Fuzzer:
                     test()
                 except RequirementFailure as failure:
                     _emit(failure)
+                except _Stop as stop:
+                    if not search.failures:
+                        break  # the budget is spent
+                    _reraise_as_requirement(search, stop)
                 except BaseException as exc:  # noqa: BLE001 - hypothesis wraps flaky and multiple failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
@@ -1289,6 +1299,8 @@ class Fuzzer:
                 return {"session": self.session, "headers": {"Accept": accept, **fuzzer.transport_headers}}
 
             def before_call(self, case: schemathesis.Case) -> None:
+                if not search.may_send():
+                    raise _Stop()  # the budget is spent
                 if kind == "native":
                     return
                 # A browser sends its cookie jar, not a generated Cookie header (which would replace the jar).
@@ -1296,8 +1308,11 @@ class Fuzzer:
                     case.headers.pop("Cookie", None)
                 # ... and copies the csrf_token of the flow it submits into the form, as a UI would.
                 flow_id = case.query.get("flow") if isinstance(case.query, dict) else None
+                # (Only over a string or an absent token: this edit is not re-validated, so it must not turn a
+                # schema-breaking case into a valid one.)
                 if (operation_id(case) == "updateVerificationFlow" and isinstance(case.body, dict)
-                        and isinstance(flow_id, str) and flow_id in self.tokens):
+                        and isinstance(flow_id, str) and flow_id in self.tokens
+                        and isinstance(case.body.get("csrf_token", ""), str)):
                     case.body["csrf_token"] = self.tokens[flow_id]
 
             def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
@@ -1337,6 +1352,10 @@ class Fuzzer:
                     Walk.run(settings=walk_settings)
                 except RequirementFailure as failure:
                     _emit(failure)
+                except _Stop as stop:
+                    if not search.failures:
+                        break
+                    _reraise_as_requirement(search, stop)
                 except BaseException as exc:  # noqa: BLE001 - hypothesis and schemathesis wrap failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
