@@ -12,6 +12,7 @@ requests that reached flow logic.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="code,link", help="comma-separated: code, link")
     parser.add_argument("--seed", type=int, default=fuzzing.CI_SEED)
     parser.add_argument("--faults", default="", help="reference-target faults to switch on (comma-separated)")
+    parser.add_argument("--json", default="reports/bench-fuzz.json", help="where to write the figures ('' for nowhere)")
     args = parser.parse_args(argv)
     budgets = [fuzzing.parse_budget(name) for name in args.budgets.split(",") if name.strip()]
     faults = tuple(f.strip() for f in args.faults.split(",") if f.strip())
@@ -114,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for result in results:
         print(f"{result.method}/{result.budget}: {result.pool}")
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seed": args.seed, "faults": list(faults), "runs": [
+            {"method": r.method, "budget": r.budget, "requests": r.requests, "wall_seconds": round(r.wall, 2),
+             "requests_per_second": round(r.requests / r.wall, 1) if r.wall else None,
+             "per_operation_requests_per_second": round(r.per_operation.rate, 1),
+             "stateful_requests_per_second": round(r.stateful.rate, 1),
+             "positive_reached_flow_logic": r.per_operation.reached_share, "failures": r.failures}
+            for r in results]}, indent=2), encoding="utf-8")
+        print(f"figures written to {path}")
     return 0
 
 
