@@ -48,9 +48,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("admin-url", "admin API base URL, for seeding identities and checking addresses (unset: scenarios "
                "that need a known address are skipped)"),
     OptionSpec("admin-token", "bearer token for the admin API (Ory Network style)"),
-    OptionSpec("ui-url", "the verification UI URL the target redirects browsers to (unset: learned from the "
-               "first browser init redirect, and only its shape is checked)"),
-    OptionSpec("error-ui-url", "the error UI URL (unset: learned from the first error redirect)"),
+    OptionSpec("ui-url", "the verification UI URL the target redirects browsers to (unset: learned from a "
+               "browser init redirect at the start, and every later redirect is compared with it)"),
+    OptionSpec("error-ui-url", "the error UI URL (unset: learned from an error redirect at the start)"),
     OptionSpec("return-to", "a return_to URL on the target's allow-list (unset: return_to scenarios are skipped)"),
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),

@@ -115,6 +115,8 @@ class ConformanceRun:
             ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
         )
         self.target.check_reachable()
+        if self.target.ui_url is None or self.target.error_ui_url is None:
+            self.target = self.target.with_learned_ui_urls()
         self.clients = ClientFactory(self.target, self.recorder)
         self.recorder.add_listener(ContractJudge(self.target).judge)
 

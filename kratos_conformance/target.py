@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -58,6 +58,23 @@ class Target:
     def has_admin(self) -> bool:
         return self.admin_url is not None
 
+    def with_learned_ui_urls(self, timeout: float = 5.0) -> "Target":
+        """This target with ``ui_url`` / ``error_ui_url`` filled in from where it really redirects browsers.
+
+        Used when the options do not say: the browser init's 303 names the UI, a browser submission without a
+        flow id names the error UI. What the target answers is judged later by the scenarios; this only fixes the
+        baseline they compare every other redirect with.
+        """
+        headers = {"Accept": "text/html"}
+        ui_url, error_ui_url = self.ui_url, self.error_ui_url
+        with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+            if ui_url is None:
+                ui_url = _without_query(client.get(self.public(BROWSER_INIT)).headers.get("location"))
+            if error_ui_url is None:
+                answer = client.post(self.public(SUBMIT), data={"method": "code", "email": "a@conformance.test"})
+                error_ui_url = _without_query(answer.headers.get("location"))
+        return replace(self, ui_url=ui_url, error_ui_url=error_ui_url)
+
     def check_reachable(self, timeout: float = 5.0) -> None:
         """Raise :class:`CannotJudge` (one line) if the public or admin API does not answer HTTP at all.
 
@@ -71,3 +88,10 @@ class Target:
             except httpx.HTTPError as exc:
                 reason = str(exc) or type(exc).__name__
                 raise CannotJudge(f"{label} unreachable at {url}: {reason}") from None
+
+
+def _without_query(url: str | None) -> str | None:
+    """``url`` without its query and fragment (None stays None)."""
+    if not url:
+        return None
+    return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
