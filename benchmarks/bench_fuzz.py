@@ -59,14 +59,13 @@ def run(method: str, budget: fuzzing.Budget, seed: int, faults: tuple[str, ...])
                         challenge_lifespan=CHALLENGE_LIFESPAN, ui_url=ref.public_url + UI_PATH,
                         error_ui_url=ref.public_url + ERROR_UI_PATH, return_to=ALLOWED_RETURN_TO,
                         reference_method=method)
-        keep_alive = fuzzing.keep_alive_for(target)
-        pool = fuzzing.LivePool(target, sink, method, keep_alive=keep_alive)
+        pool = fuzzing.LivePool(target, sink, method)
         per_operation, stateful = fuzzing.RunStats("per-operation"), fuzzing.RunStats("stateful")
         failures: list[str] = []
         started = time.monotonic()
         try:
             pool.warm()
-            fuzzer = fuzzing.Fuzzer(target, pool, method, run_seed=seed, keep_alive=keep_alive)
+            fuzzer = fuzzing.Fuzzer(target, pool, method, run_seed=seed)
             steps = [(per_operation, lambda op=op, mode=mode: fuzzer.fuzz_operation(op, mode, budget))
                      for mode in ("positive", "negative") for op in OPERATIONS]
             steps += [(stateful, lambda kind=kind: fuzzer.fuzz_stateful(kind, budget)) for kind in KINDS]

@@ -58,16 +58,24 @@ def add_options(parser: pytest.Parser) -> None:
     """Add ``--fuzz-budget`` and ``--fuzz-seed``."""
     group = parser.getgroup("kratos-conformance-fuzz", "Kratos verification-flow contract fuzzing")
     group.addoption("--fuzz-budget", dest="fuzz_budget", default=None,
-                    help=f"fuzzing budget: {', '.join(BUDGETS)} (default: default) (env {BUDGET_ENV})")
+                    help=f"fuzzing budget: {', '.join(BUDGETS)} (default: the --run-profile) (env {BUDGET_ENV})")
     group.addoption("--fuzz-seed", dest="fuzz_seed", default=None,
                     help=f"fuzzing seed, to reproduce a run (default: random; fixed when CI=true) (env {SEED_ENV})")
+
+
+def _run_profile(config: pytest.Config) -> str | None:
+    """The run profile (smoke / default / deep) picks the budget when no budget is given."""
+    from .pytest_plugin import OPTIONS_KEY
+
+    return config.stash[OPTIONS_KEY].run_profile if OPTIONS_KEY in config.stash else None
 
 
 def fuzz_run(config: pytest.Config) -> FuzzRun:
     """The run's budget and seed, resolved once (option, else environment); a bad value ends the run (exit 2)."""
     if FUZZ_RUN_KEY in config.stash:
         return config.stash[FUZZ_RUN_KEY]
-    budget_raw = config.getoption("fuzz_budget", default=None) or os.environ.get(BUDGET_ENV)
+    budget_raw = (config.getoption("fuzz_budget", default=None) or os.environ.get(BUDGET_ENV)
+                  or _run_profile(config))
     seed_raw = config.getoption("fuzz_seed", default=None) or os.environ.get(SEED_ENV)
     try:
         run = FuzzRun(parse_budget(budget_raw), resolve_seed(seed_raw))
@@ -151,6 +159,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(trylast=True)  # after the conformance plugin has parsed the run options (the run profile)
 def pytest_configure(config: pytest.Config) -> None:
     fuzz_run(config)
 

@@ -714,12 +714,12 @@ class LivePool:
     """
 
     def __init__(self, target: Target, mail: Any, method: str, *, transport: httpx.BaseTransport | None = None,
-                 keep_alive: bool = True, refresh_fraction: float = 0.5, max_uses: int = 25) -> None:
+                 refresh_fraction: float = 0.5, max_uses: int = 25) -> None:
         self.target = target
         self.mail = mail
         self._own_transport = transport is None
         self.transport = transport or httpx.HTTPTransport(
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10 if keep_alive else 0))
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10))
         self.method = method
         self.refresh_fraction = refresh_fraction
         self.max_uses = max_uses
@@ -1153,14 +1153,12 @@ def _emit(failure: RequirementFailure) -> None:
 class Fuzzer:
     """Fuzzes one target: per operation (positive, negative) and statefully (per client kind)."""
 
-    def __init__(self, target: Target, pool: LivePool, method: str, *, run_seed: int, keep_alive: bool = True,
+    def __init__(self, target: Target, pool: LivePool, method: str, *, run_seed: int,
                  contract_path: str | os.PathLike[str] | None = None,
                  on_stats: Callable[[RunStats], None] | None = None) -> None:
         self.target = target
         #: told about the statistics of every run, failed or not (the pytest summary listens).
         self.on_stats = on_stats
-        #: extra request headers (left out of curl lines): ``Connection: close`` when keep-alive is off.
-        self.transport_headers = {} if keep_alive else {"Connection": "close"}
         self.pool = pool
         self.method = method
         self.run_seed = run_seed
@@ -1199,7 +1197,7 @@ class Fuzzer:
             injection = Injection(plan, self.pool, self.method)
             token = _injection.set(injection)
             try:
-                response = case.call(session=session, headers=dict(self.transport_headers))
+                response = case.call(session=session)
             except _UNSENDABLE:
                 stats.unsendable += 1
                 return
@@ -1296,7 +1294,7 @@ class Fuzzer:
                 self.session.close()
 
             def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-                return {"session": self.session, "headers": {"Accept": accept, **fuzzer.transport_headers}}
+                return {"session": self.session, "headers": {"Accept": accept}}
 
             def before_call(self, case: schemathesis.Case) -> None:
                 if not search.may_send():
@@ -1364,13 +1362,3 @@ class Fuzzer:
             stats.seconds = time.monotonic() - search.started
             self._told(stats)
         return stats
-
-
-def keep_alive_for(target: Target) -> bool:
-    """Whether to reuse connections to ``target``.
-
-    Not for the embedded reference target: its listening sockets leave Nagle's algorithm on, so every answer on a
-    reused connection waits ~40 ms for the client's delayed ACK (a fresh connection answers in ~3 ms). Deployed
-    servers keep connections (a TLS handshake per request would cost more than it saves).
-    """
-    return target.reference_method is None
