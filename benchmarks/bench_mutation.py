@@ -5,7 +5,7 @@ the smoke budget) and prints:
 
 - the matrix's wall time and mutation score, for each ``--jobs`` value asked for (default: 2 and 3);
 - per run: wall time (mean, median, min, max; clean and fault runs apart) and CPU seconds (pytest plus the
-  reference target it started);
+  reference target it started, as the launcher measured them);
 - where a run's wall time goes, averaged over the runs: process start (interpreter, imports, collection),
   reference start (the ``conformance_run`` fixture: SMTP sink, reference target process, reachability check),
   scenarios and fuzz (their tests minus the waits inside them), waits (``time.sleep``: flows and codes left to
@@ -15,7 +15,8 @@ the smoke budget) and prints:
 To measure it loads itself into every run as a pytest plugin (``-p benchmarks.bench_mutation``): the hooks at the
 bottom wrap ``time.sleep`` and time the phases, and write ``bench-timing.json`` beside each run's JUnit XML.
 
-Run: .venv/bin/python benchmarks/bench_mutation.py [--jobs 2,3] [--faults a,b] [--clean-runs 3] [--json out.json]
+Run: .venv/bin/python benchmarks/bench_mutation.py [--jobs 2,3] [--launchers fork,spawn] [--no-fuzz] [--faults a,b]
+     [--clean-runs 3] [--json out.json] [-v]
 This is a benchmark, not a test: nothing here passes or fails.
 """
 
@@ -75,7 +76,6 @@ def breakdown(run_dir: Path, wall: float) -> dict[str, float] | None:
         result[key] = result.get(key, 0.0) + seconds
     accounted = sum(result.values())
     result["other (between tests, session end, exit)"] = max(0.0, wall - accounted)
-    result["cpu"] = t["cpu_self"] + t["cpu_children"]
     return result
 
 
@@ -83,12 +83,13 @@ def _pairs(waits: dict[str, float]) -> list[tuple[tuple[str, str], float]]:
     return [(tuple(key.split("|", 1)), value) for key, value in waits.items()]  # type: ignore[misc]
 
 
-def bench(jobs: int, args: argparse.Namespace) -> dict[str, Any]:
+def bench(jobs: int, launcher: str, args: argparse.Namespace) -> dict[str, Any]:
     from kratos_conformance.mutation import MatrixOptions, run_matrix
 
-    report_dir = Path(tempfile.mkdtemp(prefix=f"bench-mutation-j{jobs}-"))
+    report_dir = Path(tempfile.mkdtemp(prefix=f"bench-mutation-{launcher}-j{jobs}-"))
     options = MatrixOptions(report_dir=report_dir, jobs=jobs, clean_runs=args.clean_runs,
-                            faults=tuple(f for f in args.faults.split(",") if f), pytest_args=("-p", PLUGIN))
+                            faults=tuple(f for f in args.faults.split(",") if f), pytest_args=("-p", PLUGIN),
+                            fork=launcher == "fork", fuzz=not args.no_fuzz)
     load_before = os.getloadavg()[0]
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     matrix = run_matrix(options, progress=lambda r, done, total: print(
@@ -100,10 +101,12 @@ def bench(jobs: int, args: argparse.Namespace) -> dict[str, Any]:
         found = breakdown(report_dir / "runs" / run.name, run.wall)
         if found is not None:
             parts.append(found)
-    keys = sorted({k for p in parts for k in p if k != "cpu"}, key=_order)
+    keys = sorted({k for p in parts for k in p}, key=_order)
     cores = os.cpu_count() or 1
     summary = {
         "jobs": jobs,
+        "launcher": matrix.options.get("launcher", launcher),
+        "fuzz": not args.no_fuzz,
         "wall": round(matrix.wall, 1),
         "runs": len(matrix.runs),
         "score": f"{len(matrix.caught)}/{len(matrix.faults)}",
@@ -112,7 +115,7 @@ def bench(jobs: int, args: argparse.Namespace) -> dict[str, Any]:
         "clean_wall": [r.wall for r in matrix.clean_runs],
         "fault_wall": [r.wall for r in matrix.runs if r.fault],
         "breakdown_mean": {k: round(_mean([p.get(k, 0.0) for p in parts]), 2) for k in keys},
-        "cpu_per_run_mean": round(_mean([p["cpu"] for p in parts]), 2),
+        "cpu_per_run_mean": round(_mean([r.cpu for r in matrix.runs if r.cpu is not None]), 2),
         "cpu_total": round(cpu_total, 1),
         "cpu_capacity": round(cores * matrix.wall, 1),
         "cores": cores,
@@ -128,7 +131,8 @@ def _order(key: str) -> tuple[int, str]:
 
 
 def show(s: dict[str, Any]) -> None:
-    print(f"  jobs {s['jobs']}: matrix wall {s['wall']:.1f}s for {s['runs']} runs; score {s['score']}; clean runs "
+    print(f"  jobs {s['jobs']}, {s['launcher']}{'' if s['fuzz'] else ', no fuzz'}: matrix wall {s['wall']:.1f}s for "
+          f"{s['runs']} runs; score {s['score']}; clean runs "
           f"{'passed' if s['clean_ok'] else 'NOT all passed'}; load average before start {s['load_before']}")
     print(f"    per run        {_describe(s['run_wall'])}")
     print(f"    clean runs     {_describe(s['clean_wall'])}")
@@ -145,21 +149,26 @@ def show(s: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default="2,3", help="comma-separated parallel-run counts to compare (default 2,3)")
+    parser.add_argument("--launchers", default="fork",
+                        help="comma-separated: fork (runs forked from a fork server, the default) and/or spawn (a fresh "
+                             "python process per run)")
+    parser.add_argument("--no-fuzz", action="store_true", help="scenarios only (to see what the fuzzing costs)")
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
     parser.add_argument("--clean-runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--verbose", "-v", action="store_true", help="a line per finished run")
     args = parser.parse_args(argv)
     results = []
-    for jobs in [int(j) for j in args.jobs.split(",") if j.strip()]:
-        print(f"== mutation matrix with {jobs} parallel runs ({os.cpu_count()} cores) ==", flush=True)
-        summary = bench(jobs, args)
-        show(summary)
-        results.append(summary)
+    for launcher in [x.strip() for x in args.launchers.split(",") if x.strip()]:
+        for jobs in [int(j) for j in args.jobs.split(",") if j.strip()]:
+            print(f"== mutation matrix: {jobs} parallel runs, {launcher} ({os.cpu_count()} cores) ==", flush=True)
+            summary = bench(jobs, launcher, args)
+            show(summary)
+            results.append(summary)
     if len(results) > 1:
         best = min(results, key=lambda s: s["wall"])
-        print("== " + ", ".join(f"jobs {s['jobs']}: {s['wall']:.1f}s" for s in results)
-              + f"; fastest: jobs {best['jobs']} ==")
+        print("== " + ", ".join(f"{s['launcher']} jobs {s['jobs']}: {s['wall']:.1f}s" for s in results)
+              + f"; fastest: {best['launcher']} jobs {best['jobs']} ==")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -253,10 +262,7 @@ def pytest_unconfigure(config: Any) -> None:
     xml = getattr(config.option, "xmlpath", None)
     if not xml:
         return
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    data = {**_state, "finished": time.time(), "cpu_self": own.ru_utime + own.ru_stime,
-            "cpu_children": children.ru_utime + children.ru_stime}
+    data = {**_state, "finished": time.time()}
     data.setdefault("collected", data["finished"])
     Path(xml).parent.joinpath(TIMING_FILE).write_text(json.dumps(data, indent=2), encoding="utf-8")
 

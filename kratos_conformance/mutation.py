@@ -12,6 +12,9 @@ The faults are learned from ``python -m kratos_conformance.reference --list-faul
 description``); like the suite, this module never imports the reference target. Each run is a separate pytest
 process (the plugin starts its own reference target with ``--reference-faults``) writing JUnit XML; a failed
 test's message starts with ``[VER-ID] MUST|SHOULD: ...``, so the XML says which requirements caught the fault.
+By default the runs are forked from a fork server that imported pytest, hypothesis and schemathesis once (about a
+fifth of a run's CPU time is otherwise spent importing them and tearing the interpreter down); ``--spawn`` starts
+each run as a fresh ``python -m pytest`` instead. Either way every run is its own process and session.
 
 Verdicts of a fault run:
 
@@ -25,8 +28,8 @@ The mutation score is caught / faults. The matrix is printed and written to ``<r
 ``<report-dir>/runs/<run>/``. Exit code: 0 when every fault is caught and every clean run passed, 1 otherwise,
 2 when the matrix could not run at all (bad option, the fault list unreadable).
 
-Runs go in parallel (``--jobs``; default: one per CPU plus one, because a run spends part of its time waiting for
-flows and codes to expire). A run that ends with exit code 2 is retried once: two runs starting at the same moment
+Runs go in parallel (``--jobs``; default: two per CPU, because a run spends about half its time waiting for flows
+and codes to expire and for mail). A run that ends with exit code 2 is retried once: two runs starting at the same moment
 can race for the same free port.
 """
 
@@ -130,6 +133,8 @@ class RunResult:
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
     #: seconds pytest reported for the session, and the part spent in each suite (from the JUnit test times)
+    #: CPU seconds of the run (pytest and the reference target it started), when the launcher can tell
+    cpu: float | None = None
     session_seconds: float = 0.0
     suite_seconds: dict[str, float] = field(default_factory=dict)
     note: str = ""
@@ -182,6 +187,8 @@ class MatrixOptions:
     pytest_args: tuple[str, ...] = ()
     python: str = sys.executable
     quiet: bool = False
+    #: start runs from a fork server (POSIX; falls back to plain processes if it cannot start)
+    fork: bool = hasattr(os, "fork")
 
     @property
     def effective_jobs(self) -> int:
@@ -189,8 +196,9 @@ class MatrixOptions:
 
 
 def default_jobs() -> int:
-    """One run per CPU plus one: a run waits part of its time (flows and codes expiring, mail arriving)."""
-    return (os.cpu_count() or 1) + 1
+    """Two runs per CPU: a run spends about half its wall time waiting (flows and codes expiring, mail arriving,
+    fuzzing time limits), so two per CPU keep the CPUs busy (measured: benchmarks/bench_mutation.py)."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def plan_runs(faults: Sequence[Fault], clean_runs: int) -> list[RunSpec]:
@@ -214,7 +222,13 @@ def pytest_command(spec: RunSpec, run_dir: Path, options: MatrixOptions) -> list
     suites = [s for s in SUITES if options.fuzz or s != "suites/fuzz"]
     cmd = [options.python, "-m", "pytest", *suites, "-q", "-p", "no:cacheprovider",
            f"--reference-method={spec.method}", f"--report-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
-           "-o", "junit_logging=no", "-o", "junit_suite_name=conformance"]
+           "-o", "junit_logging=no", "-o", "junit_suite_name=conformance",
+           # a forked run finds hypothesis and schemathesis imported already: nothing to rewrite, nothing to warn
+           "-W", "ignore::pytest.PytestAssertRewriteWarning",
+           # the requirement failures are rendered by the plugin either way; pytest's own long tracebacks (source
+           # parsed per frame, ~0.1 CPU-s a failing test) would be thrown away: a fault failing 170 tests costs 10
+           # CPU-s with them, 3 without
+           "--tb=line"]
     if spec.fault:
         cmd.append(f"--reference-faults={spec.fault}")
     if options.fuzz:
@@ -223,8 +237,9 @@ def pytest_command(spec: RunSpec, run_dir: Path, options: MatrixOptions) -> list
 
 
 def child_environment(options: MatrixOptions) -> dict[str, str]:
-    """The environment of a run: no inherited KRATOS_CONFORMANCE_* setting may aim it elsewhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KRATOS_CONFORMANCE_")}
+    """The environment of a run: no inherited KRATOS_CONFORMANCE_* setting may aim it elsewhere, and no PYTEST_*
+    variable (PYTEST_ADDOPTS, an outer xdist worker's) may change how it runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRATOS_CONFORMANCE_", "PYTEST_"))}
     env["PYTHONUNBUFFERED"] = "1"
     if options.fuzz:
         env["KRATOS_CONFORMANCE_FUZZ_BUDGET"] = options.fuzz_budget
@@ -232,26 +247,234 @@ def child_environment(options: MatrixOptions) -> dict[str, str]:
     return env
 
 
-def _run_process(cmd: list[str], log_path: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """Run ``cmd`` in its own process group with its output in ``log_path``; (exit code or None, note)."""
-    with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+class SpawnLauncher:
+    """Starts every run as a fresh ``python -m pytest`` process (the plain way; also the fallback)."""
+
+    name = "spawn"
+
+    def run(self, cmd: list[str], log_path: Path, env: dict[str, str],
+            timeout: float) -> tuple[int | None, str, float | None]:
+        """Run ``cmd`` in its own process group, output in ``log_path``: (exit code or None, note, CPU seconds)."""
+        with log_path.open("w", encoding="utf-8") as log:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        note = ""
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                code = proc.returncode if proc.returncode >= 0 and not note else None
+                return code, note, usage.ru_utime + usage.ru_stime
+            if not note and time.monotonic() > deadline:
+                note = f"timed out after {timeout:g}s"
+                _stop_group(proc.pid)
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        pass
+
+
+def _stop_group(pgid: int) -> None:
+    """SIGTERM the run's own process group (pytest and the reference target it started), SIGKILL after 10 s."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+
+    def kill_later() -> None:
+        time.sleep(10)
         try:
-            return proc.wait(timeout=timeout), ""
-        except subprocess.TimeoutExpired:
-            # the group is the run's own: pytest and the reference target it started
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    threading.Thread(target=kill_later, daemon=True).start()
+
+
+#: third-party modules a fork server imports once for every run (the suite's own modules are left to each run, so
+#: pytest can rewrite their asserts).
+PRELOAD: tuple[str, ...] = ("pytest", "_pytest.junitxml", "hypothesis", "hypothesis.strategies", "schemathesis",
+                            "schemathesis.pytest.plugin", "_hypothesis_pytestplugin", "allure_pytest.plugin",
+                            "xdist.plugin", "httpx", "jsonschema", "jsonschema_rs", "yaml", "aiosmtpd.controller")
+
+
+class ForkLauncher:
+    """Runs pytest in processes forked from a server that has imported the heavy libraries once.
+
+    A run then starts in a fraction of a second instead of paying ~1.5 CPU-seconds of imports, and ends with
+    ``os._exit`` instead of tearing the interpreter down. Each run is still its own process (a fresh copy of the
+    server, which never runs a test), in its own session: nothing carries over from one run to the next. The server
+    is ``python -m kratos_conformance.mutation --fork-server``, speaking JSON lines on stdin/stdout.
+    """
+
+    name = "fork"
+
+    def __init__(self, python: str, env: dict[str, str], ready_timeout: float = 60.0) -> None:
+        self.proc = subprocess.Popen([python, "-m", "kratos_conformance.mutation", "--fork-server"], cwd=ROOT,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._lock = threading.Lock()
+        self._replies: dict[str, dict[str, Any]] = {}
+        self._changed = threading.Condition(self._lock)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._counter = 0
+        with self._changed:
+            self._changed.wait_for(lambda: "ready" in self._replies or "eof" in self._replies, timeout=ready_timeout)
+            ready = "ready" in self._replies
+        if not ready:
+            self.close()
+            raise RuntimeError("the fork server did not start")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            return None, f"timed out after {timeout:g}s"
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self._changed:
+                self._replies.setdefault(str(message.get("id")), {}).update(message)
+                self._changed.notify_all()
+        with self._changed:
+            self._replies.setdefault("eof", {})
+            self._changed.notify_all()
+
+    def run(self, cmd: list[str], log_path: Path, env: dict[str, str],
+            timeout: float) -> tuple[int | None, str, float | None]:
+        assert cmd[1:3] == ["-m", "pytest"] and self.proc.stdin is not None
+        with self._changed:
+            self._counter += 1
+            run_id = str(self._counter)
+            request = {"id": run_id, "args": cmd[3:], "env": env, "log": str(log_path), "cwd": str(ROOT)}
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            ended = self._changed.wait_for(lambda: "exit" in self._replies.get(run_id, {}) or "eof" in self._replies,
+                                           timeout=timeout)
+            reply = self._replies.get(run_id, {})
+        note = ""
+        if not ended:
+            note = f"timed out after {timeout:g}s"
+            if reply.get("pid"):
+                _stop_group(int(reply["pid"]))
+            with self._changed:
+                self._changed.wait_for(lambda: "exit" in self._replies.get(run_id, {}) or "eof" in self._replies,
+                                       timeout=30)
+                reply = self._replies.get(run_id, {})
+        if "exit" not in reply:
+            return None, note or "the fork server went away", None
+        code = reply["exit"]
+        return (code if isinstance(code, int) and code >= 0 and not note else None), note, reply.get("cpu")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
-def execute(spec: RunSpec, options: MatrixOptions, origin: float) -> RunResult:
+def fork_server() -> int:
+    """The fork server's loop (``--fork-server``): import the heavy libraries, then fork one child per request.
+
+    Requests (stdin, one JSON object a line): ``{"id", "args", "env", "log", "cwd"}``. Replies (stdout):
+    ``{"id": "ready"}`` once, ``{"id", "pid"}`` when a run starts, ``{"id", "exit", "cpu"}`` when it ends (exit is
+    the negative signal number if it was killed). EOF on stdin: wait for the running children, then exit.
+    """
+    import importlib
+    import select
+
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, never into the replies
+    replies = os.fdopen(reply_fd, "w", buffering=1)
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - a missing optional plugin only costs its import later
+            pass
+    running: dict[int, str] = {}
+    replies.write(json.dumps({"id": "ready"}) + "\n")
+    buffered, open_input = b"", True
+    while open_input or running:
+        if open_input:
+            readable, _, _ = select.select([0], [], [], 0.05)
+            if readable:
+                chunk = os.read(0, 65536)
+                open_input = bool(chunk)
+                buffered += chunk
+                while b"\n" in buffered:
+                    line, buffered = buffered.split(b"\n", 1)
+                    if line.strip():
+                        request = json.loads(line)
+                        pid = _fork_run(request, reply_fd)
+                        running[pid] = request["id"]
+                        replies.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+        else:
+            time.sleep(0.05)
+        while running:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if not pid:
+                break
+            if pid in running:
+                replies.write(json.dumps({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status),
+                                          "cpu": round(usage.ru_utime + usage.ru_stime, 3)}) + "\n")
+    return 0
+
+
+def _fork_run(request: dict[str, Any], reply_fd: int) -> int:
+    """Fork one run: the child becomes a session leader, takes the run's environment, cwd and log, runs pytest."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 3
+    try:
+        os.setsid()
+        os.close(reply_fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(null)
+        import random
+
+        import pytest
+
+        random.seed()
+        sys.argv = ["pytest", *request["args"]]
+        code = int(pytest.main(list(request["args"])))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report anything, never return into the server's loop
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def execute(spec: RunSpec, options: MatrixOptions, origin: float, launcher: Any = None) -> RunResult:
     """Run the suite once for ``spec`` (retrying a run that could not judge) and read its JUnit XML."""
+    launcher = launcher or SpawnLauncher()
     run_dir = (options.report_dir / "runs" / spec.name).resolve()
     attempts, result = 0, None
     while attempts <= options.retries:
@@ -260,11 +483,11 @@ def execute(spec: RunSpec, options: MatrixOptions, origin: float) -> RunResult:
         for stale in ("junit.xml", "pytest.log"):
             (run_dir / stale).unlink(missing_ok=True)
         started = time.monotonic()
-        code, note = _run_process(pytest_command(spec, run_dir, options), run_dir / "pytest.log",
-                                  child_environment(options), options.timeout)
+        code, note, cpu = launcher.run(pytest_command(spec, run_dir, options), run_dir / "pytest.log",
+                                       child_environment(options), options.timeout)
         wall = time.monotonic() - started
         result = RunResult(spec.name, spec.method, spec.fault, code, round(wall, 3), round(started - origin, 3),
-                           attempts, note=note)
+                           attempts, cpu=round(cpu, 3) if cpu is not None else None, note=note)
         read_junit(run_dir / "junit.xml", result)
         if code != 2:
             break
@@ -425,22 +648,31 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
     lock = threading.Lock()
 
     def one(spec: RunSpec) -> RunResult:
-        result = execute(spec, options, origin)
+        result = execute(spec, options, origin, launcher)
         with lock:
             results.append(result)
             if progress is not None:
                 progress(result, len(results), len(plan))
         return result
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, plan))
+    launcher: Any = SpawnLauncher()
+    if options.fork:
+        try:
+            launcher = ForkLauncher(options.python, child_environment(options))
+        except (RuntimeError, OSError):
+            launcher = SpawnLauncher()
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, plan))
+    finally:
+        launcher.close()
     order = {spec.name: i for i, spec in enumerate(plan)}
     results.sort(key=lambda r: order[r.name])
     suites = [s for s in SUITES if options.fuzz or s != "suites/fuzz"]
     return Matrix(all_faults, results, jobs, time.monotonic() - origin,
                   {"suites": suites, "fuzz_budget": options.fuzz_budget if options.fuzz else None,
                    "fuzz_seed": options.fuzz_seed if options.fuzz else None, "clean_runs_per_method": options.clean_runs,
-                   "pytest_args": list(options.pytest_args)})
+                   "pytest_args": list(options.pytest_args), "launcher": launcher.name})
 
 
 def write_reports(matrix: Matrix, report_dir: Path) -> tuple[Path, Path]:
@@ -484,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR,
                         help=f"where matrix.json, matrix.md and the runs go (default {DEFAULT_REPORT_DIR})")
     parser.add_argument("--jobs", "-j", type=int, default=0,
-                        help=f"runs at a time (default: CPUs + 1 = {default_jobs()})")
+                        help=f"runs at a time (default: 2 x CPUs = {default_jobs()})")
     parser.add_argument("--clean-runs", type=int, default=3, help="clean runs per method (default 3)")
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
     parser.add_argument("--no-fuzz", dest="fuzz", action="store_false", help="scenarios only")
@@ -493,7 +725,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per run (default 300)")
     parser.add_argument("--pytest-arg", dest="pytest_args", action="append", default=[],
                         help="an extra argument for every pytest run (repeatable)")
+    parser.add_argument("--spawn", dest="fork", action="store_false",
+                        help="start every run as a fresh process instead of forking it from a fork server")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    parser.add_argument("--fork-server", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -501,12 +736,15 @@ def options_from_args(args: argparse.Namespace) -> MatrixOptions:
     return MatrixOptions(report_dir=args.report_dir, jobs=args.jobs, clean_runs=args.clean_runs,
                          faults=tuple(f.strip() for f in args.faults.split(",") if f.strip()), fuzz=args.fuzz,
                          fuzz_budget=args.fuzz_budget, fuzz_seed=args.fuzz_seed, timeout=args.timeout,
-                         pytest_args=tuple(args.pytest_args), quiet=args.quiet)
+                         pytest_args=tuple(args.pytest_args), quiet=args.quiet,
+                         fork=args.fork and hasattr(os, "fork"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the matrix; 0 when every fault is caught and the clean runs pass, 1 otherwise, 2 if it cannot run."""
     args = build_parser().parse_args(argv)
+    if args.fork_server:
+        return fork_server()
     options = options_from_args(args)
     if options.clean_runs < 0 or options.timeout <= 0:
         print("mutation: --clean-runs must be >= 0 and --timeout > 0", file=sys.stderr)

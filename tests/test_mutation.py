@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,14 +96,17 @@ def test_verdicts(fault: str | None, exit_code: int | None, failures: list[tuple
     assert result.verdict == verdict
 
 
-def test_a_run_is_a_plain_pytest_run_of_scenarios_and_fuzz(tmp_path: Path) -> None:
+def test_a_run_is_a_plain_pytest_run_of_scenarios_and_fuzz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     options = MatrixOptions(report_dir=tmp_path)
     cmd = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "run", options)
     assert cmd[1:5] == ["-m", "pytest", "suites/scenarios", "suites/fuzz"]
     assert "suites/browser" not in cmd
     assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke"} <= set(cmd)
+    monkeypatch.setenv("KRATOS_CONFORMANCE_PUBLIC_URL", "https://elsewhere.example/")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-x")
     env = mutation.child_environment(options)
-    assert not any(k.startswith("KRATOS_CONFORMANCE_") and k not in (
+    assert env["KRATOS_CONFORMANCE_FUZZ_BUDGET"] == "smoke"
+    assert not any(k.startswith("PYTEST_") or k.startswith("KRATOS_CONFORMANCE_") and k not in (
         "KRATOS_CONFORMANCE_FUZZ_BUDGET", "KRATOS_CONFORMANCE_FUZZ_SEED") for k in env)
 
 
@@ -121,3 +125,25 @@ def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Pat
                 for f in matrix.faults if runs[f.name].verdict != "caught"]
     assert not uncaught, "faults the suite does not catch (gaps):\n" + "\n".join(uncaught)
     assert matrix.ok and matrix.score == 1.0
+
+
+@pytest.mark.parametrize("launcher_kind", ["fork", "spawn"])
+def test_launchers_run_pytest_and_stop_a_run_that_overstays(tmp_path: Path, launcher_kind: str) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "test_tiny.py").write_text("import time\n\ndef test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n\n"
+                                           "def test_slow():\n    time.sleep(60)\n", encoding="utf-8")
+    env = mutation.child_environment(MatrixOptions(report_dir=tmp_path))
+    launcher = (mutation.ForkLauncher(sys.executable, env) if launcher_kind == "fork" else mutation.SpawnLauncher())
+    base = [sys.executable, "-m", "pytest", str(tmp_path / "test_tiny.py"), "-q", "-p", "no:cacheprovider",
+            "--rootdir", str(tmp_path), "-c", str(tmp_path / "pytest.ini")]
+    try:
+        passed = launcher.run(base + ["-k", "ok"], tmp_path / "ok.log", env, timeout=60)
+        failed = launcher.run(base + ["-k", "bad"], tmp_path / "bad.log", env, timeout=60)
+        started = time.monotonic()
+        slow = launcher.run(base + ["-k", "slow"], tmp_path / "slow.log", env, timeout=1.5)
+    finally:
+        launcher.close()
+    assert passed[0] == 0 and "1 passed" in (tmp_path / "ok.log").read_text()
+    assert failed[0] == 1 and "1 failed" in (tmp_path / "bad.log").read_text()
+    assert passed[2] is not None and passed[2] > 0, "the launcher reports the run's CPU seconds"
+    assert slow[0] is None and "timed out" in slow[1] and time.monotonic() - started < 30
