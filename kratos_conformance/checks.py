@@ -126,28 +126,37 @@ def no_csrf_cookie(ex: Exchange, req: str) -> None:
 _CSRF_NAME = re.compile(r"^csrf_token_[0-9a-f]{64}$")
 
 
+def csrf_cookie_problems(set_cookie: str, *, secure: bool | None = None) -> list[str]:
+    """What is wrong with one CSRF ``Set-Cookie`` value (empty when it has Kratos's attributes).
+
+    Kratos: ``csrf_token_<sha256 hex>``, HttpOnly, Path=/, SameSite=Lax, Max-Age=31536000; ``secure`` (when not
+    None) says whether the Secure attribute is due (https deployments) or must be absent (plain http).
+    """
+    name = set_cookie.split("=", 1)[0].strip()
+    attrs = _cookie_attributes(set_cookie)
+    problems = []
+    if not _CSRF_NAME.match(name):
+        problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
+    if "httponly" not in attrs:
+        problems.append("not HttpOnly")
+    if attrs.get("path") != "/":
+        problems.append(f"Path is {attrs.get('path')!r}, not '/'")
+    if attrs.get("samesite", "").lower() != "lax":
+        problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
+    if attrs.get("max-age") != "31536000":
+        problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
+    if secure is not None and ("secure" in attrs) != secure:
+        problems.append("Secure missing" if secure else "Secure set on a plain-http deployment")
+    return problems
+
+
 def csrf_cookie(ex: Exchange, req: str, *, secure: bool | None = None) -> dict[str, str]:
     """The response sets the CSRF cookie with the attributes Kratos gives it; returns its attributes."""
     for raw in ex.set_cookies:
-        name = raw.split("=", 1)[0].strip()
-        if name.startswith("csrf_token"):
-            attrs = _cookie_attributes(raw)
-            problems = []
-            if not _CSRF_NAME.match(name):
-                problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
-            if "httponly" not in attrs:
-                problems.append("not HttpOnly")
-            if attrs.get("path") != "/":
-                problems.append(f"Path is {attrs.get('path')!r}, not '/'")
-            if attrs.get("samesite", "").lower() != "lax":
-                problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
-            if attrs.get("max-age") != "31536000":
-                problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
-            if secure is not None and ("secure" in attrs) != secure:
-                problems.append("Secure missing" if secure else "Secure set on a plain-http deployment")
-            expect(req, not problems, "CSRF cookie: " + "; ".join(problems) if problems else "CSRF cookie ok", ex,
-                   name="csrf_cookie")
-            return attrs
+        if raw.split("=", 1)[0].strip().startswith("csrf_token"):
+            problems = csrf_cookie_problems(raw, secure=secure)
+            expect(req, not problems, "CSRF cookie: " + ("; ".join(problems) or "ok"), ex, name="csrf_cookie")
+            return _cookie_attributes(raw)
     expect(req, False, "no csrf_token_* cookie was set", ex, name="csrf_cookie")
     return {}
 
@@ -156,7 +165,8 @@ def _cookie_attributes(raw: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for part in raw.split(";")[1:]:
         key, _, value = part.strip().partition("=")
-        attrs[key.lower()] = value
+        if key:
+            attrs[key.lower()] = value.strip()
     return attrs
 
 
@@ -191,6 +201,22 @@ def node_message(f: Flow, node_name: str, message_id: int, req: str, ex: Exchang
     got = [m for n in f.nodes_named(node_name) for m in n.message_ids]
     expect(req, message_id in got, f"expected message {message_id} on node {node_name!r}, got {got}", ex,
            name="node_message")
+
+
+def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool, ui_url: str | None,
+                       json_status: int = 200) -> None:
+    """A JSON client gets ``json_status`` with the flow; a browser is sent back to ``<ui_url>?flow=<flow_id>``."""
+    if wants_json:
+        status(ex, json_status, req)
+    else:
+        redirect(ex, req, ui_url or "", query={"flow": flow_id})
+
+
+def address_verified(address: Any, ex: Exchange, req: str) -> None:
+    """A verifiable address read from the admin API is verified: verified true, status completed, verified_at set."""
+    expect(req, bool(address.verified) and address.status == "completed" and bool(address.verified_at),
+           f"address verified={address.verified} status={address.status!r} verified_at={address.verified_at!r}", ex,
+           name="address_verified")
 
 
 def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
 from .catalog import requirement
-from .checks import RequirementFailure, expect
+from .checks import RequirementFailure, csrf_cookie_problems, expect
 from .clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
 from .contract import DEFAULT_CONTRACT_PATH, load_contract
 from .errors import CannotJudge
@@ -346,32 +346,6 @@ def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemath
     return None
 
 
-_CSRF_COOKIE_NAME = re.compile(r"^csrf_token_[0-9a-f]{64}$")
-
-
-def cookie_problems(set_cookie: str) -> list[str]:
-    """What is wrong with one CSRF ``Set-Cookie`` value (empty when it has Kratos's attributes)."""
-    first, _, rest = set_cookie.partition(";")
-    name = first.split("=", 1)[0].strip()
-    attrs: dict[str, str] = {}
-    for part in rest.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key:
-            attrs[key.lower()] = value.strip()
-    problems = []
-    if not _CSRF_COOKIE_NAME.match(name):
-        problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
-    if "httponly" not in attrs:
-        problems.append("not HttpOnly")
-    if attrs.get("path") != "/":
-        problems.append(f"Path is {attrs.get('path')!r}, not '/'")
-    if attrs.get("samesite", "").lower() != "lax":
-        problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
-    if attrs.get("max-age") != "31536000":
-        problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
-    return problems
-
-
 _COOKIE_SPLIT = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
 
 
@@ -386,7 +360,7 @@ def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: sche
     found = []
     for raw in set_cookies(response):
         if raw.split("=", 1)[0].strip().startswith("csrf_token"):
-            found += cookie_problems(raw)
+            found += csrf_cookie_problems(raw)
     if found:
         raise AssertionError("CSRF cookie: " + "; ".join(dict.fromkeys(found)))
     return None

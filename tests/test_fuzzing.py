@@ -13,7 +13,7 @@ import httpx
 import pytest
 import schemathesis
 
-from kratos_conformance import fuzzing
+from kratos_conformance import checks, fuzzing
 from kratos_conformance.catalog import requirement
 from kratos_conformance.checks import RequirementFailure
 from kratos_conformance.errors import CannotJudge
@@ -258,7 +258,7 @@ def test_csrf_cookie_check(st_schema: Any, cookie: str, problem: str) -> None:
     bad = response(200, body=flow_doc(), headers=[("Set-Cookie", "other=1"), ("Set-Cookie", cookie)])
     with pytest.raises(AssertionError, match=problem):
         fuzzing.csrf_cookie_attributes(None, bad, case)
-    assert fuzzing.cookie_problems(GOOD_COOKIE) == []
+    assert checks.csrf_cookie_problems(GOOD_COOKIE) == []
 
 
 def test_message_id_check(st_schema: Any) -> None:
