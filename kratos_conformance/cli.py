@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{help_text} (env {spec.env})")
     run.add_argument(EXPECTED_FAILURES.flag, dest=EXPECTED_FAILURES.dest, default=None,
                      help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
-    run.add_argument("--suite", choices=sorted(SUITES), default="scenarios", help="which suite to run")
+    run.add_argument("--suite", default="scenarios",
+                     help=f"which suites to run: {', '.join(sorted(SUITES))}, or a comma-separated list "
+                          "(e.g. scenarios,fuzz)")
     diff = sub.add_parser("diff", help="compare two conformance reports (exit 1 on a regression)")
     diff.add_argument("old", help="the earlier conformance-report.json")
     diff.add_argument("new", help="the later conformance-report.json")
@@ -138,9 +140,23 @@ def check_reachable(opts: RunOptions) -> None:
     open_mail_source(parse_mail_source(opts.mail_source)).close()
 
 
-def pytest_args(opts: RunOptions, ns: argparse.Namespace, suite: Path, root: Path, extra: Sequence[str]) -> list[str]:
+def suite_paths(value: str, root: Path) -> list[Path]:
+    """The folders a ``--suite`` value names (``all`` or a comma-separated list); CannotJudge if one is unknown."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SUITES]
+    if unknown or not names:
+        raise CannotJudge(f"--suite: {value!r} is not one of {', '.join(sorted(SUITES))} or a list of them")
+    paths = [root / SUITES[n] for n in names]
+    for name, path in zip(names, paths):
+        if not path.is_dir():
+            raise CannotJudge(f"--suite {name}: {path} does not exist")
+    return paths
+
+
+def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path], root: Path,
+                extra: Sequence[str]) -> list[str]:
     """The pytest command line of one run."""
-    args = [str(suite), f"--rootdir={root}", "-p", "kratos_conformance.pytest_plugin",
+    args = [*map(str, suites), f"--rootdir={root}", "-p", "kratos_conformance.pytest_plugin",
             "-p", "kratos_conformance.report_plugin", "-p", "no:cacheprovider", "-q",
             f"--junitxml={opts.report_dir / 'junit.xml'}", f"--alluredir={opts.report_dir / 'allure'}",
             "--clean-alluredir"]
@@ -194,15 +210,13 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
     runs = validate(ns)
     load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
-    suite = root / SUITES[ns.suite]
-    if not suite.is_dir():
-        raise CannotJudge(f"--suite {ns.suite}: {suite} does not exist")
+    suites = suite_paths(ns.suite, root)
     check_reachable(runs[0])
     docs: list[tuple[str, dict[str, Any]]] = []
     for opts in runs:
         if len(runs) > 1:
             print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
-        doc = run_pytest(pytest_args(opts, ns, suite, root, extra), opts.report_dir)
+        doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir)
         print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "")
         docs.append((opts.reference_method, doc))
     if len(docs) == 1:

@@ -97,6 +97,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
                   "the right code still verified after the attempt limit", late.exchange)
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-CODE-SUCCESS", "VER-CODE-CONTINUE", "VER-CODE-VERIFIED")
 def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
     identity = admin.create_identity()
@@ -138,6 +139,7 @@ def test_resend_mails_a_new_code_and_the_old_one_stops_working(verifier: Verifie
     checks.flow_state(new.flow, "passed_challenge", req, new.exchange)
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-CODE-REPLAY")
 def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admin: AdminApi, target: Target) -> None:
     identity = admin.create_identity()

@@ -13,6 +13,7 @@ from kratos_conformance.flows import Verifier
 CACHE_CONTROL = "private, no-cache, no-store, must-revalidate"
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-200", "VER-GET-CACHE-CONTROL", "VER-RESP-JSON-TYPE")
 def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client) -> None:
     flow = verifier.new_flow()
@@ -24,6 +25,7 @@ def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client
     checks.header(ex, "Content-Type", "VER-RESP-JSON-TYPE", equals="application/json; charset=utf-8")
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-404-UNKNOWN")
 def test_unknown_flow_is_404(client: Client) -> None:
     ex = client.get_flow(str(uuid.uuid4()))
@@ -41,6 +43,7 @@ def test_malformed_or_missing_flow_id_is_404(client: Client, flow_id: str | None
     checks.error(ex, "VER-GET-404-MALFORMED", code=404)
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-403-CSRF")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_browser_flow_without_its_cookie_is_403(verifier: Verifier, make_client: ClientFactory, kind: str) -> None:

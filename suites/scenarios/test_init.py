@@ -12,6 +12,7 @@ from kratos_conformance.target import Target
 FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-API-200", "VER-INIT-API-NO-COOKIE")
 def test_native_app_creates_an_api_flow_without_cookies(native: Client) -> None:
     ex = native.init()
@@ -20,6 +21,7 @@ def test_native_app_creates_an_api_flow_without_cookies(native: Client) -> None:
     checks.no_csrf_cookie(ex, "VER-INIT-API-NO-COOKIE")
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-INIT-CSRF-COOKIE")
 def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target) -> None:
     ex = browser.init()
@@ -32,6 +34,7 @@ def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, tar
     checks.flow(fetched, "VER-INIT-BROWSER-303", type="browser", state="choose_method")
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-BROWSER-JSON", "VER-INIT-CSRF-COOKIE")
 def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target: Target) -> None:
     ex = spa.init()

@@ -31,6 +31,7 @@ def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req
     return new
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-LINK-VALID", "VER-LINK-VERIFIED", "VER-CODE-CONTINUE")
 def test_valid_token_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
     identity = admin.create_identity()

@@ -17,6 +17,7 @@ from kratos_conformance.target import Target
 SENT_MESSAGE = {"code": 1080003, "link": 1080001}
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-SUBMIT-EMAIL-SENT", "VER-CODE-MAIL", "VER-LINK-MAIL")
 def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
     verifier: Verifier, admin: AdminApi, target: Target, active_method: str
@@ -87,6 +88,7 @@ def test_missing_email_is_400_with_4000002(verifier: Verifier, target: Target) -
     checks.node_message(step.flow, "email", 4000002, "VER-SUBMIT-EMAIL-MISSING", step.exchange)
 
 
+@pytest.mark.smoke
 @pytest.mark.requirement("VER-SUBMIT-EMAIL-INVALID")
 def test_invalid_email_gets_the_profile_message(verifier: Verifier, target: Target) -> None:
     flow = verifier.new_flow()
