@@ -5,8 +5,9 @@ Contract:
   an empty POST body and a Content-Type other than application/json, application/x-www-form-urlencoded or
   multipart/form-data (parameters such as charset are ignored). The result is a ``BodyError`` with Kratos's
   reason text, shown to the client as message 4000001.
-- ``decode_json(body, query)``: the body must be a JSON object; its values are read as strings (numbers and
-  booleans as their JSON text, null as absent, objects/arrays as compact JSON). Query values override body
+- ``decode_json(body, query)``: the body must be a JSON object whose properties have the schema's types
+  (strings; transient_payload an object; null counts as absent): a wrong type is a 4000001 "expected string, but
+  got array" on that field, as Kratos validates JSON bodies against its schema. Query values override body
   values, as in Kratos.
 - ``decode_pairs(body_pairs, query_pairs)``: form fields (urlencoded or multipart); body values win over query
   values; the first value of a repeated field counts.
@@ -106,7 +107,35 @@ def decode_json(body: bytes, query: Iterable[tuple[str, str]]) -> Submission | B
     for key, value in query:
         if key in SCHEMA_PROPERTIES:
             values[key] = value
-    return validate(values)
+    submission = validate(values)
+    type_errors = tuple(
+        (key, messages.generic_error(f"expected {want}, but got {_schema_type_name(parsed[key])}"))
+        for key, want in _PROPERTY_TYPES.items()
+        if key in parsed and parsed[key] is not None and not _has_type(parsed[key], want)
+    )
+    if not type_errors:
+        return submission
+    mistyped = {key for key, _ in type_errors}
+    return Submission(submission.values,
+                      type_errors + tuple(e for e in submission.field_errors if e[0] not in mistyped))
+
+
+#: JSON types of the schema's properties: Kratos validates JSON bodies against its schema before reading them.
+_PROPERTY_TYPES: dict[str, str] = {**{key: "string" for key in SCHEMA_PROPERTIES if key != "transient_payload"},
+                                   "transient_payload": "object"}
+
+
+def _has_type(value: Any, want: str) -> bool:
+    return isinstance(value, dict) if want == "object" else isinstance(value, str)
+
+
+def _schema_type_name(value: Any) -> str:
+    """The JSON Schema name of a value's type, as a validator reports it."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
 
 
 def decode_pairs(body_pairs: Iterable[tuple[str, str]], query_pairs: Iterable[tuple[str, str]]) -> Submission:

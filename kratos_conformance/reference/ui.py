@@ -63,7 +63,11 @@ def node_html(node: dict[str, Any]) -> str:
         return f'<input type="hidden"{_attr("name", name)}{value_attr}>{notes}'
     if input_type == "submit":
         text = label.get("text") or str(value or name)
-        return f'<button type="submit"{_attr("name", name)}{value_attr}>{escape(str(text))}</button>{notes}'
+        # A button that is not the method's own (the resend button, named email) must not be blocked by the
+        # browser's check of required fields it does not send a value for (the code field).
+        novalidate = " formnovalidate" if name != "method" else ""
+        return (f'<button type="submit"{_attr("name", name)}{value_attr}{novalidate}>{escape(str(text))}</button>'
+                f'{notes}')
     required = " required" if attributes.get("required") else ""
     field_id = f"field-{name}"
     return (f'<label for="{escape(field_id)}">{escape(str(label.get("text", name)))}</label>'

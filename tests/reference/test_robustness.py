@@ -153,3 +153,20 @@ def test_last_resort_handler_answers_json_500_without_details(smtp_sink: SmtpSin
     assert answer.headers["content-type"] == "application/json; charset=utf-8"
     assert answer.json() == {"error": {"code": 500, "status": "Internal Server Error", "message":
                                        "An internal server error occurred, please contact the system administrator"}}
+
+
+@pytest.mark.parametrize(("body", "field", "got"), [
+    ({"method": "code", "code": []}, "code", "array"),
+    ({"method": "code", "email": 5}, "email", "number"),
+    ({"method": ["code"], "email": "a@b.test"}, "method", "array"),
+    ({"method": "code", "email": "a@b.test", "csrf_token": False}, "csrf_token", "boolean"),
+])
+def test_json_values_of_the_wrong_type_are_400_on_their_field(code_target, body, field, got) -> None:
+    """Kratos validates JSON bodies against its schema: a non-string value is a 4000001 on that field."""
+    with httpx.Client(headers={"Accept": "application/json"}) as client:
+        flow = client.get(code_target.public_url + "self-service/verification/api").json()
+        answer = client.post(code_target.public_url + f"self-service/verification?flow={flow['id']}", json=body)
+    assert answer.status_code == 400
+    texts = [m["text"] for n in answer.json()["ui"]["nodes"] if n["attributes"].get("name") == field
+             for m in n["messages"]]
+    assert texts == [f"expected string, but got {got}"]
