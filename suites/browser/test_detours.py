@@ -36,7 +36,7 @@ def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: Admin
     checks.expect(req, not address.verified, "a wrong code verified the address", ex)
 
 
-@pytest.mark.requirement("VER-EXPIRY-POST")
+@pytest.mark.requirement("VER-BROWSER-EXPIRED-FORM", "VER-EXPIRY-POST")
 def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi, target: Target) -> None:
     start = ui.open_init()
     flow_id = str(start.flow_id)
@@ -57,7 +57,8 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
     ui.shots.take(ui.page, "expired")
     ui.expect_redirected_to_ui(req, nav, new_flow_instead_of=flow_id)
     ui.expect_messages(req, [4070005])
-    checks.expect(req, ui.field("email").count() == 1 and ui.submit_button("method", ui.method).count() == 1,
+    checks.expect("VER-BROWSER-EXPIRED-FORM",
+                  ui.field("email").count() == 1 and ui.submit_button("method", ui.method).count() == 1,
                   f"the new flow shows no email form to start again: {ui.describe()}", *nav.exchanges)
 
 

@@ -36,8 +36,8 @@ def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
 
 
 @pytest.mark.usefixtures("code_method")
-@pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303", "VER-SUBMIT-EMAIL-SENT", "VER-CODE-SUCCESS",
-                         "VER-CODE-CONTINUE", "VER-CODE-VERIFIED")
+@pytest.mark.requirement("VER-BROWSER-WALK-CODE", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
+                         "VER-SUBMIT-EMAIL-SENT", "VER-CODE-SUCCESS", "VER-CODE-VERIFIED")
 def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, 1080003)
@@ -50,15 +50,15 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_redirected_to_ui("VER-CODE-SUCCESS", done, flow_id=flow_id)
     ui.expect_messages("VER-CODE-SUCCESS", [1080002])
     href = ui.continue_href()
-    checks.expect("VER-CODE-CONTINUE", ui.shows(CONTINUE_SELECTOR)
+    checks.expect("VER-BROWSER-WALK-CODE", ui.shows(CONTINUE_SELECTOR)
                   and str(href).startswith(("http://", "https://")),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-CODE-VERIFIED")
 
 
 @pytest.mark.usefixtures("link_method")
-@pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303", "VER-SUBMIT-EMAIL-SENT", "VER-LINK-VALID",
-                         "VER-LINK-VERIFIED")
+@pytest.mark.requirement("VER-BROWSER-WALK-LINK", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
+                         "VER-SUBMIT-EMAIL-SENT", "VER-LINK-VALID", "VER-LINK-VERIFIED")
 def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, 1080001)
@@ -70,17 +70,17 @@ def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_redirected_to_ui("VER-LINK-VALID", done, flow_id=flow_id)
     ui.expect_messages("VER-LINK-VALID", [1080002])
     href = ui.continue_href()
-    checks.expect("VER-LINK-VALID", ui.shows(CONTINUE_SELECTOR)
+    checks.expect("VER-BROWSER-WALK-LINK", ui.shows(CONTINUE_SELECTOR)
                   and str(href).startswith(("http://", "https://")),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-LINK-VERIFIED")
 
 
-@pytest.mark.requirement("VER-INIT-CSRF-COOKIE", "VER-INIT-NODES")
+@pytest.mark.requirement("VER-BROWSER-COOKIE-HTTPONLY", "VER-INIT-NODES")
 def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> None:
     start = ui.open_init()
     ui.shots.take(ui.page, "form")
-    req = "VER-INIT-CSRF-COOKIE"
+    req = "VER-BROWSER-COOKIE-HTTPONLY"
     stored = [c for c in ui.context.cookies(target.public_url) if c["name"].startswith("csrf_token")]
     checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
                   *start.exchanges)
