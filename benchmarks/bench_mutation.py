@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default="2,3", help="comma-separated parallel-run counts to compare (default 2,3)")
     parser.add_argument("--launchers", default="fork",
-                        help="comma-separated: fork (runs forked from a fork server, the default) and/or spawn (a fresh "
-                             "python process per run)")
+                        help="comma-separated: fork (runs forked from a fork server, the default) and/or spawn "
+                             "(a fresh python process per run)")
     parser.add_argument("--no-fuzz", action="store_true", help="scenarios only (to see what the fuzzing costs)")
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
     parser.add_argument("--clean-runs", type=int, default=3)
@@ -213,7 +213,9 @@ def _timed_sleep(seconds: float) -> None:
 
 
 def _suite_of(nodeid: str) -> str:
-    return "fuzz" if nodeid.startswith("suites/fuzz") else "scenarios" if nodeid.startswith("suites/scenarios") else "other"
+    if nodeid.startswith("suites/fuzz"):
+        return "fuzz"
+    return "scenarios" if nodeid.startswith("suites/scenarios") else "other"
 
 
 def pytest_configure(config: Any) -> None:

@@ -29,8 +29,8 @@ The mutation score is caught / faults. The matrix is printed and written to ``<r
 2 when the matrix could not run at all (bad option, the fault list unreadable).
 
 Runs go in parallel (``--jobs``; default: two per CPU, because a run spends about half its time waiting for flows
-and codes to expire and for mail). A run that ends with exit code 2 is retried once: two runs starting at the same moment
-can race for the same free port.
+and codes to expire and for mail). A run that ends with exit code 2 is retried once: two runs starting at the same
+moment can race for the same free port.
 """
 
 from __future__ import annotations
@@ -564,7 +564,7 @@ class Matrix:
 
     @property
     def clean_ok(self) -> bool:
-        return bool(self.clean_runs) and all(r.verdict == "passed" for r in self.clean_runs)
+        return all(r.verdict == "passed" for r in self.clean_runs)  # vacuously true with --clean-runs 0
 
     @property
     def ok(self) -> bool:
@@ -611,14 +611,16 @@ class Matrix:
             if run is None:
                 lines.append(f"| `{f.name}` | {','.join(f.methods)} | {f.run_method} | not run | |")
                 continue
-            caught = "; ".join(f"{req} ({len(tests)}: {_short(tests)})" for req, tests in sorted(run.requirements.items()))
+            caught = "; ".join(f"{req} ({len(tests)}: {_short(tests)})"
+                               for req, tests in sorted(run.requirements.items()))
             unattributed = [x.test for x in run.failures if not x.requirement]
             if unattributed:
                 caught += ("; " if caught else "") + f"no requirement id: {_short(unattributed)}"
             if run.verdict == "not-judged":
                 caught = run.note.replace("|", "/")
             lines.append(f"| `{f.name}` | {','.join(f.methods)} | {f.run_method} | {run.verdict} | {caught} |")
-        lines += ["", "## Clean runs", "", "| run | verdict | tests | skipped | wall s | failures |", "|---|---|---|---|---|---|"]
+        lines += ["", "## Clean runs", "", "| run | verdict | tests | skipped | wall s | failures |",
+                  "|---|---|---|---|---|---|"]
         for run in self.clean_runs:
             failures = "; ".join(f"{x.test}: {x.requirement or x.message[:80]}" for x in run.failures) or run.note
             lines.append(f"| {run.name} | {run.verdict} | {run.tests} | {run.skipped} | {run.wall:.1f} | {failures} |")
@@ -671,7 +673,8 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
     suites = [s for s in SUITES if options.fuzz or s != "suites/fuzz"]
     return Matrix(all_faults, results, jobs, time.monotonic() - origin,
                   {"suites": suites, "fuzz_budget": options.fuzz_budget if options.fuzz else None,
-                   "fuzz_seed": options.fuzz_seed if options.fuzz else None, "clean_runs_per_method": options.clean_runs,
+                   "fuzz_seed": options.fuzz_seed if options.fuzz else None,
+                   "clean_runs_per_method": options.clean_runs,
                    "pytest_args": list(options.pytest_args), "launcher": launcher.name})
 
 

@@ -119,7 +119,8 @@ def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Pat
     problems = [f"{r.name}: {r.verdict} {r.note} "
                 + "; ".join(f"{x.test}: {x.requirement or x.message[:120]}" for x in r.failures[:5])
                 for r in matrix.clean_runs if r.verdict != "passed"]
-    assert len(matrix.clean_runs) == 6 and not problems, "the clean target must pass every time:\n" + "\n".join(problems)
+    assert len(matrix.clean_runs) == 6 and not problems, \
+        "the clean target must pass every time:\n" + "\n".join(problems)
     runs = matrix.fault_runs
     uncaught = [f"{f.name} ({f.run_method}): {runs[f.name].verdict} {runs[f.name].note}".strip()
                 for f in matrix.faults if runs[f.name].verdict != "caught"]
@@ -130,7 +131,8 @@ def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Pat
 @pytest.mark.parametrize("launcher_kind", ["fork", "spawn"])
 def test_launchers_run_pytest_and_stop_a_run_that_overstays(tmp_path: Path, launcher_kind: str) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    (tmp_path / "test_tiny.py").write_text("import time\n\ndef test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n\n"
+    (tmp_path / "test_tiny.py").write_text("import time\n\ndef test_ok():\n    pass\n\n"
+                                           "def test_bad():\n    assert 0\n\n"
                                            "def test_slow():\n    time.sleep(60)\n", encoding="utf-8")
     env = mutation.child_environment(MatrixOptions(report_dir=tmp_path))
     launcher = (mutation.ForkLauncher(sys.executable, env) if launcher_kind == "fork" else mutation.SpawnLauncher())
