@@ -56,7 +56,7 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--reference-method", "code,code"], "names a method twice"),
     (["run", "--mail-source", "pigeon"], "--mail-source: 'pigeon'"),
     (["run", "--expected-failures", "no-such-ledger.yaml"], "--expected-failures no-such-ledger.yaml"),
-    (["run", "--suite", "nope"], "argument --suite: invalid choice"),
+    (["run", "--suite", "nope"], "--suite: 'nope' is not one of"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
     (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
