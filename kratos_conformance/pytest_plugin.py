@@ -199,8 +199,11 @@ def spa(make_client: ClientFactory) -> Client:
 
 @pytest.fixture(scope="session")
 def active_method(conformance_run: ConformanceRun) -> str:
-    """The verification method the target uses (``code`` or ``link``), read from a fresh API flow."""
-    assert conformance_run.clients is not None
+    """The verification method the target uses (``code`` or ``link``): the embedded target's configured one, else
+    read from a fresh API flow (so a broken init fails its own scenario instead of ending the run)."""
+    assert conformance_run.clients is not None and conformance_run.target is not None
+    if conformance_run.target.reference_method is not None:
+        return conformance_run.target.reference_method
     ex = conformance_run.clients(ClientKind.NATIVE).init()
     try:
         method = ex.json().get("active")
