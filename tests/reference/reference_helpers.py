@@ -6,21 +6,16 @@ Everything talks to the target over HTTP and SMTP only (as the suite does).
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from html.parser import HTMLParser
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from aiosmtpd.controller import Controller
 
+from kratos_conformance.mail import SmtpSink as LibrarySmtpSink
 from kratos_conformance.reference import RunningTarget
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -54,70 +49,43 @@ class Mail:
         return found.group(0)
 
 
-class SinkHandler:
-    """aiosmtpd handler that keeps every message and wakes waiters."""
-
-    def __init__(self) -> None:
-        self.mails: list[Mail] = []
-        self.condition = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=default_policy)
-        assert isinstance(parsed, EmailMessage)
-        body = parsed.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        with self.condition:
-            for recipient in envelope.rcpt_tos:
-                self.mails.append(Mail(recipient.lower(), str(parsed["Subject"]), text))
-            self.condition.notify_all()
-        return "250 Message accepted for delivery"
-
-
 class SmtpSink:
-    """A real SMTP server on 127.0.0.1 collecting mails; ``wait_for`` blocks (bounded) for a recipient's mail."""
+    """The suite's real SMTP sink (kratos_conformance.mail.SmtpSink) with the reference tests' conveniences:
+    ``start``/``stop``, mails as :class:`Mail`, and ``wait_for`` the ``count``-th mail to a recipient."""
 
     def __init__(self) -> None:
-        self.handler = SinkHandler()
-        self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._sink: LibrarySmtpSink | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        assert self._sink is not None, "start() the sink first"
+        return self._sink.url
 
     def start(self) -> None:
-        self.controller.start()
+        self._sink = LibrarySmtpSink()
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self._sink is not None:
+            self._sink.close()
 
     def mails_to(self, recipient: str) -> list[Mail]:
-        with self.handler.condition:
-            return [m for m in self.handler.mails if m.recipient == recipient.lower()]
+        assert self._sink is not None, "start() the sink first"
+        return [Mail(recipient.lower(), m.subject, m.text) for m in self._sink.messages_to(recipient)]
 
     def wait_for(self, recipient: str, count: int = 1, timeout: float = 5.0) -> Mail:
         """The ``count``-th mail to ``recipient`` (waits up to ``timeout`` seconds)."""
         deadline = time.monotonic() + timeout
-        with self.handler.condition:
-            while True:
-                found = [m for m in self.handler.mails if m.recipient == recipient.lower()]
-                if len(found) >= count:
-                    return found[count - 1]
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no mail #{count} to {recipient} within {timeout}s"
-                self.handler.condition.wait(remaining)
+        while True:
+            found = self.mails_to(recipient)
+            if len(found) >= count:
+                return found[count - 1]
+            assert time.monotonic() < deadline, f"no mail #{count} to {recipient} within {timeout}s"
+            time.sleep(LibrarySmtpSink.poll_interval)
 
     def assert_no_mail(self, recipient: str, settle: float = 0.4) -> None:
         """Give the courier a moment, then assert nothing reached ``recipient``."""
         time.sleep(settle)
         assert self.mails_to(recipient) == []
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique_email() -> str:
