@@ -9,7 +9,8 @@ message names the requirement and shows the redacted exchanges. Checks never pri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ class CheckResult:
 
 CheckListener = Callable[[CheckResult], None]
 _listeners: list[CheckListener] = []
+_held: list[list[CheckResult]] = []
 
 
 def add_check_listener(listener: CheckListener) -> None:
@@ -60,12 +62,31 @@ def remove_check_listener(listener: CheckListener) -> None:
         _listeners.remove(listener)
 
 
+@contextmanager
+def hold() -> Iterator[list[CheckResult]]:
+    """Inside the block, check results go to the yielded list only (a failed check still raises); no listener
+    hears of them until :func:`tell` (work done ahead of the test it serves, see :mod:`kratos_conformance.ahead`)."""
+    held: list[CheckResult] = []
+    _held.append(held)
+    try:
+        yield held
+    finally:
+        _held.remove(held)
+
+
+def tell(result: CheckResult) -> None:
+    """Give ``result`` to every listener (or to the innermost :func:`hold`)."""
+    if _held:
+        _held[-1].append(result)
+        return
+    for listener in list(_listeners):
+        listener(result)
+
+
 def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect") -> None:
     """The primitive every check ends in: record the outcome and raise if ``condition`` is false."""
     req = requirement(req_id)
-    result = CheckResult(req_id, name, bool(condition), detail, tuple(exchanges))
-    for listener in list(_listeners):
-        listener(result)
+    tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges)))
     if not condition:
         raise RequirementFailure(req, detail, exchanges)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,6 +143,7 @@ class Recorder:
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
         self._listeners: list[Listener] = []
+        self._held: list[list[Exchange]] = []
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -150,8 +152,22 @@ class Recorder:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    @contextmanager
+    def hold(self) -> Iterator[list[Exchange]]:
+        """Inside the block, exchanges go to the yielded list only: no listener hears of them until they are
+        given to :meth:`record` (work done ahead of the test it serves, see :mod:`kratos_conformance.ahead`)."""
+        held: list[Exchange] = []
+        self._held.append(held)
+        try:
+            yield held
+        finally:
+            self._held.remove(held)
+
     def record(self, exchange: Exchange) -> None:
         """Keep ``exchange`` and tell every listener; a listener's failure is raised after all were told."""
+        if self._held:
+            self._held[-1].append(exchange)
+            return
         self.exchanges.append(exchange)
         failure: BaseException | None = None
         for listener in list(self._listeners):

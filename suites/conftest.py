@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
+from kratos_conformance.ahead import Ahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
+from kratos_conformance.exchanges import Recorder
 from kratos_conformance.flow import Flow
 from kratos_conformance.flows import Verifier
 from kratos_conformance.identities import AdminApi, Identity
 from kratos_conformance.mail import Mail, MailSource
+from kratos_conformance.pytest_plugin import launch_embedded_target
 from kratos_conformance.target import Target
 
 KINDS = [k.value for k in ClientKind]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An embedded reference target starts while the scenarios are collected."""
+    launch_embedded_target(session.config)
 
 
 @pytest.fixture(params=KINDS)
@@ -56,48 +66,61 @@ class Expiring:
     return_to: str | None
 
 
-class ExpiringFlows:
-    """Flows created when the session starts and left to expire while the other scenarios run.
+#: seconds added to a lifespan before a flow or code counts as expired (clock skew, rounding of the target).
+EXPIRY_MARGIN = 0.3
 
-    Scenarios that need an expired flow take the ``expired`` fixture, which waits only for what is left of the
-    lifespan; :func:`pytest_collection_modifyitems` runs those scenarios last, so usually nothing is left.
+
+class ExpiringFlows:
+    """Flows made when the session starts and left to expire while the other scenarios run.
+
+    Scenarios that need an expired flow take the ``expired`` fixture and call :meth:`get`, which waits only for
+    what is left of the lifespan; :func:`pytest_collection_modifyitems` runs those scenarios last, so usually
+    nothing is left. Each flow is made ahead (:class:`~kratos_conformance.ahead.Ahead`): its exchanges are reported
+    by the scenario that uses it.
     """
 
-    def __init__(self, made: dict[tuple[str, str], Expiring], lifespan: float) -> None:
+    def __init__(self, made: dict[tuple[str, str], Ahead[Expiring]], wait_budget: float) -> None:
         self.made = made
-        self.lifespan = lifespan
-        self.ready_at = time.monotonic() + lifespan + 0.3
+        self.wait_budget = wait_budget
 
     def get(self, kind: str, variant: str = "plain") -> Expiring:
-        """The expired flow of a client kind (``variant``: ``plain`` or ``return_to``), once it has expired."""
-        time.sleep(max(0.0, self.ready_at - time.monotonic()))
-        return self.made[(kind, variant)]
+        """The expired flow of a client kind (``variant``: ``plain`` or ``return_to``), once it has expired.
+
+        Skips when the flow carries no usable lifespan or one longer than the wait budget."""
+        ahead = self.made[(kind, variant)]
+        made = ahead.claim()
+        lifespan = made.flow.lifespan
+        if lifespan is None or lifespan <= 0:
+            pytest.skip("the flow carries no usable expires_at - issued_at")
+        if lifespan > self.wait_budget:
+            pytest.skip(f"flow lifespan {lifespan:g}s exceeds the wait budget {self.wait_budget:g}s (--wait-budget)")
+        assert ahead.finished_at is not None
+        time.sleep(max(0.0, ahead.finished_at + lifespan + EXPIRY_MARGIN - time.monotonic()))
+        return made
 
 
 @pytest.fixture(scope="session")
 def expiring_flows(conformance_run, target: Target, mail: MailSource, active_method: str) -> ExpiringFlows:
     """For every client kind one flow without and one with return_to (when the target has an allowed one)."""
-    made: dict[tuple[str, str], Expiring] = {}
-    lifespans = [0.0]
+    def make(kind: ClientKind, return_to: str | None) -> Callable[[], Expiring]:
+        def work() -> Expiring:
+            verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
+            return Expiring(verifier, verifier.new_flow(return_to), return_to)
+        return work
+
+    made: dict[tuple[str, str], Ahead[Expiring]] = {}
     for kind in ClientKind:
         for variant, return_to in (("plain", None), ("return_to", target.return_to)):
             if variant == "return_to" and return_to is None:
                 continue
-            verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
-            flow = verifier.new_flow(return_to)
-            lifespans.append(flow.lifespan or 0.0)
-            made[(kind.value, variant)] = Expiring(verifier, flow, return_to)
-    return ExpiringFlows(made, max(lifespans))
+            made[(kind.value, variant)] = ahead = Ahead(conformance_run.recorder, make(kind, return_to))
+            ahead.run()
+    return ExpiringFlows(made, target.wait_budget)
 
 
 @pytest.fixture
-def expired(expiring_flows: ExpiringFlows, target: Target) -> ExpiringFlows:
-    """The session's expiring flows, for a scenario that needs them expired (skips if that takes too long)."""
-    if expiring_flows.lifespan <= 0:
-        pytest.skip("the flows carry no usable expires_at - issued_at")
-    if expiring_flows.lifespan > target.wait_budget:
-        pytest.skip(f"flow lifespan {expiring_flows.lifespan:g}s exceeds the wait budget {target.wait_budget:g}s "
-                    "(--wait-budget)")
+def expired(expiring_flows: ExpiringFlows) -> ExpiringFlows:
+    """The session's expiring flows, for a scenario that needs them expired."""
     return expiring_flows
 
 
@@ -111,36 +134,200 @@ class SentChallenge:
     mail: Mail
 
 
-@pytest.fixture(scope="module")
-def expired_challenges(conformance_run, target: Target, mail: MailSource, admin: AdminApi,
-                       active_method: str) -> dict[str, SentChallenge]:
-    """For every client kind a sent challenge whose code or token has expired while its flow has not.
+class ExpiringChallenges:
+    """For every client kind a sent challenge whose code or token expires while its flow lives on.
 
-    All kinds are prepared first and waited for once. Skips when the challenge lifespan is unknown or longer than
-    the wait budget.
+    Challenges are made ahead in batches (one per client kind): the first when :class:`Lookahead` says the first
+    scenario needing them is one :attr:`lead` away, then one every :attr:`PERIOD` until they are claimed. A
+    scenario takes the batch whose code has expired (or will soonest) and whose flow still has
+    :attr:`FLOW_RESERVE` to live, so it rarely waits; batches that miss that window are dropped unreported.
+    Without a usable batch the claim makes one and waits the whole challenge lifespan.
     """
+
+    #: a claimed challenge's flow must outlive its scenario by this much (a few requests).
+    FLOW_RESERVE = 0.7
+    #: seconds between two batches while the scenarios needing them draw near, and how many batches at most.
+    PERIOD = 0.4
+    MAX_BATCHES = 5
+
+    def __init__(self, make: Callable[[ClientKind], SentChallenge], recorder: Recorder, lifespan: float) -> None:
+        self._make = make
+        self._recorder = recorder
+        self.lifespan = lifespan
+        self._batches: list[dict[str, Ahead[SentChallenge]]] = []
+        self._claimed: set[str] = set()
+
+    @property
+    def lead(self) -> float:
+        """How long before the first scenario needing them the first batch should be made."""
+        return self.lifespan + EXPIRY_MARGIN + self.PERIOD
+
+    def start(self) -> None:
+        """Make a batch for the kinds not claimed yet (evidence held for the scenario that claims it)."""
+        batch = {kind.value: Ahead(self._recorder, lambda kind=kind: self._make(kind))
+                 for kind in ClientKind if kind.value not in self._claimed}
+        for ahead in batch.values():
+            ahead.run()
+        self._batches.append(batch)
+
+    def keep_rolling(self) -> None:
+        """Called as each scenario starts once the first batch is made: another batch every :attr:`PERIOD`."""
+        if not self._batches or len(self._batches) >= self.MAX_BATCHES or len(self._claimed) == len(ClientKind):
+            return
+        newest = [a.started_at for a in self._batches[-1].values() if a.started_at is not None]
+        if not newest or time.monotonic() - min(newest) >= self.PERIOD:
+            self.start()
+
+    def _ready_at(self, ahead: Ahead[SentChallenge]) -> float:
+        assert ahead.finished_at is not None
+        return ahead.finished_at + self.lifespan + EXPIRY_MARGIN
+
+    def _alive_until(self, ahead: Ahead[SentChallenge]) -> float:
+        sent = ahead.peek()
+        lifespan = sent.flow.lifespan if sent is not None else None
+        if lifespan is None or ahead.started_at is None:
+            return float("inf")
+        return ahead.started_at + lifespan - self.FLOW_RESERVE
+
+    def _usable(self, kind: str) -> list[Ahead[SentChallenge]]:
+        now = time.monotonic()
+        made = [batch[kind] for batch in self._batches if kind in batch and batch[kind].done]
+        return [a for a in made if self._alive_until(a) > max(now, self._ready_at(a))]
+
+    def __getitem__(self, kind: str) -> SentChallenge:
+        """The challenge of ``kind``, once its code or token has expired (and its flow has not)."""
+        usable = self._usable(kind)
+        if not usable:
+            self.start()
+            usable = [self._batches[-1][kind]]
+        ahead = min(usable, key=self._ready_at)
+        self._claimed.add(kind)
+        for batch in self._batches:
+            batch.pop(kind, None)
+        sent = ahead.claim()
+        time.sleep(max(0.0, self._ready_at(ahead) - time.monotonic()))
+        return sent
+
+
+@pytest.fixture(scope="session")
+def expiring_challenges(conformance_run, target: Target, mail: MailSource, active_method: str
+                        ) -> ExpiringChallenges | None:
+    """The session's expiring challenges, or None when the target's code/token lifespan is unknown or too long."""
     lifespan = target.challenge_lifespan
-    if lifespan is None:
-        pytest.skip("the target's code/token lifespan is unknown: pass --challenge-lifespan to run this scenario")
-    if lifespan > target.wait_budget:
-        pytest.skip(f"code/token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
-    made: dict[str, SentChallenge] = {}
-    for kind in ClientKind:
+    if lifespan is None or lifespan > target.wait_budget or not target.has_admin:
+        return None
+    admin = AdminApi(target, conformance_run.recorder, conformance_run.clients.transport)
+
+    def make(kind: ClientKind) -> SentChallenge:
         verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
         identity = admin.create_identity()
         flow, sent_mail = verifier.sent(identity.email)
-        made[kind.value] = SentChallenge(verifier, identity, flow, sent_mail)
-    time.sleep(lifespan + 0.3)
-    return made
+        return SentChallenge(verifier, identity, flow, sent_mail)
+
+    return ExpiringChallenges(make, conformance_run.recorder, lifespan)
+
+
+@pytest.fixture
+def expired_challenges(expiring_challenges: ExpiringChallenges | None, target: Target,
+                       admin: AdminApi) -> ExpiringChallenges:
+    """``expired_challenges[kind]``: a sent challenge whose code or token has expired while its flow has not.
+
+    Skips when the challenge lifespan is unknown or longer than the wait budget."""
+    lifespan = target.challenge_lifespan
+    if lifespan is None:
+        pytest.skip("the target's code/token lifespan is unknown: pass --challenge-lifespan to run this scenario")
+    if expiring_challenges is None or lifespan > target.wait_budget:
+        pytest.skip(f"code/token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
+    return expiring_challenges
+
+
+class Lookahead:
+    """Says when to start work that should be ready ``lead`` seconds after it starts, just as the first test that
+    needs it begins. It extrapolates the pace of the last :attr:`WINDOW` tests over the tests still to come,
+    counting only tests that run (a scenario for the other method skips in no time).
+
+    ``needing``: the indexes (in the run order) of the tests that need the work; the first of them that runs is
+    the one the work must be ready for.
+    """
+
+    WINDOW = 30
+
+    def __init__(self, items: list[pytest.Item], needing: list[int]) -> None:
+        self.order = {item.nodeid: i for i, item in enumerate(items)}
+        self.items = items
+        self.needing = needing
+        self.due = needing[0]
+        self.started = False
+        self._seen: deque[tuple[int, float]] = deque(maxlen=self.WINDOW)
+        self._runs_before: list[int] = []
+
+    def time_to_start(self, nodeid: str, lead: float, runs: Callable[[pytest.Item], bool]) -> bool:
+        """Called as each test starts (``runs``: whether a test will run rather than skip); True once, when the
+        work should start now."""
+        index = self.order.get(nodeid)
+        if self.started or index is None or index > self.due:
+            return False
+        if not self._runs_before:
+            self._runs_before = [0]
+            for item in self.items:
+                self._runs_before.append(self._runs_before[-1] + int(runs(item)))
+            self.due = next((i for i in self.needing if runs(self.items[i])), self.needing[0])
+        now = time.monotonic()
+        ran = self._runs_before[index]
+        self._seen.append((ran, now))
+        first_ran, first_time = self._seen[0]
+        remaining = self._runs_before[self.due] - ran
+        if index >= self.due or (ran > first_ran and remaining * (now - first_time) / (ran - first_ran) <= lead):
+            self.started = True
+            import sys; print(f"\nLOOKAHEAD start at {index} due {self.due} remaining {remaining} t={now:.2f}", file=sys.stderr)
+        return self.started
+
+
+_LOOKAHEAD = pytest.StashKey[Lookahead]()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _start_expiring_early(request: pytest.FixtureRequest) -> None:
-    """Create the expiring flows before the first scenario, if any scenario of this run needs them."""
+    """Make the expiring flows before the first scenario, if any scenario of this run needs them."""
     if any("expired" in getattr(item, "fixturenames", ()) for item in request.session.items):
         request.getfixturevalue("expiring_flows")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the scenarios that need expired flows last, so their wait overlaps with everything else."""
-    items.sort(key=lambda item: "expired" in getattr(item, "fixturenames", ()))
+@pytest.fixture(autouse=True)
+def _make_challenges_ahead(request: pytest.FixtureRequest) -> None:
+    """Make the expiring challenges ahead of the first scenario that needs them (see :class:`ExpiringChallenges`)."""
+    lookahead = request.session.stash.get(_LOOKAHEAD, None)
+    if lookahead is None or hasattr(request.config, "workerinput"):
+        return  # under pytest-xdist a worker cannot know its order: the first claim makes them (and waits)
+    challenges = request.getfixturevalue("expiring_challenges")
+    if challenges is None:
+        return
+    if lookahead.started:
+        challenges.keep_rolling()
+        return
+    other = {"code": "link_method", "link": "code_method"}.get(request.getfixturevalue("active_method"))
+    if lookahead.time_to_start(request.node.nodeid, challenges.lead,
+                               runs=lambda item: not _needs(item, str(other))):
+        challenges.start()
+
+
+def _needs(item: pytest.Item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)  # after the smoke profile has deselected what it does not run
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Run order: scenarios needing expired flows last (their wait overlaps with everything else); scenarios
+    needing expired codes or tokens right after the last other scenario of their folder, where the pace is steady
+    enough for :class:`Lookahead` to make their challenges just in time."""
+    late = [item for item in items if _needs(item, "expired")]
+    stale = [item for item in items if _needs(item, "expired_challenges") and not _needs(item, "expired")]
+    rest = [item for item in items if not _needs(item, "expired") and not _needs(item, "expired_challenges")]
+    if stale:
+        folder = stale[0].path.parent
+        after = max((i for i, item in enumerate(rest) if item.path.parent == folder), default=len(rest) - 1) + 1
+        rest[after:after] = stale
+    items[:] = rest + late
+    if stale:
+        first = items.index(stale[0])
+        session.stash[_LOOKAHEAD] = Lookahead(items, list(range(first, first + len(stale))))
