@@ -7,7 +7,8 @@ so the project's own tests are not affected.
 In each test's process (an xdist worker, or the only one):
 
 - Allure: every exchange becomes a step with its redacted transcript attached, every check a step; at the end of
-  the test, labels (endpoint, transition, client kind) and requirement links (:mod:`.report.allure_steps`);
+  the test, labels (endpoint, transition, client kind) and requirement links (:mod:`.report.allure_steps`); the
+  Allure files are written by a background thread (:mod:`.report.allure_writer`);
 - a failure whose failing checks are ALL covered by the expected-failures ledger is reported as ``xfailed``
   (strict=False semantics), so JUnit, Allure and pytest's own summary agree with the gate;
 - the test's log is condensed into a :class:`~.report.results.TestRecord` (plain data) and attached to the teardown
@@ -114,6 +115,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(ReportPlugin(state), "kratos-conformance-report-session")
+    if state.allure:
+        from .report.allure_writer import write_allure_in_background
+
+        writer = write_allure_in_background()
+        if writer is not None:
+            config.add_cleanup(writer.close)
 
 
 # --- in the test's process ------------------------------------------------------------------------------------
