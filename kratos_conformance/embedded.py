@@ -20,8 +20,8 @@ from .mail import free_port
 
 #: Settings the conformance run gives the reference target: short lifespans so expiry scenarios run, not skip.
 #: Codes and tokens die before their flow, so an expired code can be tried on a flow that is still alive.
-FLOW_LIFESPAN = 4.0
-CHALLENGE_LIFESPAN = 2.0
+FLOW_LIFESPAN = 3.0
+CHALLENGE_LIFESPAN = 1.5
 CONFORMANCE_SETTINGS: dict[str, str] = {
     "flow-lifespan": f"{FLOW_LIFESPAN:g}s",
     "code-lifespan": f"{CHALLENGE_LIFESPAN:g}s",
@@ -50,6 +50,7 @@ class EmbeddedTarget:
     public_url: str = ""
     admin_url: str = ""
     _process: subprocess.Popen[str] | None = None
+    _launched_at: float = 0.0
 
     def command(self, public_port: int, admin_port: int) -> list[str]:
         """The command line that starts the reference target on these ports with this run's settings."""
@@ -68,6 +69,12 @@ class EmbeddedTarget:
 
     def start(self) -> "EmbeddedTarget":
         """Launch the process and wait until it prints where it listens; its output goes to ``log_path``."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> "EmbeddedTarget":
+        """Start the process without waiting for it (:meth:`wait_ready` waits)."""
+        if self._process is not None:
+            return self
         cmd = self.command(free_port(), free_port())
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +82,18 @@ class EmbeddedTarget:
         self._process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
                                          stdin=subprocess.DEVNULL)
         log.close()
-        deadline = time.monotonic() + self.startup_timeout
+        self._launched_at = time.monotonic()
+        return self
+
+    def wait_ready(self) -> "EmbeddedTarget":
+        """Wait (at most ``startup_timeout`` from the launch) until the launched process says where it listens;
+        CannotJudge, with its last line of output, if it exits or stays silent."""
+        if self.public_url:
+            return self
+        if self._process is None:
+            self.launch()
+        assert self._process is not None
+        deadline = self._launched_at + self.startup_timeout
         while time.monotonic() < deadline:
             output = self.log_path.read_text(encoding="utf-8", errors="replace")
             m = _READY.search(output)
@@ -85,7 +103,7 @@ class EmbeddedTarget:
             if self._process.poll() is not None:
                 lines = output.strip().splitlines()
                 raise CannotJudge(f"reference target did not start: {lines[-1] if lines else 'it exited'}")
-            time.sleep(0.05)
+            time.sleep(0.01)
         self.stop()
         raise CannotJudge(f"reference target did not report listening within {self.startup_timeout:g}s")
 

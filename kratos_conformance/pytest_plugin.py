@@ -89,24 +89,35 @@ class ConformanceRun:
         self.target: Target | None = None
         self.clients: ClientFactory | None = None
 
+    def launch(self) -> None:
+        """An embedded run: open the SMTP sink and launch the reference target's process without waiting for it
+        to listen (:meth:`start` waits), so it starts while pytest collects. Other runs: nothing to do."""
+        opts = self.options
+        if not opts.embedded or self.embedded is not None:
+            return
+        self.mail = open_mail_source(parse_mail_source(opts.mail_source))
+        if not isinstance(self.mail, SmtpSink):
+            raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
+        self.embedded = EmbeddedTarget(
+            method=opts.reference_method, smtp_url=self.mail.url, faults=opts.reference_faults,
+            log_path=opts.report_dir / f"reference-target-{opts.reference_method}{_worker_suffix()}.log",
+        ).launch()
+
     def start(self) -> None:
         opts = self.options
-        mail_spec = parse_mail_source(opts.mail_source)
-        self.mail = open_mail_source(mail_spec)
         public_url, admin_url, method = opts.public_url, opts.admin_url, None
         ui_url, error_ui_url, return_to = opts.ui_url, opts.error_ui_url, opts.return_to
         challenge_lifespan = opts.challenge_lifespan
         if opts.embedded:
-            if not isinstance(self.mail, SmtpSink):
-                raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
-            self.embedded = EmbeddedTarget(
-                method=opts.reference_method, smtp_url=self.mail.url, faults=opts.reference_faults,
-                log_path=opts.report_dir / f"reference-target-{opts.reference_method}{_worker_suffix()}.log",
-            ).start()
+            self.launch()
+            assert self.embedded is not None
+            self.embedded.wait_ready()
             public_url, admin_url, method = self.embedded.public_url, self.embedded.admin_url, opts.reference_method
             ui_url, error_ui_url = public_url + UI_PATH, public_url + ERROR_UI_PATH
             return_to = ALLOWED_RETURN_TO
             challenge_lifespan = CHALLENGE_LIFESPAN
+        else:
+            self.mail = open_mail_source(parse_mail_source(opts.mail_source))
         assert public_url is not None
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
@@ -127,6 +138,28 @@ class ConformanceRun:
             self.embedded.stop()
         if self.mail is not None:
             self.mail.close()
+        self.clients = self.embedded = self.mail = None
+
+
+_RUN_KEY = pytest.StashKey[ConformanceRun]()
+
+
+def launch_embedded_target(config: pytest.Config) -> None:
+    """Launch the session's embedded reference target now, to start while the tests are collected (the suites'
+    ``pytest_sessionstart`` calls this; the ``conformance_run`` fixture waits for it). No-op for a deployed
+    target, for ``--collect-only`` and on an xdist controller (its workers run the targets)."""
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is None or not options.embedded or _RUN_KEY in config.stash or config.option.collectonly \
+            or (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
+        return
+    run = ConformanceRun(options)
+    try:
+        run.launch()
+    except CannotJudge:
+        run.close()  # the fixture tries again and ends the session with the reason
+        return
+    config.stash[_RUN_KEY] = run
+    config.add_cleanup(run.close)
 
 
 def _worker_suffix() -> str:
@@ -138,7 +171,7 @@ def _worker_suffix() -> str:
 @pytest.fixture(scope="session")
 def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
     """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
-    run = ConformanceRun(pytestconfig.stash[OPTIONS_KEY])
+    run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY])
     try:
         run.start()
     except CannotJudge as exc:
