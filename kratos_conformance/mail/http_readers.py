@@ -64,6 +64,7 @@ from __future__ import annotations
 import html as html_lib
 import quopri
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -125,6 +126,10 @@ class HttpMailReader:
     def check(self) -> None:
         """Raise :class:`CannotJudge` (one line, naming the catcher and URL) unless the catcher's API answers."""
         self._probe()
+
+    def idle(self, seconds: float) -> None:
+        """A catcher cannot say when mail arrives: sleep."""
+        time.sleep(seconds)
 
     def messages_to(self, address: str) -> list[Mail]:
         """Every mail the catcher holds for ``address`` (case-insensitive), oldest first."""

@@ -40,13 +40,14 @@ class SmtpSink:
     """A running SMTP server holding received mail; thread-safe; use as a context manager or call close()."""
 
     name = "smtp-sink"
-    poll_interval = 0.005  # an in-memory list: looking is nearly free
+    poll_interval = 0.05  # idle() wakes as soon as a mail arrives: this only bounds a wait
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port or free_port(host)
         self._mails: list[Mail] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._ids = count(1)
         self._controller = Controller(_Handler(self), hostname=host, port=self.port, ready_timeout=5)
         try:
@@ -63,11 +64,17 @@ class SmtpSink:
         with self._lock:
             mail_id = f"smtp-{next(self._ids)}"
         mail = mail_from_bytes(mail_id, content, recipients, received_at=time.time())
-        with self._lock:
+        with self._arrived:
             self._mails.append(mail)
+            self._arrived.notify_all()
 
     def check(self) -> None:
         """The sink runs in this process; it is reachable once constructed."""
+
+    def idle(self, seconds: float) -> None:
+        """Wait up to ``seconds``, returning as soon as a mail arrives."""
+        with self._arrived:
+            self._arrived.wait(seconds)
 
     def messages_to(self, address: str) -> list[Mail]:
         with self._lock:

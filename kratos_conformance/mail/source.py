@@ -17,6 +17,9 @@ class MailSource(Protocol):
     #: seconds between two looks while waiting for a mail (cheap in-process sources poll faster).
     poll_interval: float
 
+    def idle(self, seconds: float) -> None:
+        """Pause before the next look, up to ``seconds``; a source that knows when mail arrives returns then."""
+
     def check(self) -> None:
         """Raise :class:`~kratos_conformance.errors.CannotJudge` (one line) if the source cannot be reached."""
 
@@ -48,7 +51,7 @@ def wait_for_mail(
                 return mail
         if time.monotonic() >= deadline:
             raise MailNotReceived(f"no mail to {address} arrived within {timeout:g}s via {source.name}")
-        time.sleep(source.poll_interval)
+        source.idle(min(source.poll_interval, max(0.0, deadline - time.monotonic())))
 
 
 def assert_no_mail(source: MailSource, address: str, *, wait: float, ignore: Collection[str] = ()) -> None:
@@ -60,4 +63,4 @@ def assert_no_mail(source: MailSource, address: str, *, wait: float, ignore: Col
             raise AssertionError(f"unexpected mail to {address}: subject {fresh[0].subject!r}")
         if time.monotonic() >= deadline:
             return
-        time.sleep(source.poll_interval)
+        source.idle(min(source.poll_interval, max(0.0, deadline - time.monotonic())))

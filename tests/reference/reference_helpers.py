@@ -80,7 +80,8 @@ class SmtpSink:
             if len(found) >= count:
                 return found[count - 1]
             assert time.monotonic() < deadline, f"no mail #{count} to {recipient} within {timeout}s"
-            time.sleep(LibrarySmtpSink.poll_interval)
+            assert self._sink is not None
+            self._sink.idle(LibrarySmtpSink.poll_interval)
 
     def assert_no_mail(self, recipient: str, settle: float = 0.4) -> None:
         """Give the courier a moment, then assert nothing reached ``recipient``."""
