@@ -6,14 +6,16 @@ attribution: the exchanges and checks of that early work would land in whichever
 :class:`Ahead` holds them back (:meth:`Recorder.hold <kratos_conformance.exchanges.Recorder.hold>`,
 :func:`checks.hold <kratos_conformance.checks.hold>`) and records them when the scenario that needs the result
 claims it, so they are judged and reported as that scenario's own. Work that failed early is redone at the claim,
-in the open, so its failure is reported by the scenario too.
+in the open, so its failure is reported by the scenario too. :class:`Lookahead` says when to start such work so
+that it is ready just as the first scenario needing it runs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from . import checks
 from .checks import CheckResult
@@ -69,3 +71,46 @@ class Ahead(Generic[T]):
         for result in results:
             checks.tell(result)
         return self._value  # type: ignore[return-value] - set by run()
+
+
+class Lookahead:
+    """Says when to start work that should be ready ``lead`` seconds after it starts, just as the first test that
+    needs it begins. It extrapolates the pace of the last :attr:`WINDOW` tests over the tests still to come,
+    counting only tests that run (a scenario for the other method skips in no time).
+
+    ``items``: the run order (anything with a ``nodeid``); ``needing``: the indexes of the tests that need the
+    work (the first of them that runs is the one the work must be ready for).
+    """
+
+    WINDOW = 30
+
+    def __init__(self, items: Sequence[Any], needing: list[int],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.order = {item.nodeid: i for i, item in enumerate(items)}
+        self.items = items
+        self.needing = needing
+        self.due = needing[0]
+        self.started = False
+        self._seen: deque[tuple[int, float]] = deque(maxlen=self.WINDOW)
+        self._runs_before: list[int] = []
+
+    def time_to_start(self, nodeid: str, lead: float, runs: Callable[[Any], bool]) -> bool:
+        """Called as each test starts (``runs``: whether a test will run rather than skip); True once, when the
+        work should start now."""
+        index = self.order.get(nodeid)
+        if self.started or index is None or index > self.due:
+            return False
+        if not self._runs_before:
+            self._runs_before = [0]
+            for item in self.items:
+                self._runs_before.append(self._runs_before[-1] + int(runs(item)))
+            self.due = next((i for i in self.needing if runs(self.items[i])), self.needing[0])
+        now = self.clock()
+        ran = self._runs_before[index]
+        self._seen.append((ran, now))
+        first_ran, first_time = self._seen[0]
+        remaining = self._runs_before[self.due] - ran
+        if index >= self.due or (ran > first_ran and remaining * (now - first_time) / (ran - first_ran) <= lead):
+            self.started = True
+        return self.started

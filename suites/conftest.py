@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from kratos_conformance.ahead import Ahead
+from kratos_conformance.ahead import Ahead, Lookahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
 from kratos_conformance.exchanges import Recorder
 from kratos_conformance.flow import Flow
@@ -239,48 +238,6 @@ def expired_challenges(expiring_challenges: ExpiringChallenges | None, target: T
     if expiring_challenges is None or lifespan > target.wait_budget:
         pytest.skip(f"code/token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
     return expiring_challenges
-
-
-class Lookahead:
-    """Says when to start work that should be ready ``lead`` seconds after it starts, just as the first test that
-    needs it begins. It extrapolates the pace of the last :attr:`WINDOW` tests over the tests still to come,
-    counting only tests that run (a scenario for the other method skips in no time).
-
-    ``needing``: the indexes (in the run order) of the tests that need the work; the first of them that runs is
-    the one the work must be ready for.
-    """
-
-    WINDOW = 30
-
-    def __init__(self, items: list[pytest.Item], needing: list[int]) -> None:
-        self.order = {item.nodeid: i for i, item in enumerate(items)}
-        self.items = items
-        self.needing = needing
-        self.due = needing[0]
-        self.started = False
-        self._seen: deque[tuple[int, float]] = deque(maxlen=self.WINDOW)
-        self._runs_before: list[int] = []
-
-    def time_to_start(self, nodeid: str, lead: float, runs: Callable[[pytest.Item], bool]) -> bool:
-        """Called as each test starts (``runs``: whether a test will run rather than skip); True once, when the
-        work should start now."""
-        index = self.order.get(nodeid)
-        if self.started or index is None or index > self.due:
-            return False
-        if not self._runs_before:
-            self._runs_before = [0]
-            for item in self.items:
-                self._runs_before.append(self._runs_before[-1] + int(runs(item)))
-            self.due = next((i for i in self.needing if runs(self.items[i])), self.needing[0])
-        now = time.monotonic()
-        ran = self._runs_before[index]
-        self._seen.append((ran, now))
-        first_ran, first_time = self._seen[0]
-        remaining = self._runs_before[self.due] - ran
-        if index >= self.due or (ran > first_ran and remaining * (now - first_time) / (ran - first_ran) <= lead):
-            self.started = True
-            import sys; print(f"\nLOOKAHEAD start at {index} due {self.due} remaining {remaining} t={now:.2f}", file=sys.stderr)
-        return self.started
 
 
 _LOOKAHEAD = pytest.StashKey[Lookahead]()

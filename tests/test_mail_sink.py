@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -57,3 +58,10 @@ def test_assert_no_mail_fails_when_one_arrives(sink: SmtpSink) -> None:
     _send(sink, "d@example.test", "hello", "x")
     with pytest.raises(AssertionError):
         assert_no_mail(sink, "d@example.test", wait=0.5)
+
+
+def test_idle_returns_as_soon_as_a_mail_arrives(sink: SmtpSink) -> None:
+    threading.Timer(0.05, _send, (sink, "e@example.test", "hello", "x")).start()
+    started = time.monotonic()
+    sink.idle(5.0)
+    assert time.monotonic() - started < 2.0 and sink.messages_to("e@example.test")
