@@ -40,7 +40,7 @@ class UnknownRequirement(KeyError):
 @lru_cache(maxsize=1)
 def load_catalog(path: Path = CATALOG_PATH) -> dict[str, Requirement]:
     """Load and validate the catalog; ids are unique and every entry is complete."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     catalog: dict[str, Requirement] = {}
     for area, entries in data["areas"].items():
         for entry in entries:

@@ -54,7 +54,7 @@ DRIFT_ID_PATTERN = re.compile(r"^DRIFT-\d{3}$")
 @lru_cache(maxsize=8)
 def _read_yaml(path: str) -> Any:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
 
 
 def load_contract(path: str | Path | None = None) -> dict[str, Any]:

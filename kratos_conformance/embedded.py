@@ -6,6 +6,7 @@ to it over HTTP, exactly as it talks to a deployed server. That keeps a bug shar
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import signal
@@ -33,6 +34,23 @@ ALLOWED_RETURN_TO = "https://app.conformance.test/welcome"
 #: where the embedded target serves its own verification and error pages (relative to its public URL).
 UI_PATH = "ui/verification"
 ERROR_UI_PATH = "ui/error"
+#: targets told to stop without waiting (``stop(wait=False)``), reaped at exit.
+_stopping: list[subprocess.Popen[str]] = []
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _reap_all() -> None:
+    while _stopping:
+        _reap(_stopping.pop())
+
+
 _READY = re.compile(r"reference target listening: public (?P<public>\S+) admin (?P<admin>\S+)")
 
 
@@ -107,17 +125,19 @@ class EmbeddedTarget:
         self.stop()
         raise CannotJudge(f"reference target did not report listening within {self.startup_timeout:g}s")
 
-    def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the process: SIGTERM, then SIGKILL after 5 s. ``wait=False`` returns at once; the process is
+        reaped (with the same bound) when this Python process exits."""
         proc, self._process = self._process, None
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if wait:
+            _reap(proc)
+        else:
+            if not _stopping:
+                atexit.register(_reap_all)
+            _stopping.append(proc)
 
     def __enter__(self) -> "EmbeddedTarget":
         return self.start()

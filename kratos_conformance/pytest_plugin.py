@@ -135,7 +135,7 @@ class ConformanceRun:
         if self.clients is not None:
             self.clients.close()
         if self.embedded is not None:
-            self.embedded.stop()
+            self.embedded.stop(wait=False)  # its last seconds overlap with the reports; reaped at exit
         if self.mail is not None:
             self.mail.close()
         self.clients = self.embedded = self.mail = None
