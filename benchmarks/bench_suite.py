@@ -1,20 +1,25 @@
 """Benchmark: time to verdict per run profile, against the floor a bare HTTP client sets.
 
-For each run profile (smoke, default, deep) and each method (code, link) the suite runs against the embedded
-reference target as `make conformance` runs it; the benchmark prints the wall time from command to verdict, the
-number of HTTP exchanges, exchanges per second, the floor (the same requests replayed in order with a bare httpx
-client against a fresh reference target with the same settings) and the ratio suite/floor. It also times the
-default profile with pytest-xdist (-n 2) and measures the reference target's own throughput (flows created and
-submitted per second). Figures are printed and written to reports/bench.json.
+For each run (smoke; the scenario suite alone; default = scenarios + fuzzing; deep) and each method (code, link) the
+suite runs against the embedded reference target as ``make conformance`` runs it, in a fresh process, with every
+HTTP exchange captured (``benchmarks/capture_plugin.py``). The benchmark prints the wall time from command to
+verdict, pytest's session time, the number of HTTP exchanges and exchanges per second, the floor (the same requests
+replayed in order by a bare httpx client against a fresh reference target, rewritten to the replay's own ids,
+cookies and codes: ``benchmarks/replay.py``) and the ratio session/floor. Scenarios that need an expired flow cannot
+finish before the flow lifespan the target is configured with has passed, whatever the client; ``bound`` is
+max(floor, that lifespan) and the last ratio is against it.
 
-Run: make bench   (or .venv/bin/python benchmarks/bench_suite.py [--profiles smoke,default] [--methods code])
+It also times the default profile with pytest-xdist (-n 2), the capture's own overhead (the scenario suite with and
+without it), and the reference target's throughput (flows created and submitted per second). Figures are printed
+and written to reports/bench.json.
+
+Run: make bench   (or .venv/bin/python benchmarks/bench_suite.py [--runs smoke,scenarios] [--methods code])
 This is a benchmark, not a test: nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,56 +36,75 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kratos_conformance.embedded import EmbeddedTarget  # noqa: E402
+from benchmarks.replay import replay  # noqa: E402
+from kratos_conformance.embedded import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
 from kratos_conformance.mail import SmtpSink  # noqa: E402
 
-#: what each profile runs, as `make conformance` would (the browser walks are timed apart: Chromium dominates them).
-SUITES = {"smoke": "scenarios", "default": "scenarios,fuzz", "deep": "scenarios,fuzz"}
+#: each benchmarked run: its run profile and suites (the browser walks are left out: Chromium dominates them).
+RUNS = {"smoke": ("smoke", "scenarios"), "scenarios": ("default", "scenarios"),
+        "default": ("default", "scenarios,fuzz"), "deep": ("deep", "scenarios,fuzz")}
+#: seconds past a lifespan the suite waits before it counts a flow as expired (suites/conftest.py).
+EXPIRY_MARGIN = 0.3
 
 
-def run_suite(profile: str, method: str, capture: Path | None, workers: int = 0,
-              suites: str | None = None) -> tuple[float, float]:
-    """Run the suite once (a fresh process, as a user would); return (wall seconds, pytest session seconds)."""
-    pytest_args: list[str] = []
-    if workers:
-        pytest_args += ["-n", str(workers)]
+@dataclass
+class Timed:
+    """One run of the suite: wall seconds (command to verdict), pytest's session seconds and its summary line."""
+
+    wall: float
+    session: float
+    summary: str
+
+
+def run_suite(run: str, method: str, *, capture: Path | None = None, workers: int = 0) -> Timed:
+    """Run the suite once in a fresh process, as a user would."""
+    profile, suites = RUNS[run]
+    pytest_args: list[str] = ["-n", str(workers)] if workers else []
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as `make` runs it: pytest may cache its rewritten modules
     if capture is not None:
         pytest_args += ["-p", "benchmarks.capture_plugin"]
         env["KRATOS_CONFORMANCE_CAPTURE"] = str(capture)
-    cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", suites or SUITES[profile],
-           "--run-profile", profile,
-           "--reference-method", method, "--report-dir", f"{tempfile.gettempdir()}/bench-reports/{profile}-{method}"]
+    cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", suites, "--run-profile", profile,
+           "--reference-method", method, "--report-dir", f"{tempfile.gettempdir()}/bench-reports/{run}-{method}"]
     if pytest_args:
         cmd += ["--", *pytest_args]
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
+    wall = time.perf_counter() - started
     sessions = re.findall(r"(\d+ passed.*?) in ([\d.]+)s", done.stdout)
     summary, session = (sessions[-1][0], float(sessions[-1][1])) if sessions else ("no pytest summary", 0.0)
-    print(f"    {profile:7s} {suites or SUITES[profile]:15s} {method:4s} {'-n ' + str(workers) if workers else '':5s}"
-          f" wall {elapsed:6.2f}s, session {session:6.2f}s  ({summary})")
-    return elapsed, session
+    if done.returncode != 0:
+        summary += f"; exit {done.returncode}"
+    return Timed(wall, session, summary)
 
 
-def replay(capture: Path, method: str) -> tuple[int, float]:
-    """Replay the captured requests in order against a fresh reference target; return (count, seconds)."""
-    requests = [json.loads(line) for line in capture.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with SmtpSink() as sink, EmbeddedTarget(method=method, smtp_url=sink.url,
-                                            log_path=Path(tempfile.gettempdir()) / "bench-floor.log") as target:
-        prepared = []
-        for r in requests:
-            url = r["url"].replace(r["public_url"], target.public_url)
-            if r.get("admin_url"):
-                url = url.replace(r["admin_url"], target.admin_url)
-            prepared.append((r["method"], url, [(k, v) for k, v in r["headers"] if k.lower() != "host"],
-                             base64.b64decode(r["body"])))
-        with httpx.Client(follow_redirects=False, timeout=15) as client:
-            started = time.perf_counter()
-            for method_, url, headers, body in prepared:
-                client.request(method_, url, headers=headers, content=body or None).read()
-            return len(prepared), time.perf_counter() - started
+def measure(run: str, method: str) -> dict[str, Any]:
+    """One captured run and its replay: the row of the table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = Path(tmp) / "exchanges.jsonl"
+        timed = run_suite(run, method, capture=capture)
+        floor = replay(capture, method) if capture.exists() else None
+    expiry = RUNS[run][0] != "smoke"  # the smoke profile runs no expiry scenario
+    row: dict[str, Any] = {"run": run, "method": method, **asdict(timed)}
+    if floor is not None:
+        bound = max(floor.seconds, FLOW_LIFESPAN + EXPIRY_MARGIN if expiry else 0.0)
+        row.update(exchanges=floor.count, exchanges_per_s=round(floor.count / timed.session, 1),
+                   floor=round(floor.seconds, 3), same_status=round(floor.same_status, 3),
+                   ratio=round(timed.session / floor.seconds, 2), bound=round(bound, 2),
+                   ratio_to_bound=round(timed.session / bound, 2))
+    return row
+
+
+def print_row(row: dict[str, Any]) -> None:
+    if "floor" not in row:
+        print(f"  {row['run']:9s} {row['method']:4s} wall {row['wall']:6.2f}s  session {row['session']:6.2f}s  "
+              f"({row['summary']})")
+        return
+    print(f"  {row['run']:9s} {row['method']:4s} wall {row['wall']:6.2f}s  session {row['session']:6.2f}s  "
+          f"{row['exchanges']:5d} exchanges {row['exchanges_per_s']:6.1f}/s  floor {row['floor']:6.2f}s "
+          f"(replay {row['same_status']:.0%} same status)  ratio {row['ratio']:5.2f}  bound {row['bound']:5.2f}s "
+          f"ratio {row['ratio_to_bound']:4.2f}  ({row['summary']})")
 
 
 def reference_throughput(method: str = "code", rounds: int = 300) -> float:
@@ -97,37 +122,35 @@ def reference_throughput(method: str = "code", rounds: int = 300) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profiles", default="smoke,default,deep")
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"a comma list of {', '.join(RUNS)}")
     parser.add_argument("--methods", default="code,link")
     parser.add_argument("--out", default=str(ROOT / "reports" / "bench.json"))
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"profiles": {}, "machine": {"cores": os.cpu_count()}}
-    methods = args.methods.split(",")
-    for profile in args.profiles.split(","):
-        print(f"profile {profile}:")
-        wall = sum(run_suite(profile, m, None)[0] for m in methods)
-        results["profiles"][profile] = {"wall_s": round(wall, 2)}
-        print(f"  => command to verdict, {'+'.join(methods)}: {wall:.2f}s")
-    print("scenario suite (default profile) against its floor:")
-    session = floor = 0.0
-    exchanges = 0
-    for method in methods:
-        with tempfile.TemporaryDirectory() as tmp:
-            capture = Path(tmp) / "requests.jsonl"
-            session += run_suite("default", method, capture, suites="scenarios")[1]
-            count, seconds = replay(capture, method) if capture.exists() else (0, 0.0)
-        exchanges += count
-        floor += seconds
-    results["scenarios"] = {"session_s": round(session, 2), "exchanges": exchanges,
-                            "exchanges_per_s": round(exchanges / session, 1) if session else 0.0,
-                            "floor_s": round(floor, 3), "ratio": round(session / floor, 1) if floor else None}
-    row = results["scenarios"]
-    print(f"  => {exchanges} exchanges in {row['session_s']}s ({row['exchanges_per_s']}/s); floor {row['floor_s']}s; "
-          f"suite/floor {row['ratio']}")
-    if "default" in args.profiles.split(","):
-        print("profile default with -n 2:")
-        results["default_n2_wall_s"] = round(sum(run_suite("default", m, None, workers=2)[0] for m in methods), 2)
-        print(f"  => command to verdict: {results['default_n2_wall_s']}s")
+    runs, methods = args.runs.split(","), args.methods.split(",")
+    results: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "flow_lifespan_s": FLOW_LIFESPAN, "rows": [],
+                               "command_to_verdict_s": {}}
+    print(f"time to verdict against the embedded reference target ({os.cpu_count()} cores); "
+          f"floor = bare-client replay, bound = max(floor, flow lifespan {FLOW_LIFESPAN:g}s + {EXPIRY_MARGIN}s)")
+    for run in runs:
+        rows = [measure(run, method) for method in methods]
+        for row in rows:
+            print_row(row)
+        results["rows"] += rows
+        total = round(sum(r["wall"] for r in rows), 2)
+        results["command_to_verdict_s"][run] = total
+        print(f"  => {run}, {'+'.join(methods)}: {total:.2f}s from command to verdict")
+    if "scenarios" in runs:
+        plain = [run_suite("scenarios", m) for m in methods]
+        captured = [r for r in results["rows"] if r["run"] == "scenarios"]
+        overhead = sum(r["session"] for r in captured) / max(sum(t.session for t in plain), 1e-9) - 1
+        results["capture_overhead"] = round(overhead, 3)
+        print(f"  capture overhead (scenarios, session with/without): {overhead:+.1%}; without capture: "
+              + ", ".join(f"{m} {t.session:.2f}s" for m, t in zip(methods, plain)))
+    if "default" in runs:
+        parallel = [run_suite("default", m, workers=2) for m in methods]
+        results["default_n2_wall_s"] = round(sum(t.wall for t in parallel), 2)
+        print(f"  default with -n 2: " + ", ".join(f"{m} wall {t.wall:.2f}s" for m, t in zip(methods, parallel))
+              + f" => {results['default_n2_wall_s']:.2f}s")
     results["reference_flows_per_s"] = round(reference_throughput(), 1)
     print(f"reference target: {results['reference_flows_per_s']} flows created and submitted per second")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

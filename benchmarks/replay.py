@@ -1,0 +1,221 @@
+"""The floor: a captured run replayed, request by request and in order, by a bare httpx client against a fresh
+reference target with the same settings.
+
+Sending the captured bytes unchanged would not repeat the run: the fresh target hands out its own flow ids, CSRF
+tokens, cookies, codes and link tokens, so most replayed requests would hit unknown flows and come back as cheap
+404s. The replayer therefore learns, from each response, which value of the replay stands where the capture had
+another one (JSON leaf by leaf, Set-Cookie by cookie name, Location by query parameter; codes and link tokens from
+the mail to the same address) and rewrites later requests with the replay's values. The target then does the
+run's work (flows made, mails sent, codes checked). Only what a bare client also spends is timed: the sends, and
+the waits for a mail before its code or link is used. :attr:`Replay.same_status` says how faithful the replay
+was (responses whose status matches the run's; time-dependent ones, such as expired flows, cannot match without
+the run's waits).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import json
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.mail import SmtpSink
+
+_CODE = re.compile(rb"(?<![0-9A-Za-z])(\d{6})(?![0-9A-Za-z])")
+MAIL_WAIT = 5.0
+
+
+@dataclass
+class Replay:
+    """What a replay did: requests sent, seconds spent, and the share of statuses equal to the run's."""
+
+    count: int
+    seconds: float
+    same_status: float
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:  # noqa: D102 - keep nothing
+        return False
+
+
+def _token_like(value: str) -> bool:
+    """Values worth rewriting: long and without spaces (ids, tokens, cookies, URLs), never prose or enums."""
+    return len(value) >= 16 and not any(c.isspace() for c in value)
+
+
+class Rewriter:
+    """Old value (the run's) -> new value (the replay's), applied longest first to URLs, headers and bodies."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.codes: dict[bytes, bytes] = {}
+        self._order: list[str] = []
+
+    def learn(self, old: Any, new: Any) -> None:
+        if isinstance(old, str) and isinstance(new, str) and old != new and _token_like(old) \
+                and old not in self.values:
+            self.values[old] = new
+            self._order = sorted(self.values, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for old in self._order:
+            if old in value:
+                value = value.replace(old, self.values[old])
+        return value
+
+    def body(self, value: bytes) -> bytes:
+        for old in self._order:
+            raw = old.encode()
+            if raw in value:
+                value = value.replace(raw, self.values[old].encode())
+        if self.codes:
+            value = _CODE.sub(lambda m: self.codes.get(m.group(1), m.group(1)), value)
+        return value
+
+    def url(self, value: str) -> str:
+        value = self.text(value)
+        if self.codes:
+            value = _CODE.sub(lambda m: self.codes.get(m.group(1), m.group(1)), value.encode()).decode()
+        return value
+
+
+def _align(old: Any, new: Any, rewriter: Rewriter) -> None:
+    """Walk two JSON documents side by side and learn every leaf that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key, value in old.items():
+            if key in new:
+                _align(value, new[key], rewriter)
+    elif isinstance(old, list) and isinstance(new, list):
+        for a, b in zip(old, new):
+            _align(a, b, rewriter)
+    else:
+        rewriter.learn(old, new)
+
+
+def _cookies(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(name, value) of each Set-Cookie, in order."""
+    found = []
+    for key, value in headers:
+        if key.lower() == "set-cookie":
+            name, _, rest = value.partition("=")
+            found.append((name.strip(), rest.split(";", 1)[0]))
+    return found
+
+
+def _learn_response(captured: dict[str, Any], response: httpx.Response, rewriter: Rewriter) -> None:
+    old_headers = [(k, v) for k, v in captured["response_headers"]]
+    new_headers = list(response.headers.multi_items())
+    for (old_name, old_value), (new_name, new_value) in zip(_cookies(old_headers), _cookies(new_headers)):
+        rewriter.learn(old_name, new_name)  # a CSRF cookie's name depends on the target's URL
+        rewriter.learn(old_value, new_value)
+    old_location = next((v for k, v in old_headers if k.lower() == "location"), None)
+    new_location = response.headers.get("location")
+    if old_location and new_location:
+        new_params = dict(parse_qsl(urlsplit(new_location).query))
+        for name, value in parse_qsl(urlsplit(old_location).query):
+            rewriter.learn(value, new_params.get(name))
+        rewriter.learn(old_location, new_location)
+    old_body = base64.b64decode(captured["response_body"])
+    if old_body[:1] in (b"{", b"[") and response.content[:1] in (b"{", b"["):
+        try:
+            _align(json.loads(old_body), response.json(), rewriter)
+        except ValueError:
+            pass
+
+
+class _Mails:
+    """The run's mails by code and token, and the wait for the replay's mail at the same place."""
+
+    def __init__(self, mails: list[dict[str, Any]], sink: SmtpSink) -> None:
+        self.sink = sink
+        self.by_code: dict[bytes, tuple[str, int]] = {}
+        self.by_token: dict[str, tuple[str, int]] = {}
+        seen: dict[str, int] = {}
+        for mail in mails:
+            address = mail["to"][0].lower() if mail["to"] else ""
+            place = (address, seen.get(address, 0))
+            seen[address] = place[1] + 1
+            if mail.get("code"):
+                self.by_code[mail["code"].encode()] = place
+            if mail.get("link"):
+                self.by_token[mail["link"]] = place
+                token = dict(parse_qsl(urlsplit(mail["link"]).query)).get("token")
+                if token:
+                    self.by_token[token] = place
+
+    def _mail_at(self, place: tuple[str, int]) -> Any:
+        address, ordinal = place
+        deadline = time.monotonic() + MAIL_WAIT
+        while time.monotonic() < deadline:
+            found = self.sink.messages_to(address)
+            if len(found) > ordinal:
+                return found[ordinal]
+            self.sink.idle(0.05)
+        return None
+
+    def learn_for(self, url: str, body: bytes, rewriter: Rewriter) -> None:
+        """Before a request: wait for (and learn) the replay's mail of every code or token it uses."""
+        text = url.encode() + b" " + body
+        places = {self.by_code[c] for c in _CODE.findall(text) if c in self.by_code and c not in rewriter.codes}
+        places |= {p for t, p in self.by_token.items() if t not in rewriter.values and t.encode() in text}
+        for place in places:
+            mail = self._mail_at(place)
+            if mail is None:
+                continue
+            for code, at in self.by_code.items():
+                if at == place and mail.code:
+                    rewriter.codes[code] = mail.code.encode()
+            for token, at in self.by_token.items():
+                if at == place and mail.verification_link:
+                    new_link = mail.verification_link
+                    new_token = dict(parse_qsl(urlsplit(new_link).query)).get("token")
+                    rewriter.learn(token, new_link if "://" in token else new_token)
+
+
+def load(capture: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The capture's target line, exchanges and mails."""
+    lines = [json.loads(line) for line in capture.read_text(encoding="utf-8").splitlines() if line.strip()]
+    target = next(line for line in lines if line["kind"] == "target")
+    return (target, [line for line in lines if line["kind"] == "http"],
+            [line for line in lines if line["kind"] == "mail"])
+
+
+def replay(capture: Path, method: str) -> Replay:
+    """Replay ``capture`` against a fresh reference target (``method``); see the module docstring."""
+    run_target, exchanges, mails = load(capture)
+    with SmtpSink() as sink, EmbeddedTarget(method=method, smtp_url=sink.url,
+                                            log_path=Path(tempfile.gettempdir()) / "bench-floor.log") as target:
+        rewriter = Rewriter()
+        rewriter.learn(run_target["public_url"], target.public_url)
+        if run_target.get("admin_url"):
+            rewriter.learn(run_target["admin_url"], target.admin_url)
+        known = _Mails(mails, sink)
+        same = 0
+        spent = 0.0
+        with httpx.Client(follow_redirects=False, timeout=15, cookies=http.cookiejar.CookieJar(_NoCookies())) \
+                as client:
+            for captured in exchanges:
+                body = base64.b64decode(captured["body"])
+                started = time.perf_counter()
+                known.learn_for(captured["url"], body, rewriter)
+                waited = time.perf_counter() - started
+                url = rewriter.url(captured["url"])
+                body = rewriter.body(body)
+                headers = [(k, rewriter.text(v)) for k, v in captured["headers"] if k.lower() != "host"]
+                started = time.perf_counter()
+                response = client.request(captured["method"], url, headers=headers, content=body or None)
+                response.read()
+                spent += waited + time.perf_counter() - started
+                same += response.status_code == captured["status"]
+                _learn_response(captured, response, rewriter)
+        return Replay(len(exchanges), spent, same / len(exchanges) if exchanges else 1.0)
