@@ -13,7 +13,10 @@ session and stops it at the end.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, UI_P
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
 from .identities import AdminApi
-from .mail import MailSource, SmtpSink, open_mail_source, parse_mail_source
+from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options
 from .profiles import get_profile
 from .target import Target
@@ -60,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[OPTIONS_KEY] = parse_options({s.dest: config.getoption(s.dest) for s in OPTIONS})
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    _share_the_sink(config, config.stash[OPTIONS_KEY])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -79,10 +83,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class ConformanceRun:
-    """The session's connection to the target: started on first use, closed at the end of the session."""
+    """The session's connection to the target: started on first use, closed at the end of the session.
 
-    def __init__(self, options: RunOptions) -> None:
+    ``mail_spool``: in a pytest-xdist worker of a run against a deployed target with the built-in SMTP sink, the
+    directory where the controller's sink spools mail (read instead of starting a sink of its own).
+    """
+
+    def __init__(self, options: RunOptions, mail_spool: str | None = None) -> None:
         self.options = options
+        self.mail_spool = mail_spool
         self.recorder = Recorder()
         self.embedded: EmbeddedTarget | None = None
         self.mail: MailSource | None = None
@@ -116,6 +125,9 @@ class ConformanceRun:
             ui_url, error_ui_url = public_url + UI_PATH, public_url + ERROR_UI_PATH
             return_to = ALLOWED_RETURN_TO
             challenge_lifespan = CHALLENGE_LIFESPAN
+        elif self.mail_spool:
+            self.mail = SpoolReader(self.mail_spool)
+            self.mail.check()
         else:
             self.mail = open_mail_source(parse_mail_source(opts.mail_source))
         assert public_url is not None
@@ -150,7 +162,7 @@ def launch_embedded_target(config: pytest.Config) -> None:
     target, for ``--collect-only`` and on an xdist controller (its workers run the targets)."""
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or not options.embedded or _RUN_KEY in config.stash or config.option.collectonly \
-            or (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")):
+            or _is_xdist_controller(config):
         return
     run = ConformanceRun(options)
     try:
@@ -162,6 +174,49 @@ def launch_embedded_target(config: pytest.Config) -> None:
     config.add_cleanup(run.close)
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+#: how a pytest-xdist controller tells its workers where its SMTP sink spools mail.
+WORKER_SPOOL_KEY = "kratos_conformance_mail_spool"
+
+
+class SharedSink:
+    """On the pytest-xdist controller of a run against a deployed target with the built-in SMTP sink: the one sink
+    the target's courier can reach listens here and spools every mail for the workers (:mod:`.mail.spool`)."""
+
+    def __init__(self, spec_host: str, spec_port: int) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="kratos-conformance-mail-"))
+        try:
+            self.sink = SmtpSink(spec_host, spec_port, spool=self.directory)
+        except CannotJudge:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_SPOOL_KEY] = str(self.directory)
+
+    def close(self) -> None:
+        self.sink.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _share_the_sink(config: pytest.Config, options: RunOptions) -> None:
+    """Under pytest-xdist, against a deployed target mailing the built-in sink: start it once, on the controller."""
+    if options.embedded or config.option.collectonly or not _is_xdist_controller(config):
+        return
+    try:
+        spec = parse_mail_source(options.mail_source)
+        if spec.kind != "smtp-sink":
+            return  # a mail catcher's HTTP API is shared by nature
+        shared = SharedSink(spec.host, spec.port)
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    config.pluginmanager.register(shared, "kratos-conformance-shared-sink")
+    config.add_cleanup(shared.close)
+
+
 def _worker_suffix() -> str:
     """``-gw0`` etc. under pytest-xdist (each worker runs its own reference target), else ``""``."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -171,7 +226,8 @@ def _worker_suffix() -> str:
 @pytest.fixture(scope="session")
 def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
     """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
-    run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY])
+    spool = (getattr(pytestconfig, "workerinput", None) or {}).get(WORKER_SPOOL_KEY)
+    run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY], spool)
     try:
         run.start()
     except CannotJudge as exc:

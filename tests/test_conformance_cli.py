@@ -256,3 +256,22 @@ def test_records_from_xdist_workers_reach_the_report(tmp_path: Path) -> None:
     assert len(ran) >= 10 and len(doc["tests"]) == (reports / "junit.xml").read_text().count("<testcase ")
     assert doc["coverage"]["operations"] and doc["method"] == "code"
     assert {r["id"]: r["status"] for r in doc["requirements"]}["VER-INIT-SHAPE"] == "passed"
+
+
+def test_xdist_workers_share_the_one_sink_a_deployed_target_mails(tmp_path: Path) -> None:
+    """The courier of a deployed target mails one fixed address: the controller listens there and spools every
+    mail, and both workers' mail scenarios find their mails."""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed")
+    from kratos_conformance.embedded import EmbeddedTarget
+
+    port = free_port()
+    reports = tmp_path / "reports"
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", log_path=tmp_path / "target.log") as t:
+        result = cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url,
+                     "--mail-source", f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports),
+                     "--", "-n", "2", "-k", "test_correct_code or test_resend or test_valid_email")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    doc = load(reports / "conformance-report.json")
+    assert len([t for t in doc["tests"] if t["outcome"] == "passed"]) >= 6
+    statuses = {r["id"]: r["status"] for r in doc["requirements"]}
+    assert statuses["VER-CODE-VERIFIED"] == "passed" and statuses["VER-CODE-RESEND"] == "passed"

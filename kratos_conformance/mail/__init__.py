@@ -1,6 +1,7 @@
 """Mail sources: one interface (:class:`MailSource`), several implementations.
 
-``smtp-sink`` is built in (a real SMTP server in this process); the HTTP readers talk to the mail catchers that
+``smtp-sink`` is built in (a real SMTP server in this process; under pytest-xdist the controller runs it and the
+workers read its spool, :mod:`.spool`); the HTTP readers talk to the mail catchers that
 deployments run (Mailpit, MailHog, MailSlurper, MailDev). :func:`open_mail_source` builds one from a spec string.
 """
 
@@ -13,11 +14,13 @@ from ..errors import CannotJudge
 from .message import Mail, mail_from_bytes
 from .smtp_sink import SmtpSink, free_port
 from .source import MailNotReceived, MailSource, assert_no_mail, wait_for_mail
+from .spool import SpoolReader
 
 HTTP_READERS = ("mailpit", "mailhog", "mailslurper", "maildev")
 
 __all__ = [
-    "HTTP_READERS", "Mail", "MailNotReceived", "MailSource", "MailSourceSpec", "SmtpSink", "assert_no_mail",
+    "HTTP_READERS", "Mail", "MailNotReceived", "MailSource", "MailSourceSpec", "SmtpSink", "SpoolReader",
+    "assert_no_mail",
     "free_port", "mail_from_bytes", "open_mail_source", "parse_mail_source", "wait_for_mail",
 ]
 

@@ -9,12 +9,14 @@ import socket
 import threading
 import time
 from itertools import count
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..errors import CannotJudge
 from .message import Mail, mail_from_bytes
+from .spool import spool_mail
 
 
 class _Handler:
@@ -42,8 +44,11 @@ class SmtpSink:
     name = "smtp-sink"
     poll_interval = 0.05  # idle() wakes as soon as a mail arrives: this only bounds a wait
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, spool: Path | None = None) -> None:
+        """Listen on ``host:port`` (a free port if 0); with ``spool``, also write every mail into that directory
+        for the pytest-xdist workers to read (:mod:`.spool`)."""
         self.host = host
+        self.spool = spool
         self.port = port or free_port(host)
         self._mails: list[Mail] = []
         self._lock = threading.Lock()
@@ -64,6 +69,8 @@ class SmtpSink:
         with self._lock:
             mail_id = f"smtp-{next(self._ids)}"
         mail = mail_from_bytes(mail_id, content, recipients, received_at=time.time())
+        if self.spool is not None:
+            spool_mail(self.spool, mail_id, content, recipients, mail.received_at)
         with self._arrived:
             self._mails.append(mail)
             self._arrived.notify_all()
