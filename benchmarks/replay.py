@@ -6,10 +6,14 @@ tokens, cookies, codes and link tokens, so most replayed requests would hit unkn
 404s. The replayer therefore learns, from each response, which value of the replay stands where the capture had
 another one (JSON leaf by leaf, Set-Cookie by cookie name, Location by query parameter; codes and link tokens from
 the mail to the same address) and rewrites later requests with the replay's values. The target then does the
-run's work (flows made, mails sent, codes checked). Only what a bare client also spends is timed: the sends, and
-the waits for a mail before its code or link is used. :attr:`Replay.same_status` says how faithful the replay
-was (responses whose status matches the run's; time-dependent ones, such as expired flows, cannot match without
-the run's waits).
+run's work (flows made, mails sent, codes checked).
+
+A request the run sent after a flow or code it uses had expired is held back, with ``forced_waits``, until that
+flow or code has expired in the replay too (the embedded target's lifespans, plus 50 ms): no client can get those
+answers sooner, so this is the time a bare client *needs* for the same exchanges. Without it the replay shows
+what the requests cost alone. Only what a bare client also spends is timed: the sends, those waits, and the waits
+for a mail before its code or link is used. :attr:`Replay.same_status` says how faithful the replay was
+(responses whose status matches the run's).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.embedded import CHALLENGE_LIFESPAN, FLOW_LIFESPAN, EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
 
 _CODE = re.compile(rb"(?<![0-9A-Za-z])(\d{6})(?![0-9A-Za-z])")
@@ -150,11 +154,15 @@ class _Mails:
         self.sink = sink
         self.by_code: dict[bytes, tuple[str, int]] = {}
         self.by_token: dict[str, tuple[str, int]] = {}
+        #: when the run's sink received the mail at each place, and when the replay's did.
+        self.run_received: dict[tuple[str, int], float] = {}
+        self.replay_received: dict[tuple[str, int], float] = {}
         seen: dict[str, int] = {}
         for mail in mails:
             address = mail["to"][0].lower() if mail["to"] else ""
             place = (address, seen.get(address, 0))
             seen[address] = place[1] + 1
+            self.run_received[place] = float(mail.get("t") or 0.0)
             if mail.get("code"):
                 self.by_code[mail["code"].encode()] = place
             if mail.get("link"):
@@ -172,21 +180,71 @@ class _Mails:
             self.sink.idle(0.05)
         return None
 
-    def learn_for(self, url: str, body: bytes, rewriter: Rewriter) -> None:
-        """Before a request: wait for (and learn) the replay's mail of every code or token it uses."""
+    def used_by(self, url: str, body: bytes) -> set[tuple[str, int]]:
+        """The places of the run's mails whose code or token the request uses."""
         text = url.encode() + b" " + body
-        places = {self.by_code[c] for c in _CODE.findall(text) if c in self.by_code and c not in rewriter.codes}
-        places |= {p for t, p in self.by_token.items() if t not in rewriter.values and t.encode() in text}
-        for place in places:
+        places = {self.by_code[c] for c in _CODE.findall(text) if c in self.by_code}
+        return places | {p for t, p in self.by_token.items() if t.encode() in text}
+
+    def learn_for(self, places: set[tuple[str, int]], rewriter: Rewriter) -> None:
+        """Before a request: wait for (and learn) the replay's mail at each of ``places`` not learned yet."""
+        for place in places - set(self.replay_received):
             mail = self._mail_at(place)
             if mail is None:
                 continue
+            self.replay_received[place] = mail.received_at
             for code, at in self.by_code.items():
                 if at == place and mail.code:
                     rewriter.codes[code] = mail.code.encode()
             for token, at in self.by_token.items():
                 if at == place and mail.verification_link:
                     rewriter.learn(token, dict(parse_qsl(urlsplit(mail.verification_link).query)).get("token"))
+
+
+_FLOW_PARAMS = ("flow", "id")
+
+
+def _flow_ids(url: str | None) -> list[str]:
+    """The flow ids a URL names (``?flow=`` or ``?id=``)."""
+    if not url:
+        return []
+    return [v for k, v in parse_qsl(urlsplit(url).query) if k in _FLOW_PARAMS]
+
+
+class _Clock:
+    """When each flow was first seen (in the run and in the replay), and how long a request must wait so that the
+    flows and codes it uses are as expired as they were in the run: the waits the target forces on any client."""
+
+    def __init__(self, flow_lifespan: float, challenge_lifespan: float, margin: float = 0.05) -> None:
+        self.flow_lifespan, self.challenge_lifespan, self.margin = flow_lifespan, challenge_lifespan, margin
+        self.run_seen: dict[str, float] = {}
+        self.replay_seen: dict[str, float] = {}
+
+    def saw(self, captured: dict[str, Any], response: httpx.Response, now: float) -> None:
+        """Note the flows a response names (in its Location, or as the flow it is)."""
+        old_ids = _flow_ids(next((v for k, v in captured["response_headers"] if k.lower() == "location"), None))
+        body = base64.b64decode(captured["response_body"])
+        if body[:1] == b"{" and b'"ui"' in body:
+            try:
+                old_ids.append(str(json.loads(body).get("id")))
+            except (ValueError, AttributeError):
+                pass
+        for old in old_ids:
+            self.run_seen.setdefault(old, float(captured.get("t") or 0.0))
+            self.replay_seen.setdefault(old, now)
+
+    def ready_at(self, captured: dict[str, Any], mails: _Mails, places: set[tuple[str, int]]) -> float:
+        """The earliest replay time (wall clock) this request may be sent at."""
+        sent = float(captured.get("t") or 0.0)
+        ready = 0.0
+        for old in _flow_ids(captured["url"]):
+            if old in self.run_seen and old in self.replay_seen and sent - self.run_seen[old] > self.flow_lifespan:
+                ready = max(ready, self.replay_seen[old] + self.flow_lifespan + self.margin)
+        for place in places:
+            run_at, replay_at = mails.run_received.get(place), mails.replay_received.get(place)
+            if run_at and replay_at and sent - run_at > self.challenge_lifespan:
+                ready = max(ready, replay_at + self.challenge_lifespan + self.margin)
+        return ready
 
 
 def load(capture: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -197,8 +255,12 @@ def load(capture: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             [line for line in lines if line["kind"] == "mail"])
 
 
-def replay(capture: Path, method: str) -> Replay:
-    """Replay ``capture`` against a fresh reference target (``method``); see the module docstring."""
+def replay(capture: Path, method: str, *, forced_waits: bool = True) -> Replay:
+    """Replay ``capture`` against a fresh reference target (``method``); see the module docstring.
+
+    ``forced_waits``: wait, like the run, until the flows and codes a request uses have expired when they had in
+    the run (the embedded target's lifespans), so the replay gets the run's answers; False sends without waiting.
+    """
     run_target, exchanges, mails = load(capture)
     with SmtpSink() as sink, EmbeddedTarget(method=method, smtp_url=sink.url,
                                             log_path=Path(tempfile.gettempdir()) / "bench-floor.log") as target:
@@ -207,6 +269,7 @@ def replay(capture: Path, method: str) -> Replay:
         if run_target.get("admin_url"):
             rewriter.learn_base(run_target["admin_url"], target.admin_url)
         known = _Mails(mails, sink)
+        clock = _Clock(FLOW_LIFESPAN, CHALLENGE_LIFESPAN)
         same = 0
         spent = 0.0
         with httpx.Client(follow_redirects=False, timeout=15, cookies=http.cookiejar.CookieJar(_NoCookies())) \
@@ -214,7 +277,10 @@ def replay(capture: Path, method: str) -> Replay:
             for captured in exchanges:
                 body = base64.b64decode(captured["body"])
                 started = time.perf_counter()
-                known.learn_for(captured["url"], body, rewriter)
+                places = known.used_by(captured["url"], body)
+                known.learn_for(places, rewriter)
+                if forced_waits:
+                    time.sleep(max(0.0, clock.ready_at(captured, known, places) - time.time()))
                 waited = time.perf_counter() - started
                 url = rewriter.url(captured["url"])
                 body = rewriter.body(body)
@@ -224,5 +290,6 @@ def replay(capture: Path, method: str) -> Replay:
                 response.read()
                 spent += waited + time.perf_counter() - started
                 same += response.status_code == captured["status"]
+                clock.saw(captured, response, time.time())
                 _learn_response(captured, response, rewriter)
         return Replay(len(exchanges), spent, same / len(exchanges) if exchanges else 1.0)
