@@ -7,7 +7,9 @@ Loaded by the repository's ``conftest.py``. Fixtures a scenario uses:
 - ``active_method``: the method (code or link) the target uses, read from a fresh flow.
 
 Without ``--public-url`` the run starts the embedded reference target (and an SMTP sink for its courier) once per
-session and stops it at the end.
+session (per worker under pytest-xdist), launched as the session starts so it boots while pytest collects, and
+stops it at the end. Against a deployed target under pytest-xdist, the built-in SMTP sink runs once, on the
+controller, and the workers read its spool.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,10 +188,10 @@ class SharedSink:
     """On the pytest-xdist controller of a run against a deployed target with the built-in SMTP sink: the one sink
     the target's courier can reach listens here and spools every mail for the workers (:mod:`.mail.spool`)."""
 
-    def __init__(self, spec_host: str, spec_port: int) -> None:
+    def __init__(self, host: str, port: int) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="kratos-conformance-mail-"))
         try:
-            self.sink = SmtpSink(spec_host, spec_port, spool=self.directory)
+            self.sink = SmtpSink(host, port, spool=self.directory)
         except CannotJudge:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise
