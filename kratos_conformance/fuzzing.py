@@ -50,6 +50,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
@@ -538,9 +539,38 @@ def judge(case: schemathesis.Case, response: schemathesis.Response,
     finally:
         _results.reset(token)
     findings = [Finding(r.name, CHECK_REQUIREMENTS.get(r.name, STATEFUL_REQUIREMENT), _failure_text(r.failure))
-                for r in sink if r.failure is not None]
+                for r in sink if r.failure is not None
+                and (r.name != "negative_data_rejection" or negative_on_the_wire(case))]
     order = list(CHECK_REQUIREMENTS)
     return sorted(findings, key=lambda f: order.index(f.check) if f.check in order else len(order))
+
+
+#: media types whose values reach the server as text: a type mutation (a boolean ``code``, a numeric
+#: ``transient_payload``) arrives as a string, which the server cannot tell from a valid one.
+TEXT_BODY_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def negative_on_the_wire(case: schemathesis.Case) -> bool:
+    """True if a negative case still breaks the contract as the server receives it, so rejecting it can be asked.
+
+    A query string and a form or multipart body carry every value as text, and Kratos ignores query parameters
+    it does not know: schemathesis's mutations of those parts (wrong types, extra parameters) do not survive
+    serialization. Only a negative JSON body, or a negative header, cookie or path, is judged by
+    ``negative_data_rejection``; the scenarios check the text-encoded refusals (missing flow, empty body, bad
+    encodings) one by one.
+    """
+    meta = case.meta
+    if meta is None:
+        return True
+    media = (case.media_type or "").split(";")[0].strip().lower()
+    for location, info in meta.components.items():
+        if info.mode is not GenerationMode.NEGATIVE:
+            continue
+        where = str(getattr(location, "value", location)).lower()
+        if where == "query" or (where == "body" and media in TEXT_BODY_MEDIA_TYPES):
+            continue
+        return True
+    return False
 
 
 def _failure_text(failure: Failure) -> str:
@@ -983,6 +1013,8 @@ class RunStats:
     linked_flow_requests: int = 0
     linked_reached: int = 0
     unsendable: int = 0
+    #: stateful runs: walks hypothesis could not replay the same way (the target's state had moved on), dropped.
+    unreplayable: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     passed: Counter[str] = field(default_factory=Counter)
 
@@ -1003,6 +1035,7 @@ class RunStats:
         self.linked_flow_requests += other.linked_flow_requests
         self.linked_reached += other.linked_reached
         self.unsendable += other.unsendable
+        self.unreplayable += other.unreplayable
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
 
@@ -1014,8 +1047,9 @@ class RunStats:
         if self.linked_flow_requests:
             linked = (f" (flow ids from links: {self.linked_reached / self.linked_flow_requests:.0%} of "
                       f"{self.linked_flow_requests})")
+        dropped = f", {self.unreplayable} unreplayable walk(s) dropped" if self.unreplayable else ""
         return (f"{self.label}: {self.requests} requests in {self.seconds:.1f}s ({self.rate:.0f}/s), positive "
-                f"requests reaching flow logic {reach}{linked}, statuses {codes or '-'}")
+                f"requests reaching flow logic {reach}{linked}, statuses {codes or '-'}{dropped}")
 
 
 def reached_flow_logic(response: schemathesis.Response) -> bool:
@@ -1104,9 +1138,13 @@ class _Stop(BaseException):
 
 def _reraise_as_requirement(search: _Search, exc: BaseException) -> None:
     """After hypothesis stopped on a failure (flaky replay, multiple errors, shrink time up), report the best one
-    recorded; without one, let ``exc`` through."""
+    recorded. Without one, a spent budget is a normal end: hypothesis takes the :class:`_Stop` raised mid-walk
+    for a failure and replays the example, which then draws differently (the target's state moved on) and ends
+    as FlakyStrategyDefinition. Anything else goes through."""
     best = search.best_failure()
     if best is None:
+        if not search.may_send():
+            return
         raise exc
     _emit(best)
 
@@ -1215,6 +1253,7 @@ class Fuzzer:
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
                     _reraise_as_requirement(search, exc)
+                    break  # the budget ran out mid-example
                 if stats.requests == before:
                     break  # nothing new to generate (small input space) or out of time
         finally:
@@ -1328,10 +1367,18 @@ class Fuzzer:
                     if not search.failures:
                         break
                     _reraise_as_requirement(search, stop)
+                except FlakyStrategyDefinition:
+                    # A walk's draws depend on the target's answers (links, cookies, flows that expire), so when
+                    # hypothesis replays one it may draw differently. Without a contract finding recorded (those
+                    # are recorded before hypothesis sees them) there is nothing to report: drop the round.
+                    if search.failures:
+                        _reraise_as_requirement(search, FlakyStrategyDefinition())
+                    stats.unreplayable += 1
                 except BaseException as exc:  # noqa: BLE001 - hypothesis and schemathesis wrap failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
                     _reraise_as_requirement(search, exc)
+                    break  # the budget ran out mid-walk
         finally:
             stats.seconds = time.monotonic() - search.started
             self._told(stats)

@@ -495,3 +495,34 @@ def test_a_broken_slot_is_substituted_by_a_working_one_reproducibly() -> None:
         assert "broken: api/passed_challenge: needs the admin API" in pool.describe()
     finally:
         pool.close()
+
+
+def _negative(st_schema: Any, media_type: str, *where: str) -> Any:
+    """An updateVerificationFlow case whose ``where`` components were generated negative."""
+    from schemathesis import GenerationMode
+    from schemathesis.core.parameters import ParameterLocation
+    from schemathesis.generation.meta import (CaseMetadata, ComponentInfo, FuzzingPhaseData, GenerationInfo,
+                                              PhaseInfo, TestPhase)
+
+    meta = CaseMetadata(
+        generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
+        components={ParameterLocation(w): ComponentInfo(mode=GenerationMode.NEGATIVE) for w in where},
+        phase=PhaseInfo(name=TestPhase.FUZZING, data=FuzzingPhaseData(None, None, None, None)),
+    )
+    case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": "f"},
+                    body={"code": True}, media_type=media_type)
+    object.__setattr__(case, "_meta", meta)  # what the generator records on the cases it makes
+    case.freeze_metadata()
+    return case
+
+
+@pytest.mark.parametrize(("media_type", "where", "judged"), [
+    ("application/json", ("body",), True),                       # a boolean code stays a boolean in JSON
+    ("application/x-www-form-urlencoded", ("body",), False),     # ... but becomes the text "True" in a form
+    ("multipart/form-data", ("body",), False),
+    ("application/json", ("query",), False),                     # query values are text; unknown ones ignored
+    ("multipart/form-data", ("query", "header"), True),          # a negative header still reaches the server
+])
+def test_rejection_is_only_asked_of_cases_that_stay_negative_on_the_wire(
+        st_schema: Any, media_type: str, where: tuple[str, ...], judged: bool) -> None:
+    assert fuzzing.negative_on_the_wire(_negative(st_schema, media_type, *where)) is judged
