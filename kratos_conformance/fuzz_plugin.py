@@ -145,7 +145,7 @@ def _write_report(config: pytest.Config, run: FuzzRun) -> None:
             "notes": run.notes,
             "tests": [{"label": s.label, "method": s.method, "requests": s.requests, "seconds": round(s.seconds, 3),
                        "positive_flow_requests": s.positive_flow_requests, "reached_flow_logic": s.reached,
-                       "live_flow_requests": s.live, "unsendable": s.unsendable, "unreplayable": s.unreplayable,
+                       "live_flow_requests": s.live, "unsendable": s.unsendable, "dropped_walks": s.dropped_walks,
                        "linked_flow_requests": s.linked_flow_requests, "linked_reached": s.linked_reached,
                        "statuses": {str(k): v for k, v in sorted(s.statuses.items())}} for s in run.stats],
         }, indent=2), encoding="utf-8")

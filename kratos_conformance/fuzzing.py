@@ -50,7 +50,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyStrategyDefinition
+from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
@@ -1013,8 +1013,9 @@ class RunStats:
     linked_flow_requests: int = 0
     linked_reached: int = 0
     unsendable: int = 0
-    #: stateful runs: walks hypothesis could not replay the same way (the target's state had moved on), dropped.
-    unreplayable: int = 0
+    #: stateful runs: rounds hypothesis could not carry on with, because a walk's draws depend on the target's
+    #: answers (a replay that drew differently, a state where no rule applied); dropped, not failures.
+    dropped_walks: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     passed: Counter[str] = field(default_factory=Counter)
 
@@ -1035,7 +1036,7 @@ class RunStats:
         self.linked_flow_requests += other.linked_flow_requests
         self.linked_reached += other.linked_reached
         self.unsendable += other.unsendable
-        self.unreplayable += other.unreplayable
+        self.dropped_walks += other.dropped_walks
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
 
@@ -1047,7 +1048,7 @@ class RunStats:
         if self.linked_flow_requests:
             linked = (f" (flow ids from links: {self.linked_reached / self.linked_flow_requests:.0%} of "
                       f"{self.linked_flow_requests})")
-        dropped = f", {self.unreplayable} unreplayable walk(s) dropped" if self.unreplayable else ""
+        dropped = f", {self.dropped_walks} walk round(s) dropped" if self.dropped_walks else ""
         return (f"{self.label}: {self.requests} requests in {self.seconds:.1f}s ({self.rate:.0f}/s), positive "
                 f"requests reaching flow logic {reach}{linked}, statuses {codes or '-'}{dropped}")
 
@@ -1367,13 +1368,15 @@ class Fuzzer:
                     if not search.failures:
                         break
                     _reraise_as_requirement(search, stop)
-                except FlakyStrategyDefinition:
-                    # A walk's draws depend on the target's answers (links, cookies, flows that expire), so when
-                    # hypothesis replays one it may draw differently. Without a contract finding recorded (those
-                    # are recorded before hypothesis sees them) there is nothing to report: drop the round.
+                except (FlakyStrategyDefinition, InvalidDefinition) as exc:
+                    # A walk's draws depend on the target's answers (links, cookies, flows that expire): a replay
+                    # may draw differently, or a walk reach a state no rule applies to. Contract findings are
+                    # recorded before hypothesis sees them; without one there is nothing to report: drop the round.
                     if search.failures:
-                        _reraise_as_requirement(search, FlakyStrategyDefinition())
-                    stats.unreplayable += 1
+                        _reraise_as_requirement(search, exc)
+                    if isinstance(exc, InvalidDefinition) and "No progress can be made" not in str(exc):
+                        raise  # a real mistake in the walk's definition
+                    stats.dropped_walks += 1
                 except BaseException as exc:  # noqa: BLE001 - hypothesis and schemathesis wrap failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
