@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if "default" in runs:
         parallel = [run_suite("default", m, workers=2) for m in methods]
         results["default_n2_wall_s"] = round(sum(t.wall for t in parallel), 2)
-        print(f"  default with -n 2: " + ", ".join(f"{m} wall {t.wall:.2f}s" for m, t in zip(methods, parallel))
+        print("  default with -n 2: " + ", ".join(f"{m} wall {t.wall:.2f}s" for m, t in zip(methods, parallel))
               + f" => {results['default_n2_wall_s']:.2f}s")
     results["reference_flows_per_s"] = round(reference_throughput(), 1)
     print(f"reference target: {results['reference_flows_per_s']} flows created and submitted per second")
