@@ -127,22 +127,40 @@ def _cookies(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return found
 
 
-def _learn_response(captured: dict[str, Any], response: httpx.Response, rewriter: Rewriter) -> None:
-    old_headers = [(k, v) for k, v in captured["response_headers"]]
+@dataclass
+class _Answer:
+    """The run's answer to one request, decoded once: its headers, Location and JSON document (None if not JSON)."""
+
+    headers: list[tuple[str, str]]
+    location: str | None
+    doc: Any
+
+    @classmethod
+    def of(cls, captured: dict[str, Any]) -> "_Answer":
+        headers = [(k, v) for k, v in captured["response_headers"]]
+        body = base64.b64decode(captured["response_body"])
+        doc = None
+        if body[:1] in (b"{", b"["):
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                pass
+        return cls(headers, next((v for k, v in headers if k.lower() == "location"), None), doc)
+
+
+def _learn_response(answer: _Answer, response: httpx.Response, rewriter: Rewriter) -> None:
     new_headers = list(response.headers.multi_items())
-    for (old_name, old_value), (new_name, new_value) in zip(_cookies(old_headers), _cookies(new_headers)):
+    for (old_name, old_value), (new_name, new_value) in zip(_cookies(answer.headers), _cookies(new_headers)):
         rewriter.learn(old_name, new_name)  # a CSRF cookie's name depends on the target's URL
         rewriter.learn(old_value, new_value)
-    old_location = next((v for k, v in old_headers if k.lower() == "location"), None)
     new_location = response.headers.get("location")
-    if old_location and new_location:
+    if answer.location and new_location:
         new_params = dict(parse_qsl(urlsplit(new_location).query))
-        for name, value in parse_qsl(urlsplit(old_location).query):
+        for name, value in parse_qsl(urlsplit(answer.location).query):
             rewriter.learn(value, new_params.get(name))
-    old_body = base64.b64decode(captured["response_body"])
-    if old_body[:1] in (b"{", b"[") and response.content[:1] in (b"{", b"["):
+    if answer.doc is not None and response.content[:1] in (b"{", b"["):
         try:
-            _align(json.loads(old_body), response.json(), rewriter)
+            _align(answer.doc, response.json(), rewriter)
         except ValueError:
             pass
 
@@ -220,17 +238,13 @@ class _Clock:
         self.run_seen: dict[str, float] = {}
         self.replay_seen: dict[str, float] = {}
 
-    def saw(self, captured: dict[str, Any], response: httpx.Response, now: float) -> None:
-        """Note the flows a response names (in its Location, or as the flow it is)."""
-        old_ids = _flow_ids(next((v for k, v in captured["response_headers"] if k.lower() == "location"), None))
-        body = base64.b64decode(captured["response_body"])
-        if body[:1] == b"{" and b'"ui"' in body:
-            try:
-                old_ids.append(str(json.loads(body).get("id")))
-            except (ValueError, AttributeError):
-                pass
+    def saw(self, sent_at: float, answer: _Answer, now: float) -> None:
+        """Note the flows an answer names (in its Location, or as the flow it is)."""
+        old_ids = _flow_ids(answer.location)
+        if isinstance(answer.doc, dict) and "ui" in answer.doc:
+            old_ids.append(str(answer.doc.get("id")))
         for old in old_ids:
-            self.run_seen.setdefault(old, float(captured.get("t") or 0.0))
+            self.run_seen.setdefault(old, sent_at)
             self.replay_seen.setdefault(old, now)
 
     def ready_at(self, captured: dict[str, Any], mails: _Mails, places: set[tuple[str, int]]) -> float:
@@ -290,6 +304,7 @@ def replay(capture: Path, method: str, *, forced_waits: bool = True) -> Replay:
                 response.read()
                 spent += waited + time.perf_counter() - started
                 same += response.status_code == captured["status"]
-                clock.saw(captured, response, time.time())
-                _learn_response(captured, response, rewriter)
+                answer = _Answer.of(captured)
+                clock.saw(float(captured.get("t") or 0.0), answer, time.time())
+                _learn_response(answer, response, rewriter)
         return Replay(len(exchanges), spent, same / len(exchanges) if exchanges else 1.0)

@@ -53,6 +53,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 
 from .catalog import requirement
 from .checks import RequirementFailure, csrf_cookie_problems, expect
@@ -562,15 +563,11 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
     meta = case.meta
     if meta is None:
         return True
-    media = (case.media_type or "").split(";")[0].strip().lower()
-    for location, info in meta.components.items():
-        if info.mode is not GenerationMode.NEGATIVE:
-            continue
-        where = str(getattr(location, "value", location)).lower()
-        if where == "query" or (where == "body" and media in TEXT_BODY_MEDIA_TYPES):
-            continue
-        return True
-    return False
+    text_body = (case.media_type or "").split(";")[0].strip().lower() in TEXT_BODY_MEDIA_TYPES
+    return any(info.mode is GenerationMode.NEGATIVE
+               and location is not ParameterLocation.QUERY
+               and not (location is ParameterLocation.BODY and text_body)
+               for location, info in meta.components.items())
 
 
 def _failure_text(failure: Failure) -> str:

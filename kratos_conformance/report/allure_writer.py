@@ -71,8 +71,7 @@ class BackgroundAllureWriter:
 
     @hookimpl
     def report_attached_data(self, body: str | bytes, file_name: str) -> None:
-        content = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        self._jobs.put(lambda: self._write(file_name, content))
+        self._jobs.put(lambda: self.file_logger.report_attached_data(body, file_name))  # strings: nothing to copy
 
     @hookimpl
     def report_attached_file(self, source: str, file_name: str) -> None:
