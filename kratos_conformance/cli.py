@@ -6,6 +6,8 @@
                            [--suite scenarios|fuzz|browser|all] [--report-dir DIR] [-- extra pytest args]
     kratos-conformance diff OLD.json NEW.json [--json]
     kratos-conformance merge --report-dir DIR LABEL [LABEL ...]
+    kratos-conformance record [--public-url URL ...] --out TRANSCRIPT.json
+    kratos-conformance compare A.json B.json|kratos-v26.2.0 [--accepted LEDGER.yaml]
 
 ``run`` validates every option first and, for a deployed target, checks that the target and the mail source answer;
 then it runs pytest in this process with the conformance and report plugins, writing JUnit XML, Allure results,
@@ -34,10 +36,14 @@ from .report.diff import diff_reports, render_diff
 from .report.html import render_summary
 from .report.ledger import EXPECTED_FAILURES, ledger_path, load_ledger
 from .report.results import FAILED, Verdict, verdict_lines
+from .differential import RECORDINGS
 from .target import Target
 
 PROG = "kratos-conformance"
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser", "all": "suites"}
+#: the run options that matter to ``record``.
+RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
+                  "profile", "challenge_lifespan", "mail_timeout", "reference_method")
 _PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly (see above)",
                   5: "no tests were collected"}
 
@@ -70,6 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="the earlier conformance-report.json")
     diff.add_argument("new", help="the later conformance-report.json")
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")
+    record = sub.add_parser("record", help="send the scripted cases to a server and write its normalized transcript",
+                            description="Record how a server answers the differential comparison's scripted cases "
+                                        "(without --public-url: the embedded reference target).")
+    for spec in OPTIONS:
+        if spec.dest in RECORD_OPTIONS:
+            record.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{spec.help} (env {spec.env})")
+    record.add_argument("--default-return-url", help="where the server sends a user who brought no return_to "
+                        "(its default browser return URL)")
+    record.add_argument("--server", help="what to call the server in the transcript (default: its public URL)")
+    record.add_argument("--cases", default="", help="comma-separated case-name prefixes to run (default: all)")
+    record.add_argument("--out", required=True, help="where to write the transcript (JSON)")
+    compare = sub.add_parser("compare", help="compare two transcripts (exit 1 on a difference)")
+    compare.add_argument("a", help="a transcript, or the name of a recording that ships with the suite "
+                         f"({', '.join(RECORDINGS)}; its method is taken from the other side)")
+    compare.add_argument("b", help="the other transcript (or recording name)")
+    compare.add_argument("--accepted", help="YAML ledger of accepted differences (case, path, reason)")
+    compare.add_argument("--prose", action="store_true", help="also compare the wording of error texts")
     merge = sub.add_parser("merge", help="merge DIR/<label>/conformance-report.json into DIR/")
     merge.add_argument("--report-dir", default="reports", help="the directory holding one sub-directory per run")
     merge.add_argument("labels", nargs="+", help="the runs' sub-directories (e.g. code link)")
@@ -91,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CannotJudge(f"{ns.command} takes no arguments after --")
         if ns.command == "diff":
             return command_diff(ns.old, ns.new, as_json=ns.json)
+        if ns.command == "record":
+            return command_record(ns)
+        if ns.command == "compare":
+            return command_compare(ns.a, ns.b, accepted=ns.accepted, prose=ns.prose)
         return command_merge(Path(ns.report_dir), ns.labels)
     except CannotJudge as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -241,6 +268,85 @@ def command_diff(old: str, new: str, *, as_json: bool = False) -> int:
     result = diff_reports(load_report(old), load_report(new))
     print(json.dumps(result.as_dict(), indent=2) if as_json else render_diff(result, old, new))
     return result.exit_code
+
+
+# --- record and compare (the differential comparison) ------------------------------------------------------------
+
+def command_record(ns: argparse.Namespace) -> int:
+    """Record the scripted cases against the server the options name (or the embedded reference target)."""
+    from . import differential
+
+    opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS})
+    only = tuple(c.strip() for c in ns.cases.split(",") if c.strip())
+    def progress(key: str) -> None:
+        print(f"  {key}", file=sys.stderr, flush=True)
+
+    if opts.embedded:
+        doc = differential.record_embedded(opts.reference_method, only=only, progress=progress)
+    else:
+        doc = _record_deployed(opts, ns, only, progress)
+    differential.save_transcript(doc, ns.out)
+    stopped = sum(1 for steps in doc["cases"].values() for step in steps if step.get("observe") == "stopped")
+    print(f"{PROG}: recorded {len(doc['cases'])} cases ({stopped} stopped early) from {doc['server']} "
+          f"({doc['method']}) into {ns.out}")
+    return 0
+
+
+def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, ...], progress: Any) -> dict[str, Any]:
+    from . import differential
+    from .clients import Client, ClientKind
+    from .exchanges import Recorder
+
+    if not opts.admin_url or not opts.return_to:
+        raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
+    assert opts.public_url is not None
+    target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
+                    profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
+                    challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url, error_ui_url=opts.error_ui_url,
+                    return_to=opts.return_to)
+    target.check_reachable()
+    target = target.with_learned_ui_urls()
+    import httpx
+
+    with httpx.HTTPTransport() as transport:
+        method = Client(target, ClientKind.NATIVE, Recorder(), transport).init().json().get("active")
+    if method not in ("code", "link"):
+        raise CannotJudge(f"cannot tell the server's method: an API flow's active is {method!r}")
+    mail = open_mail_source(parse_mail_source(opts.mail_source))
+    try:
+        return differential.record(target, mail, method=method, challenge_lifespan=opts.challenge_lifespan,
+                                   server=ns.server or target.public_url, default_return_url=ns.default_return_url,
+                                   only=only, progress=progress)
+    finally:
+        mail.close()
+
+
+def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool = False) -> int:
+    """Print the differences between two transcripts; exit 1 if any is left after the accepted ones."""
+    from . import differential
+
+    docs: dict[str, dict[str, Any]] = {}
+    for name in (a, b):
+        if name not in differential.RECORDINGS:
+            docs[name] = differential.load_transcript(name)
+    for name in (a, b):
+        if name in differential.RECORDINGS:
+            other = next((d for n, d in docs.items() if n != name), None)
+            if other is None:
+                raise CannotJudge("compare needs at least one transcript file to take the method from")
+            docs[name] = differential.recording(name, other["method"])
+    diffs = differential.compare(docs[a], docs[b], prose=prose)
+    ledger = differential.load_ledger(accepted) if accepted else []
+    left, stale = differential.apply_ledger(diffs, ledger)
+    names = (Path(a).stem, Path(b).stem)
+    if left:
+        print(differential.render(left, names))
+    for entry in stale:
+        print(f"accepted but not seen: {entry.case} {entry.path} ({entry.reason})")
+    cases = len(set(docs[a]["cases"]) | set(docs[b]["cases"]))
+    print(f"{PROG}: {len(left)} difference(s) in {len({d.case for d in left})} of {cases} cases "
+          f"({len(diffs) - len(left)} accepted) between {docs[a]['server']} and {docs[b]['server']}")
+    return 1 if left else 0
 
 
 def command_merge(base: Path, labels: Sequence[str]) -> int:

@@ -34,6 +34,8 @@ ALLOWED_RETURN_TO = "https://app.conformance.test/welcome"
 #: where the embedded target serves its own verification and error pages (relative to its public URL).
 UI_PATH = "ui/verification"
 ERROR_UI_PATH = "ui/error"
+#: where the embedded target sends users who finished without a return_to (its default return URL).
+WELCOME_PATH = "ui/welcome"
 #: targets told to stop without waiting (``stop(wait=False)``), reaped at exit.
 _stopping: list[subprocess.Popen[str]] = []
 

@@ -1,0 +1,160 @@
+"""Compare two normalized transcripts and list where the servers answered differently.
+
+Each step is flattened into ``path -> value`` pairs (``3.response.body.ui.nodes[1].attributes.name``); a difference
+is a path whose value differs or that only one side has. A ledger of accepted differences (YAML: ``case`` and
+``path`` patterns in shell glob syntax, and the ``reason``) takes known, explained ones out of the list; an entry
+that no longer matches anything is reported as stale, so the ledger cannot outlive what it explains.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import CannotJudge
+
+FORMAT = 1
+#: error texts written for people: two servers may word them differently without a client noticing, so only
+#: whether each side has one is compared.
+PROSE_PATHS = ("*.response.body.error.reason", "*.response.body.error.message", "*.response.body.error.details.hint",
+               "*.response.body.error.details.reject_reason", "*.response.body.error.details.docs")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One path of one step where the two transcripts disagree (``MISSING`` where a side has nothing)."""
+
+    case: str
+    path: str
+    a: Any
+    b: Any
+
+    def render(self, names: tuple[str, str] = ("a", "b")) -> str:
+        return f"{self.case}  {self.path}\n    {names[0]}: {_show(self.a)}\n    {names[1]}: {_show(self.b)}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(nothing)"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A ledger entry: differences on matching cases and paths are known, for ``reason``."""
+
+    case: str
+    path: str
+    reason: str
+
+    def matches(self, diff: Difference) -> bool:
+        return fnmatch.fnmatchcase(diff.case, self.case) and fnmatch.fnmatchcase(diff.path, self.path)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}``; empty containers stay as leaves."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def compare(a: Mapping[str, Any], b: Mapping[str, Any], *, prose: bool = False) -> list[Difference]:
+    """Every difference between the cases of transcripts ``a`` and ``b`` (their ``cases`` mappings or whole
+    documents). ``prose``: also compare the wording of error texts (by default only their presence: PROSE_PATHS)."""
+    cases_a, cases_b = _cases(a), _cases(b)
+    found: list[Difference] = []
+    for name in [*cases_a, *(n for n in cases_b if n not in cases_a)]:
+        steps_a, steps_b = cases_a.get(name), cases_b.get(name)
+        if steps_a is None or steps_b is None:
+            found.append(Difference(name, "(case)", "recorded" if steps_a is not None else MISSING,
+                                    "recorded" if steps_b is not None else MISSING))
+            continue
+        flat_a = {k: v for i, step in enumerate(steps_a) for k, v in flatten(step, str(i)).items()}
+        flat_b = {k: v for i, step in enumerate(steps_b) for k, v in flatten(step, str(i)).items()}
+        for path in [*flat_a, *(p for p in flat_b if p not in flat_a)]:
+            va, vb = flat_a.get(path, MISSING), flat_b.get(path, MISSING)
+            if va == vb or (va is MISSING and vb is MISSING):
+                continue
+            if not prose and MISSING not in (va, vb) and any(fnmatch.fnmatchcase(path, p) for p in PROSE_PATHS):
+                continue
+            found.append(Difference(name, path, va, vb))
+    return found
+
+
+def apply_ledger(diffs: Iterable[Difference], ledger: Iterable[Accepted]
+                 ) -> tuple[list[Difference], list[Accepted]]:
+    """The differences no ledger entry accepts, and the ledger entries that accepted nothing (stale)."""
+    entries = list(ledger)
+    used: set[int] = set()
+    left: list[Difference] = []
+    for diff in diffs:
+        hits = [i for i, entry in enumerate(entries) if entry.matches(diff)]
+        used.update(hits)
+        if not hits:
+            left.append(diff)
+    return left, [entry for i, entry in enumerate(entries) if i not in used]
+
+
+def load_ledger(path: str | Path) -> list[Accepted]:
+    """Read a ledger of accepted differences; CannotJudge (one line) if it is unreadable or malformed."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise CannotJudge(f"differences ledger {path}: {exc}") from None
+    entries = doc.get("accepted", []) if isinstance(doc, dict) else doc
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("case", "path", "reason")):
+            raise CannotJudge(f"differences ledger {path}: entry {i + 1} needs case, path and reason")
+        out.append(Accepted(entry["case"], entry["path"], entry["reason"]))
+    return out
+
+
+def load_transcript(path: str | Path) -> dict[str, Any]:
+    """Read a transcript written by ``kratos-conformance record``; CannotJudge if it is not one."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CannotJudge(f"transcript {path}: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("cases"), dict):
+        raise CannotJudge(f"transcript {path}: not a format-{FORMAT} transcript")
+    return doc
+
+
+def save_transcript(doc: Mapping[str, Any], path: str | Path) -> None:
+    """Write a transcript as indented JSON (one line per value: readable in a diff)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def render(diffs: list[Difference], names: tuple[str, str] = ("a", "b"), limit: int = 200) -> str:
+    """The differences grouped by case, at most ``limit`` of them."""
+    lines = [d.render(names) for d in diffs[:limit]]
+    if len(diffs) > limit:
+        lines.append(f"... and {len(diffs) - limit} more")
+    return "\n".join(lines)
+
+
+def _cases(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    cases = doc.get("cases")
+    return cases if isinstance(cases, Mapping) else doc
+
+
+def _show(value: Any) -> str:
+    return repr(value) if value is MISSING else json.dumps(value, ensure_ascii=False)

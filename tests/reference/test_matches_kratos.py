@@ -1,0 +1,36 @@
+"""The reference target answers like Ory Kratos v26.2.0, held to Kratos's recorded behaviour without Kratos present.
+
+The same scripted requests (kratos_conformance/differential/cases.py) that were recorded from a real Kratos v26.2.0
+(kratos_conformance/recordings/) are sent to the embedded reference target; both transcripts are normalized and
+compared. Every difference fails the test unless differences-from-kratos.yaml accepts it with a reason, and an
+accepted difference that no longer occurs fails it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kratos_conformance.differential import apply_ledger, compare, load_ledger, record_embedded, recording, render
+
+LEDGER = Path(__file__).with_name("differences-from-kratos.yaml")
+KRATOS = "kratos-v26.2.0"
+
+
+@pytest.mark.parametrize("method", ["code", "link"])
+def test_the_reference_target_answers_like_kratos(method: str, tmp_path: Path) -> None:
+    mine = record_embedded(method, log_path=tmp_path / "reference.log")
+    left, stale = apply_ledger(compare(recording(KRATOS, method), mine), load_ledger(LEDGER))
+    assert not left, f"{len(left)} differences from {KRATOS} ({method}):\n" + render(left, ("kratos", "reference"))
+    assert not stale, "accepted differences that no longer occur: " + "; ".join(f"{e.case} {e.path}" for e in stale)
+
+
+def test_one_changed_answer_is_a_difference(tmp_path: Path) -> None:
+    """A reference target that answers a wrong code with 400 instead of 200 no longer matches the recording."""
+    mine = record_embedded("code", faults=("wrong_code_400",), only=("code.wrong",), log_path=tmp_path / "ref.log")
+    kratos = recording(KRATOS, "code")
+    kratos = {**kratos, "cases": {k: v for k, v in kratos["cases"].items() if k in mine["cases"]}}
+    left, _ = apply_ledger(compare(kratos, mine), load_ledger(LEDGER))
+    changed = [(d.case, d.path, d.a, d.b) for d in left]
+    assert ("code.wrong/native", "3.response.status", 200, 400) in changed, render(left)
