@@ -201,9 +201,9 @@ def test_submission_variants_are_exclusive() -> None:
 
 
 def test_request_bodies(contract: dict[str, Any]) -> None:
-    """The submit endpoint takes JSON, URL-encoded and multipart bodies, all with the method union."""
+    """The submit endpoint takes JSON and URL-encoded bodies (Kratos reads no multipart), with the method union."""
     body = contract["paths"][VERIFICATION]["post"]["requestBody"]
-    assert set(body["content"]) == {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
+    assert set(body["content"]) == {"application/json", "application/x-www-form-urlencoded"}
     for media in body["content"].values():
         assert media["schema"] == {"$ref": "#/components/schemas/updateVerificationFlowBody"}
     code = contract["components"]["schemas"]["updateVerificationFlowWithCodeMethod"]["properties"]
@@ -438,6 +438,10 @@ FLOW_REPLACED_410 = {"error": {"id": "self_service_flow_replaced", "code": 410, 
                                "reason": "The flow has been replaced; continue with the new one.",
                                "message": "The requested resource is no longer available"},
                      "use_flow_id": NEW_FLOW_ID}
+CODE_EXPIRED_410 = {"error": {"id": "self_service_flow_expired", "code": 410, "status": "Gone",
+                              "reason": "The self-service flow expired 0.02 minutes ago, initialize a new one.",
+                              "message": "self-service flow expired"},
+                    "expired_at": "2026-12-01T17:41:15.580746917Z", "since": 1104372671, "use_flow_id": NEW_FLOW_ID}
 
 VALID_BODIES: list[tuple[str, str, Any]] = [
     ("code choose_method browser", "verificationFlow", code_choose_method_browser()),
@@ -451,6 +455,7 @@ VALID_BODIES: list[tuple[str, str, Any]] = [
     ("errorGeneric 410 expired", "errorGeneric", ERROR_410_EXPIRED),
     ("errorGeneric 400 return_to", "errorGeneric", ERROR_400_RETURN_TO),
     ("errorFlowReplaced 410", "errorFlowReplaced", FLOW_REPLACED_410),
+    ("selfServiceFlowExpiredError 410", "selfServiceFlowExpiredError", CODE_EXPIRED_410),
 ]
 
 
@@ -491,6 +496,10 @@ INVALID_BODIES: list[tuple[str, str, Any]] = [
     ("replaced without use_flow_id", "errorFlowReplaced", _mutated(FLOW_REPLACED_410, lambda b: b.pop("use_flow_id"))),
     ("replaced with a non-uuid flow id", "errorFlowReplaced",
      _mutated(FLOW_REPLACED_410, lambda b: b.update(use_flow_id="new"))),
+    ("expired without since", "selfServiceFlowExpiredError", _mutated(CODE_EXPIRED_410, lambda b: b.pop("since"))),
+    ("expired with a text since", "selfServiceFlowExpiredError", _mutated(CODE_EXPIRED_410, lambda b: b.update(since="1s"))),
+    ("active of another flow kind", "verificationFlow",
+     _mutated(code_choose_method_browser(), lambda b: b.update(active="password"))),
 ]
 
 
@@ -530,6 +539,7 @@ def test_submit_400_accepts_a_flow_or_an_error(contract: dict[str, Any]) -> None
         assert not validator.is_valid({**ERROR_404, "id": FLOW_ID})
     replaced = schema_validator(response_schema(contract, VERIFICATION, "post", "410"))
     assert replaced.is_valid(FLOW_REPLACED_410)
+    assert replaced.is_valid(CODE_EXPIRED_410)
     assert not replaced.is_valid(ERROR_410_EXPIRED), "the submit 410 always names the new flow"
 
 
