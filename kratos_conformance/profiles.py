@@ -28,9 +28,11 @@ class Profile:
         return self.invalid_email_template.format(value=value)
 
 
+#: message ids the verification flow can show in every release: labels, infos, its own errors, and the validation
+#: errors its body schemas can raise (4000001 generic, 4000002 required, 4000026 wrong type).
 _COMMON_IDS = frozenset(
     {1070007, 1070008, 1070009, 1070011, 1080001, 1080002, 1080003,
-     4000001, 4000002, 4010006, 4070001, 4070002, 4070003, 4070005, 4070006}
+     4000001, 4000002, 4000026, 4010006, 4070001, 4070002, 4070003, 4070005, 4070006}
 )
 
 PROFILES: dict[str, Profile] = {
