@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from .errors import CannotJudge
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
+from .ui_server import parse_listen
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
 RUN_PROFILES = ("smoke", "default", "deep")
@@ -52,6 +53,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "browser init redirect at the start, and every later redirect is compared with it)"),
     OptionSpec("error-ui-url", "the error UI URL (unset: learned from an error redirect at the start)"),
     OptionSpec("return-to", "a return_to URL on the target's allow-list (unset: return_to scenarios are skipped)"),
+    OptionSpec("serve-ui", "HOST:PORT: serve the suite's own verification UI there, for a server without one (Ory "
+               "Kratos); point its verification ui_url at http://HOST:PORT/verification and its error ui_url at "
+               "http://HOST:PORT/error (HOST must be the public API's host: the UI reads flows with the browser's "
+               "cookies)"),
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
@@ -78,6 +83,7 @@ class RunOptions:
     ui_url: str | None
     error_ui_url: str | None
     return_to: str | None
+    serve_ui: str | None
     mail_source: str
     profile: str
     run_profile: str
@@ -125,6 +131,13 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     return number
 
 
+def _listen(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parse_listen(value)
+    return value
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) -> str:
     if value not in choices:
         raise CannotJudge(f"--{name}: {value!r} is not one of {', '.join(choices)}")
@@ -142,6 +155,7 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         ui_url=_url("ui-url", raw["ui_url"], slash=False),
         error_ui_url=_url("error-ui-url", raw["error_ui_url"], slash=False),
         return_to=_url("return-to", raw["return_to"], slash=False),
+        serve_ui=_listen(raw["serve_ui"]),
         mail_source=raw["mail_source"] or "smtp-sink",
         profile=_choice("profile", raw["profile"], list(PROFILES)),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),

@@ -36,6 +36,7 @@ from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mai
 from .options import OPTIONS, RunOptions, parse_options
 from .profiles import get_profile
 from .target import Target
+from .ui_server import VerificationUi, parse_listen, served_urls
 
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
 TEST_LOG_KEY = pytest.StashKey["TestLog"]()
@@ -66,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
     _share_the_sink(config, config.stash[OPTIONS_KEY])
+    _serve_the_ui(config, config.stash[OPTIONS_KEY])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -132,6 +134,9 @@ class ConformanceRun:
             self.mail.check()
         else:
             self.mail = open_mail_source(parse_mail_source(opts.mail_source))
+        if opts.serve_ui and not opts.embedded:
+            served_ui, served_error_ui = served_urls(opts.serve_ui)
+            ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
@@ -217,6 +222,19 @@ def _share_the_sink(config: pytest.Config, options: RunOptions) -> None:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
     config.pluginmanager.register(shared, "kratos-conformance-shared-sink")
     config.add_cleanup(shared.close)
+
+
+def _serve_the_ui(config: pytest.Config, options: RunOptions) -> None:
+    """``--serve-ui``: the suite's own verification UI listens for the whole run (on the pytest-xdist controller,
+    which its workers' browsers reach too)."""
+    if not options.serve_ui or options.embedded or config.option.collectonly or hasattr(config, "workerinput"):
+        return
+    assert options.public_url is not None
+    try:
+        ui = VerificationUi(options.public_url, *parse_listen(options.serve_ui))
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    config.add_cleanup(ui.close)
 
 
 def _worker_suffix() -> str:

@@ -1,0 +1,243 @@
+"""A verification UI the suite brings along, for servers that have none of their own (Ory Kratos serves no UI).
+
+Kratos sends browsers to the URLs in its configuration (``selfservice.flows.verification.ui_url``,
+``selfservice.flows.error.ui_url``, the default return URL); point them at this server and the real-browser walks
+run end to end on any Kratos. ``--serve-ui HOST:PORT`` starts it for a run. It renders a flow the way the
+self-service UIs do, and the same way as the reference target's own page (tests/test_ui_server.py compares them):
+
+- ``GET /verification?flow=<id>``: reads the flow from ``<public>/self-service/verification/flows`` with the
+  browser's cookies (so the UI must be served on the public API's host: cookies are per host, not per port) and
+  answers ONE ``<form id="verification-form" action=ui.action method=ui.method>`` with an element per node (hidden,
+  email and text inputs named by ``attributes.name``, submit nodes as ``<button name value>``, anchors as
+  ``<a id href>``), the flow's messages in ``<div id="messages">`` and node messages beside their node, each as
+  ``<p class="message message-<type>" data-message-id="<id>">``. No flow id, an unknown (404) or someone else's
+  (403) flow: 303 to the browser init; an expired flow (410): 303 to its ``details.redirect_to``.
+- ``GET /error?id=<id>``: shows ``<public>/self-service/errors?id=<id>`` as ``<div id="error" data-error-id=...>``.
+- any other path: a plain "welcome" page (what the default return URL shows).
+
+Set-Cookie headers Kratos sends with a flow are passed on to the browser. Nothing is stored here.
+"""
+
+from __future__ import annotations
+
+import threading
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx
+
+from .errors import CannotJudge
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem; }}
+  label {{ display: block; margin: .75rem 0 .25rem; }}
+  input[type=email], input[type=text] {{ width: 100%; padding: .4rem; box-sizing: border-box; }}
+  button {{ margin: .75rem .5rem 0 0; padding: .4rem 1rem; }}
+  .message-error {{ color: #a00; }}
+  .message-success {{ color: #070; }}
+  .message-info {{ color: #035; }}
+</style>
+</head>
+<body>
+<main id="page" data-page="{page}">
+<h1>{title}</h1>
+{content}
+</main>
+</body>
+</html>
+"""
+
+
+def _attr(name: str, value: Any) -> str:
+    return f' {name}="{escape(str(value), quote=True)}"'
+
+
+def message_html(message: dict[str, Any]) -> str:
+    """One ui text as a paragraph carrying its id and type."""
+    return (f'<p class="message message-{escape(str(message.get("type", "info")))}" '
+            f'data-message-id="{escape(str(message.get("id", "")))}">{escape(str(message.get("text", "")))}</p>')
+
+
+def node_html(node: dict[str, Any]) -> str:
+    """One UI node as HTML: an anchor, a hidden field, a submit button or a labelled input."""
+    attributes = node.get("attributes") or {}
+    label = (node.get("meta") or {}).get("label") or {}
+    notes = "".join(message_html(m) for m in node.get("messages") or [])
+    notes = f'<div class="node-messages">{notes}</div>' if notes else ""
+    if node.get("type") == "a":
+        title = (attributes.get("title") or {}).get("text", "")
+        return (f'<p><a{_attr("id", attributes.get("id", ""))}{_attr("href", attributes.get("href", ""))}>'
+                f"{escape(str(title))}</a></p>{notes}")
+    name = attributes.get("name", "")
+    input_type = attributes.get("type", "text")
+    value = attributes.get("value")
+    value_attr = "" if value is None else _attr("value", value)
+    if input_type == "hidden":
+        return f'<input type="hidden"{_attr("name", name)}{value_attr}>{notes}'
+    if input_type == "submit":
+        text = label.get("text") or str(value or name)
+        # a button other than the method's own (the resend button) must not be held back by the browser's check of
+        # required fields it sends no value for (the code field)
+        skip = " formnovalidate" if name != "method" else ""
+        return f'<button type="submit"{_attr("name", name)}{value_attr}{skip}>{escape(str(text))}</button>{notes}'
+    required = " required" if attributes.get("required") else ""
+    field_id = f"field-{name}"
+    return (f'<label for="{escape(field_id)}">{escape(str(label.get("text", name)))}</label>'
+            f'<input{_attr("id", field_id)}{_attr("type", input_type)}{_attr("name", name)}{value_attr}{required}>'
+            f"{notes}")
+
+
+def flow_content(flow: dict[str, Any]) -> str:
+    """The page content for a flow document: its messages and its nodes as one form."""
+    ui = flow.get("ui") or {}
+    messages = "".join(message_html(m) for m in ui.get("messages") or [])
+    form = "".join(node_html(n) for n in ui.get("nodes") or [])
+    return (f'<div id="flow"{_attr("data-flow-id", flow.get("id", ""))}'
+            f'{_attr("data-flow-state", flow.get("state", ""))}{_attr("data-flow-type", flow.get("type", ""))}>'
+            f'<div id="messages">{messages}</div>'
+            f'<form id="verification-form"{_attr("action", ui.get("action", ""))}'
+            f'{_attr("method", str(ui.get("method", "POST")).lower())}>{form}</form></div>')
+
+
+def error_content(error: dict[str, Any], error_id: str = "") -> str:
+    """The page content for an error object."""
+    return (f'<div id="error"{_attr("data-error-id", error_id)}{_attr("data-error-code", error.get("code", ""))}>'
+            f'<p class="message message-error"{_attr("data-message-id", error.get("id", error.get("code", "")))}>'
+            f'{escape(str(error.get("message", "")))}</p>'
+            f'<p id="error-reason">{escape(str(error.get("reason", "")))}</p></div>')
+
+
+def page(title: str, name: str, content: str) -> bytes:
+    return PAGE.format(title=escape(title), page=escape(name), content=content).encode("utf-8")
+
+
+class VerificationUi:
+    """The UI server: started on ``host:port`` (0: a free port) for the server whose public API is ``public_url``."""
+
+    def __init__(self, public_url: str, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> None:
+        self.public_url = public_url if public_url.endswith("/") else public_url + "/"
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False)
+        handler = type("Handler", (_Handler,), {"ui": self})
+        try:
+            self.server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise CannotJudge(f"--serve-ui: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="verification-ui", daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        """Where it listens, e.g. ``http://127.0.0.1:4455/``."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    @property
+    def verification_url(self) -> str:
+        return self.url + "verification"
+
+    @property
+    def error_url(self) -> str:
+        return self.url + "error"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.http.close()
+
+    # -- what a request gets ---------------------------------------------------------------------------------
+    def answer(self, path: str, query: dict[str, str], cookie: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers and body for one GET."""
+        if path == "/verification":
+            return self._verification(query, cookie)
+        if path == "/error":
+            return self._error(query.get("id", ""))
+        return 200, [], page("Welcome", "welcome", '<p id="welcome">You are done here.</p>')
+
+    def _verification(self, query: dict[str, str], cookie: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+        init = urljoin(self.public_url, "self-service/verification/browser")
+        restart = f"{init}?{urlencode({'return_to': query['return_to']})}" if query.get("return_to") else init
+        if not query.get("flow"):
+            return _see_other(restart)
+        headers = {"Accept": "application/json", **({"Cookie": cookie} if cookie else {})}
+        answer = self.http.get(urljoin(self.public_url, "self-service/verification/flows"),
+                               params={"id": query["flow"]}, headers=headers)
+        cookies = [("Set-Cookie", c) for c in answer.headers.get_list("set-cookie")]
+        body = _json(answer)
+        if answer.status_code == 200:
+            return 200, cookies, page("Verify your account", "verification", flow_content(body))
+        details = ((body.get("error") or {}).get("details") or {})
+        if answer.status_code == 410 and details.get("redirect_to"):
+            return _see_other(str(details["redirect_to"]), cookies)
+        if answer.status_code in (403, 404, 410):
+            return _see_other(restart, cookies)
+        return answer.status_code, cookies, page("Error", "error", error_content(body.get("error") or {}))
+
+    def _error(self, error_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        answer = self.http.get(urljoin(self.public_url, "self-service/errors"), params={"id": error_id},
+                               headers={"Accept": "application/json"})
+        body = _json(answer)
+        if answer.status_code != 200 or not isinstance(body.get("error"), dict):
+            return 404, [], page("Error", "error", '<div id="error" data-error-id="">The error could not be found.</div>')
+        return 200, [], page("Error", "error", error_content(body["error"], str(body.get("id", error_id))))
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        doc = answer.json()
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _see_other(location: str, headers: list[tuple[str, str]] | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+    return 303, [("Location", location), *(headers or [])], b""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    ui: VerificationUi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        try:
+            status, headers, body = self.ui.answer(parts.path, query, self.headers.get("Cookie"))
+        except httpx.HTTPError as exc:
+            status, headers = 502, []
+            body = page("Error", "error", f'<div id="error">The server did not answer: {escape(type(exc).__name__)}'
+                                          "</div>")
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if body:
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "private, no-cache, no-store, must-revalidate")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the signature http.server calls
+        pass  # the run's recorder sees the browser's requests; nothing to print here
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port); CannotJudge (one line) if it is not one."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CannotJudge(f"--serve-ui: {value!r} is not HOST:PORT, e.g. 127.0.0.1:4455")
+    return host, int(port)
+
+
+def served_urls(listen: str) -> tuple[str, str]:
+    """The verification and error UI URLs of a UI served on ``HOST:PORT``."""
+    host, port = parse_listen(listen)
+    return f"http://{host}:{port}/verification", f"http://{host}:{port}/error"

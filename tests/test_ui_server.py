@@ -1,0 +1,94 @@
+"""The suite's own verification UI (kratos_conformance/ui_server.py), for servers without one.
+
+- It renders every flow Kratos v26.2.0 answered in the recordings exactly as the reference target's own UI page
+  does (the two share no code, so this test is what keeps them alike).
+- Served in front of a running server (the embedded reference target here), it shows a browser's flow with the
+  browser's cookies, sends it to the browser init when there is no usable flow, follows an expired flow's
+  redirect_to, shows stored errors, and is otherwise a welcome page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kratos_conformance.differential import recording
+from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.mail import SmtpSink
+from kratos_conformance.reference import ui as reference_ui
+from kratos_conformance.ui_server import VerificationUi, flow_content, page, parse_listen
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml"
+
+
+def recorded_flows() -> Iterator[dict]:
+    for method in ("code", "link"):
+        for steps in recording("kratos-v26.2.0", method)["cases"].values():
+            for step in steps:
+                body = step.get("response", {}).get("body")
+                if isinstance(body, dict) and "ui" in body:
+                    yield body
+
+
+def test_it_renders_every_recorded_flow_like_the_reference_ui() -> None:
+    flows = list(recorded_flows())
+    assert len(flows) > 200
+    for flow in flows:
+        mine = page("Verify your account", "verification", flow_content(flow))
+        assert mine == reference_ui.flow_page(flow).body, flow["ui"]["nodes"]
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[EmbeddedTarget, VerificationUi]]:
+    sink = SmtpSink()
+    target = EmbeddedTarget(method="code", smtp_url=sink.url).start()
+    ui = VerificationUi(target.public_url)
+    yield target, ui
+    ui.close()
+    target.stop()
+    sink.close()
+
+
+def test_a_browser_flow_is_shown_with_the_browsers_cookies(served: tuple[EmbeddedTarget, VerificationUi]) -> None:
+    target, ui = served
+    with httpx.Client(headers={"Accept": "application/json"}) as spa:
+        flow = spa.get(target.public_url + "self-service/verification/browser").json()
+        cookie = "; ".join(f"{k}={v}" for k, v in spa.cookies.items())
+    shown = httpx.get(ui.verification_url, params={"flow": flow["id"]}, headers={"Cookie": cookie})
+    assert shown.status_code == 200
+    assert f'data-flow-id="{flow["id"]}"' in shown.text
+    assert 'name="csrf_token"' in shown.text and 'form id="verification-form"' in shown.text
+    stranger = httpx.get(ui.verification_url, params={"flow": flow["id"]})
+    assert stranger.status_code == 303
+    assert stranger.headers["location"] == target.public_url + "self-service/verification/browser"
+
+
+def test_without_a_flow_it_starts_one_keeping_return_to(served: tuple[EmbeddedTarget, VerificationUi]) -> None:
+    target, ui = served
+    plain = httpx.get(ui.verification_url)
+    assert (plain.status_code, plain.headers["location"]) == (303, target.public_url + "self-service/verification/browser")
+    back = httpx.get(ui.verification_url, params={"return_to": "https://app.conformance.test/welcome"})
+    assert back.headers["location"].endswith("/browser?return_to=https%3A%2F%2Fapp.conformance.test%2Fwelcome")
+    unknown = httpx.get(ui.verification_url, params={"flow": "0d5f1a43-6a5e-4b51-a2d1-53c0a7b2a0e1"})
+    assert unknown.status_code == 303
+
+
+def test_errors_and_other_pages(served: tuple[EmbeddedTarget, VerificationUi]) -> None:
+    target, ui = served
+    browser = httpx.Client(headers={"Accept": BROWSER_ACCEPT})
+    answer = browser.post(target.public_url + "self-service/verification", data={"method": "code"})
+    error_id = httpx.URL(answer.headers["location"]).params["id"]
+    shown = httpx.get(ui.error_url, params={"id": error_id})
+    assert shown.status_code == 200 and f'data-error-id="{error_id}"' in shown.text
+    assert httpx.get(ui.error_url, params={"id": "nope"}).status_code == 404
+    welcome = httpx.get(ui.url)
+    assert welcome.status_code == 200 and 'id="welcome"' in welcome.text
+
+
+def test_listen_addresses_are_checked() -> None:
+    assert parse_listen("127.0.0.1:4455") == ("127.0.0.1", 4455)
+    for bad in ("4455", "127.0.0.1:", "127.0.0.1:99999", ":4455"):
+        with pytest.raises(Exception, match="is not HOST:PORT"):
+            parse_listen(bad)
