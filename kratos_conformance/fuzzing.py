@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import functools
 import http.cookiejar
 import json
 import os
@@ -58,7 +59,7 @@ from schemathesis.core.parameters import ParameterLocation
 from .catalog import requirement
 from .checks import RequirementFailure, csrf_cookie_problems, expect
 from .clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
-from .contract import DEFAULT_CONTRACT_PATH, load_contract
+from .contract import DEFAULT_CONTRACT_PATH, component_validator, load_contract
 from .errors import CannotJudge
 from .exchanges import Exchange, Recorder
 from .flow import Flow
@@ -556,18 +557,48 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
 
     A query string and a form or multipart body carry every value as text, and Kratos ignores query parameters
     it does not know: schemathesis's mutations of those parts (wrong types, extra parameters) do not survive
-    serialization. Only a negative JSON body, or a negative header, cookie or path, is judged by
-    ``negative_data_rejection``; the scenarios check the text-encoded refusals (missing flow, empty body, bad
-    encodings) one by one.
+    serialization. Kratos reads a JSON body the same way, form-style (contract: info.description): a value of
+    another type given for a text field arrives as its text, so a JSON body counts as negative only if it still
+    breaks the body schema once those values are read as text (:func:`body_as_read`). The scenarios check the
+    text-encoded refusals (missing flow, empty body, bad encodings) one by one.
     """
     meta = case.meta
     if meta is None:
         return True
-    text_body = (case.media_type or "").split(";")[0].strip().lower() in TEXT_BODY_MEDIA_TYPES
-    return any(info.mode is GenerationMode.NEGATIVE
-               and location is not ParameterLocation.QUERY
-               and not (location is ParameterLocation.BODY and text_body)
-               for location, info in meta.components.items())
+    media = (case.media_type or "").split(";")[0].strip().lower()
+    for location, info in meta.components.items():
+        if info.mode is not GenerationMode.NEGATIVE or location is ParameterLocation.QUERY:
+            continue
+        if location is ParameterLocation.BODY:
+            if media in TEXT_BODY_MEDIA_TYPES:
+                continue
+            if media == "application/json" and _submission_schema().is_valid(body_as_read(case.body)):
+                continue
+        return True
+    return False
+
+
+def body_as_read(body: Any) -> Any:
+    """A JSON submission as Kratos reads it: every value given for a text field (method, email, code,
+    csrf_token) becomes text, whatever its JSON type; other members stay as they are."""
+    if not isinstance(body, dict):
+        return body
+    return {key: value if key not in _text_fields() or isinstance(value, str) else json.dumps(value)
+            for key, value in body.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _text_fields() -> frozenset[str]:
+    """The submission's members the contract types as text (any branch)."""
+    schemas = load_contract()["components"]["schemas"]
+    return frozenset(name for branch in ("updateVerificationFlowWithCodeMethod", "updateVerificationFlowWithLinkMethod")
+                     for name, prop in schemas[branch]["properties"].items() if prop.get("type") == "string")
+
+
+@functools.lru_cache(maxsize=1)
+def _submission_schema() -> Any:
+    """A validator of the submission body schema (updateVerificationFlowBody)."""
+    return component_validator("updateVerificationFlowBody")
 
 
 def _failure_text(failure: Failure) -> str:

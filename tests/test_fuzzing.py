@@ -497,7 +497,7 @@ def test_a_broken_slot_is_substituted_by_a_working_one_reproducibly() -> None:
         pool.close()
 
 
-def _negative(st_schema: Any, media_type: str, *where: str) -> Any:
+def _negative(st_schema: Any, media_type: str, *where: str, body: Any = None) -> Any:
     """An updateVerificationFlow case whose ``where`` components were generated negative."""
     from schemathesis import GenerationMode
     from schemathesis.core.parameters import ParameterLocation
@@ -510,15 +510,15 @@ def _negative(st_schema: Any, media_type: str, *where: str) -> Any:
         phase=PhaseInfo(name=TestPhase.FUZZING, data=FuzzingPhaseData(None, None, None, None)),
     )
     case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": "f"},
-                    body={"code": True}, media_type=media_type)
+                    body={"code": True} if body is None else body, media_type=media_type)
     object.__setattr__(case, "_meta", meta)  # what the generator records on the cases it makes
     case.freeze_metadata()
     return case
 
 
 @pytest.mark.parametrize(("media_type", "where", "judged"), [
-    ("application/json", ("body",), True),                       # a boolean code stays a boolean in JSON
-    ("application/x-www-form-urlencoded", ("body",), False),     # ... but becomes the text "True" in a form
+    ("application/json", ("body",), False),                      # Kratos reads the boolean code as the text "true"
+    ("application/x-www-form-urlencoded", ("body",), False),     # ... as a form sends it as "True"
     ("multipart/form-data", ("body",), False),
     ("application/json", ("query",), False),                     # query values are text; unknown ones ignored
     ("multipart/form-data", ("query", "header"), True),          # a negative header still reaches the server
@@ -526,3 +526,15 @@ def _negative(st_schema: Any, media_type: str, *where: str) -> Any:
 def test_rejection_is_only_asked_of_cases_that_stay_negative_on_the_wire(
         st_schema: Any, media_type: str, where: tuple[str, ...], judged: bool) -> None:
     assert fuzzing.negative_on_the_wire(_negative(st_schema, media_type, *where)) is judged
+
+
+@pytest.mark.parametrize(("body", "judged"), [
+    ({"code": [], "method": "code"}, False),                      # read as text: a (wrong) code
+    ({"code": {"a": 1}, "csrf_token": 7}, False),
+    ({"code": "123456", "transient_payload": 5}, True),           # transient_payload must still be an object
+    ({"method": ["code"], "email": "a@b.test"}, True),            # the method's text is no method
+    ({"email": "a@b.test"}, True),                                # neither method nor code
+])
+def test_a_json_body_is_negative_if_it_stays_so_when_read_as_text(st_schema: Any, body: Any, judged: bool) -> None:
+    case = _negative(st_schema, "application/json", "body", body=body)
+    assert fuzzing.negative_on_the_wire(case) is judged
