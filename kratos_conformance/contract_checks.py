@@ -20,8 +20,8 @@ import jsonschema_rs
 from . import checks
 from .contract import deref, load_contract, schema_validator, validation_errors
 from .exchanges import Exchange
-from .flow import Flow
 from .target import Target
+from .ui_expectations import expectations
 
 _LEAK = re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+|goroutine \d+ \[|panic: |'
                    r'\bat [\w.$]+\([\w]+\.java:\d+\)')
@@ -32,6 +32,7 @@ class ContractJudge:
 
     def __init__(self, target: Target, contract: dict[str, Any] | None = None) -> None:
         self.target = target
+        self.ui = expectations(target.profile)
         self.contract = contract or load_contract()
         self.operations: dict[str, dict[str, Any]] = {}
         for path, item in self.contract["paths"].items():
@@ -53,29 +54,29 @@ class ContractJudge:
             location = ex.location or ""
             checks.expect("VER-RESP-LOCATION", self.location_allowed(location),
                           "the redirect leads outside the UI, the error UI and the public API", ex, name="location")
-        unknown = self.unknown_message_ids(ex)
-        checks.expect("VER-RESP-MESSAGE-IDS", not unknown,
-                      f"message ids unknown to profile {self.target.profile.name}: {unknown}", ex, name="message_ids")
+        flow = self.flow_document(ex)
+        if flow is not None:
+            problems = self.ui.message_problems(flow)
+            checks.expect("VER-RESP-MESSAGE-IDS", not problems, "; ".join(problems) or "known messages", ex,
+                          name="message_ids")
+            layout = self.ui.layout_problem(flow)
+            checks.expect("VER-UI-LAYOUT", layout is None, layout or "a recorded layout", ex, name="layout")
 
     def location_allowed(self, location: str) -> bool:
         """True if a redirect target is the UI, the error UI, the public API or the allow-listed return_to."""
         bases = [self.target.public_url, self.target.ui_url, self.target.error_ui_url, self.target.return_to]
         return any(base and location.startswith(base) for base in bases)
 
-    def unknown_message_ids(self, ex: Exchange) -> list[int]:
-        """Message ids in a flow body (flow-level and node-level) that the profile does not know."""
+    @staticmethod
+    def flow_document(ex: Exchange) -> dict[str, Any] | None:
+        """The flow a JSON answer carries (None for anything else)."""
         if not ex.content_type.endswith("json"):
-            return []
+            return None
         try:
             doc = ex.json()
         except ValueError:
-            return []
-        if not isinstance(doc, dict) or not isinstance(doc.get("ui"), dict):
-            return []
-        flow = Flow(doc)
-        ids = flow.message_ids + [m for n in flow.nodes for m in n.message_ids]
-        ids += [n.label_id for n in flow.nodes if n.label_id is not None]
-        return sorted({i for i in ids if i not in self.target.profile.known_message_ids})
+            return None
+        return doc if isinstance(doc, dict) and isinstance(doc.get("ui"), dict) else None
 
     def problems(self, op: dict[str, Any], ex: Exchange) -> dict[str, list[str]]:
         """Every way the response departs from the documented response of ``op``, by requirement id.

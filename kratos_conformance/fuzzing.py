@@ -66,6 +66,7 @@ from .flow import Flow
 from .identities import AdminApi, unique_address
 from .redact import REDACTED, SECRET_FIELDS, redact_body, redact_headers, redact_json, redact_text, redact_url
 from .target import Target
+from .ui_expectations import UiExpectations, expectations
 
 # ================================================================================================== budgets
 
@@ -279,12 +280,13 @@ class CheckTarget:
     ui_url: str | None = None
     error_ui_url: str | None = None
     return_to: str | None = None
-    known_message_ids: frozenset[int] = frozenset()
+    #: the release's messages (None: not judged).
+    ui: UiExpectations | None = None
 
     @classmethod
     def from_target(cls, target: Target) -> "CheckTarget":
         return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
-                   return_to=target.return_to, known_message_ids=target.profile.known_message_ids)
+                   return_to=target.return_to, ui=expectations(target.profile))
 
 
 _active_target: contextvars.ContextVar[CheckTarget | None] = contextvars.ContextVar("fuzz_check_target",
@@ -369,41 +371,15 @@ def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: sche
     return None
 
 
-def message_ids(flow: Any) -> list[int]:
-    """Every message id in a flow document: ui.messages, node messages, labels, anchor titles, texts."""
-    ids: list[int] = []
-
-    def add(text: Any) -> None:
-        if isinstance(text, dict) and isinstance(text.get("id"), int) and not isinstance(text.get("id"), bool):
-            ids.append(text["id"])
-
-    ui = flow.get("ui") if isinstance(flow, dict) else None
-    if not isinstance(ui, dict):
-        return ids
-    for m in ui.get("messages") or []:
-        add(m)
-    for node in ui.get("nodes") or []:
-        if not isinstance(node, dict):
-            continue
-        for m in node.get("messages") or []:
-            add(m)
-        add((node.get("meta") or {}).get("label"))
-        attrs = node.get("attributes") or {}
-        if isinstance(attrs, dict):
-            for key in ("label", "title", "text"):
-                add(attrs.get(key))
-    return ids
-
-
 @schemathesis.check
 def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-MESSAGE-IDS: every message id in a flow is one the release profile knows."""
+    """VER-RESP-MESSAGE-IDS: every message in a flow is one the release shows, with the type it gives it."""
     check_target = _active_target.get()
-    if check_target is None or not check_target.known_message_ids:
+    if check_target is None or check_target.ui is None:
         return True  # nothing to judge against: skipped
-    unknown = sorted({i for i in message_ids(_json_or_none(response)) if i not in check_target.known_message_ids})
-    if unknown:
-        raise AssertionError(f"message ids unknown to the profile: {unknown}")
+    problems = check_target.ui.message_problems(_json_or_none(response))
+    if problems:
+        raise AssertionError("; ".join(problems))
     return None
 
 

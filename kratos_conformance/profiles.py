@@ -22,6 +22,8 @@ class Profile:
     invalid_email_template: str
     #: message ids the release can emit on this flow (a message outside this set is unknown to the release).
     known_message_ids: frozenset[int]
+    #: the recordings of this release (kratos_conformance/recordings/<name>): its node layouts and message types.
+    recording: str = "kratos-v26.2.0"
 
     def invalid_email_text(self, value: str) -> str:
         """The expected message text for an invalid email ``value``."""
@@ -36,7 +38,8 @@ _COMMON_IDS = frozenset(
 )
 
 PROFILES: dict[str, Profile] = {
-    "kratos-v26": Profile("kratos-v26", 4000040, "Enter a valid email address", _COMMON_IDS | {4000040}),
+    "kratos-v26": Profile("kratos-v26", 4000040, "Enter a valid email address", _COMMON_IDS | {4000040},
+                          "kratos-v26.2.0"),
     "kratos-v25": Profile("kratos-v25", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
     "kratos-v1.3": Profile("kratos-v1.3", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
 }

@@ -1,8 +1,8 @@
 """Every response conforms to the contract.
 
 The plugin's contract judge (kratos_conformance/contract_checks.py) judges EVERY exchange of every scenario as it
-is recorded: documented status, media type, required headers, body schema, redirect targets, known message ids,
-no leaks, no server errors. This module walks each client kind through every branch once and proves the judge
+is recorded: documented status, media type, required headers, body schema, redirect targets, the release's
+messages and node layouts, no leaks, no server errors. This module walks each client kind through every branch once and proves the judge
 really evaluated each of those requirements along the way.
 """
 
@@ -17,7 +17,7 @@ from kratos_conformance.identities import AdminApi
 from kratos_conformance.pytest_plugin import TestLog
 
 JUDGED = ("VER-RESP-STATUS", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA",
-          "VER-RESP-MESSAGE-IDS", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX")
+          "VER-RESP-MESSAGE-IDS", "VER-UI-LAYOUT", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX")
 
 
 @pytest.mark.requirement(*JUDGED, "VER-RESP-LOCATION")

@@ -1,0 +1,140 @@
+"""What a Kratos release shows on a verification flow: its messages and, per state, its node layouts.
+
+One place for two rules every flow a server answers is held to:
+
+- **messages** (VER-RESP-MESSAGE-IDS): every message id in a flow (``ui.messages``, node messages, labels, anchor
+  titles, texts) is one the release profile knows, with the type (info, error, success) that release gives it;
+- **layouts** (VER-UI-LAYOUT): the nodes a flow shows in a state, as (group, name or anchor id, input or node type,
+  label id) in order, are a layout the release shows for the same method, flow type and state.
+
+Both are learned from the transcripts recorded from the real release (:mod:`kratos_conformance.differential`,
+``recordings/<release>/``), which the profile names; the profile's list of known ids adds the ones no recorded case
+reaches. Values, messages on nodes and the message texts are not part of a layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .profiles import Profile
+
+#: one node as a layout sees it: (group, name or anchor id, input type or node type, label id).
+NodeShape = tuple[str, str, str, "int | None"]
+Layout = tuple[NodeShape, ...]
+
+
+def texts(flow: Any) -> Iterator[dict[str, Any]]:
+    """Every ui text of a flow document: ui.messages, node messages, labels, anchor titles, text nodes."""
+    ui = flow.get("ui") if isinstance(flow, dict) else None
+    if not isinstance(ui, dict):
+        return
+    candidates: list[Any] = list(ui.get("messages") or [])
+    for node in ui.get("nodes") or []:
+        if not isinstance(node, dict):
+            continue
+        candidates += list(node.get("messages") or [])
+        candidates.append((node.get("meta") or {}).get("label"))
+        attrs = node.get("attributes") or {}
+        if isinstance(attrs, dict):
+            candidates += [attrs.get(key) for key in ("label", "title", "text")]
+    for text in candidates:
+        if isinstance(text, dict) and isinstance(text.get("id"), int) and not isinstance(text.get("id"), bool):
+            yield text
+
+
+def layout_of(flow: Any) -> Layout:
+    """The layout of a flow document's nodes."""
+    shapes: list[NodeShape] = []
+    for node in ((flow.get("ui") or {}).get("nodes") or []) if isinstance(flow, dict) else []:
+        attrs = node.get("attributes") or {}
+        label = (node.get("meta") or {}).get("label") or {}
+        shapes.append((str(node.get("group", "")), str(attrs.get("name") or attrs.get("id") or ""),
+                       str(attrs.get("type") or node.get("type") or ""), label.get("id")))
+    return tuple(shapes)
+
+
+def method_of(flow: Any) -> str | None:
+    """The verification method a flow belongs to: its ``active``, or (after Kratos set it to ``default``) the group
+    of its method nodes."""
+    active = flow.get("active") if isinstance(flow, dict) else None
+    if active in ("code", "link"):
+        return str(active)
+    groups = {shape[0] for shape in layout_of(flow)}
+    found = groups & {"code", "link"}
+    return found.pop() if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class UiExpectations:
+    """A release's messages and layouts, as recorded."""
+
+    release: str
+    known_ids: frozenset[int]
+    message_types: dict[int, str]
+    layouts: dict[tuple[str, str, str], frozenset[Layout]]
+
+    def message_problems(self, flow: Any) -> list[str]:
+        """Messages of the flow the release does not show: unknown ids, or a known id of another type."""
+        problems = []
+        for text in texts(flow):
+            msg_id, msg_type = text["id"], text.get("type")
+            if msg_id not in self.known_ids:
+                problems.append(f"message {msg_id} is unknown to {self.release}")
+            elif msg_id in self.message_types and msg_type != self.message_types[msg_id]:
+                problems.append(f"message {msg_id} has type {msg_type!r}, {self.release} gives it "
+                                f"{self.message_types[msg_id]!r}")
+        return sorted(set(problems))
+
+    def layout_problem(self, flow: Any) -> str | None:
+        """Why the flow's node layout is not one the release shows in its state (None when it is)."""
+        method = method_of(flow)
+        key = (str(method), str(flow.get("type")), str(flow.get("state")))
+        seen = self.layouts.get(key)
+        if method is None or not seen:
+            return None  # a state the recordings never reached: nothing to compare with
+        mine = layout_of(flow)
+        if mine in seen:
+            return None
+        closest = min(seen, key=lambda layout: _distance(layout, mine))
+        return (f"{key[0]} {key[1]} flow in {key[2]} shows nodes {_show(mine)}; {self.release} shows "
+                f"{_show(closest)}" + (f" (or one of {len(seen) - 1} other layouts)" if len(seen) > 1 else ""))
+
+
+def _distance(a: Layout, b: Layout) -> int:
+    return len(set(a) ^ set(b)) + sum(x != y for x, y in zip(a, b))
+
+
+def _show(layout: Layout) -> str:
+    return "[" + ", ".join(f"{g}/{n}:{t}" + (f"#{label}" if label else "") for g, n, t, label in layout) + "]"
+
+
+def expectations(profile: Profile) -> UiExpectations:
+    """The expectations of a release profile, learned from its recordings."""
+    return _learned(profile.recording, profile.known_message_ids)
+
+
+@lru_cache(maxsize=4)
+def _learned(release: str, known_ids: frozenset[int]) -> UiExpectations:
+    from .differential import recording  # the recordings are loaded once, when the first flow is judged
+
+    message_types: dict[int, str] = {}
+    layouts: dict[tuple[str, str, str], set[Layout]] = {}
+    for method in ("code", "link"):
+        for flow in _recorded_flows(recording(release, method)["cases"].values()):
+            for text in texts(flow):
+                message_types.setdefault(text["id"], str(text.get("type")))
+            key = (method, str(flow.get("type")), str(flow.get("state")))
+            layouts.setdefault(key, set()).add(layout_of(flow))
+    return UiExpectations(release, known_ids | frozenset(message_types), message_types,
+                          {key: frozenset(found) for key, found in layouts.items()})
+
+
+def _recorded_flows(cases: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    for steps in cases:
+        for step in steps:
+            body = (step.get("response") or {}).get("body")
+            if isinstance(body, dict) and "ui" in body and "state" in body:
+                yield body
