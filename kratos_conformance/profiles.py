@@ -40,8 +40,8 @@ _COMMON_IDS = frozenset(
 PROFILES: dict[str, Profile] = {
     "kratos-v26": Profile("kratos-v26", 4000040, "Enter a valid email address", _COMMON_IDS | {4000040},
                           "kratos-v26.2.0"),
-    "kratos-v25": Profile("kratos-v25", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
-    "kratos-v1.3": Profile("kratos-v1.3", 4000001, '"{value}" is not valid "email"', _COMMON_IDS),
+    "kratos-v25": Profile("kratos-v25", 4000001, '"{value}" is not valid "email"', _COMMON_IDS, "kratos-v25.4.0"),
+    "kratos-v1.3": Profile("kratos-v1.3", 4000001, '"{value}" is not valid "email"', _COMMON_IDS, "kratos-v1.3.1"),
 }
 DEFAULT_PROFILE = "kratos-v26"
 

@@ -1,4 +1,4 @@
-"""Every answer recorded from a real Ory Kratos v26.2.0 passes the suite's contract judge.
+"""Every answer recorded from a real Ory Kratos release passes the suite's contract judge under that release's profile.
 
 The recordings (kratos_conformance/recordings/) hold what Kratos really answered to every scripted case, with ids,
 tokens, times and base URLs abstracted. Each answer is turned back into a concrete HTTP response (placeholders
@@ -20,16 +20,19 @@ import pytest
 from kratos_conformance.contract_checks import ContractJudge
 from kratos_conformance.differential import recording
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.profiles import get_profile
+from kratos_conformance.profiles import PROFILES, get_profile
 from kratos_conformance.target import Target
 
 PUBLIC = "http://127.0.0.1:4433/"
 BASES = {"<public>": PUBLIC.rstrip("/"), "<admin>": "http://127.0.0.1:4434", "<ui>": "http://127.0.0.1:4455/verification",
          "<error-ui>": "http://127.0.0.1:4455/error", "<return-to>": "http://127.0.0.1:4455/after",
          "<default-return>": "http://127.0.0.1:4455"}
-TARGET = Target(public_url=PUBLIC, admin_url=None, admin_token=None, profile=get_profile("kratos-v26"),
-                wait_budget=30, mail_timeout=10, ui_url=BASES["<ui>"], error_ui_url=BASES["<error-ui>"],
-                return_to=BASES["<return-to>"])
+
+
+def target(profile: str) -> Target:
+    return Target(public_url=PUBLIC, admin_url=None, admin_token=None, profile=get_profile(profile), wait_budget=30,
+                  mail_timeout=10, ui_url=BASES["<ui>"], error_ui_url=BASES["<error-ui>"],
+                  return_to=BASES["<return-to>"])
 _PLACEHOLDER = re.compile(r"<(id|addr)(\d+)>|<(time|csrf|code|token|since|expired_at_unix)>")
 
 
@@ -93,11 +96,12 @@ def problems(judge: ContractJudge, ex: Exchange) -> list[str]:
 
 
 @pytest.mark.parametrize("method", ["code", "link"])
-def test_every_recorded_kratos_answer_conforms_to_the_contract(method: str) -> None:
-    judge = ContractJudge(TARGET)
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_recorded_kratos_answer_conforms_to_the_contract(profile: str, method: str) -> None:
+    judge = ContractJudge(target(profile))
     failures = []
     judged = 0
-    for case, steps in recording("kratos-v26.2.0", method)["cases"].items():
+    for case, steps in recording(PROFILES[profile].recording, method)["cases"].items():
         for i, step in enumerate(steps):
             if "request" not in step:
                 continue
@@ -115,4 +119,4 @@ def test_a_broken_answer_is_judged_wrong() -> None:
     steps = recording("kratos-v26.2.0", "code")["cases"]["init.create/native"]
     broken = json.loads(json.dumps(steps[0]))
     broken["response"]["body"]["state"] = "done"
-    assert any("VER-RESP-SCHEMA" in p for p in problems(ContractJudge(TARGET), exchange(broken)))
+    assert any("VER-RESP-SCHEMA" in p for p in problems(ContractJudge(target("kratos-v26")), exchange(broken)))

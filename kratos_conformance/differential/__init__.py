@@ -34,8 +34,8 @@ from .script import Setting, run_cases
 __all__ = ["Accepted", "Difference", "RECORDINGS", "apply_ledger", "compare", "load_ledger", "load_transcript",
            "record", "record_embedded", "recording", "render", "save_transcript"]
 
-#: the recordings of real servers that ship with the package: name -> (server, method) it was recorded from.
-RECORDINGS = ("kratos-v26.2.0",)
+#: the recordings of real servers that ship with the package (recordings/<name>/<method>.json).
+RECORDINGS = ("kratos-v26.2.0", "kratos-v25.4.0", "kratos-v1.3.1")
 
 
 def record(target: Target, mail: MailSource, *, method: str, challenge_lifespan: float | None, server: str,
