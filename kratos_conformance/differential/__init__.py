@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ..embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
+from ..embedded import ALLOWED_RETURN_TO, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
 from ..mail import MailSource, SmtpSink
 from ..profiles import DEFAULT_PROFILE, get_profile
 from ..target import Target
@@ -34,6 +34,10 @@ from .script import Setting, run_cases
 __all__ = ["Accepted", "Difference", "RECORDINGS", "apply_ledger", "compare", "load_ledger", "load_transcript",
            "record", "record_embedded", "recording", "render", "save_transcript"]
 
+#: the embedded reference target's lifespans while it is recorded: a code or token expires (1.5 s + the script's
+#: margins) while its flow still lives (4 s), so every case reaches its end, and the waits stay short.
+RECORDING_SETTINGS = {"flow-lifespan": "4s", "code-lifespan": "1.5s", "link-lifespan": "1.5s", "max-submissions": "5"}
+RECORDING_CHALLENGE_LIFESPAN = 1.5
 #: the recordings of real servers that ship with the package (recordings/<name>/<method>.json).
 RECORDINGS = ("kratos-v26.2.0", "kratos-v25.4.0", "kratos-v1.3.1")
 
@@ -62,19 +66,19 @@ def record(target: Target, mail: MailSource, *, method: str, challenge_lifespan:
 
 def record_embedded(method: str, *, faults: tuple[str, ...] = (), log_path: Path | None = None,
                     only: tuple[str, ...] = (), progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Start the embedded reference target (``method``, the conformance run's short lifespans, ``faults`` switched
-    on) with its own SMTP sink, record its transcript and stop it."""
+    """Start the embedded reference target (``method``, :data:`RECORDING_SETTINGS`, ``faults`` switched on) with its
+    own SMTP sink, record its transcript and stop it."""
     sink = SmtpSink()
-    embedded = EmbeddedTarget(method=method, smtp_url=sink.url, faults=faults,
+    embedded = EmbeddedTarget(method=method, smtp_url=sink.url, faults=faults, settings=dict(RECORDING_SETTINGS),
                               log_path=log_path or Path(tempfile.gettempdir()) / f"kratos-reference-{method}.log")
     try:
         embedded.start()
         public = embedded.public_url
         target = Target(public_url=public, admin_url=embedded.admin_url, admin_token=None,
                         profile=get_profile(DEFAULT_PROFILE), wait_budget=30.0, mail_timeout=10.0,
-                        challenge_lifespan=CHALLENGE_LIFESPAN, ui_url=public + UI_PATH,
+                        challenge_lifespan=RECORDING_CHALLENGE_LIFESPAN, ui_url=public + UI_PATH,
                         error_ui_url=public + ERROR_UI_PATH, return_to=ALLOWED_RETURN_TO)
-        return record(target, sink, method=method, challenge_lifespan=CHALLENGE_LIFESPAN,
+        return record(target, sink, method=method, challenge_lifespan=RECORDING_CHALLENGE_LIFESPAN,
                       server="kratos-conformance reference target" + (f" with {', '.join(faults)}" if faults else ""),
                       default_return_url=public + WELCOME_PATH, settings=dict(embedded.settings), only=only,
                       progress=progress)

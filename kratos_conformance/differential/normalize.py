@@ -130,7 +130,7 @@ class Normalizer:
             out[key] = self.field(key, value) if key in SECRET_FIELDS and isinstance(value, str) else \
                 self.value(value, key)
         attrs = doc.get("attributes")
-        if isinstance(attrs, dict) and attrs.get("name") in SECRET_FIELDS:
+        if isinstance(attrs, dict) and attrs.get("name") in SECRET_FIELDS and "value" in attrs:
             out["attributes"] = {**out["attributes"],
                                  "value": self.field(str(attrs["name"]), attrs.get("value"))}
         return out

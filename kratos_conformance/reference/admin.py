@@ -64,7 +64,7 @@ def admin_routes(admin: IdentityAdmin) -> list[BaseRoute]:
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return error_response(400, "Unable to decode the request body as JSON.")
         status, body, location = await run_in_threadpool(admin.create_identity, payload)
-        return json_response(status, body, {"location": location} if location else None)
+        return json_response(status, body, {"location": location} if location else None, error=status >= 400)
 
     async def collection(request: Request) -> Response:
         status, body = await run_in_threadpool(admin.list_identities,
@@ -77,7 +77,7 @@ def admin_routes(admin: IdentityAdmin) -> list[BaseRoute]:
             status, body = await run_in_threadpool(admin.delete_identity, identity_id)
         else:
             status, body = await run_in_threadpool(admin.get_identity, identity_id)
-        return json_response(status, body)
+        return json_response(status, body, error=status >= 400)
 
     async def messages(request: Request) -> Response:
         status, body = await run_in_threadpool(admin.list_messages, request.query_params.get("recipient"))

@@ -1,8 +1,9 @@
 """Error objects in Ory's JSON error format (``errorGeneric``: ``{"error": {...}}``), never with ``debug``.
 
 Contract: each builder returns the inner ``error`` object (id?, code, status, reason?, details?, message);
-``envelope(error)`` wraps it as ``{"error": ...}`` and ``flow_replaced(...)`` builds ``errorFlowReplaced``.
-Status texts and default messages follow Ory's herodot library.
+``envelope(error)`` wraps it as ``{"error": ...}``; ``flow_replaced(...)`` builds ``errorFlowReplaced`` and
+``flow_expired(...)`` the ``self_service_flow_expired`` document (with expired_at, since in nanoseconds and
+use_flow_id beside the error). Status texts and default messages follow Ory's herodot library.
 """
 
 from __future__ import annotations
@@ -69,3 +70,10 @@ def flow_replaced(reason: str, new_flow_id: str | None) -> dict[str, Any]:
     if new_flow_id is not None:
         body["use_flow_id"] = new_flow_id
     return body
+
+
+def flow_expired(expired_at: str, since_us: int, new_flow_id: str) -> dict[str, Any]:
+    """410 for an expired code: the error, when it expired, how long ago (ns) and the flow to use instead."""
+    reason = f"The self-service flow expired {since_us / 60_000_000:.2f} minutes ago, initialize a new one."
+    return {"error": api_error(410, reason, error_id="self_service_flow_expired", message="self-service flow expired"),
+            "expired_at": expired_at, "since": since_us * 1000, "use_flow_id": new_flow_id}

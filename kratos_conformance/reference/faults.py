@@ -66,8 +66,7 @@ _fault("code_8_digits", CODE, "codes have 8 digits instead of 6")
 _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
 _fault("head_link_verifies", CODE,
-       "a HEAD on the emailed code link (what link scanners send) verifies the address instead of only "
-       "pre-filling it")
+       "a HEAD on the emailed code link (what link scanners send) verifies the address instead of being refused")
 # --- CSRF and cookies ----------------------------------------------------------------------------------------
 _fault("csrf_not_checked", BOTH, "browser email submissions are accepted without or with a wrong CSRF token")
 _fault("code_submission_csrf_checked", CODE,

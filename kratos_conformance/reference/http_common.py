@@ -1,7 +1,10 @@
 """HTTP helpers shared by the public and admin apps (Starlette).
 
 Contract:
-- JSON answers carry ``Content-Type: application/json; charset=utf-8``.
+- JSON answers carry ``Content-Type: application/json; charset=utf-8``, error documents (errorGeneric and the
+  errors beside it) ``application/json``, as Ory's herodot writes them.
+- ``NoCacheForGet`` (ASGI middleware) gives every GET answer ``Cache-Control: private, no-cache, no-store,
+  must-revalidate``, as Kratos's router does.
 - ``redirect_response``: 303 with ``Location``; answering a GET/HEAD it has Go's short text/html body
   ``<a href="...">See Other</a>.``, answering anything else it has no body.
 - ``read_body`` reads at most ``limit`` bytes and raises ``BodyTooLarge`` beyond (413 JSON via the handler).
@@ -17,13 +20,16 @@ from html import escape
 from typing import Any, Mapping
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import api_errors
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+ERROR_CONTENT_TYPE = "application/json"
 NO_CACHE = "private, no-cache, no-store, must-revalidate"
 log = logging.getLogger("kratos_conformance.reference")
 
@@ -32,18 +38,38 @@ class BodyTooLarge(Exception):
     """The request body exceeds the configured limit."""
 
 
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON response (``body`` None -> empty body, e.g. for 204)."""
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None, *,
+                  error: bool = False) -> Response:
+    """A JSON response (``body`` None -> empty body, e.g. for 204); ``error``: an error document."""
     content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
     response = Response(content, status_code=status, headers=dict(headers or {}))
     if body is not None:
-        response.headers["content-type"] = JSON_CONTENT_TYPE
+        response.headers["content-type"] = ERROR_CONTENT_TYPE if error else JSON_CONTENT_TYPE
     return response
 
 
 def error_response(code: int, reason: str | None = None, headers: Mapping[str, str] | None = None) -> Response:
     """An errorGeneric response."""
-    return json_response(code, api_errors.envelope(api_errors.api_error(code, reason)), headers)
+    return json_response(code, api_errors.envelope(api_errors.api_error(code, reason)), headers, error=True)
+
+
+class NoCacheForGet:
+    """ASGI middleware: GET answers get the no-cache Cache-Control header (unless they set their own)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_cache(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("cache-control", NO_CACHE)
+            await send(message)
+
+        await self.app(scope, receive, send_no_cache)
 
 
 def redirect_response(location: str, request_method: str) -> Response:

@@ -76,9 +76,3 @@ def init_wants_json(headers: Mapping[str, str]) -> bool:
     """True when a browser-flow init should answer with the flow JSON instead of a redirect."""
     return negotiate(headers.get("accept"), _INIT_OFFERS, "text/html") == _JSON
 
-
-def is_ajax(headers: Mapping[str, str]) -> bool:
-    """Kratos's AJAX guess for CSRF error hints: Sec-Fetch-Mode cors/no-cors, or Accept prefers JSON."""
-    if headers.get("sec-fetch-mode", "") in ("cors", "no-cors"):
-        return True
-    return negotiate(headers.get("accept"), (_JSON,), "text/html") == _JSON

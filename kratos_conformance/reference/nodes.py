@@ -1,15 +1,18 @@
-"""UI node builders (``uiNode``) and the layouts of each method and state, as Kratos v26.2.0 emits them.
+"""UI node builders (``uiNode``), the layouts of each method and state, and the edits Kratos's UI container makes.
 
 Contract:
 - A node is a JSON-ready dict ``{"type", "group", "attributes", "messages", "meta"}``; ``messages`` is always
   a list, ``meta`` holds ``label`` when the node has one.
-- Input attributes are written in Kratos's order: name, type, value (only when set), required (only when
-  true), disabled (always), node_type "input". Anchor attributes: href, title, id, node_type "a".
+- Input attributes are written in Kratos's order: name, type, value (only when set; "" counts as set), required
+  (only when true), disabled (always), node_type "input". Anchor attributes: href, title, id, node_type "a".
 - Layouts (list order is the order Kratos emits):
   code/choose_method: email, method(submit "code"), csrf_token (browser flows only)
-  code/sent_email:    code, method(hidden "code"), method(submit "code"), csrf_token (browser only), email(submit)
-  link/any state:     csrf_token (value "" for api flows), email, method(submit "link")
+  code/sent_email:    method(hidden "code"), code, method(submit "code"), csrf_token (browser only), email(submit)
+  link/any state:     csrf_token (its value "" when the request had no CSRF cookie), email, method(submit "link")
   passed_challenge:   csrf_token, anchor "continue"
+- Container edits: ``upsert_node`` replaces the first node of the same name in place or appends;
+  ``add_message`` appends a message to the flow (no field) or to a field's node, appending a bare text input of
+  group "default" when there is none; ``reset_messages`` clears the flow's and every node's messages.
 """
 
 from __future__ import annotations
@@ -69,10 +72,10 @@ def code_choose_method_nodes(csrf_token: str | None) -> list[Node]:
 
 
 def code_sent_email_nodes(csrf_token: str | None, email: str) -> list[Node]:
-    """code method, state sent_email: code input, hidden method, submit, csrf (browser), resend button."""
+    """code method, state sent_email: hidden method, code input, submit, csrf (browser), resend button."""
     nodes = [
-        input_node("code", "code", "text", required=True, label=messages.label_verification_code()),
         input_node("method", "code", "hidden", value="code"),
+        input_node("code", "code", "text", required=True, label=messages.label_verification_code()),
         method_submit("code"),
     ]
     if csrf_token is not None:
@@ -82,7 +85,7 @@ def code_sent_email_nodes(csrf_token: str | None, email: str) -> list[Node]:
 
 
 def link_nodes(csrf_token: str, email: str | None = None) -> list[Node]:
-    """link method, any state before success: csrf (value "" for api flows), email, submit."""
+    """link method, any state before success: csrf, email (its value once submitted), submit."""
     return [csrf_node(csrf_token), email_input("link", _UNSET if email is None else email), method_submit("link")]
 
 
@@ -118,10 +121,21 @@ def set_csrf(nodes: list[Node], token: str) -> None:
     upsert_node(nodes, csrf_node(token))
 
 
-def add_field_message(nodes: list[Node], name: str, message: dict[str, Any]) -> None:
-    """Attach ``message`` to the node named ``name``; append a bare text input for it when there is none."""
-    node = find_node(nodes, name)
+def add_message(ui: dict[str, Any], message: dict[str, Any], field: str | None = None) -> None:
+    """Attach ``message`` to the flow, or to the node named ``field`` (appending a bare text input for it when
+    there is none)."""
+    if field is None:
+        ui.setdefault("messages", []).append(message)
+        return
+    node = find_node(ui["nodes"], field)
     if node is None:
-        node = input_node(name, "default", "text")
-        nodes.append(node)
+        node = input_node(field, "default", "text")
+        ui["nodes"].append(node)
     node["messages"].append(message)
+
+
+def reset_messages(ui: dict[str, Any]) -> None:
+    """Clear the flow's messages and those of every node."""
+    ui["messages"] = []
+    for node in ui["nodes"]:
+        node["messages"] = []

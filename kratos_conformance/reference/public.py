@@ -5,31 +5,31 @@ Contract (each route delegates to ``VerificationService`` and only translates HT
   GET  /self-service/verification/api[?return_to=]         -> 200 flow | 400
   GET  /self-service/verification/flows?id=                -> 200 | 403 | 404 | 410
   POST /self-service/verification?flow=[&token=]           -> 200 | 303 | 400 | 403 | 404 | 410 | 413
-  GET  /self-service/verification?flow=&code= | &token=    -> emailed links (303)
+  GET  /self-service/verification?flow=&code= | &token=    -> emailed links (303; a link's token: 200 for JSON)
   GET  /self-service/errors?id=                            -> the stored error behind the error UI
   GET  /health/alive, /health/ready                        -> 200 {"status": "ok"}
   GET  /schemas/{id}                                       -> the identity JSON schema ("default")
   GET  /ui/verification, /ui/error, /ui/welcome            -> the HTML pages (ui.py)
-Bodies: application/json, application/x-www-form-urlencoded, multipart/form-data, at most max_body_bytes.
+Submissions are decoded by bodies.py against the configured method's schema (bodies of at most
+max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, error documents as
+``application/json``; GET answers carry the no-cache header (http_common.NoCacheForGet).
 """
 
 from __future__ import annotations
 
 import base64
-from typing import AsyncIterator, Callable
-from urllib.parse import parse_qsl
+from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
-from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import csrf, ui
-from .bodies import BodyError, Submission, check_request, decode_json, decode_pairs, media_type
-from .flows import ClientRequest, Outcome, VerificationService
-from .http_common import (NO_CACHE, BodyTooLarge, error_response, json_response, read_body, redirect_response,
-                          too_large_response)
+from .bodies import CODE_SCHEMA, LINK_SCHEMA, Decoded, decode
+from .flow_model import ClientRequest, Outcome
+from .flows import VerificationService
+from .http_common import BodyTooLarge, error_response, json_response, read_body, redirect_response, too_large_response
 
 IDENTITY_SCHEMA: dict[str, object] = {
     "$id": "https://schemas.reference.test/default.schema.json",
@@ -62,15 +62,16 @@ def client_request(request: Request) -> ClientRequest:
 
 
 def outcome_response(service: VerificationService, outcome: Outcome, request_method: str) -> Response:
-    """Translate an Outcome: JSON or 303, plus the CSRF cookie and the no-cache header when asked."""
+    """Translate an Outcome: JSON (flow or error document) or 303, plus the CSRF cookie when one was issued."""
     faults = service.config.faults
     body = outcome.body
-    if "error_leaks_debug" in faults and isinstance(body, dict) and isinstance(body.get("error"), dict):
+    is_error = isinstance(body, dict) and "error" in body
+    if "error_leaks_debug" in faults and is_error and isinstance(body["error"], dict):
         body = {**body, "error": {**body["error"], "debug": DEBUG_TRACE}}
     if outcome.location is not None:
         response = redirect_response(outcome.location, request_method)
     else:
-        response = json_response(outcome.status, body)
+        response = json_response(outcome.status, body, error=is_error)
     if "flow_json_text_plain" in faults and isinstance(body, dict) and "ui" in body:
         response.headers["content-type"] = "text/plain; charset=utf-8"
     if outcome.csrf_secret is not None:
@@ -78,44 +79,17 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
         response.headers.append("set-cookie", csrf.set_cookie_header(
             service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode,
             http_only="cookie_not_httponly" not in config.faults))
-    if outcome.no_cache and "no_cache_control" not in service.config.faults:
-        response.headers["cache-control"] = NO_CACHE
     return response
 
 
-async def _form_pairs(request: Request, body: bytes) -> list[tuple[str, str]] | BodyError:
-    """The fields of an urlencoded or multipart body (files ignored)."""
-    kind = media_type(request.headers.get("content-type"))
-    try:
-        if kind == "application/x-www-form-urlencoded":
-            return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=1000)
-
-        async def replay() -> AsyncIterator[bytes]:
-            yield body
-
-        form = await MultiPartParser(request.headers, replay(), max_files=10, max_fields=1000).parse()
-        try:
-            return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-        finally:
-            await form.close()
-    except (ValueError, MultiPartException) as exc:
-        return BodyError(f"Unable to decode HTTP POST form body: {exc}", "form")
-    except Exception as exc:  # python-multipart raises assorted errors on garbage input
-        return BodyError(f"Unable to decode HTTP POST form body: {type(exc).__name__}", "form")
-
-
-async def decode_submission(request: Request, body: bytes) -> Submission | BodyError:
-    """Decode a submission (POST body or GET query) as Kratos's decoder would."""
-    query_pairs = list(request.query_params.multi_items())
-    if request.method.upper() in ("GET", "HEAD"):
-        return decode_pairs([], query_pairs)
-    problem = check_request(request.method, request.headers.get("content-type"), body)
-    if problem is not None:
-        return problem
-    if media_type(request.headers.get("content-type")) == "application/json":
-        return decode_json(body, query_pairs)
-    pairs = await _form_pairs(request, body)
-    return pairs if isinstance(pairs, BodyError) else decode_pairs(pairs, query_pairs)
+def decode_submission(service: VerificationService, request: Request, body: bytes) -> Decoded:
+    """Decode a submission (POST body, or the query of GET and HEAD) against the configured method's schema."""
+    http_method = request.method.upper()
+    if http_method == "HEAD" and "head_link_verifies" in service.config.faults:
+        http_method = "GET"
+    schema = CODE_SCHEMA if service.config.method == "code" else LINK_SCHEMA
+    return decode(http_method, request.headers.get("content-type"), body, request.query_params.multi_items(),
+                  schema)
 
 
 def public_routes(service: VerificationService) -> list[BaseRoute]:
@@ -135,13 +109,13 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
                 body = await read_body(request, config.max_body_bytes)
             except BodyTooLarge:
                 return too_large_response(config.max_body_bytes)
-        decoded = await decode_submission(request, body)
+        decoded = decode_submission(service, request, body)
         outcome = await run_in_threadpool(service.submit, client_request(request), decoded)
         return outcome_response(service, outcome, request.method)
 
     async def stored_error(request: Request) -> Response:
         status, body = await run_in_threadpool(service.stored_error, request.query_params.get("id"))
-        return json_response(status, body)
+        return json_response(status, body, error=status != 200)
 
     async def health(request: Request) -> Response:
         return json_response(200, {"status": "ok"})

@@ -4,6 +4,7 @@ Contract:
 - ``build_services(config)`` opens storage, starts the courier and creates the flow service and identity admin.
 - ``create_public_app(config, services=None)`` / ``create_admin_app(config, services=None)`` build the two
   Starlette apps; pass the same ``services`` to both so they share storage (without it each builds its own).
+  The public app marks every GET answer no-cache (http_common.NoCacheForGet).
 - ``serve(config)`` binds 127.0.0.1 on the ports of ``public_url`` / ``admin_url`` (0 = a free port), rewrites
   the URLs with the real ports, starts both apps with uvicorn in background threads, waits (bounded) until both
   accept connections and returns a ``RunningTarget``. A port in use or a start-up timeout raises ``ConfigError``.
@@ -29,7 +30,7 @@ from .admin import AdminTokenGuard, admin_routes
 from .config import ConfigError, ReferenceConfig
 from .courier import Courier
 from .flows import VerificationService
-from .http_common import install_error_handlers
+from .http_common import NoCacheForGet, install_error_handlers
 from .identities import IdentityAdmin
 from .public import public_routes
 from .storage import Storage
@@ -73,6 +74,8 @@ def create_public_app(config: ReferenceConfig, services: TargetServices | None =
     services = services or build_services(config)
     app = Starlette(routes=public_routes(services.verification))
     install_error_handlers(app)
+    if "no_cache_control" not in config.faults:
+        app.add_middleware(NoCacheForGet)
     return app
 
 

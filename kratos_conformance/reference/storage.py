@@ -259,14 +259,11 @@ class Storage:
             db.execute("INSERT INTO codes VALUES (?, ?, ?, ?, ?, NULL, ?)",
                        (code_id, flow_id, address_id, code_hash, expires_us, now_us))
 
-    def find_usable_code(self, flow_id: str, code_hash: str, now_us: int,
-                         include_used: bool = False) -> sqlite3.Row | None:
-        """An unexpired code of this flow with this hash (unused unless ``include_used``)."""
-        used_clause = "" if include_used else " AND used_us IS NULL"
+    def find_code(self, flow_id: str, code_hash: str) -> sqlite3.Row | None:
+        """The code of this flow with this hash, whether expired or used (None when there is none)."""
         with self._lock:
-            return self._conn.execute(
-                "SELECT * FROM codes WHERE flow_id = ? AND code_hash = ? AND expires_us > ?" + used_clause,
-                (flow_id, code_hash, now_us)).fetchone()
+            return self._conn.execute("SELECT * FROM codes WHERE flow_id = ? AND code_hash = ?",
+                                      (flow_id, code_hash)).fetchone()
 
     def use_code(self, code_id: str, now_us: int) -> bool:
         """Mark a code used; True only for the one caller that flipped it."""

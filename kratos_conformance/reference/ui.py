@@ -24,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from .flows import ClientRequest, VerificationService, with_query
-from .http_common import NO_CACHE, redirect_response
+from .flow_model import ClientRequest, with_query
+from .flows import VerificationService
+from .http_common import redirect_response
 
 _TEMPLATE = Template((Path(__file__).parent / "ui_page.html").read_text(encoding="utf-8"))
 
@@ -33,7 +34,7 @@ _TEMPLATE = Template((Path(__file__).parent / "ui_page.html").read_text(encoding
 def page(title: str, page_name: str, content: str, status: int = 200) -> HTMLResponse:
     """An HTML page from the template (``content`` is already escaped HTML)."""
     html = _TEMPLATE.substitute(title=escape(title), page=escape(page_name), content=content)
-    return HTMLResponse(html, status_code=status, headers={"cache-control": NO_CACHE})
+    return HTMLResponse(html, status_code=status)
 
 
 def _message_html(message: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 
@@ -28,7 +29,7 @@ def test_native_client_walks_the_code_flow(code_target: RunningTarget, smtp_sink
         flow = sent.json()
         assert flow["state"] == "sent_email" and message_ids(flow) == [1080003]
         assert [(n["attributes"]["name"], n["attributes"]["type"]) for n in flow["ui"]["nodes"]] == [
-            ("code", "text"), ("method", "hidden"), ("method", "submit"), ("email", "submit")]
+            ("method", "hidden"), ("code", "text"), ("method", "submit"), ("email", "submit")]
         assert node(flow, "email")["meta"]["label"]["id"] == 1070008
         assert get_identity(code_target.admin_url, identity["id"])["verifiable_addresses"][0]["status"] == "sent"
 
@@ -40,6 +41,7 @@ def test_native_client_walks_the_code_flow(code_target: RunningTarget, smtp_sink
         rejected = client.post(flow["ui"]["action"], json={"method": "code", "code": wrong})
         assert rejected.status_code == 200 and rejected.json()["id"] == flow["id"]
         assert message_ids(rejected.json()) == [4070006] and rejected.json()["state"] == "sent_email"
+        assert rejected.json()["transient_payload"] == {}  # Kratos echoes the flow it holds, payload included
 
         done = client.post(flow["ui"]["action"], json={"method": "code", "code": mail.code})
         assert done.status_code == 200
@@ -155,7 +157,7 @@ def test_api_flow_rejects_cookie_and_origin_headers(code_target: RunningTarget) 
         assert with_cookie.json()["state"] == "choose_method"
 
 
-def test_validation_errors_land_on_nodes(code_target: RunningTarget) -> None:
+def test_validation_errors_land_on_nodes_and_accumulate(code_target: RunningTarget) -> None:
     with native_client() as client:
         flow = client.get(code_target.public_url + "self-service/verification/api").json()
         missing = client.post(flow["ui"]["action"], json={"method": "code"})
@@ -163,14 +165,28 @@ def test_validation_errors_land_on_nodes(code_target: RunningTarget) -> None:
         email_node = node(missing.json(), "email")
         assert [m["id"] for m in email_node["messages"]] == [4000002]
         assert email_node["messages"][0]["text"] == "Property email is missing."
+        assert email_node["attributes"]["value"] == ""
+        assert node(missing.json(), "csrf_token")["attributes"]["value"] == ""  # an API request has no CSRF token
         invalid = client.post(flow["ui"]["action"], json={"method": "code", "email": "not-an-address"})
         assert invalid.status_code == 400
-        assert [m["id"] for m in node(invalid.json(), "email")["messages"]] == [4000040]
+        assert [m["id"] for m in node(invalid.json(), "email")["messages"]] == [4000002, 4000040]
         bad_method = client.post(flow["ui"]["action"], json={"method": "sms", "email": unique_email()})
-        assert bad_method.status_code == 400
+        assert bad_method.status_code == 400 and bad_method.json()["active"] == "code"
         assert [m["id"] for m in node(bad_method.json(), "method")["messages"]] == [4000001]
-        wrong_method = client.post(flow["ui"]["action"], json={"method": "link", "email": unique_email()})
-        assert wrong_method.status_code == 400 and 4010006 in message_ids(wrong_method.json())
+
+
+def test_a_submission_no_method_takes_disables_the_flow(code_target: RunningTarget) -> None:
+    """4010006 makes "default" the flow's active method: from then on every submission gets 4010006 too."""
+    with native_client() as client:
+        flow = client.get(code_target.public_url + "self-service/verification/api").json()
+        email = unique_email()
+        wrong_method = client.post(flow["ui"]["action"], json={"method": "link", "email": email})
+        assert wrong_method.status_code == 400 and message_ids(wrong_method.json()) == [4010006]
+        assert wrong_method.json()["active"] == "default"
+        assert node(wrong_method.json(), "email")["attributes"]["value"] == email
+        valid = client.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()})
+        assert valid.status_code == 400 and message_ids(valid.json()) == [4010006, 4010006]
+        assert valid.json()["state"] == "choose_method"
 
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(code_target: RunningTarget, smtp_sink: SmtpSink) -> None:
@@ -251,6 +267,25 @@ def test_max_submissions_replaces_the_flow(start_target: StartTarget) -> None:
         assert cut.status_code == 303 and query_param(cut.headers["location"], "flow") != flow_id
 
 
+def test_expired_code_answers_like_an_expired_flow(start_target: StartTarget, smtp_sink: SmtpSink) -> None:
+    target = start_target(code_lifespan="300ms")
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    with native_client() as client:
+        flow = client.get(target.public_url + "self-service/verification/api").json()
+        client.post(flow["ui"]["action"], json={"method": "code", "email": email})
+        code = smtp_sink.wait_for(email).code
+        time.sleep(0.4)
+        expired = client.post(flow["ui"]["action"], json={"method": "code", "code": code})
+        assert expired.status_code == 410 and expired.headers["content-type"] == "application/json"
+        body = expired.json()
+        assert body["error"]["id"] == "self_service_flow_expired"
+        assert body["expired_at"].endswith("Z") and body["since"] > 0 and body["use_flow_id"] != flow["id"]
+        replacement = client.get(target.public_url + "self-service/verification/flows",
+                                 params={"id": body["use_flow_id"]}).json()
+        assert replacement["type"] == "api" and message_ids(replacement) == [4070005]
+
+
 def test_emailed_code_link_prefills_but_does_not_verify(code_target: RunningTarget, smtp_sink: SmtpSink) -> None:
     email = unique_email()
     identity = create_identity(code_target.admin_url, email)
@@ -259,8 +294,8 @@ def test_emailed_code_link_prefills_but_does_not_verify(code_target: RunningTarg
         client.post(flow["ui"]["action"], json={"method": "code", "email": email})
     mail = smtp_sink.wait_for(email)
     with browser_client() as mail_reader:
-        scanned = mail_reader.head(mail.link)  # link scanners probe with HEAD: must not count or verify
-        assert scanned.status_code == 303
+        scanned = mail_reader.head(mail.link)  # link scanners probe with HEAD: refused, nothing counted or verified
+        assert scanned.status_code == 400
         opened = mail_reader.get(mail.link)
         assert opened.status_code == 303 and "text/html" in opened.headers["content-type"]
         assert query_param(opened.headers["location"], "flow") == flow["id"]
@@ -268,7 +303,8 @@ def test_emailed_code_link_prefills_but_does_not_verify(code_target: RunningTarg
         prefilled = mail_reader.get(code_target.public_url + "self-service/verification/flows",
                                     params={"id": flow["id"]}).json()
         assert node(prefilled, "code")["attributes"]["value"] == mail.code
-        assert prefilled["state"] == "sent_email"
+        assert node(prefilled, "csrf_token")["attributes"]["value"]  # the API flow now carries the new token
+        assert prefilled["state"] == "sent_email" and message_ids(prefilled) == [1080003, 4000001]
     address = get_identity(code_target.admin_url, identity["id"])["verifiable_addresses"][0]
     assert address["verified"] is False
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
-from kratos_conformance.reference.bodies import BodyError, Submission, check_request, decode_json, decode_pairs
-from kratos_conformance.reference.csrf import cookie_name, mask, new_secret, token_matches, unmask
+from kratos_conformance.reference.bodies import (CODE_SCHEMA, LINK_SCHEMA, BodyError, PayloadError, Submission,
+                                                 check_request, decode)
+from kratos_conformance.reference.csrf import (RequestCsrf, cookie_name, encode_cookie, mask, new_secret, token_matches,
+                                               unmask)
 from kratos_conformance.reference.negotiation import init_wants_json, is_browser_request, is_json_request
 from kratos_conformance.reference.return_to import ReturnToForbidden, check_return_to
 from kratos_conformance.reference.timefmt import format_time
@@ -99,8 +101,21 @@ def test_masked_csrf_tokens_differ_but_verify() -> None:
     assert first != second and unmask(first) == unmask(second) == secret
     assert token_matches(first, secret)
     assert not token_matches(first, new_secret())
+    assert token_matches(encode_cookie(secret), secret)  # the bare secret is accepted too, as nosurf does
     assert not token_matches("garbage", secret) and not token_matches(None, secret)
     assert cookie_name("http://127.0.0.1:4433/").startswith("csrf_token_") and len(cookie_name("x")) == 11 + 64
+
+
+def test_request_csrf_issues_one_cookie_per_request() -> None:
+    secret = new_secret()
+    kept = RequestCsrf(encode_cookie(secret), issue_if_missing=True)
+    assert kept.issued is None and kept.matches(kept.token()) and kept.token() != kept.token()
+    ignored = RequestCsrf(None, issue_if_missing=False)
+    assert ignored.token() == "" and ignored.issued is None
+    first = ignored.regenerate()
+    assert ignored.issued is not None and token_matches(first, ignored.issued)
+    assert token_matches(ignored.regenerate(), ignored.issued)
+    assert RequestCsrf("garbage", issue_if_missing=True).issued is not None
 
 
 @pytest.mark.parametrize("raw, allowed", [
@@ -129,17 +144,41 @@ def test_body_decoding_rules() -> None:
     unknown = check_request("POST", "text/plain", b"x")
     assert isinstance(unknown, BodyError) and "text/plain" in unknown.reason
     assert check_request("POST", "application/json; charset=utf-8", b"{}") is None
-    garbage = decode_json(b"{nope", [])
+    head = check_request("HEAD", None, b"")
+    assert isinstance(head, BodyError) and '"HEAD" but only [POST GET]' in head.reason
+    garbage = decode("POST", "application/json", b"{nope", [], CODE_SCHEMA)
     assert isinstance(garbage, BodyError) and garbage.kind == "json_syntax"
-    array = decode_json(b"[1]", [])
+    array = decode("POST", "application/json", b"[1]", [], CODE_SCHEMA)
     assert isinstance(array, BodyError) and array.reason.endswith("got: JSON")
-    merged = decode_json(b'{"email": "a@b.test", "method": "code", "flow": "body", "extra": 1}', [("flow", "q")])
+    merged = decode("POST", "application/json", b'{"email": "a@b.test", "method": "code", "flow": "body", "x": 1}',
+                    [("flow", "q")], CODE_SCHEMA)
     assert isinstance(merged, Submission) and merged.values == {"email": "a@b.test", "method": "code", "flow": "q"}
-    form = decode_pairs([("method", "code"), ("method", "link"), ("email", "")], [("method", "x")])
-    assert form.values == {"method": "code"} and form.field_errors == ()
-    invalid = decode_pairs([("method", "sms"), ("email", "not-an-email")], [])
-    assert [name for name, _ in invalid.field_errors] == ["method", "email"]
+    assert merged.transient_payload == {}
+    form = decode("POST", "application/x-www-form-urlencoded", b"method=code&method=link&email=", [("method", "x")],
+                  CODE_SCHEMA)
+    assert isinstance(form, Submission) and form.values == {"method": "code"} and form.field_errors == ()
+    invalid = decode("POST", "application/x-www-form-urlencoded", b"method=sms&email=not-an-email", [], CODE_SCHEMA)
+    assert isinstance(invalid, Submission) and [name for name, _ in invalid.field_errors] == ["method", "email"]
     assert invalid.field_errors[1][1]["id"] == 4000040
+    assert decode("POST", "application/x-www-form-urlencoded", b"method=sms", [], LINK_SCHEMA).field_errors == ()
+
+
+def test_json_bodies_are_read_as_forms() -> None:
+    """Kratos turns each JSON value into the text a form would carry, then validates that text."""
+    numbers = decode("POST", "application/json", b'{"code": 123456, "email": 5, "method": null}', [], CODE_SCHEMA)
+    assert isinstance(numbers, Submission) and numbers.values == {"code": "123456", "email": "5"}
+    assert [(name, message["id"]) for name, message in numbers.field_errors] == [("email", 4000040)]
+    multipart = decode("POST", "multipart/form-data; boundary=x", b"--x--", [("flow", "f")], CODE_SCHEMA)
+    assert isinstance(multipart, Submission) and multipart.values == {"flow": "f"}
+    unreadable = decode("POST", "application/json", b'{"transient_payload": "not-an-object"}', [], CODE_SCHEMA)
+    assert isinstance(unreadable, PayloadError)
+    in_form = decode("POST", "application/x-www-form-urlencoded", b"transient_payload=x", [], CODE_SCHEMA)
+    assert isinstance(in_form, BodyError) and in_form.reason.startswith("Unable to decode JSON payload")
+    number = decode("POST", "application/json", b'{"transient_payload": 5}', [], CODE_SCHEMA)
+    assert isinstance(number, Submission) and number.field_errors[0][0] == "transient_payload"
+    assert number.field_errors[0][1]["id"] == 4000026
+    payload = decode("POST", "application/json", b'{"transient_payload": {"a": [1]}}', [], CODE_SCHEMA)
+    assert isinstance(payload, Submission) and payload.transient_payload == {"a": [1]}
 
 
 def test_time_format_matches_go_rfc3339nano() -> None:

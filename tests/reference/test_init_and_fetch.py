@@ -58,10 +58,26 @@ def test_get_flow_statuses(code_target: RunningTarget) -> None:
         assert no_cookie.status_code == 403 and "set-cookie" in no_cookie.headers
         error = no_cookie.json()["error"]
         assert error["id"] == "security_csrf_violation"
-        assert error["details"]["reject_reason"] == "The HTTP cookie header is empty or not set."
+        assert error["details"]["reject_reason"] == "The HTTP Cookie Header is empty or not set."
         stranger.get(code_target.public_url + "self-service/verification/browser")
         mismatch = stranger.get(flows, params={"id": flow["id"]})
-        assert mismatch.status_code == 403 and "do not match" in mismatch.json()["error"]["details"]["reject_reason"]
+        assert mismatch.status_code == 403 and "set-cookie" not in mismatch.headers
+        # a GET carries no form: Kratos reports its own cookie's token as not sent
+        assert "reject_reason" not in mismatch.json()["error"]["details"]
+        assert "token was not included" in mismatch.json()["error"]["details"]["hint"]
+
+
+def test_content_types_and_cache_control(code_target: RunningTarget) -> None:
+    """Flows are JSON with a charset, error documents plain application/json; every GET is marked no-cache."""
+    no_cache = "private, no-cache, no-store, must-revalidate"
+    with native_client() as client:
+        flow = client.get(code_target.public_url + "self-service/verification/api")
+        assert flow.headers["cache-control"] == no_cache
+        unknown = client.get(code_target.public_url + "self-service/verification/flows", params={"id": "x"})
+        assert unknown.headers["content-type"] == "application/json" and unknown.headers["cache-control"] == no_cache
+        posted = client.post(flow.json()["ui"]["action"], json={"method": "code", "email": unique_email()})
+        assert posted.headers["content-type"] == "application/json; charset=utf-8"
+        assert "cache-control" not in posted.headers
 
 
 def test_expiry_get_410_and_post_303(start_target: StartTarget) -> None:

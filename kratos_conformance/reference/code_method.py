@@ -1,0 +1,158 @@
+"""The code method: an email submission mails a 6-digit code, the code submission proves the address.
+
+Contract (``CodeMethod.verify(attempt, flow)``, called for flows whose active method is "code"; see flow_model
+for what it returns or raises):
+- Body problems first (nothing on the form changes). Then the method: the submitted ``method``, or "code" when
+  only a code came; anything else marks the form (CSRF token, submitted address) and is not this method's.
+- A flow that passed its challenge answers with a new flow carrying 4070002 (4070003 for an unknown state):
+  JSON requests get 410 errorFlowReplaced, the others a 303 to the UI.
+- A code with GET (the emailed link) pre-fills the code node, issues a new CSRF cookie whose token the flow
+  then shows, and answers 303 to the UI; it verifies nothing. A posted code counts as an attempt (past
+  max_submissions: a new flow with 4000001, replaced as above); unknown codes (wrong, resent, another flow's)
+  answer the same flow with 4070006 as its only message (200 with the flow as held, transient_payload included;
+  browser requests 303); an expired code answers with a new flow carrying 4070005 (JSON: 410
+  self_service_flow_expired); a used one with a new flow carrying 4000001; the right one passes the challenge.
+- An email submission without email marks the form and reports 4000002 on the email node; then the CSRF rule;
+  then earlier codes are dropped, the code is mailed (unknown addresses: see FlowKit.deliver) and the flow
+  shows the sent_email layout with 1080003 and a resend button carrying the address. Every new flow's request
+  URL is the URL of the request that led to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from . import api_errors, mail_templates, messages, nodes
+from .bodies import Submission
+from .flow_kit import FlowKit
+from .flow_model import Attempt, Invalid, NotResponsible, Outcome, with_query
+from .storage import FlowRecord
+from .timefmt import format_time
+
+SUBMITTED_TOO_OFTEN = "The request was submitted too often. Please request another code."
+CODE_ALREADY_USED = "The code was already used. Please request another code."
+REASON_USE_NEW_FLOW = "An error occured, please use the new flow."
+REASON_RETRY_FLOW = "An error occured, please retry the flow."
+
+
+class CodeMethod:
+    """Verification by a mailed one-time code."""
+
+    name = "code"
+
+    def __init__(self, kit: FlowKit) -> None:
+        self.kit = kit
+        self.config = kit.config
+        self.storage = kit.storage
+
+    def verify(self, attempt: Attempt, flow: FlowRecord) -> Outcome | None:
+        """Handle a submission to ``flow`` (see the module docstring)."""
+        body = self.kit.submission(attempt)
+        code, email = body.get("code"), body.get("email")
+        if (body.get("method") or ("code" if code else "")) != "code":
+            self.kit.mark_form(attempt, flow, self.name, email)
+            raise NotResponsible()
+        if flow.state == "passed_challenge":
+            if "code_reusable" in self.config.faults and code and self.storage.find_code(
+                    flow.id, self._hash(flow.id, code)):
+                return None
+            return self._retry(attempt, flow.type, messages.retry_after_success(), REASON_USE_NEW_FLOW)
+        if flow.state not in ("choose_method", "sent_email"):
+            return self._retry(attempt, flow.type, messages.state_failure(), REASON_USE_NEW_FLOW)
+        if code:
+            if attempt.req.method == "GET" and "get_link_verifies" not in self.config.faults:
+                return self._prefill(attempt, flow, code)
+            if "code_submission_csrf_checked" in self.config.faults and flow.type == "browser":
+                self.kit.ensure_csrf(attempt, body, flow, self.name)
+            return self._use_code(attempt, body, flow, code)
+        if not email:
+            self.kit.mark_form(attempt, flow, self.name, "")
+            if "missing_email_not_flagged" in self.config.faults:
+                raise Invalid((None, messages.generic_error("Invalid request.")))
+            raise Invalid(("email", messages.property_missing("email")))
+        self.kit.ensure_csrf(attempt, body, flow, self.name)
+        if "resend_keeps_old_code" not in self.config.faults:
+            self.storage.delete_codes_of_flow(flow.id)
+        known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id))
+        flow.ui["nodes"] = nodes.code_sent_email_nodes(attempt.csrf.token() if flow.type == "browser" else None,
+                                                       email)
+        self.kit.mark_sent(flow, known, messages.verification_code_sent())
+        self.storage.update_flow(flow)
+        return None
+
+    # --- the code ---------------------------------------------------------------------------------------
+
+    def _hash(self, flow_id: str, code: str) -> str:
+        return hashlib.sha256(f"{flow_id}:{code}".encode("utf-8")).hexdigest()
+
+    def _issue_code(self, flow: FlowRecord, address_id: str | None) -> mail_templates.MailContent:
+        """Create and store a 6-digit code for the flow; the mail content carrying it."""
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        if "code_8_digits" in self.config.faults:
+            code = f"{secrets.randbelow(100_000_000):08d}"
+        now = self.kit.clock()
+        self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._hash(flow.id, code),
+                                 now + int(self.config.code_lifespan * 1_000_000), now)
+        link = with_query(self.config.public_url + "self-service/verification", flow=flow.id, code=code)
+        return mail_templates.code_mail(code, link)
+
+    def _prefill(self, attempt: Attempt, flow: FlowRecord, code: str) -> Outcome:
+        """The emailed link: pre-fill the code, protect the flow with a new CSRF cookie, 303 to the UI."""
+        code_node = nodes.find_node(flow.ui["nodes"], "code")
+        if code_node is not None:
+            code_node["attributes"]["value"] = code
+        flow.csrf_token = attempt.csrf.regenerate()
+        nodes.set_csrf(flow.ui["nodes"], flow.csrf_token)
+        self.storage.update_flow(flow)
+        return Outcome(303, location=self.kit.ui_location(flow.id))
+
+    def _use_code(self, attempt: Attempt, body: Submission, flow: FlowRecord, code: str) -> Outcome | None:
+        """A code attempt: counted; past max_submissions a new flow; unknown -> 4070006; expired or used -> a new
+        flow; right -> verified."""
+        if "no_attempt_limit" not in self.config.faults and (
+                self.storage.increment_submit_count(flow.id) > self.config.max_submissions):
+            if "attempt_limit_200" in self.config.faults and attempt.req.is_json:
+                new = self._new_flow(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
+                return Outcome(200, self.kit.flow_json(new))
+            return self._retry(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN), REASON_RETRY_FLOW)
+        now = self.kit.clock()
+        row = self.storage.find_code(flow.id, self._hash(flow.id, code))
+        if row is None:
+            return self._wrong_code(attempt, body, flow)
+        if row["expires_us"] < now and "code_never_expires" not in self.config.faults:
+            return self._expired(attempt, flow.type, row["expires_us"])
+        if "code_reusable" not in self.config.faults and not self.storage.use_code(row["id"], now):
+            return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
+        self.kit.pass_challenge(attempt, flow, row["address_id"], self.name)
+        return None
+
+    def _wrong_code(self, attempt: Attempt, body: Submission, flow: FlowRecord) -> Outcome:
+        flow.ui["messages"] = [messages.code_invalid_or_used()]
+        self.storage.update_flow(flow)
+        if "wrong_code_400" in self.config.faults:
+            return Outcome(400, self.kit.flow_json(flow))
+        return self.kit.answer_flow(attempt.req, flow, body.transient_payload)
+
+    # --- new flows ------------------------------------------------------------------------------------------
+
+    def _new_flow(self, attempt: Attempt, flow_type: str, message: messages.Message) -> FlowRecord:
+        return self.kit.create_flow(flow_type, attempt.req.url, attempt.csrf.regenerate(), message)
+
+    def _retry(self, attempt: Attempt, flow_type: str, message: messages.Message, reason: str) -> Outcome:
+        """A new flow with ``message``: JSON requests get 410 errorFlowReplaced, the others a 303 to the UI."""
+        new = self._new_flow(attempt, flow_type, message)
+        if not attempt.req.is_json:
+            return Outcome(303, location=self.kit.ui_location(new.id))
+        use_flow_id = None if "replaced_without_use_flow_id" in self.config.faults else new.id
+        return Outcome(410, api_errors.flow_replaced(reason, use_flow_id))
+
+    def _expired(self, attempt: Attempt, flow_type: str, expired_us: int) -> Outcome:
+        """An expired code: a new flow with 4070005; JSON requests get 410 self_service_flow_expired."""
+        now = self.kit.clock()
+        new = self._new_flow(attempt, flow_type, messages.flow_expired(expired_us, now))
+        if not attempt.req.is_json:
+            return Outcome(303, location=self.kit.ui_location(new.id))
+        return Outcome(410, api_errors.flow_expired(format_time(expired_us), now - expired_us, new.id))
+
