@@ -1,23 +1,14 @@
-"""pytest plugin of the fuzzing suite: ``--fuzz-budget`` and ``--fuzz-seed``, the seed in the report header, and
-the fuzzing summary (requests, rate, share of positive requests that reached flow logic) at the end.
+"""pytest plugin of the fuzzing suite: the run's budget and seed, the seed in the report header, and the fuzzing
+summary (requests, rate, share of positive requests that reached flow logic) at the end.
 
-Options (each with an environment form; the command line wins):
-
-=================  ==================================  ==================================================
-option             environment                         what
-=================  ==================================  ==================================================
-``--fuzz-budget``  ``KRATOS_CONFORMANCE_FUZZ_BUDGET``  ``smoke``, ``default`` (the default) or ``deep``
-``--fuzz-seed``    ``KRATOS_CONFORMANCE_FUZZ_SEED``    an integer; unset: random, or fixed when ``CI=true``
-=================  ==================================  ==================================================
-
-Load it from the repository's ``conftest.py`` (``pytest_plugins``). Until then ``suites/fuzz/conftest.py`` calls
-the functions below itself, so the fuzzing suite works either way.
+The budget and seed come from the run's options (``--fuzz-budget``, ``--fuzz-seed`` and their environment forms,
+defined with every other option in :mod:`kratos_conformance.options`); without a budget the run profile's is used,
+without a seed a random one (a fixed one when ``CI=true``). Loaded by the repository's ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +16,7 @@ from typing import Any
 import pytest
 
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
-from .fuzzing import BUDGET_ENV, BUDGETS, SEED_ENV, Budget, RunStats, Seed, parse_budget, resolve_seed
+from .fuzzing import Budget, RunStats, Seed, parse_budget, resolve_seed
 
 PLUGIN_NAME = __name__
 #: The share of positive requests to flow operations that should reach flow logic; below it the summary warns.
@@ -54,29 +45,15 @@ FUZZ_RUN_KEY = pytest.StashKey[FuzzRun]()
 WORKER_SEED_KEY = "kratos_conformance_fuzz_seed"
 
 
-def add_options(parser: pytest.Parser) -> None:
-    """Add ``--fuzz-budget`` and ``--fuzz-seed``."""
-    group = parser.getgroup("kratos-conformance-fuzz", "Kratos verification-flow contract fuzzing")
-    group.addoption("--fuzz-budget", dest="fuzz_budget", default=None,
-                    help=f"fuzzing budget: {', '.join(BUDGETS)} (default: the --run-profile) (env {BUDGET_ENV})")
-    group.addoption("--fuzz-seed", dest="fuzz_seed", default=None,
-                    help=f"fuzzing seed, to reproduce a run (default: random; fixed when CI=true) (env {SEED_ENV})")
-
-
-def _run_profile(config: pytest.Config) -> str | None:
-    """The run profile (smoke / default / deep) picks the budget when no budget is given."""
+def fuzz_run(config: pytest.Config) -> FuzzRun:
+    """The run's budget and seed, resolved once from the run's options; a bad value ends the run (exit 2)."""
     from .pytest_plugin import OPTIONS_KEY
 
-    return config.stash[OPTIONS_KEY].run_profile if OPTIONS_KEY in config.stash else None
-
-
-def fuzz_run(config: pytest.Config) -> FuzzRun:
-    """The run's budget and seed, resolved once (option, else environment); a bad value ends the run (exit 2)."""
     if FUZZ_RUN_KEY in config.stash:
         return config.stash[FUZZ_RUN_KEY]
-    budget_raw = (config.getoption("fuzz_budget", default=None) or os.environ.get(BUDGET_ENV)
-                  or _run_profile(config))
-    seed_raw = config.getoption("fuzz_seed", default=None) or os.environ.get(SEED_ENV)
+    options = config.stash.get(OPTIONS_KEY, None)
+    budget_raw = options.fuzz_budget or options.run_profile if options is not None else None
+    seed_raw = options.fuzz_seed if options is not None else None
     try:
         run = FuzzRun(parse_budget(budget_raw), resolve_seed(seed_raw))
     except CannotJudge as exc:
@@ -154,10 +131,6 @@ def _write_report(config: pytest.Config, run: FuzzRun) -> None:
 
 
 # -- hooks (active when this module is registered as a plugin) -----------------------------------------------
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
-
 
 @pytest.hookimpl(trylast=True)  # after the conformance plugin has parsed the run options (the run profile)
 def pytest_configure(config: pytest.Config) -> None:

@@ -70,9 +70,6 @@ from .ui_expectations import UiExpectations, expectations
 
 # ================================================================================================== budgets
 
-BUDGET_ENV = "KRATOS_CONFORMANCE_FUZZ_BUDGET"
-SEED_ENV = "KRATOS_CONFORMANCE_FUZZ_SEED"
-
 
 @dataclass(frozen=True)
 class Budget:

@@ -20,6 +20,8 @@ from .ui_server import parse_listen
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
 RUN_PROFILES = ("smoke", "default", "deep")
+#: the fuzzing budgets (kratos_conformance.fuzzing.BUDGETS); each run profile names the one it uses.
+FUZZ_BUDGETS = RUN_PROFILES
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
     OptionSpec("run-profile", "how much to run: smoke (a happy path per client kind and the statuses that gate "
                "deploys, seconds), default, deep (more fuzzing)", "default"),
+    OptionSpec("fuzz-budget", "fuzzing budget: smoke, default or deep (unset: the --run-profile's)"),
+    OptionSpec("fuzz-seed", "fuzzing seed, to replay a run (every run prints its own; unset: random, fixed when "
+               "CI=true)"),
     OptionSpec("wait-budget", "seconds a scenario may wait for a flow or code to expire", "30"),
     OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
                "scenarios for expired codes and tokens are skipped)"),
@@ -87,6 +92,8 @@ class RunOptions:
     mail_source: str
     profile: str
     run_profile: str
+    fuzz_budget: str | None
+    fuzz_seed: str | None
     wait_budget: float
     challenge_lifespan: float | None
     mail_timeout: float
@@ -131,6 +138,19 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     return number
 
 
+def _seed(value: str | None) -> str | None:
+    """A seed: a non-negative integer (decimal or 0x-hex), kept as given."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value.strip(), 0)
+    except ValueError:
+        raise CannotJudge(f"--fuzz-seed: {value!r} is not an integer") from None
+    if number < 0:
+        raise CannotJudge(f"--fuzz-seed: must not be negative, got {value}")
+    return value.strip()
+
+
 def _listen(value: str | None) -> str | None:
     if value is None:
         return None
@@ -159,6 +179,9 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         mail_source=raw["mail_source"] or "smtp-sink",
         profile=_choice("profile", raw["profile"], list(PROFILES)),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
+        fuzz_budget=_choice("fuzz-budget", raw["fuzz_budget"].strip().lower(), FUZZ_BUDGETS)
+        if raw["fuzz_budget"] else None,
+        fuzz_seed=_seed(raw["fuzz_seed"]),
         wait_budget=_number("wait-budget", raw["wait_budget"]),
         challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),

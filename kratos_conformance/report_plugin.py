@@ -49,8 +49,6 @@ from .report.results import (  # noqa: E402
     unattributed_failures, verdict_lines,
 )
 
-#: the fuzz suite's seed, when the fuzz plugin did not resolve one in this session.
-SEED_ENV = "KRATOS_CONFORMANCE_FUZZ_SEED"
 #: the attribute of a teardown report that carries the test's record (survives pytest-xdist serialisation).
 RECORD_ATTR = "kratos_conformance_record"
 STATE_KEY = pytest.StashKey["ReportState"]()
@@ -235,11 +233,11 @@ def _message(report: pytest.TestReport) -> str:
 
 
 def _seed(config: pytest.Config) -> str | None:
-    """The fuzz seed: the one the fuzz plugin resolved (its config stash), else ``--fuzz-seed`` or the env."""
+    """The fuzz seed: the one the fuzz plugin resolved (its config stash), else the ``--fuzz-seed`` given."""
     fuzz_plugin = sys.modules.get("kratos_conformance.fuzz_plugin")  # only if the fuzz suite was loaded
     run = config.stash.get(fuzz_plugin.FUZZ_RUN_KEY, None) if fuzz_plugin is not None else None
-    value = run.seed.value if run is not None else \
-        config.getoption("fuzz_seed", default=None) or os.environ.get(SEED_ENV)
+    options = config.stash.get(OPTIONS_KEY, None)
+    value = run.seed.value if run is not None else options.fuzz_seed if options is not None else None
     return str(value) if value not in (None, "") else None
 
 
@@ -318,4 +316,4 @@ class ReportPlugin:
             terminalreporter.write_line(line)
 
 
-__all__ = ["RECORD_ATTR", "SEED_ENV", "STATE_KEY", "ReportPlugin", "ReportState"]
+__all__ = ["RECORD_ATTR", "STATE_KEY", "ReportPlugin", "ReportState"]

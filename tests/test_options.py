@@ -47,3 +47,34 @@ def test_mail_source_specs() -> None:
     assert (spec.kind, spec.url) == ("mailpit", "http://127.0.0.1:8025")
     with pytest.raises(CannotJudge):
         parse_mail_source("maildev:not-a-url")
+
+
+def _readme_option_table() -> set[str]:
+    """The flags the README's option table documents."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `--")]
+    return {flag for row in rows for flag in re.findall(r"`(--[a-z-]+)`", row.split("|")[1])}
+
+
+def test_the_readme_option_table_is_the_run_command_s_options() -> None:
+    from kratos_conformance.cli import build_parser
+
+    run = next(a for a in build_parser()._actions if getattr(a, "choices", None))._name_parser_map["run"]
+    accepted = {flag for action in run._actions for flag in action.option_strings if flag.startswith("--")}
+    accepted.discard("--help")
+    documented = _readme_option_table()
+    assert documented - accepted == set(), "documented in the README, refused by run"
+    assert accepted - documented == set(), "accepted by run, missing from the README's option table"
+
+
+def test_fuzzing_options_are_run_options() -> None:
+    opts = parse_options({"fuzz_budget": "Smoke", "fuzz_seed": "7"}, environ={})
+    assert (opts.fuzz_budget, opts.fuzz_seed) == ("smoke", "7")
+    assert parse_options({}, environ={"KRATOS_CONFORMANCE_FUZZ_SEED": "0x10"}).fuzz_seed == "0x10"
+    for bad, words in (({"fuzz_budget": "huge"}, "--fuzz-budget"), ({"fuzz_seed": "x"}, "--fuzz-seed"),
+                       ({"fuzz_seed": "-1"}, "--fuzz-seed")):
+        with pytest.raises(CannotJudge, match=words):
+            parse_options(bad, environ={})
