@@ -9,9 +9,10 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 REPORTS ?= reports
 METHODS ?= code,link
-# A deployed server: make conformance TARGET=https://id.example.com/ ADMIN=https://admin.example.com/
+# A deployed server: make conformance TARGET=https://id.example.com/ ADMIN=https://admin.example.com/ MAIL=mailpit:URL
 TARGET  ?=
 ADMIN   ?=
+MAIL    ?=
 
 # pytest caches its assertion-rewritten modules (schemathesis, hypothesis) as bytecode; a shell that forbids
 # bytecode makes every run rewrite them again (seconds per run).
@@ -38,7 +39,7 @@ ifeq ($(strip $(TARGET)),)
 	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) --report-dir $(REPORTS)
 else
 	$(PY) -m kratos_conformance run --suite all --public-url $(TARGET) $(if $(ADMIN),--admin-url $(ADMIN)) \
-	  --report-dir $(REPORTS)
+	  $(if $(MAIL),--mail-source $(MAIL)) --report-dir $(REPORTS)
 endif
 
 test: $(STAMP) browser

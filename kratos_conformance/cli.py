@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
-from .mail import open_mail_source, parse_mail_source
+from .mail import SmtpSink, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options, raw_options
+from .preflight import PREFLIGHT_ENV, Findings, preflight
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
@@ -156,15 +159,43 @@ def validate(ns: argparse.Namespace) -> list[RunOptions]:
     return runs
 
 
-def check_reachable(opts: RunOptions) -> None:
-    """For a deployed target: the public (and admin) API and the mail source must answer; else CannotJudge."""
+def run_preflight(opts: RunOptions) -> Findings | None:
+    """For a deployed target, the preflight (:mod:`.preflight`): seconds, CannotJudge with one line on a setup
+    problem; its findings go to the pytest run. Once it passed, says what it found and where the built-in SMTP sink
+    listens."""
     if opts.embedded:
+        return None
+    try:
+        mail = open_mail_source(parse_mail_source(opts.mail_source))
+    except CannotJudge as exc:
+        raise CannotJudge(f"{exc} (check --mail-source)") from None
+    said: list[str] = []
+    try:
+        findings = preflight(opts, mail, say=said.append)
+    finally:
+        mail.close()
+    if isinstance(mail, SmtpSink):
+        said.insert(0, f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)")
+    for line in said:
+        print(f"{PROG}: {line}", flush=True)
+    return findings
+
+
+@contextmanager
+def handed_to_pytest(findings: Findings | None) -> Iterator[None]:
+    """The preflight's findings in the environment of the pytest run (and its xdist workers) while it runs."""
+    if findings is None:
+        yield
         return
-    assert opts.public_url is not None
-    Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
-           profile=get_profile(opts.profile), wait_budget=opts.wait_budget,
-           mail_timeout=opts.mail_timeout).check_reachable()
-    open_mail_source(parse_mail_source(opts.mail_source)).close()
+    previous = os.environ.get(PREFLIGHT_ENV)
+    os.environ[PREFLIGHT_ENV] = findings.to_json()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(PREFLIGHT_ENV, None)
+        else:
+            os.environ[PREFLIGHT_ENV] = previous
 
 
 def suite_paths(value: str, root: Path) -> list[Path]:
@@ -238,12 +269,13 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
     load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
     suites = suite_paths(ns.suite, root)
-    check_reachable(runs[0])
+    findings = run_preflight(runs[0])
     docs: list[tuple[str, dict[str, Any]]] = []
     for opts in runs:
         if len(runs) > 1:
             print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
-        doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir)
+        with handed_to_pytest(findings):
+            doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir)
         print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "")
         docs.append((opts.reference_method, doc))
     if len(docs) == 1:

@@ -63,6 +63,11 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+def cookieless_jar() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing: a native app's (an API flow refuses submissions that carry a cookie)."""
+    return http.cookiejar.CookieJar(policy=_NoCookies())
+
+
 class Client:
     """A client of one kind talking to one target. Create them with :class:`ClientFactory`."""
 
@@ -70,7 +75,7 @@ class Client:
         self.target = target
         self.kind = kind
         self.recorder = recorder
-        jar = http.cookiejar.CookieJar(policy=_NoCookies()) if kind is ClientKind.NATIVE else None
+        jar = cookieless_jar() if kind is ClientKind.NATIVE else None
         self.http = httpx.Client(
             transport=transport,
             headers={"Accept": JSON_ACCEPT if kind.wants_json else BROWSER_ACCEPT,

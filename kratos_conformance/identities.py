@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from .clients import send
+from .errors import CannotJudge
 from .exchanges import Exchange, Recorder
 from .target import Target
+
+#: where the address goes in a traits template (``--identity-traits``).
+EMAIL_PLACEHOLDER = "{email}"
+#: the traits of a seeded identity when nothing else is known: the address as the ``email`` trait.
+DEFAULT_TRAITS: dict[str, Any] = {"email": EMAIL_PLACEHOLDER}
+
+
+def traits_for(template: Mapping[str, Any], email: str) -> dict[str, Any]:
+    """The traits of a new identity: the template with every ``{email}`` replaced by ``email``."""
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(EMAIL_PLACEHOLDER, email)
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+    return fill(dict(template))
+
+
+def parse_traits_template(text: str | None) -> dict[str, Any] | None:
+    """``--identity-traits``: a JSON object with ``{email}`` where the address goes; CannotJudge if it is not one."""
+    if text is None:
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise CannotJudge(f"--identity-traits: not JSON ({exc.msg}), e.g. '{{\"email\": \"{{email}}\"}}'") from None
+    if not isinstance(doc, dict) or EMAIL_PLACEHOLDER not in json.dumps(doc):
+        raise CannotJudge("--identity-traits: a JSON object with \"{email}\" where the address goes, e.g. "
+                          "'{\"email\": \"{email}\", \"name\": \"Test\"}'")
+    return doc
 
 
 def unique_address(label: str = "user") -> str:
@@ -54,10 +89,11 @@ class AdminApi:
         self.http = httpx.Client(transport=transport, headers=headers, timeout=httpx.Timeout(15.0))
         self.recorder = recorder
 
-    def create_identity(self, email: str | None = None, schema_id: str = "default") -> Identity:
-        """Create an identity whose email trait is ``email`` (a fresh one by default); fail loudly if refused."""
+    def create_identity(self, email: str | None = None) -> Identity:
+        """Create an identity of the target's identity schema whose traits are its template with ``email`` (a fresh
+        address by default); fail loudly if refused."""
         email = email or unique_address()
-        body = {"schema_id": schema_id, "traits": {"email": email}}
+        body = {"schema_id": self.target.identity_schema, "traits": traits_for(self.target.identity_traits, email)}
         ex = send(self.http, self.recorder, "admin", "POST", self.target.admin("admin/identities"), json=body)
         if ex.status != 201:
             raise AssertionError(f"the admin API refused to create an identity:\n{ex.render()}")

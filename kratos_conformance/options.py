@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import CannotJudge
+from .identities import parse_traits_template
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .ui_server import parse_listen
@@ -59,6 +60,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Kratos); point its verification ui_url at http://HOST:PORT/verification and its error ui_url at "
                "http://HOST:PORT/error (HOST must be the public API's host: the UI reads flows with the browser's "
                "cookies)"),
+    OptionSpec("identity-schema", "the identity schema seeded identities use (unset: 'default', or the first of the "
+               "server's schemas that marks an email trait for verification)"),
+    OptionSpec("identity-traits", "JSON traits of a seeded identity, {email} where the address goes (unset: the "
+               "schema's verifiable email trait alone), e.g. '{\"email\": \"{email}\", \"name\": \"Test\"}'"),
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
@@ -71,6 +76,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
                "scenarios for expired codes and tokens are skipped)"),
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
+    OptionSpec("notify-unknown-recipients", "yes if the server mails a notice (no code, no link) to an address it "
+               "does not know (Kratos: selfservice.flows.verification.notify_unknown_recipients; default no)", "no"),
     OptionSpec("report-dir", "where reports are written", "reports"),
     OptionSpec("reference-method", "embedded reference target only: code or link", "code"),
     OptionSpec("reference-faults", "embedded reference target only: comma-separated fault names to switch on", ""),
@@ -90,6 +97,8 @@ class RunOptions:
     return_to: str | None
     serve_ui: str | None
     mail_source: str
+    identity_schema: str | None
+    identity_traits: str | None
     profile: str
     run_profile: str
     fuzz_budget: str | None
@@ -97,6 +106,7 @@ class RunOptions:
     wait_budget: float
     challenge_lifespan: float | None
     mail_timeout: float
+    notify_unknown_recipients: bool
     report_dir: Path
     reference_method: str
     reference_faults: tuple[str, ...]
@@ -138,6 +148,22 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     return number
 
 
+def _mail_source(value: str, *, deployed: bool, admin: bool) -> str:
+    """The mail source; a deployed server's courier must know where the built-in sink listens."""
+    spec = parse_mail_source(value)
+    if deployed and admin and spec.kind == "smtp-sink" and not spec.port:
+        raise CannotJudge("--mail-source: give the address the server's courier sends mail to, "
+                          "smtp-sink://HOST:PORT (e.g. smtp-sink://127.0.0.1:1025), or its mail catcher "
+                          "(mailpit:URL, mailhog:URL, mailslurper:URL, maildev:URL)")
+    return value
+
+
+def _traits(value: str | None) -> str | None:
+    if value is not None:
+        parse_traits_template(value)
+    return value
+
+
 def _seed(value: str | None) -> str | None:
     """A seed: a non-negative integer (decimal or 0x-hex), kept as given."""
     if value is None or not value.strip():
@@ -167,7 +193,6 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) 
 def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> RunOptions:
     """Validate the options; raise :class:`CannotJudge` with one line on the first bad one."""
     raw = raw_options(given, environ)
-    parse_mail_source(raw["mail_source"] or "")
     return RunOptions(
         public_url=_url("public-url", raw["public_url"]),
         admin_url=_url("admin-url", raw["admin_url"]),
@@ -176,7 +201,10 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         error_ui_url=_url("error-ui-url", raw["error_ui_url"], slash=False),
         return_to=_url("return-to", raw["return_to"], slash=False),
         serve_ui=_listen(raw["serve_ui"]),
-        mail_source=raw["mail_source"] or "smtp-sink",
+        mail_source=_mail_source(raw["mail_source"] or "smtp-sink", deployed=raw["public_url"] is not None,
+                                 admin=raw["admin_url"] is not None),
+        identity_schema=raw["identity_schema"] or None,
+        identity_traits=_traits(raw["identity_traits"]),
         profile=_choice("profile", raw["profile"], list(PROFILES)),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
         fuzz_budget=_choice("fuzz-budget", raw["fuzz_budget"].strip().lower(), FUZZ_BUDGETS)
@@ -185,6 +213,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         wait_budget=_number("wait-budget", raw["wait_budget"]),
         challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
+        notify_unknown_recipients=_choice("notify-unknown-recipients", (raw["notify_unknown_recipients"] or "no")
+                                          .strip().lower(), ("yes", "no")) == "yes",
         report_dir=Path(raw["report_dir"] or "reports"),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),
         reference_faults=tuple(f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()),

@@ -28,12 +28,13 @@ from . import checks
 from .catalog import UnknownRequirement, requirement
 from .clients import Client, ClientFactory, ClientKind
 from .contract_checks import ContractJudge
-from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, UI_PATH, EmbeddedTarget
+from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, FLOW_LIFESPAN, UI_PATH, EmbeddedTarget
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
-from .identities import AdminApi
+from .identities import DEFAULT_TRAITS, AdminApi
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options
+from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight
 from .profiles import get_profile
 from .target import Target
 from .ui_server import VerificationUi, parse_listen, served_urls
@@ -137,18 +138,37 @@ class ConformanceRun:
         if opts.serve_ui and not opts.embedded:
             served_ui, served_error_ui = served_urls(opts.serve_ui)
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
-        assert public_url is not None
+        assert public_url is not None and self.mail is not None
+        findings = self._findings(self.mail)
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
             challenge_lifespan=challenge_lifespan,
             ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
+            identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
+            flow_lifespan=findings.flow_lifespan, notify_unknown_recipients=opts.notify_unknown_recipients,
+            settings={**findings.report(), "notify_unknown_recipients": {
+                "value": opts.notify_unknown_recipients,
+                "source": "given" if opts.notify_unknown_recipients else "default"}},
         )
         self.target.check_reachable()
         if self.target.ui_url is None or self.target.error_ui_url is None:
             self.target = self.target.with_learned_ui_urls()
         self.clients = ClientFactory(self.target, self.recorder)
         self.recorder.add_listener(ContractJudge(self.target).judge)
+
+    def _findings(self, mail: MailSource) -> Findings:
+        """What the preflight found: handed over by the command line (it ran before pytest), else found here (a
+        plain pytest run against a deployed server); for the embedded target, what the suite gave it."""
+        opts = self.options
+        if opts.embedded:
+            return Findings("default", dict(DEFAULT_TRAITS), FLOW_LIFESPAN, None, {
+                "flow_lifespan": Setting(FLOW_LIFESPAN, "given"),
+                "challenge_lifespan": Setting(CHALLENGE_LIFESPAN, "given"),
+                "identity_schema": Setting("default", "given"),
+                "identity_traits": Setting(dict(DEFAULT_TRAITS), "given")})
+        handed = os.environ.get(PREFLIGHT_ENV)
+        return Findings.from_json(handed) if handed else preflight(opts, mail)
 
     def close(self) -> None:
         if self.clients is not None:

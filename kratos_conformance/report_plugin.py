@@ -150,7 +150,7 @@ def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> I
         state.context = RunContext(url, opts.embedded, opts.profile, method)
         state.target = {"public_url": url, "embedded": opts.embedded, "method": method,
                         "reference_faults": list(opts.reference_faults) if opts.embedded else [],
-                        "admin_api": run.target.has_admin}
+                        "admin_api": run.target.has_admin, "settings": dict(run.target.settings)}
     emitter = None
     if state.allure:
         from .report.allure_steps import StepEmitter

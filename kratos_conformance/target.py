@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -41,6 +43,15 @@ class Target:
     return_to: str | None = None
     #: set for the embedded reference target (which method it was started with), else None.
     reference_method: str | None = None
+    #: the identity schema seeded identities use, and their traits (``{email}`` where the address goes).
+    identity_schema: str = "default"
+    identity_traits: Mapping[str, Any] = field(default_factory=lambda: {"email": "{email}"})
+    #: whether the server mails unknown addresses a notice (Kratos's notify_unknown_recipients).
+    notify_unknown_recipients: bool = False
+    #: seconds a flow lives (expires_at - issued_at of a new flow), when known.
+    flow_lifespan: float | None = None
+    #: where each setting of the run came from (given, learned, default), for the report.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     def public(self, route: str, **query: str) -> str:
         """Absolute URL of a public ``route`` (e.g. ``self-service/verification/api``) with query parameters."""

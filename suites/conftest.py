@@ -213,7 +213,7 @@ def expiring_challenges(conformance_run, target: Target, mail: MailSource, activ
                         ) -> ExpiringChallenges | None:
     """The session's expiring challenges, or None when the target's code/token lifespan is unknown or too long."""
     lifespan = target.challenge_lifespan
-    if lifespan is None or lifespan > target.wait_budget or not target.has_admin:
+    if lifespan is None or lifespan > target.wait_budget or not target.has_admin or _outlives_its_flow(target):
         return None
     admin = AdminApi(target, conformance_run.recorder, conformance_run.clients.transport)
 
@@ -235,9 +235,22 @@ def expired_challenges(expiring_challenges: ExpiringChallenges | None, target: T
     lifespan = target.challenge_lifespan
     if lifespan is None:
         pytest.skip("the target's code/token lifespan is unknown: pass --challenge-lifespan to run this scenario")
-    if expiring_challenges is None or lifespan > target.wait_budget:
+    if lifespan > target.wait_budget:
         pytest.skip(f"code/token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
+    if _outlives_its_flow(target):
+        pytest.skip(f"the code/token lifespan {lifespan:g}s is not shorter than the flow lifespan "
+                    f"{target.flow_lifespan:g}s by {EXPIRY_MARGIN + ExpiringChallenges.FLOW_RESERVE:g}s: a code cannot "
+                    "expire while its flow still lives (an expired flow is a different scenario)")
+    if expiring_challenges is None:
+        pytest.skip("the expiring challenges need the admin API to seed an address")
     return expiring_challenges
+
+
+def _outlives_its_flow(target: Target) -> bool:
+    """True when a code or token cannot expire while its flow still lives (with the margins the scenarios need)."""
+    flow, challenge = target.flow_lifespan, target.challenge_lifespan
+    return flow is not None and challenge is not None and \
+        challenge + EXPIRY_MARGIN + ExpiringChallenges.FLOW_RESERVE >= flow
 
 
 _LOOKAHEAD = pytest.StashKey[Lookahead]()

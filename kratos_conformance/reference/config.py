@@ -114,6 +114,9 @@ class ReferenceConfig:
     link_lifespan: float = 3600.0
     max_submissions: int = 5
     notify_unknown_recipients: bool = False
+    #: whether the identity schema marks the email trait for verification (False: identities get no verifiable
+    #: address, and no verification mail is ever sent)
+    verifiable_email: bool = True
     allowed_return_urls: tuple[str, ...] = ()
     ui_url: str | None = None
     error_ui_url: str | None = None
@@ -132,7 +135,7 @@ class ReferenceConfig:
         set_(self, "admin_url", _normalized_http_url(self.admin_url, "admin_url"))
         if self.method not in SUPPORTED_METHODS:
             raise ConfigError(f"method: expected one of {', '.join(SUPPORTED_METHODS)}, got {self.method!r}")
-        for key in ("enabled", "notify_unknown_recipients", "dev_mode"):
+        for key in ("enabled", "notify_unknown_recipients", "dev_mode", "verifiable_email"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")
         for key in ("flow_lifespan", "code_lifespan", "link_lifespan"):

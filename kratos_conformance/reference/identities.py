@@ -110,8 +110,9 @@ class IdentityAdmin:
                     "completed" if verified else "pending")
         now = now_us()
         identity = IdentityRecord(str(uuid.uuid4()), schema_id, traits, state, now, now)
-        identity.verifiable_addresses.append(AddressRecord(str(uuid.uuid4()), identity.id, value, "email", verified,
-                                                           status, now if verified else None, now, now))
+        if self.config.verifiable_email:
+            identity.verifiable_addresses.append(AddressRecord(str(uuid.uuid4()), identity.id, value, "email",
+                                                               verified, status, now if verified else None, now, now))
         identity.recovery_addresses.append({"id": str(uuid.uuid4()), "value": value, "via": "email",
                                             "created_us": now, "updated_us": now})
         try:

@@ -8,7 +8,7 @@ Contract (each route delegates to ``VerificationService`` and only translates HT
   GET  /self-service/verification?flow=&code= | &token=    -> emailed links (303; a link's token: 200 for JSON)
   GET  /self-service/errors?id=                            -> the stored error behind the error UI
   GET  /health/alive, /health/ready                        -> 200 {"status": "ok"}
-  GET  /schemas/{id}                                       -> the identity JSON schema ("default")
+  GET  /schemas, /schemas/{id}                             -> the identity JSON schemas (only "default")
   GET  /ui/verification, /ui/error, /ui/welcome            -> the HTML pages (ui.py)
 Submissions are decoded by bodies.py against the configured method's schema (bodies of at most
 max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, error documents as
@@ -27,21 +27,25 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from . import csrf, ui
 from .bodies import CODE_SCHEMA, LINK_SCHEMA, Decoded, decode
+from .config import ReferenceConfig
 from .flow_model import ClientRequest, Outcome
 from .flows import VerificationService
 from .http_common import BodyTooLarge, error_response, json_response, read_body, redirect_response, too_large_response
 
-IDENTITY_SCHEMA: dict[str, object] = {
-    "$id": "https://schemas.reference.test/default.schema.json",
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "title": "Person",
-    "type": "object",
-    "properties": {"traits": {"type": "object", "properties": {"email": {
-        "type": "string", "format": "email", "title": "E-Mail",
-        "ory.sh/kratos": {"credentials": {"password": {"identifier": True}},
-                          "verification": {"via": "email"}, "recovery": {"via": "email"}}}},
-        "required": ["email"], "additionalProperties": False}},
-}
+def identity_schema(config: ReferenceConfig) -> dict[str, object]:
+    """The one identity schema ("default"): an email trait, marked for verification unless the config says not."""
+    marks: dict[str, object] = {"credentials": {"password": {"identifier": True}}, "recovery": {"via": "email"}}
+    if config.verifiable_email:
+        marks["verification"] = {"via": "email"}
+    return {
+        "$id": "https://schemas.reference.test/default.schema.json",
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "Person",
+        "type": "object",
+        "properties": {"traits": {"type": "object", "properties": {"email": {
+            "type": "string", "format": "email", "title": "E-Mail", "ory.sh/kratos": marks}},
+            "required": ["email"], "additionalProperties": False}},
+    }
 
 
 #: what a server left in debug mode puts into error.debug (the error_leaks_debug fault)
@@ -120,10 +124,22 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         return json_response(200, {"status": "ok"})
 
+    def with_csrf_cookie(request: Request, response: Response) -> Response:
+        """Like every public GET of Kratos (nosurf), a request without the CSRF cookie gets one."""
+        issued = csrf.RequestCsrf(request.cookies.get(service.cookie_name), issue_if_missing=True).issued
+        if issued is not None:
+            response.headers.append("set-cookie", csrf.set_cookie_header(
+                service.cookie_name, issued, secure=not service.config.dev_mode))
+        return response
+
     async def schema(request: Request) -> Response:
         if request.path_params["schema_id"] not in ("default", DEFAULT_SCHEMA_REF):
-            return error_response(404)
-        return json_response(200, IDENTITY_SCHEMA)
+            return with_csrf_cookie(request, error_response(404))
+        return with_csrf_cookie(request, json_response(200, identity_schema(service.config)))
+
+    async def schemas(request: Request) -> Response:
+        return with_csrf_cookie(request, json_response(200, [{"id": "default",
+                                                               "schema": identity_schema(service.config)}]))
 
     routes: list[BaseRoute] = [
         Route("/self-service/verification/browser", flow_route(lambda req: service.init_flow(req, "browser")),
@@ -134,6 +150,7 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         Route("/self-service/errors", stored_error, methods=["GET"]),
         Route("/health/alive", health, methods=["GET"]),
         Route("/health/ready", health, methods=["GET"]),
+        Route("/schemas", schemas, methods=["GET"]),
         Route("/schemas/{schema_id}", schema, methods=["GET"]),
         *ui.ui_routes(service),
     ]

@@ -93,6 +93,8 @@ def _bind(url: str, key: str) -> socket.socket:
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and accepted
     # sockets inherit it. Without it, Nagle + delayed ACK add ~40 ms to every response.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    # a restarted target takes its port back at once (connections of the last one may linger in TIME_WAIT)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:

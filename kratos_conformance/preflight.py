@@ -1,0 +1,319 @@
+"""Before any scenario: can the suite judge this server at all?
+
+A healthy server must never be failed for the suite's setup. :func:`preflight` asks a deployed server the questions
+every scenario depends on, in a few seconds, and ends the run (:class:`CannotJudge`, exit code 2) with one line
+naming the fix as soon as one has the wrong answer:
+
+1. the public API answers the verification API (a new API flow)                       -> check ``--public-url``;
+2. the server's own base URL (its flows' ``ui.action``) is ``--public-url``            -> use the server's own URL;
+3. the admin API answers and accepts the token                                       -> ``--admin-url``, ``--admin-token``;
+4. the identity schema marks an email trait for verification, and the admin API creates an identity with a
+   verifiable address from the traits template                              -> ``--identity-schema``, ``--identity-traits``;
+5. a verification mail for that identity reaches the mail source            -> where the server's courier sends;
+6. a given code/link lifespan fits the wait budget and, when it is short, the mailed code or link no longer verifies
+   once it is over                                   -> ``--wait-budget``, the real lifespan, or no ``--challenge-lifespan``.
+
+What it finds is returned as :class:`Findings`: the identity schema and traits template the scenarios seed
+identities with, the flow lifespan, how long the mail took, and each setting with where its value came from
+(``given``, ``learned`` or ``default``), which the report shows. The preflight identity is deleted again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from .clients import cookieless_jar
+from .errors import CannotJudge
+from .flow import Flow
+from .identities import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
+from .mail import Mail, MailNotReceived, MailSource, wait_for_mail
+from .options import RunOptions
+from .target import API_INIT, SUBMIT
+
+#: the longest the preflight waits for its mail (the whole preflight must end within seconds).
+MAIL_WAIT = 7.0
+#: a given code/link lifespan is cross-checked when its end comes within this many seconds of the mail
+CHALLENGE_WAIT = 7.0
+#: seconds after a lifespan's end before a code or link counts as expired (clock rounding on the server)
+CHALLENGE_MARGIN = 0.6
+#: how long one HTTP request of the preflight may take.
+TIMEOUT = 5.0
+#: where the identity schemas are listed (Kratos serves them on the public API).
+SCHEMAS = "schemas"
+#: how the command line hands its findings to the pytest run it starts (JSON of :class:`Findings`).
+PREFLIGHT_ENV = "KRATOS_CONFORMANCE_PREFLIGHT_FINDINGS"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting the run depends on and where its value came from: ``given``, ``learned`` or ``default``."""
+
+    value: Any
+    source: str
+
+
+@dataclass
+class Findings:
+    """What the preflight found out; travels to the pytest run as JSON (:meth:`to_json`)."""
+
+    identity_schema: str
+    identity_traits: dict[str, Any]
+    flow_lifespan: float | None
+    mail_seconds: float | None
+    settings: dict[str, Setting] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Findings":
+        doc = json.loads(text)
+        doc["settings"] = {k: Setting(**v) for k, v in doc.get("settings", {}).items()}
+        return cls(**doc)
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """The settings as the report shows them: name -> {value, source}."""
+        return {name: {"value": s.value, "source": s.source} for name, s in sorted(self.settings.items())}
+
+
+def verifiable_email_traits(schema: Any) -> list[str]:
+    """The traits an identity schema marks for verification by email (``ory.sh/kratos`` / ``verification.via``)."""
+    traits = ((schema or {}).get("properties") or {}).get("traits") or {}
+    found = []
+    for name, prop in (traits.get("properties") or {}).items():
+        via = (((prop or {}).get("ory.sh/kratos") or {}).get("verification") or {}).get("via")
+        if via == "email":
+            found.append(name)
+    return found
+
+
+class _Preflight:
+    def __init__(self, options: RunOptions, mail: MailSource, say: Callable[[str], None]) -> None:
+        assert options.public_url is not None
+        self.options = options
+        self.public = options.public_url
+        self.mail = mail
+        self.say = say
+        headers = {"Accept": "application/json", "User-Agent": "kratos-conformance (preflight)"}
+        # a native app's manners: Kratos sets a CSRF cookie on any public GET (its schemas too), and an API flow
+        # refuses a submission that carries a cookie
+        self.http = httpx.Client(timeout=TIMEOUT, headers=headers, follow_redirects=False, cookies=cookieless_jar())
+        admin_headers = dict(headers)
+        if options.admin_token:
+            admin_headers["Authorization"] = f"Bearer {options.admin_token}"
+        self.admin = httpx.Client(timeout=TIMEOUT, headers=admin_headers, follow_redirects=False,
+                                  cookies=cookieless_jar())
+        self.settings: dict[str, Setting] = {}
+
+    def get(self, client: httpx.Client, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return client.request(kwargs.pop("method", "GET"), url, **kwargs)
+        except httpx.HTTPError as exc:
+            option = "--admin-url" if what == "admin API" else "--public-url"
+            raise CannotJudge(f"{what} unreachable at {url}: {str(exc) or type(exc).__name__}: is the server "
+                              f"listening there? (check {option})") from None
+
+    # -- 1, 2: the public API and its idea of its base URL ----------------------------------------------------
+    def public_api(self) -> Flow:
+        url = self.public + API_INIT
+        answer = self.get(self.http, url, "target")
+        try:
+            doc = answer.json()
+        except ValueError:
+            doc = None
+        if answer.status_code != 200 or not isinstance(doc, dict) or "ui" not in doc:
+            raise CannotJudge(f"the server at --public-url {self.public} does not serve the verification API (GET "
+                              f"{API_INIT} answered {answer.status_code}): give the public API's base URL, with its "
+                              "path prefix if it has one")
+        flow = Flow(doc)
+        action = str(flow.ui.get("action") or "")
+        if not action.startswith(self.public + SUBMIT):
+            own = action.split(SUBMIT)[0] if SUBMIT in action else action
+            raise CannotJudge(f"the server calls itself {own or '(no ui.action)'} (its flows' ui.action), not "
+                              f"--public-url {self.public}: give --public-url exactly as the server's base URL")
+        lifespan = flow.lifespan
+        self.settings["flow_lifespan"] = Setting(lifespan, "learned")
+        return flow
+
+    # -- 3: the admin API --------------------------------------------------------------------------------------
+    def admin_api(self) -> None:
+        assert self.options.admin_url is not None
+        url = self.options.admin_url + "admin/identities"
+        answer = self.get(self.admin, url, "admin API", params={"per_page": 1, "page_size": 1})
+        if answer.status_code in (401, 403):
+            fix = "check --admin-token" if self.options.admin_token else "give --admin-token"
+            raise CannotJudge(f"the admin API at {self.options.admin_url} refused the suite ({answer.status_code}): "
+                              f"{fix}")
+        if answer.status_code != 200:
+            raise CannotJudge(f"no admin API at --admin-url {self.options.admin_url} (GET admin/identities "
+                              f"answered {answer.status_code}): give the admin API's base URL")
+
+    # -- 4: the identity schema and a test identity --------------------------------------------------------------
+    def identity_template(self) -> tuple[str, dict[str, Any]]:
+        given_schema, given_traits = self.options.identity_schema, parse_traits_template(self.options.identity_traits)
+        schemas = self.listed_schemas()
+        schema_id = given_schema or ("default" if schemas is None or "default" in schemas else None)
+        if schema_id is None:
+            verifiable = [sid for sid, schema in schemas.items() if verifiable_email_traits(schema)]
+            if not verifiable:
+                raise CannotJudge(f"none of the server's identity schemas ({', '.join(schemas)}) marks an email "
+                                  "trait for verification (\"ory.sh/kratos\": {\"verification\": {\"via\": "
+                                  "\"email\"}}): the server mails no verification, so the suite cannot judge it")
+            schema_id = verifiable[0]
+        self.settings["identity_schema"] = Setting(schema_id, "given" if given_schema else
+                                                   "learned" if schemas is not None else "default")
+        if schemas is not None:
+            if schema_id not in schemas:
+                raise CannotJudge(f"the server has no identity schema {schema_id!r} (it has {', '.join(schemas)}): "
+                                  "give --identity-schema")
+            email_traits = verifiable_email_traits(schemas[schema_id])
+            if not email_traits:
+                raise CannotJudge(f"identity schema {schema_id!r} marks no email trait for verification (\"ory.sh/"
+                                  "kratos\": {\"verification\": {\"via\": \"email\"}}): give --identity-schema "
+                                  "naming one that does")
+        else:
+            email_traits = ["email"]
+        traits = given_traits or {email_traits[0]: EMAIL_PLACEHOLDER}
+        self.settings["identity_traits"] = Setting(traits, "given" if given_traits else "learned")
+        return schema_id, traits
+
+    def listed_schemas(self) -> dict[str, Any] | None:
+        """The server's identity schemas by id, or None when it does not list them (not every server does)."""
+        answer = self.get(self.http, self.public + SCHEMAS, "target")
+        try:
+            doc = answer.json()
+        except ValueError:
+            return None
+        if answer.status_code != 200 or not isinstance(doc, list):
+            return None
+        return {str(s.get("id")): s.get("schema") for s in doc if isinstance(s, dict)}
+
+    def test_identity(self, schema_id: str, template: dict[str, Any]) -> tuple[str, str]:
+        """Create an identity with a verifiable address; returns its id and address."""
+        address = f"preflight-{uuid.uuid4().hex[:12]}@conformance.test"
+        body = {"schema_id": schema_id, "traits": traits_for(template, address)}
+        answer = self.get(self.admin, self.options.admin_url + "admin/identities", "admin API", method="POST", json=body)
+        if answer.status_code != 201:
+            reason = _error_reason(answer)
+            raise CannotJudge(f"the admin API refused a test identity of schema {schema_id!r} with traits "
+                              f"{json.dumps(body['traits'])} ({answer.status_code}: {reason}): give --identity-schema "
+                              "and --identity-traits that the server's identity schema accepts")
+        doc = answer.json()
+        addresses = [a.get("value") for a in doc.get("verifiable_addresses") or []]
+        if address not in addresses:
+            self.delete_identity(str(doc.get("id")))
+            raise CannotJudge(f"a test identity of schema {schema_id!r} got no verifiable address {address} (it has "
+                              f"{addresses}): the schema must mark the traits' email for verification by email")
+        return str(doc["id"]), address
+
+    def delete_identity(self, identity_id: str) -> None:
+        try:
+            self.admin.delete(self.options.admin_url + f"admin/identities/{identity_id}")
+        except httpx.HTTPError:
+            pass  # only tidying up
+
+    # -- 5: a mail round trip ------------------------------------------------------------------------------------
+    def mail_round_trip(self, address: str) -> tuple[Flow, Mail, float, float]:
+        """Ask for a verification of ``address``; the flow, the mail, when it was asked for and how long it took."""
+        started = time.monotonic()
+        flow = Flow(self.get(self.http, self.public + API_INIT, "target").json())
+        body = {"method": flow.active if flow.active in ("code", "link") else "code", "email": address}
+        self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id}, json=body)
+        wait = min(self.options.mail_timeout, MAIL_WAIT)
+        try:
+            mail = wait_for_mail(self.mail, address, timeout=wait)
+        except MailNotReceived:
+            raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s: "
+                              f"{_where_mail_goes(self.options)}") from None
+        return flow, mail, started, time.monotonic() - started
+
+    def challenge_outlived(self, flow: Flow, mail: Mail, asked_at: float) -> None:
+        """A given code/link lifespan short enough to wait for is cross-checked: once it is over, the mailed code
+        or link must no longer verify (it would make the expired-code scenarios fail a healthy server)."""
+        given = self.options.challenge_lifespan
+        until = asked_at + (given or 0) + CHALLENGE_MARGIN
+        if given is None or until - time.monotonic() > CHALLENGE_WAIT or (flow.lifespan or 0) < given + 2:
+            return
+        time.sleep(max(0.0, until - time.monotonic()))
+        if mail.code and flow.active == "code":
+            answer = self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id},
+                              json={"method": "code", "code": mail.code})
+        elif mail.verification_link:
+            answer = self.get(self.http, mail.verification_link, "target")
+        else:
+            return
+        try:
+            state = answer.json().get("state") if answer.status_code == 200 else None
+        except (ValueError, AttributeError):
+            state = None
+        if state == "passed_challenge":
+            raise CannotJudge(f"the mailed {'code' if mail.code else 'link'} still verified "
+                              f"{time.monotonic() - asked_at:.1f}s after it was sent: the server's codes and links "
+                              f"live longer than --challenge-lifespan {given:g}: give their real lifespan (Kratos: "
+                              "selfservice.methods.code/link.config.lifespan) or leave the option out")
+        self.settings["challenge_lifespan_cross_checked"] = Setting(True, "learned")
+
+    # -- 6: lifespans ------------------------------------------------------------------------------------------
+    def lifespans(self) -> None:
+        given = self.options.challenge_lifespan
+        if given is not None and given > self.options.wait_budget:
+            raise CannotJudge(f"--challenge-lifespan {given:g}s exceeds --wait-budget {self.options.wait_budget:g}s: "
+                              f"raise --wait-budget to at least {given + 5:g}, or leave --challenge-lifespan out to "
+                              "skip the expired-code scenarios")
+        self.settings["challenge_lifespan"] = Setting(given, "given" if given is not None else "default")
+
+    def close(self) -> None:
+        self.http.close()
+        self.admin.close()
+
+
+def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], None] = lambda _: None) -> Findings:
+    """Run the preflight against the deployed server the options name; CannotJudge (one line) on the first problem."""
+    check = _Preflight(options, mail, say)
+    try:
+        check.lifespans()
+        flow = check.public_api()
+        schema_id, traits, seconds = "default", {"email": EMAIL_PLACEHOLDER}, None
+        if options.admin_url:
+            check.admin_api()
+            schema_id, traits = check.identity_template()
+            identity_id, address = check.test_identity(schema_id, traits)
+            try:
+                flow_asked, mail_got, asked_at, seconds = check.mail_round_trip(address)
+                check.challenge_outlived(flow_asked, mail_got, asked_at)
+            finally:
+                check.delete_identity(identity_id)
+        else:
+            say("preflight: no --admin-url: the mail round trip and the scenarios that need a known address are "
+                "skipped")
+        findings = Findings(schema_id, traits, flow.lifespan, seconds, check.settings)
+        lifespan = f"{flow.lifespan:g}s" if flow.lifespan is not None else "unknown"
+        mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""
+        say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "
+            f"{schema_id!r}{mail_line}")
+        return findings
+    finally:
+        check.close()
+
+
+def _error_reason(answer: httpx.Response) -> str:
+    try:
+        error = answer.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return answer.text[:120] or "no body"
+    return str(error.get("reason") or error.get("message") or "no reason given")[:200]
+
+
+def _where_mail_goes(options: RunOptions) -> str:
+    source = options.mail_source
+    if source.startswith("smtp-sink"):
+        return (f"the server's courier must send to {source.removeprefix('smtp-sink://')} (courier.smtp.connection_uri"
+                "; Kratos: serve --watch-courier)")
+    return f"the server's courier must send to the mail catcher behind {source}, and the catcher must hold its mail"

@@ -1,0 +1,159 @@
+"""First contact: a run the suite cannot judge ends in seconds with exit code 2 and one line naming the fix.
+
+One test per row of docs/preflight.md, each against the reference target configured (or addressed) that way, through
+the command line as a user runs it. None of them reaches pytest, so none reports a requirement as failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kratos_conformance import cli
+from kratos_conformance.mail import free_port
+from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve
+
+TOKEN = "s3cret-admin-token"
+#: the acceptance bound of every preflight failure
+BOUND = 10.0
+
+
+def _target(smtp_port: int, **settings: object) -> RunningTarget:
+    config = dict(public_url="http://127.0.0.1:0/", admin_url="http://127.0.0.1:0/", method="code",
+                  smtp_url=f"smtp://127.0.0.1:{smtp_port}", admin_token=TOKEN, flow_lifespan="10s")
+    config.update(settings)
+    return serve(ReferenceConfig(**config))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def mail_port() -> int:
+    """Where the healthy target's courier sends: the suite's built-in sink must listen here."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def healthy(mail_port: int) -> Iterator[RunningTarget]:
+    target = _target(mail_port)
+    yield target
+    target.stop()
+
+
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, list[str], float]:
+    """``kratos-conformance run ARGS``: exit code, the lines on stderr, seconds taken."""
+    started = time.monotonic()
+    code = cli.main(["run", "--suite", "scenarios", "--run-profile", "smoke", "--report-dir", str(tmp_path), *args])
+    seconds = time.monotonic() - started
+    return code, capsys.readouterr().err.strip().splitlines(), seconds
+
+
+def args_for(target: RunningTarget, mail_port: int, *extra: str) -> list[str]:
+    return ["--public-url", target.public_url, "--admin-url", target.admin_url, "--admin-token", TOKEN,
+            "--mail-source", f"smtp-sink://127.0.0.1:{mail_port}", *extra]
+
+
+def cannot_judge(capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], *words: str) -> str:
+    code, lines, seconds = run(capsys, tmp_path, *args)
+    assert code == 2, lines
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines
+    assert seconds < BOUND, f"{seconds:.1f}s: {lines}"
+    assert not (tmp_path / "conformance-report.json").exists(), "no requirement is judged"
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def test_wrong_public_port(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[1] = f"http://127.0.0.1:{free_port()}/"
+    cannot_judge(capsys, tmp_path, args, "target unreachable", "--public-url")
+
+
+def test_wrong_admin_url(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[3] = f"http://127.0.0.1:{free_port()}/"
+    cannot_judge(capsys, tmp_path, args, "admin API unreachable", "--admin-url")
+    args[3] = healthy.public_url  # an HTTP server, but not the admin API
+    cannot_judge(capsys, tmp_path, args, "no admin API at --admin-url")
+
+
+def test_wrong_admin_token(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[5] = "not-the-token"
+    cannot_judge(capsys, tmp_path, args, "refused the suite (401)", "--admin-token")
+
+
+def test_base_url_mismatch(capsys, tmp_path, mail_port: int) -> None:
+    target = _target(mail_port, public_url="http://localhost:0/")  # the server calls itself localhost
+    try:
+        args = args_for(target, mail_port)
+        args[1] = target.public_url.replace("localhost", "127.0.0.1")
+        cannot_judge(capsys, tmp_path, args, "the server calls itself http://localhost:", "give --public-url")
+    finally:
+        target.stop()
+
+
+def test_mail_source_that_never_receives(capsys, tmp_path, healthy: RunningTarget) -> None:
+    elsewhere = free_port()  # the courier sends to mail_port; nobody listens for the suite there
+    cannot_judge(capsys, tmp_path, args_for(healthy, elsewhere), "no verification mail", f"127.0.0.1:{elsewhere}")
+
+
+def test_mail_catcher_url_wrong(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[7] = f"mailpit:http://127.0.0.1:{free_port()}"
+    cannot_judge(capsys, tmp_path, args, "mailpit", "--mail-source")
+
+
+def test_identity_schema_without_a_verifiable_address(capsys, tmp_path, mail_port: int) -> None:
+    target = _target(mail_port, verifiable_email=False)
+    try:
+        cannot_judge(capsys, tmp_path, args_for(target, mail_port), "marks no email trait for verification")
+    finally:
+        target.stop()
+
+
+def test_lifespan_beyond_the_wait_budget(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port, "--challenge-lifespan", "60", "--wait-budget", "30")
+    cannot_judge(capsys, tmp_path, args, "--challenge-lifespan 60s exceeds --wait-budget 30s")
+
+
+def test_code_lifespan_given_shorter_than_the_servers(capsys, tmp_path, mail_port: int) -> None:
+    target = _target(mail_port, code_lifespan="60s", flow_lifespan="10m")
+    try:
+        args = args_for(target, mail_port, "--challenge-lifespan", "1")
+        cannot_judge(capsys, tmp_path, args, "still verified", "live longer than --challenge-lifespan 1")
+    finally:
+        target.stop()
+
+
+def test_built_in_sink_without_an_address(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[7] = "smtp-sink"
+    cannot_judge(capsys, tmp_path, args, "smtp-sink://HOST:PORT")
+
+
+def test_identity_traits_that_the_schema_refuses(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port, "--identity-traits", '{"mail": "{email}"}')
+    cannot_judge(capsys, tmp_path, args, "refused a test identity", "--identity-traits")
+
+
+def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tmp_path, healthy: RunningTarget,
+                                                                       mail_port: int) -> None:
+    import json
+
+    code, lines, _ = run(capsys, tmp_path, *args_for(healthy, mail_port))
+    assert code == 0, lines
+    settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
+    assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
+    assert settings["identity_schema"]["source"] == "learned"
+    assert settings["challenge_lifespan"]["source"] == "default"
+    fast = _target(mail_port, code_lifespan="1s")
+    try:
+        code, lines, _ = run(capsys, tmp_path, *args_for(fast, mail_port, "--challenge-lifespan", "1"))
+        assert code == 0, lines
+        settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
+        assert settings["challenge_lifespan_cross_checked"] == {"value": True, "source": "learned"}
+    finally:
+        fast.stop()
