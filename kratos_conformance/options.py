@@ -76,6 +76,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
                "scenarios for expired codes and tokens are skipped)"),
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
+    OptionSpec("cookie-secure", "whether the CSRF cookie must carry Secure: yes, no, or scheme (yes for an https "
+               "--public-url, as Kratos does outside --dev mode)", "scheme"),
     OptionSpec("notify-unknown-recipients", "yes if the server mails a notice (no code, no link) to an address it "
                "does not know (Kratos: selfservice.flows.verification.notify_unknown_recipients; default no)", "no"),
     OptionSpec("report-dir", "where reports are written", "reports"),
@@ -107,6 +109,7 @@ class RunOptions:
     challenge_lifespan: float | None
     mail_timeout: float
     notify_unknown_recipients: bool
+    cookie_secure: str
     report_dir: Path
     reference_method: str
     reference_faults: tuple[str, ...]
@@ -215,6 +218,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
         notify_unknown_recipients=_choice("notify-unknown-recipients", (raw["notify_unknown_recipients"] or "no")
                                           .strip().lower(), ("yes", "no")) == "yes",
+        cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "scheme").strip().lower(),
+                              ("yes", "no", "scheme")),
         report_dir=Path(raw["report_dir"] or "reports"),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),
         reference_faults=tuple(f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()),

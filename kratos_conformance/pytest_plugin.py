@@ -147,9 +147,12 @@ class ConformanceRun:
             ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
             identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
             flow_lifespan=findings.flow_lifespan, notify_unknown_recipients=opts.notify_unknown_recipients,
-            settings={**findings.report(), "notify_unknown_recipients": {
-                "value": opts.notify_unknown_recipients,
-                "source": "given" if opts.notify_unknown_recipients else "default"}},
+            cookie_secure=None if opts.cookie_secure == "scheme" else opts.cookie_secure == "yes",
+            settings={**findings.report(),
+                      "notify_unknown_recipients": {"value": opts.notify_unknown_recipients,
+                                                    "source": "given" if opts.notify_unknown_recipients else "default"},
+                      "cookie_secure": {"value": opts.cookie_secure,
+                                        "source": "default" if opts.cookie_secure == "scheme" else "given"}},
         )
         self.target.check_reachable()
         if self.target.ui_url is None or self.target.error_ui_url is None:

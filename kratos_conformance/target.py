@@ -46,6 +46,8 @@ class Target:
     #: the identity schema seeded identities use, and their traits (``{email}`` where the address goes).
     identity_schema: str = "default"
     identity_traits: Mapping[str, Any] = field(default_factory=lambda: {"email": "{email}"})
+    #: whether the CSRF cookie must carry Secure (None: by the public URL's scheme, Kratos outside --dev mode).
+    cookie_secure: bool | None = None
     #: whether the server mails unknown addresses a notice (Kratos's notify_unknown_recipients).
     notify_unknown_recipients: bool = False
     #: seconds a flow lives (expires_at - issued_at of a new flow), when known.
@@ -68,6 +70,11 @@ class Target:
     @property
     def has_admin(self) -> bool:
         return self.admin_url is not None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the CSRF cookie must be Secure: as configured, else for an https public URL."""
+        return self.public_url.startswith("https") if self.cookie_secure is None else self.cookie_secure
 
     def with_learned_ui_urls(self, timeout: float = 5.0) -> "Target":
         """This target with ``ui_url`` / ``error_ui_url`` filled in from where it really redirects browsers.
