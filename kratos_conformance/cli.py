@@ -36,7 +36,7 @@ from .preflight import PREFLIGHT_ENV, Findings, preflight
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
-from .report.html import render_summary
+from .report.html import write_summary
 from .report.ledger import EXPECTED_FAILURES, ledger_path, load_ledger
 from .report.results import FAILED, Verdict, verdict_lines
 from .differential import RECORDINGS
@@ -281,16 +281,18 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
     if len(docs) == 1:
         return int(docs[0][1]["verdict"]["exit_code"])
     base = runs[0].report_dir.parent
-    merged = write_merged(base, docs)
+    merged = write_merged(base, docs, compare_with=runs[0].compare_with)
     print_verdict(merged, base, "combined")
     return int(merged["verdict"]["exit_code"])
 
 
-def write_merged(base: Path, docs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Write the merged report and its summary into ``base``; returns the merged report."""
+def write_merged(base: Path, docs: Sequence[tuple[str, dict[str, Any]]], *,
+                 compare_with: Path | None = None) -> dict[str, Any]:
+    """Write the merged report and its summary (with what changed since ``compare_with``) into ``base``; returns the
+    merged report."""
     merged = merge_reports(docs)
     write_report(merged, base)
-    (base / SUMMARY_NAME).write_text(render_summary(merged), encoding="utf-8")
+    write_summary(merged, base, compare_with=compare_with)
     return merged
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import jsonschema
+from jsonschema.exceptions import best_match
 import yaml
 
 #: The repository root (the parent of the ``kratos_conformance`` package).
@@ -200,12 +201,28 @@ def validate_component(name: str, instance: Any, path: str | Path | None = None)
 
 
 def validation_errors(validator: jsonschema.protocols.Validator, instance: Any) -> list[str]:
-    """Readable messages for every way ``instance`` breaks the validator's schema (empty when valid)."""
-    messages = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "<root>"
-        messages.append(f"{where}: {error.message}")
-    return messages
+    """Readable messages for every way ``instance`` breaks the validator's schema (empty when valid), the most
+    telling first.
+
+    Each names the JSON path of the offending value, what is wrong with it and the schema rule it breaks. An error
+    of a ``oneOf`` or ``anyOf`` (whose own message would quote the whole body) is explained by the branch that got
+    furthest (jsonschema's ``best_match``): ``/active: 'xyz' is not one of ['code', 'link'] (rule enum at
+    oneOf/0/properties/active/enum)``.
+    """
+    errors = list(validator.iter_errors(instance))
+    if not errors:
+        return []
+    first = best_match(errors)
+    ordered = [first] + sorted((e for e in errors if e is not first), key=lambda e: list(e.absolute_path))
+    return [_explain(error) for error in ordered]
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    deepest = best_match([error]) if error.context else error
+    where = "/" + "/".join(str(p) for p in deepest.absolute_path)
+    rule = "/".join(str(p) for p in deepest.absolute_schema_path)
+    message = deepest.message if len(deepest.message) <= 300 else deepest.message[:300] + "..."
+    return f"{where}: {message} (rule {deepest.validator} at {rule})"
 
 
 # ------------------------------------------------------------------------------- comparison with upstream

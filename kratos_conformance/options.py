@@ -81,6 +81,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("notify-unknown-recipients", "yes if the server mails a notice (no code, no link) to an address it "
                "does not know (Kratos: selfservice.flows.verification.notify_unknown_recipients; default no)", "no"),
     OptionSpec("report-dir", "where reports are written", "reports"),
+    OptionSpec("compare-with", "a previous conformance-report.json: the summary shows what changed since "
+               "(regressions first, then fixes and newly exercised requirements)"),
     OptionSpec("reference-method", "embedded reference target only: code or link", "code"),
     OptionSpec("reference-faults", "embedded reference target only: comma-separated fault names to switch on", ""),
 )
@@ -111,6 +113,7 @@ class RunOptions:
     notify_unknown_recipients: bool
     cookie_secure: str
     report_dir: Path
+    compare_with: Path | None
     reference_method: str
     reference_faults: tuple[str, ...]
 
@@ -149,6 +152,16 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     if number < minimum:
         raise CannotJudge(f"--{name}: must be at least {minimum:g}, got {value}")
     return number
+
+
+def _previous_report(value: str | None) -> Path | None:
+    """``--compare-with``: a report file that loads (CannotJudge with one line if it does not)."""
+    if not value:
+        return None
+    from .report.conformance_json import load_report
+
+    load_report(value)
+    return Path(value)
 
 
 def _mail_source(value: str, *, deployed: bool, admin: bool) -> str:
@@ -221,6 +234,7 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "scheme").strip().lower(),
                               ("yes", "no", "scheme")),
         report_dir=Path(raw["report_dir"] or "reports"),
+        compare_with=_previous_report(raw["compare_with"]),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),
         reference_faults=tuple(f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()),
     )

@@ -40,9 +40,9 @@ from .errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
 from .options import RunOptions  # noqa: E402
 from .pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
 from .report import debug_secrets  # noqa: E402
-from .report.conformance_json import SUMMARY_NAME, build_report, utc_now, write_report  # noqa: E402
+from .report.conformance_json import build_report, utc_now, write_report  # noqa: E402
 from .report.coverage import coverage_matrix  # noqa: E402
-from .report.html import render_summary  # noqa: E402
+from .report.html import write_summary  # noqa: E402
 from .report.ledger import EXPECTED_FAILURES, Ledger, RunContext, ledger_path, load_ledger  # noqa: E402
 from .report.results import (  # noqa: E402
     FAILED, Phase, TestRecord, Verdict, decide_verdict, derive_results, record_test, outcome_from_phases,
@@ -295,9 +295,8 @@ class ReportPlugin:
             coverage=coverage_matrix(r.observed for r in records), ledger_path=state.ledger.path,
         )
         json_path = write_report(doc, opts.report_dir)
-        html_path = opts.report_dir / SUMMARY_NAME
-        html_path.write_text(render_summary(doc), encoding="utf-8")
-        state.verdict, state.written, state.counts = verdict, [json_path, html_path], dict(doc["counts"])
+        written = write_summary(doc, opts.report_dir, compare_with=opts.compare_with)
+        state.verdict, state.written, state.counts = verdict, [json_path, *written], dict(doc["counts"])
         state.failed_ids = [r.id for r in results if r.status == FAILED]
         state.unexpected_ids = list(doc["unexpectedly_passing"])
         session.exitstatus = verdict.exit_code

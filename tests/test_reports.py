@@ -29,6 +29,7 @@ from kratos_conformance.report.results import (
     Phase, TestRecord, decide_verdict, derive_results, outcome_from_phases, record_test, unattributed_failures,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 BASE = "http://127.0.0.1:4433/"
 FLOW = "0b1f5bde-3e0c-4a8c-9d3c-5f1e2c3d4e5f"
 NEW_FLOW = "7c2a9d10-1111-4222-8333-944455556666"
@@ -359,25 +360,96 @@ def chromium_page() -> Any:
         browser.close()
 
 
-def test_summary_html_renders_in_chromium(tmp_path: Path, chromium_page: Any) -> None:
+SECRET = "s3cr3t-csrf-cookie-value"
+
+
+def failing_report() -> dict[str, Any]:
+    """A report with failures, a schema failure first, and exchanges whose recorded request once held a secret."""
+    schema = record("t::schema", markers=("VER-RESP-SCHEMA",), outcome=FAILED)
+    schema.failed_checks = [FailedCheck("VER-RESP-SCHEMA", "contract", "/active: 'default' is not one of ['code', "
+                                        "'link'] (rule enum at oneOf/0/properties/active/enum)",
+                                        [submit(400, flow_doc(state="choose_method"))])]
+    schema.failed_checks[0].exchanges[0]["request_headers"] = [["cookie", "csrf_token_ab=REDACTED"]]
+    schema.transitions = [["choose_method", "choose_method", "updateVerificationFlow", "spa"]]
+    return synthetic_report([schema, *RECORDS])
+
+
+def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_path: Path, chromium_page: Any) -> None:
     page, requests = chromium_page
-    doc = synthetic_report()
+    doc = json.loads(json.dumps(failing_report()))
     path = tmp_path / "summary.html"
-    path.write_text(render_summary(doc), encoding="utf-8")
+    html = render_summary(doc)
+    path.write_text(html, encoding="utf-8")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(path.as_uri())
     verdict = page.locator("#verdict")
     assert verdict.get_attribute("data-verdict") == "not_conformant"
     assert verdict.get_attribute("data-exit-code") == "1" and "NOT CONFORMANT" in verdict.inner_text()
-    assert page.locator("#requirements tr.requirement").count() == len(load_catalog())
-    assert page.locator('tr#req-VER-CODE-WRONG').get_attribute("data-status") == "failed"
+    # the first screen shows the verdict and the first failed requirement with its one-line cause
+    first = page.locator("#failures section.requirement-failures").first
+    cause = first.locator("p.cause").first
+    assert first.get_attribute("data-requirement") == "VER-CODE-WRONG"  # catalog order
+    assert cause.inner_text() == "expected status 200, got 400 (VER-CODE-WRONG)"
+    schema = page.locator('#failures section[data-requirement="VER-RESP-SCHEMA"] p.cause').first
+    assert schema.inner_text().startswith("/active: 'default' is not one of ['code', 'link'] (rule enum at")
+    for element in (verdict, cause):
+        box = element.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800, box
+    assert "curl" in first.locator("pre.curl").first.inner_text()
+    shot = ROOT / "reports" / "summary-first-screen.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+    # the failures come before the requirement tables; the passed ones are collapsed
+    failures_y = page.locator("#failures").bounding_box()["y"]
+    assert failures_y < page.locator("#requirements").bounding_box()["y"]
+    assert page.locator("#requirements tr.requirement").count() + \
+        page.locator("#passed-requirements tr.requirement").count() == len(load_catalog())
+    assert page.locator("#passed-requirements").is_visible() is False
+    assert page.locator("tr#req-VER-CODE-WRONG").get_attribute("data-status") == "failed"
     assert page.locator("#coverage-operations td.hit").count() >= 1
-    assert page.locator("#coverage-transitions td.hit").count() >= 1
-    sections = page.locator("#failures section.requirement-failures")
-    assert sections.count() == 2
     page.locator("#failures details summary").first.click()
-    assert "POST" in page.locator("#failures details pre").first.inner_text()
+    assert page.locator("#failures details pre").first.inner_text()
+    # one edge per counted transition, with its count; the failing one marked
+    counted: dict[tuple[str, str], int] = {}
+    for row in doc["coverage"]["transitions"]:
+        counted[(row["from"], row["to"])] = counted.get((row["from"], row["to"]), 0) + row["count"]
+    edges = page.locator("svg#state-machine g.edge[data-exercised=true]")
+    drawn = {(edges.nth(i).get_attribute("data-from"), edges.nth(i).get_attribute("data-to")):
+             int(edges.nth(i).get_attribute("data-count") or 0) for i in range(edges.count())}
+    assert drawn == counted
+    assert page.locator('svg#state-machine g.edge.failing[data-from="choose_method"][data-to="choose_method"]').count() \
+        == 1
     assert page.evaluate("document.styleSheets.length") == 1  # the inline style sheet, nothing else
     assert requests == [path.as_uri()]  # self-contained: no request besides the page itself
+    assert SECRET not in html and "REDACTED" in html
+
+
+def test_the_state_machine_draws_what_the_run_never_walked_dashed() -> None:
+    from kratos_conformance.report.state_machine import EXPECTED, edges, render_svg
+
+    rows = [{"from": "choose_method", "to": "sent_email", "client_kind": "native", "count": 2, "failed": 0},
+            {"from": "choose_method", "to": "sent_email", "client_kind": "spa", "count": 1, "failed": 1}]
+    drawn = edges(rows)
+    assert (drawn[0].source, drawn[0].target, drawn[0].total, drawn[0].failed) == \
+        ("choose_method", "sent_email", 3, 1)
+    assert drawn[0].label == "native 2 · spa 1 · 1 in failing tests"
+    assert {(e.source, e.target) for e in drawn[1:]} == set(EXPECTED) - {("choose_method", "sent_email")}
+    svg = render_svg(rows)
+    assert svg.count('class="edge missing"') == len(EXPECTED) - 1 and svg.count('class="edge failing"') == 1
+
+
+def test_the_summary_shows_what_changed_since_a_previous_report() -> None:
+    old = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-WRONG": 1}),
+                            record("t::b", failed=("VER-CODE-LIMIT",), outcome=FAILED)])
+    new = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-LIMIT": 1, "VER-CSRF-WRONG": 1}),
+                            record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED)])
+    html = render_summary(new, changes=diff_reports(old, new), compared_with="old/conformance-report.json")
+    changes = html[html.index('<section id="changes">'):html.index("</section>")]
+    assert changes.index('class="regression" data-requirement="VER-CODE-WRONG"') < \
+        changes.index('class="fix" data-requirement="VER-CODE-LIMIT"') < \
+        changes.index('class="newly-exercised" data-requirement="VER-CSRF-WRONG"')
+    assert html.index('id="changes"') < html.index('id="failures"')
+    assert 'id="changes"' not in render_summary(new)
 
 
 def test_summary_html_escapes_and_links_runs() -> None:

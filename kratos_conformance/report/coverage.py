@@ -33,10 +33,11 @@ Transition = tuple[str, str, str, str]
 
 @dataclass(frozen=True)
 class Observed:
-    """What one test's exchanges covered."""
+    """What one test's exchanges covered (``failed``: the test failed)."""
 
     hits: list[Hit]
     transitions: list[Transition]
+    failed: bool = False
 
 
 def _param(url: str | None, name: str) -> str | None:
@@ -111,22 +112,28 @@ def coverage_matrix(observed: Iterable[Observed]) -> dict[str, list[dict[str, An
     """Count hits and transitions over many tests: the ``coverage`` section of the conformance report."""
     hits: Counter[Hit] = Counter()
     transitions: Counter[Transition] = Counter()
+    failed: Counter[Transition] = Counter()
     for item in observed:
         hits.update(_as_hit(h) for h in item.hits)
         transitions.update(_as_transition(t) for t in item.transitions)
-    return _rows(hits, transitions)
+        if item.failed:
+            failed.update(_as_transition(t) for t in item.transitions)
+    return _rows(hits, transitions, failed)
 
 
 def merge_matrices(matrices: Iterable[Mapping[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
     """Add up the coverage sections of several reports (one per method) into one."""
     hits: Counter[Hit] = Counter()
     transitions: Counter[Transition] = Counter()
+    failed: Counter[Transition] = Counter()
     for matrix in matrices:
         for r in matrix["operations"]:
             hits[(r["operation"], r["status"], r["client_kind"])] += r["count"]
         for r in matrix["transitions"]:
-            transitions[(r["from"], r["to"], r["operation"], r["client_kind"])] += r["count"]
-    return _rows(hits, transitions)
+            key = (r["from"], r["to"], r["operation"], r["client_kind"])
+            transitions[key] += r["count"]
+            failed[key] += r.get("failed", 0)
+    return _rows(hits, transitions, failed)
 
 
 def _as_hit(h: Sequence[Any]) -> Hit:
@@ -137,7 +144,8 @@ def _as_transition(t: Sequence[Any]) -> Transition:
     return str(t[0]), str(t[1]), str(t[2]), str(t[3])
 
 
-def _rows(hits: Counter[Hit], transitions: Counter[Transition]) -> dict[str, list[dict[str, Any]]]:
+def _rows(hits: Counter[Hit], transitions: Counter[Transition],
+          failed: Counter[Transition]) -> dict[str, list[dict[str, Any]]]:
     return {
         "operations": [
             {"operation": op, "status": status, "client_kind": kind, "count": n,
@@ -145,7 +153,8 @@ def _rows(hits: Counter[Hit], transitions: Counter[Transition]) -> dict[str, lis
             for (op, status, kind), n in sorted(hits.items(), key=lambda kv: _op_order(kv[0]))
         ],
         "transitions": [
-            {"from": before, "to": after, "operation": op, "client_kind": kind, "count": n}
+            {"from": before, "to": after, "operation": op, "client_kind": kind, "count": n,
+             "failed": failed[(before, after, op, kind)]}
             for (before, after, op, kind), n in sorted(transitions.items())
         ],
     }

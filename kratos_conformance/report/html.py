@@ -1,9 +1,16 @@
-"""``summary.html``: a one-page, self-contained summary of a conformance report (inline CSS, no external assets).
+"""``summary.html``: a one-page, self-contained summary of a conformance report (inline CSS and SVG, no script).
 
-Rendered from the report document (:mod:`.conformance_json`), so a merged report renders the same way. The page
-has stable hooks for tools and tests: ``#verdict`` (``data-verdict``, ``data-exit-code``), one
-``tr.requirement`` per requirement in ``#requirements`` (``id="req-<ID>"``, ``data-status``), the grids
-``#coverage-operations`` and ``#coverage-transitions``, and ``#failures``.
+Rendered from the report document (:mod:`.conformance_json`), so a merged report renders the same way. It leads with
+what a reader came for: the verdict, then (with a previous report to compare with) what changed, regressions
+first, then every failed requirement with its one-line cause, a curl line that repeats the request and the
+exchange folded below; then the state machine as the run walked it (:mod:`.state_machine`), the run's details, the
+requirements that did not pass, and the passed ones last, collapsed.
+
+Stable hooks for tools and tests: ``#verdict`` (``data-verdict``, ``data-exit-code``), ``#changes``,
+``#failures`` (one ``section.requirement-failures`` per failed requirement, its ``p.cause`` and ``pre.curl``),
+``svg#state-machine``, one ``tr.requirement`` per requirement (``id="req-<ID>"``, ``data-status``) in
+``#requirements`` (not passed) or ``#passed-requirements`` (passed, in a closed ``details``), and the grids
+``#coverage-operations`` and ``#coverage-transitions``.
 """
 
 from __future__ import annotations
@@ -11,13 +18,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
+from ..curl import curl_for_exchange
 from ..exchanges import Exchange
+from .conformance_json import SUMMARY_NAME, load_report
 from .coverage import CONTRACT_OPERATIONS
-from .results import STATUSES, UNEXPECTEDLY_PASSING
+from .diff import Diff, diff_reports
+from .results import PASSED, STATUSES, UNEXPECTEDLY_PASSING
+from .state_machine import STYLE as STATE_MACHINE_STYLE
+from .state_machine import render_svg
 
 SUMMARY_TITLE = "Kratos verification-flow conformance"
+#: the state machine as a picture of its own, beside the summary.
+STATE_MACHINE_NAME = "state-machine.svg"
 #: failures shown per requirement (the JSON report has them all).
 MAX_FAILURES_SHOWN = 5
 KIND_ORDER = ("native", "browser", "spa")
@@ -42,8 +57,10 @@ td.status{white-space:nowrap;font-weight:600}td.id{white-space:nowrap;font-famil
 .warn{background:#fff1cc;border:1px solid #e6c35c;padding:.5rem .8rem;border-radius:4px}
 pre{background:#f7f8fa;border:1px solid #e1e4ea;padding:.5rem;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 details{margin:.3rem 0}summary{cursor:pointer}.failure{border-left:3px solid #b42318;padding-left:.7rem;margin:.8rem 0}
-.muted{color:#667}
-"""
+.muted{color:#667}p.cause{font-weight:600;margin:.2rem 0}pre.curl{background:#fbfbf4}
+section.requirement-failures h3{font-size:1rem;margin:.9rem 0 .2rem}
+#changes li.regression{color:#b42318;font-weight:600}#changes li.fix{color:#1f7a3d}
+""" + STATE_MACHINE_STYLE
 
 
 def _e(value: Any) -> str:
@@ -54,23 +71,62 @@ def _label(status: str) -> str:
     return status.replace("_", " ")
 
 
-def render_summary(doc: Mapping[str, Any]) -> str:
-    """The HTML page for a report document."""
+def write_summary(doc: Mapping[str, Any], directory: Path, *, compare_with: Path | None = None) -> list[Path]:
+    """Write ``summary.html`` (with what changed since ``compare_with``, a previous report, when given) and
+    ``state-machine.svg`` into ``directory``; returns their paths."""
+    changes = diff_reports(load_report(compare_with), doc) if compare_with is not None else None
+    html = directory / SUMMARY_NAME
+    html.write_text(render_summary(doc, changes=changes, compared_with=str(compare_with or "")), encoding="utf-8")
+    svg = directory / STATE_MACHINE_NAME
+    svg.write_text(render_svg(doc["coverage"]["transitions"]), encoding="utf-8")
+    return [html, svg]
+
+
+def render_summary(doc: Mapping[str, Any], *, changes: Diff | None = None, compared_with: str = "") -> str:
+    """The HTML page for a report document; ``changes`` (from ``compared_with``, a previous report) adds what
+    changed since."""
+    reqs = doc["requirements"]
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(SUMMARY_TITLE)}: {_e(_label(doc['verdict']['name']))}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{_e(SUMMARY_TITLE)}</h1>",
-        '<nav><a href="#requirements">requirements</a> · <a href="#coverage-operations">coverage</a> · '
-        '<a href="#coverage-transitions">transitions</a> · <a href="#failures">failures</a></nav>',
-        _verdict(doc), _meta(doc), _counts(doc["counts"]), _runs(doc.get("runs")), _unexpected(doc),
-        _requirements(doc["requirements"]),
+        _verdict(doc), _counts(doc["counts"]), _changes(changes, compared_with), _failures(doc),
+        '<nav><a href="#state-machine-section">state machine</a> · <a href="#meta">run</a> · '
+        '<a href="#requirements">requirements</a> · <a href="#coverage-operations">coverage</a></nav>',
+        _state_machine(doc["coverage"]["transitions"]),
+        _meta(doc), _runs(doc.get("runs")), _unexpected(doc),
+        _requirements([r for r in reqs if r["status"] != PASSED], [r for r in reqs if r["status"] == PASSED]),
         _operations_grid(doc["coverage"]["operations"]), _transitions_grid(doc["coverage"]["transitions"]),
-        _failures(doc),
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _changes(changes: Diff | None, compared_with: str) -> str:
+    """What changed since the previous report: regressions first, then fixes, then newly exercised requirements."""
+    if changes is None:
+        return ""
+    newly = [c for c in changes.changes if c.old in ("not_exercised", "absent") and c.new == PASSED]
+    others = [c for c in changes.changes if c not in newly]
+    items = ([("regression", c, "passed → " + _label(c.new)) for c in changes.regressions]
+             + [("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
+             + [("newly-exercised", c, _label(c.old) + " → passed") for c in newly]
+             + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
+    listed = "".join(f'<li class="{kind}" data-requirement="{_e(c.requirement)}"><a href="#req-{_e(c.requirement)}">'
+                     f'{_e(c.requirement)}</a> {_e(what)}: {_e(c.statement)}</li>' for kind, c, what in items)
+    head = (f"{len(changes.regressions)} regression(s), {len(changes.fixes)} fix(es), {len(newly)} newly "
+            f"exercised, {len(others)} other change(s), {changes.unchanged} unchanged")
+    return (f'<section id="changes"><h2>Since {_e(compared_with or "the previous report")}</h2><p>{_e(head)}</p>'
+            f'{"<ul>" + listed + "</ul>" if listed else ""}</section>')
+
+
+def _state_machine(transitions: Sequence[Mapping[str, Any]]) -> str:
+    return ('<h2 id="state-machine-section">The state machine as this run walked it</h2>'
+            '<p class="muted">every edge: submissions from one state to another, counted per client kind; red: seen '
+            'in a failing test; dashed: a transition the run never walked</p>'
+            f"{render_svg(transitions, standalone=False)}")
 
 
 def _verdict(doc: Mapping[str, Any]) -> str:
@@ -125,7 +181,17 @@ def _unexpected(doc: Mapping[str, Any]) -> str:
     return f'<p class="warn" id="unexpectedly-passing">{_e(UNEXPECTEDLY_PASSING)}: {links}</p>'
 
 
-def _requirements(reqs: Sequence[Mapping[str, Any]]) -> str:
+def _requirements(open_ones: Sequence[Mapping[str, Any]], passed: Sequence[Mapping[str, Any]]) -> str:
+    """The requirements that did not pass in a table, the passed ones after them in a closed ``details``."""
+    head = ('<thead><tr><th>id</th><th>level</th><th>area</th><th>status</th><th>statement</th><th>why</th></tr>'
+            '</thead>')
+    return (f'<h2>Requirements not passed ({len(open_ones)})</h2><table id="requirements">{head}<tbody>'
+            f'{_requirement_rows(open_ones)}</tbody></table>'
+            f'<details id="passed-requirements-section"><summary>Requirements passed ({len(passed)})</summary>'
+            f'<table id="passed-requirements">{head}<tbody>{_requirement_rows(passed)}</tbody></table></details>')
+
+
+def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for r in reqs:
         why = _e(r["reason"])
@@ -137,9 +203,7 @@ def _requirements(reqs: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="id">{_e(r["id"])}</td><td>{_e(r["level"])}</td><td>{_e(r["area"])}</td>'
             f'<td class="status st-{_e(r["status"])}">{_e(_label(r["status"]))}</td>'
             f'<td>{_e(r["statement"])}</td><td>{why}</td></tr>')
-    return (f'<h2>Requirements ({len(reqs)})</h2><table id="requirements"><thead><tr><th>id</th><th>level</th>'
-            f'<th>area</th><th>status</th><th>statement</th><th>why</th></tr></thead><tbody>{"".join(rows)}'
-            f"</tbody></table>")
+    return "".join(rows)
 
 
 def _kinds(values: Iterable[str]) -> list[str]:
@@ -207,14 +271,35 @@ def _exchange_text(ex: Mapping[str, Any]) -> str:
     return Exchange(**ex, started_at=0.0, response=None).render()  # type: ignore[arg-type]
 
 
+def cause_of(failure: Mapping[str, Any]) -> str:
+    """The one line that says what went wrong: the first line of the check's detail (a schema failure already
+    names the offending JSON path and the rule; a status failure says what was expected and what came)."""
+    lines = [line.strip() for line in str(failure.get("detail") or "").splitlines() if line.strip()]
+    first = lines[0] if lines else f"check {failure.get('check')} failed"
+    return first if len(first) <= 400 else first[:400] + "..."
+
+
+def curl_of(failure: Mapping[str, Any]) -> str | None:
+    """The curl line that repeats the failing request: the one the detail carries (fuzzing), else one built from the
+    first recorded exchange (already redacted)."""
+    for line in str(failure.get("detail") or "").splitlines():
+        if line.strip().startswith(("curl ", "printf ")):
+            return line.strip()
+    exchanges = failure.get("exchanges") or []
+    return curl_for_exchange(exchanges[0]) if exchanges else None
+
+
 def _failure(f: Mapping[str, Any]) -> str:
     run = f'[{_e(f["run"])}] ' if f.get("run") else ""
+    curl = curl_of(f)
     exchanges = "".join(
         f'<details><summary>exchange {i}/{len(f["exchanges"])}: {_e(ex["method"])} {_e(ex["operation"])} '
         f'({_e(ex["client_kind"])}) → {int(ex["status"])}</summary><pre>{_e(_exchange_text(ex))}</pre></details>'
         for i, ex in enumerate(f["exchanges"], 1))
-    return (f'<div class="failure"><div>{run}<code>{_e(f["test"])}</code> — check <code>{_e(f["check"])}</code>'
-            f'</div><pre>{_e(f["detail"])}</pre>{exchanges}</div>')
+    return (f'<div class="failure"><p class="cause">{_e(cause_of(f))}</p>'
+            + (f'<pre class="curl">{_e(curl)}</pre>' if curl else "")
+            + f'<div class="muted">{run}<code>{_e(f["test"])}</code> — check <code>{_e(f["check"])}</code></div>'
+            f'<details><summary>the whole failure</summary><pre>{_e(f["detail"])}</pre></details>{exchanges}</div>')
 
 
 def _failures(doc: Mapping[str, Any]) -> str:
@@ -234,4 +319,4 @@ def _failures(doc: Mapping[str, Any]) -> str:
         sections.append(f'<section class="unattributed"><h3>test failed outside any requirement</h3>'
                         f'<code>{_e(u["test"])}</code><pre>{_e(u["reason"])}</pre></section>')
     body = "".join(sections) or '<p class="muted">none</p>'
-    return f'<h2>Failures</h2><div id="failures">{body}</div>'
+    return f'<h2>What failed</h2><div id="failures">{body}</div>'

@@ -86,7 +86,8 @@ class TestRecord:
 
     @property
     def observed(self) -> Observed:
-        return Observed([tuple(h) for h in self.hits], [tuple(t) for t in self.transitions])  # type: ignore[misc]
+        return Observed([tuple(h) for h in self.hits], [tuple(t) for t in self.transitions],  # type: ignore[misc]
+                        failed=self.outcome == FAILED)
 
 
 def plain_exchange(exchange: Any) -> dict[str, Any]:
