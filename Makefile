@@ -44,6 +44,7 @@ endif
 
 test: $(STAMP) browser
 	sh scripts/install-node-tools.sh
+	sh scripts/install-mailpit.sh
 	$(PY) -m pytest tests -q
 
 # Benchmarks print figures (and write reports/bench*.json); they never pass or fail.

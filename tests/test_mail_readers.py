@@ -1,9 +1,10 @@
 """The HTTP mail readers read real mail back through each catcher's API.
 
-MailDev runs for real (``node_modules/.bin/maildev``, installed by ``scripts/install-node-tools.sh``) and gets real
-mail over SMTP. Mailpit, MailHog and MailSlurper are Go programs that cannot be installed here, so each is stood in
-for by a local HTTP server answering the same paths with bodies shaped exactly like the real API's (the shapes come
-from the projects' sources: see each fake), built from real RFC 5322 messages.
+Mailpit and MailDev run for real (``.tools/bin/mailpit``, built from the Go module proxy by
+``scripts/install-mailpit.sh``; ``node_modules/.bin/maildev``, installed by ``scripts/install-node-tools.sh``) and get
+real mail over SMTP. MailHog and MailSlurper cannot be installed here (their Go modules do not build from the proxy),
+so each is stood in for by a local HTTP server answering the same paths with bodies shaped exactly like the real
+API's (the shapes come from the projects' sources: see each fake), built from real RFC 5322 messages.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from kratos_conformance.mail.http_readers import HttpMailReader, MailpitReader, 
 
 ROOT = Path(__file__).resolve().parents[1]
 MAILDEV = ROOT / "node_modules" / ".bin" / "maildev"
+MAILPIT = ROOT / ".tools" / "bin" / "mailpit"
 TOKEN = "Zx9Qm2Lp7Rt4Vb8Nc3Hk6Jd1Fg5Ws0Ya"  # 32 characters, like a link-method token
 CODE_LINK = "http://127.0.0.1:4433/self-service/verification?flow=F-code&code=123456"
 TOKEN_LINK = f"http://127.0.0.1:4433/self-service/verification?flow=F&token={TOKEN}"
@@ -144,68 +146,6 @@ class LocalServer:
 
 
 NOT_FOUND: Answer = (404, "text/plain; charset=utf-8", b"404 page not found\n")
-
-
-class FakeMailpit(FakeCatcher):
-    """Mailpit's API v1. Shapes: axllent/mailpit server/apiv1/messages.go (MessagesSummary: total, unread, count,
-    messages_count, messages_unread, start, tags, messages; newest first), internal/storage/structs.go
-    (MessageSummary keys are Go field names, addresses are net/mail.Address {Name, Address}), server/apiv1/message.go
-    (GET /api/v1/message/{ID}/raw answers the stored message as text/plain), internal/storage/search.go (to:TERM is
-    ``ToJSON LIKE %TERM%``, case-insensitive in SQLite)."""
-
-    def __init__(self) -> None:
-        self.stored: list[tuple[dict[str, Any], bytes]] = []
-
-    def deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
-        raw = wire(msg)
-        to = [{"Name": n, "Address": a} for n, a in header_addresses(msg, "To")]
-        in_headers = {a.lower() for _, a in header_addresses(msg, "To") + header_addresses(msg, "Cc")}
-        sender = header_addresses(msg, "From")[0]
-        body = msg.get_body(preferencelist=("plain",))
-        summary = {
-            "ID": secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")[:22],
-            "MessageID": str(msg["Message-ID"]).strip("<>"),
-            "Read": False,
-            "From": {"Name": sender[0], "Address": sender[1]},
-            "To": to,
-            "Cc": None,
-            "Bcc": [{"Name": "", "Address": r} for r in recipients if r.lower() not in in_headers] or None,
-            "ReplyTo": [],
-            "Subject": str(msg["Subject"]),
-            "Created": go_time(datetime.now(timezone.utc), 3),
-            "Username": "",
-            "Tags": [],
-            "Size": len(raw),
-            "Attachments": 0,
-            "Snippet": body.get_content()[:250] if body is not None else "",
-        }
-        self.stored.append((summary, raw))
-
-    def _summary_page(self, summaries: list[dict[str, Any]], query: dict[str, str]) -> Answer:
-        limit = int(query.get("limit") or 50)
-        newest_first = list(reversed(summaries))
-        return json_answer({
-            "total": len(self.stored), "unread": len(self.stored), "count": min(limit, len(summaries)),
-            "messages_count": len(summaries), "messages_unread": len(summaries), "start": 0, "tags": [],
-            "messages": newest_first[:limit],
-        })
-
-    def answer(self, method: str, path: str, query: dict[str, str], body: bytes) -> Answer:
-        summaries = [s for s, _ in self.stored]
-        if (method, path) == ("GET", "/api/v1/messages"):
-            return self._summary_page(summaries, query)
-        if (method, path) == ("GET", "/api/v1/search"):
-            term = query.get("query", "").removeprefix("to:").lower()
-            return self._summary_page([s for s in summaries if term in json.dumps(s["To"]).lower()], query)
-        if (method, path) == ("DELETE", "/api/v1/messages"):
-            self.stored.clear()
-            return 200, "text/plain", b"ok"
-        m = re.fullmatch(r"/api/v1/message/([^/]+)/raw", path)
-        if method == "GET" and m:
-            for summary, raw in self.stored:
-                if summary["ID"] == m.group(1):
-                    return 200, "text/plain; charset=utf-8", raw
-        return NOT_FOUND
 
 
 def mailhog_content(data: str) -> dict[str, Any]:
@@ -420,6 +360,51 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, smtp_port: int
     pytest.fail(f"maildev was not ready within 15 s: {log.read_text(errors='replace')[-500:]}", pytrace=False)
 
 
+@dataclass
+class RealMailpit:
+    url: str
+    smtp_port: int
+
+
+@pytest.fixture(scope="module")
+def mailpit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMailpit]:
+    """A real Mailpit on 127.0.0.1 (free SMTP and HTTP ports, a fresh database), ready within 15 s."""
+    if not MAILPIT.exists():
+        pytest.fail(f"{MAILPIT} is missing: run scripts/install-mailpit.sh (go install from the module proxy)", False)
+    smtp_port, web_port = free_port(), free_port()
+    folder = tmp_path_factory.mktemp("mailpit")
+    log = folder / "mailpit.log"
+    command = [str(MAILPIT), "--smtp", f"127.0.0.1:{smtp_port}", "--listen", f"127.0.0.1:{web_port}",
+               "--database", str(folder / "mailpit.db"), "--quiet"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{web_port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mailpit exited with {process.returncode}: {log.read_text(errors='replace')[-500:]}",
+                            False)
+            try:
+                with socket.create_connection(("127.0.0.1", smtp_port), timeout=0.5):
+                    pass
+                if httpx.get(f"{url}/api/v1/messages", timeout=0.5).status_code == 200:
+                    break
+            except (OSError, httpx.HTTPError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mailpit was not ready within 15 s: {log.read_text(errors='replace')[-500:]}", False)
+            time.sleep(0.1)
+        yield RealMailpit(url, smtp_port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 # -- one catcher for a test: its reader and how mail gets into it ---------------------------------------------------
 
 
@@ -445,8 +430,8 @@ class Catcher:
 @pytest.fixture(params=["mailpit", "mailhog", "mailslurper", "maildev"])
 def catcher(request: pytest.FixtureRequest) -> Iterator[Catcher]:
     kind: str = request.param
-    if kind == "maildev":
-        real: RealMailDev = request.getfixturevalue("maildev")
+    if kind in ("maildev", "mailpit"):
+        real: RealMailDev | RealMailpit = request.getfixturevalue(kind)
 
         def send(msg: EmailMessage, recipients: list[str]) -> None:
             with smtplib.SMTP("127.0.0.1", real.smtp_port, timeout=5) as smtp:
@@ -459,7 +444,7 @@ def catcher(request: pytest.FixtureRequest) -> Iterator[Catcher]:
         yield Catcher(reader, send)
         reader.close()
         return
-    fake = {"mailpit": FakeMailpit, "mailhog": FakeMailHog, "mailslurper": FakeMailSlurper}[kind]()
+    fake = {"mailhog": FakeMailHog, "mailslurper": FakeMailSlurper}[kind]()
     with serving(fake, kind) as reader:
         yield Catcher(reader, fake.deliver)
 
@@ -543,14 +528,10 @@ def test_open_mail_source_on_a_closed_maildev_port_is_cannot_judge_within_3s() -
     assert time.monotonic() - started < 3 and "\n" not in str(caught.value)
 
 
-def test_open_mail_source_gives_a_checked_reader() -> None:
-    server = LocalServer(FakeMailpit())
-    try:
-        source = open_mail_source(parse_mail_source(f"mailpit:{server.url}/"))
-        assert isinstance(source, MailpitReader) and source.url == server.url
-        source.close()
-    finally:
-        server.close()
+def test_open_mail_source_gives_a_checked_reader(mailpit: RealMailpit) -> None:
+    source = open_mail_source(parse_mail_source(f"mailpit:{mailpit.url}/"))
+    assert isinstance(source, MailpitReader) and source.url == mailpit.url
+    source.close()
 
 
 def test_a_reader_pointed_at_another_catcher_is_cannot_judge() -> None:

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Mailpit the project's own tests run for real (the Mailpit reader is tested against it), pinned, built
+# with Go from the Go module proxy into ./.tools/bin/mailpit.
+# Idempotent: does nothing when that version is already there. Prints one line; exits non-zero with the reason when
+# it cannot.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+VERSION=v1.33.1
+BIN=.tools/bin/mailpit
+
+if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -q "$VERSION"; then
+  echo "install-mailpit: mailpit $VERSION already at $BIN"
+  exit 0
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "install-mailpit: go is missing: install Go 1.24 or later (the Mailpit reader tests build Mailpit with it)" >&2
+  exit 1
+fi
+log=$(mktemp "${TMPDIR:-/tmp}/install-mailpit.XXXXXX")
+trap 'rm -f "$log"' EXIT
+mkdir -p .tools/bin
+if ! GOBIN="$PWD/.tools/bin" go install "github.com/axllent/mailpit@$VERSION" >"$log" 2>&1; then
+  echo "install-mailpit: go install github.com/axllent/mailpit@$VERSION failed: $(tail -n 1 "$log")" >&2
+  exit 1
+fi
+echo "install-mailpit: built mailpit $VERSION into $BIN"
