@@ -37,6 +37,18 @@ class RequirementFailure(AssertionError):
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """A number a check judged (how many of N simultaneous codes verified, a guessing probability, a timing
+    difference): shown with the requirement in the report and the summary."""
+
+    name: str
+    value: float
+    unit: str = ""
+    #: what the value was held to, in words (``at most 1``, ``below 1e-4``).
+    limit: str = ""
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """One evaluated check (reported to listeners)."""
 
@@ -45,7 +57,11 @@ class CheckResult:
     passed: bool
     detail: str
     exchanges: tuple[Exchange, ...]
+    measurement: Measurement | None = None
 
+
+#: the name of a :func:`measure` result: a figure reported, not a check judged.
+MEASURE = "measure"
 
 CheckListener = Callable[[CheckResult], None]
 _listeners: list[CheckListener] = []
@@ -83,12 +99,21 @@ def tell(result: CheckResult) -> None:
         listener(result)
 
 
-def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect") -> None:
-    """The primitive every check ends in: record the outcome and raise if ``condition`` is false."""
+def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect",
+           measurement: Measurement | None = None) -> None:
+    """The primitive every check ends in: record the outcome (and the number it judged, if any) and raise if
+    ``condition`` is false."""
     req = requirement(req_id)
-    tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges)))
+    tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges), measurement))
     if not condition:
         raise RequirementFailure(req, detail, exchanges)
+
+
+def measure(req_id: str, measurement: Measurement, detail: str, *exchanges: Exchange) -> None:
+    """Report a figure under ``req_id`` without judging it (an effect size, a case a profile tolerates): it is
+    shown in the report's measurements, and it is no evidence that the requirement passed."""
+    requirement(req_id)
+    tell(CheckResult(req_id, MEASURE, True, detail, tuple(exchanges), measurement))
 
 
 # --- status, headers, redirects ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from kratos_conformance.catalog import load_catalog
-from kratos_conformance.checks import CheckResult
+from kratos_conformance.checks import MEASURE, CheckResult, Measurement
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.report import debug_secrets
@@ -181,6 +181,21 @@ def test_a_test_log_becomes_a_serialisable_record_without_secrets() -> None:
     found = debug_secrets.merge(debug_secrets.exchange_secrets(init), debug_secrets.exchange_secrets(sub))
     assert found["code"] == {"731904"} and "SECRETCSRF0001" in found["csrf_token"]
     assert {"SECRETCOOKIE1", "SECRETCOOKIE2"} <= found["cookie"]
+
+
+def test_measurements_are_reported_and_a_reported_figure_is_no_evidence_of_a_pass() -> None:
+    judged = CheckResult("VER-RACE-CODE-SINGLE-USE", "expect", False, "2 of 10 verified", (),
+                         Measurement("verifications among 10 simultaneous correct codes", 2, limit="exactly 1"))
+    reported = CheckResult("VER-ENUM-TIMING", MEASURE, True, "d=0.4", (), Measurement("effect size", 0.4))
+    rec = record_test("t::race", "native", [], [], [judged, reported], failed=True, target=None)
+    assert rec.passed_checks == {}  # the figure alone does not pass VER-ENUM-TIMING
+    assert [(m["requirement"], m["value"], m["passed"]) for m in rec.measurements] == [
+        ("VER-RACE-CODE-SINGLE-USE", 2, False), ("VER-ENUM-TIMING", 0.4, True)]
+    doc = json.loads(json.dumps(synthetic_report([rec])))
+    assert validation_problems(doc) == []
+    assert [m["test"] for m in doc["measurements"]] == ["t::race", "t::race"]
+    html = render_summary(doc)
+    assert "over the limit" in html and "verifications among 10 simultaneous correct codes" in html
 
 
 def test_records_survive_xdist_report_serialisation() -> None:

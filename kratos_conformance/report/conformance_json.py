@@ -89,6 +89,7 @@ def build_report(*, target: dict[str, Any], profile: str, method: str | None, se
              "requirements": r.markers, "duration": round(r.duration, 3)}
             for r in records
         ],
+        "measurements": [{**m, "test": r.nodeid} for r in records for m in r.measurements],
         "coverage": coverage,
     }
 
@@ -161,6 +162,7 @@ def merge_reports(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, A
         "requirements": requirements,
         "unattributed_failures": [{**u, "run": label} for label, doc in parts for u in doc["unattributed_failures"]],
         "tests": [{**t, "run": label} for label, doc in parts for t in doc["tests"]],
+        "measurements": [{**m, "run": label} for label, doc in parts for m in doc.get("measurements", [])],
         "coverage": merge_matrices(doc["coverage"] for _, doc in parts),
         "runs": [_run_entry(label, doc) for label, doc in parts],
     }

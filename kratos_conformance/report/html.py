@@ -93,6 +93,7 @@ def render_summary(doc: Mapping[str, Any], *, changes: Diff | None = None, compa
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{_e(SUMMARY_TITLE)}</h1>",
         _verdict(doc), _counts(doc["counts"]), _changes(changes, compared_with), _failures(doc),
+        _measurements(doc.get("measurements") or []),
         '<nav><a href="#state-machine-section">state machine</a> · <a href="#meta">run</a> · '
         '<a href="#requirements">requirements</a> · <a href="#coverage-operations">coverage</a></nav>',
         _state_machine(doc["coverage"]["transitions"]),
@@ -120,6 +121,25 @@ def _changes(changes: Diff | None, compared_with: str) -> str:
             f"exercised, {len(others)} other change(s), {changes.unchanged} unchanged")
     return (f'<section id="changes"><h2>Since {_e(compared_with or "the previous report")}</h2><p>{_e(head)}</p>'
             f'{"<ul>" + listed + "</ul>" if listed else ""}</section>')
+
+
+def _measurements(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The numbers the checks judged (races, guessing, timing), with what they were held to."""
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr data-requirement="{_e(m["requirement"])}" class="{"" if m["passed"] else "st-failed"}">'
+        f'<td class="id"><a href="#req-{_e(m["requirement"])}">{_e(m["requirement"])}</a></td>'
+        f'<td>{_e(m["name"])}</td><td class="n">{_e(_number(m["value"]))} {_e(m["unit"])}</td>'
+        f'<td>{_e(m["limit"])}</td><td>{"" if m["passed"] else "over the limit"}</td></tr>' for m in rows)
+    return (f'<h2>Measurements</h2><table id="measurements"><tr><th>requirement</th><th>what</th><th>value</th>'
+            f'<th>held to</th><th></th></tr>{body}</table>')
+
+
+def _number(value: float) -> str:
+    if value == int(value) and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:.3g}"
 
 
 def _state_machine(transitions: Sequence[Mapping[str, Any]]) -> str:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import Requirement
+from ..checks import MEASURE
 from ..errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
 from ..redact import redact_text
 from .coverage import Observed, observe
@@ -70,6 +71,8 @@ class TestRecord:
     target: dict[str, Any] | None = None
     #: the last exchanges of a test that failed outside any check.
     context_exchanges: list[dict[str, Any]] = field(default_factory=list)
+    #: numbers the test's checks judged: requirement, name, value, unit, limit, passed.
+    measurements: list[dict[str, Any]] = field(default_factory=list)
     #: passed | failed | skipped | xfailed (set on the controller from the phase reports).
     outcome: str = PASSED
     reason: str = ""
@@ -100,7 +103,12 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
     """Turn a test's live log (Exchange objects and CheckResults) into a :class:`TestRecord`."""
     passed: dict[str, int] = {}
     failures: list[FailedCheck] = []
+    measurements = [{"requirement": c.requirement, "name": c.measurement.name, "value": c.measurement.value,
+                     "unit": c.measurement.unit, "limit": c.measurement.limit, "passed": c.passed}
+                    for c in check_results if getattr(c, "measurement", None) is not None]
     for check in check_results:
+        if check.name == MEASURE:
+            continue  # a figure reported, not a check judged
         if check.passed:
             passed[check.requirement] = passed.get(check.requirement, 0) + 1
         else:
@@ -112,6 +120,7 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
         nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, failed_checks=failures,
         hits=[list(h) for h in seen.hits], transitions=[list(t) for t in seen.transitions], target=target,
         context_exchanges=dicts[-FAILURE_CONTEXT_EXCHANGES:] if failed and not failures else [],
+        measurements=measurements,
     )
 
 
