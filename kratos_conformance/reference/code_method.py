@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 
 from . import api_errors, mail_templates, messages, nodes
 from .bodies import Submission
 from .flow_kit import FlowKit
-from .flow_model import Attempt, Invalid, NotResponsible, Outcome, with_query
+from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
 from .timefmt import format_time
+
+#: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
+RACE_WINDOW = 0.2
 
 SUBMITTED_TOO_OFTEN = "The request was submitted too often. Please request another code."
 CODE_ALREADY_USED = "The code was already used. Please request another code."
@@ -75,7 +79,7 @@ class CodeMethod:
         self.kit.ensure_csrf(attempt, body, flow, self.name)
         if "resend_keeps_old_code" not in self.config.faults:
             self.storage.delete_codes_of_flow(flow.id)
-        known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id))
+        known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id, attempt.req))
         flow.ui["nodes"] = nodes.code_sent_email_nodes(attempt.csrf.token() if flow.type == "browser" else None,
                                                        email)
         self.kit.mark_sent(flow, known, messages.verification_code_sent())
@@ -87,7 +91,8 @@ class CodeMethod:
     def _hash(self, flow_id: str, code: str) -> str:
         return hashlib.sha256(f"{flow_id}:{code}".encode("utf-8")).hexdigest()
 
-    def _issue_code(self, flow: FlowRecord, address_id: str | None) -> mail_templates.MailContent:
+    def _issue_code(self, flow: FlowRecord, address_id: str | None,
+                    req: ClientRequest) -> mail_templates.MailContent:
         """Create and store a 6-digit code for the flow; the mail content carrying it."""
         code = f"{secrets.randbelow(1_000_000):06d}"
         if "code_8_digits" in self.config.faults:
@@ -95,7 +100,7 @@ class CodeMethod:
         now = self.kit.clock()
         self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._hash(flow.id, code),
                                  now + int(self.config.code_lifespan * 1_000_000), now)
-        link = with_query(self.config.public_url + "self-service/verification", flow=flow.id, code=code)
+        link = with_query(self.kit.link_base(req) + "self-service/verification", flow=flow.id, code=code)
         return mail_templates.code_mail(code, link)
 
     def _prefill(self, attempt: Attempt, flow: FlowRecord, code: str) -> Outcome:
@@ -112,7 +117,7 @@ class CodeMethod:
         """A code attempt: counted; past max_submissions a new flow; unknown -> 4070006; expired or used -> a new
         flow; right -> verified."""
         if "no_attempt_limit" not in self.config.faults and (
-                self.storage.increment_submit_count(flow.id) > self.config.max_submissions):
+                self._count_attempt(flow.id) > self.config.max_submissions):
             if "attempt_limit_200" in self.config.faults and attempt.req.is_json:
                 new = self._new_flow(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
                 return Outcome(200, self.kit.flow_json(new))
@@ -123,10 +128,24 @@ class CodeMethod:
             return self._wrong_code(attempt, body, flow)
         if row["expires_us"] < now and "code_never_expires" not in self.config.faults:
             return self._expired(attempt, flow.type, row["expires_us"])
-        if "code_reusable" not in self.config.faults and not self.storage.use_code(row["id"], now):
+        if "race_single_use" in self.config.faults:
+            if row["used_us"] is not None:  # checked here, marked used a moment later: a race window
+                return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
+            time.sleep(RACE_WINDOW)
+            self.storage.use_code(row["id"], now)
+        elif "code_reusable" not in self.config.faults and not self.storage.use_code(row["id"], now):
             return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
         self.kit.pass_challenge(attempt, flow, row["address_id"], self.name)
         return None
+
+    def _count_attempt(self, flow_id: str) -> int:
+        """Count one code attempt; the flow's attempts so far."""
+        if "race_attempt_count" not in self.config.faults:
+            return self.storage.increment_submit_count(flow_id)
+        count = self.storage.submit_count(flow_id) + 1  # read, then write a moment later: a race window
+        time.sleep(RACE_WINDOW)
+        self.storage.set_submit_count(flow_id, count)
+        return count
 
     def _wrong_code(self, attempt: Attempt, body: Submission, flow: FlowRecord) -> Outcome:
         flow.ui["messages"] = [messages.code_invalid_or_used()]

@@ -104,3 +104,17 @@ _fault("flow_json_text_plain", BOTH, "flow JSON is served as text/plain; charset
 _fault("error_leaks_debug", BOTH, "error JSON carries error.debug with a server stack trace")
 _fault("no_cache_control", BOTH,
        "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header")
+
+# --- races, injection and timing (what only concurrent, hostile or measured requests show) -----------------------
+_fault("race_single_use", CODE,
+       "a code is checked, then marked used a moment later, with submissions to a flow not serialised: several "
+       "simultaneous correct submissions all verify")
+_fault("race_attempt_count", CODE,
+       "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
+       "serialised: simultaneous wrong codes all get evaluated past max_submissions")
+_fault("host_header_links", BOTH,
+       "the mailed link is built from the request's X-Forwarded-Host or Host header instead of the public URL")
+_fault("return_to_prefix_match", BOTH,
+       "return_to is accepted when its text merely starts with an allowed URL's scheme and host "
+       "(https://allowed@evil/, https://allowed.evil/ pass)")
+_fault("timing_leak", BOTH, "an email submission for a known address is answered 150 ms later than for an unknown one")

@@ -20,8 +20,10 @@ Contract (``FlowKit``, one per target):
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from . import api_errors, csrf, mail_templates, messages, nodes
 from .bodies import BodyError, PayloadError, Submission
@@ -112,8 +114,19 @@ class FlowKit:
 
     def check_return_to(self, raw: str) -> str:
         """The allow-listed return_to, or ReturnToForbidden."""
+        if "return_to_prefix_match" in self.config.faults and any(
+                raw.startswith(allowed.split("://", 1)[0] + "://" + urlsplit(allowed).netloc)
+                for allowed in self.config.allowed_return_urls):
+            return raw
         return check_return_to(raw, self.config.allowed_return_urls, self.config.public_url,
                                self.config.effective_default_return_url)
+
+    def link_base(self, req: ClientRequest) -> str:
+        """Where mailed links point: the public URL (or, with host_header_links, what the request's headers say)."""
+        forged = req.headers.get("x-forwarded-host") or req.headers.get("host")
+        if "host_header_links" in self.config.faults and forged:
+            return f"{urlsplit(self.config.public_url).scheme}://{forged}/"
+        return self.config.public_url
 
     def continue_url(self, flow: FlowRecord) -> str:
         """Allow-listed return_to, else the default return URL."""
@@ -175,6 +188,8 @@ class FlowKit:
         """Queue the verification mail for a known address (now "sent"); unknown addresses get nothing (or the
         notice, if configured). True when the address is known."""
         address = self.storage.address_by_value(email.lower())
+        if address is not None and "timing_leak" in self.config.faults:
+            time.sleep(0.15)  # composing the mail in the request: a known address takes longer
         if address is not None:
             self.courier.queue(address.value, content_for(address.id))
             self.storage.mark_address_sent(address.id, self.clock())

@@ -24,7 +24,7 @@ import uuid
 
 from . import mail_templates, messages
 from .flow_kit import FlowKit
-from .flow_model import Attempt, Invalid, NotResponsible, Outcome, with_query
+from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
@@ -59,14 +59,15 @@ class LinkMethod:
                 raise Invalid((None, messages.generic_error("Invalid request.")))
             raise Invalid(("email", messages.property_missing("email")))
         self.kit.ensure_csrf(attempt, body, flow, self.name)
-        known = self.kit.deliver(email, lambda address_id: self._issue_token(flow, address_id))
+        known = self.kit.deliver(email, lambda address_id: self._issue_token(flow, address_id, attempt.req))
         self.kit.mark_form(attempt, flow, self.name, email)
         flow.active = self.name
         self.kit.mark_sent(flow, known, messages.verification_link_sent())
         self.storage.update_flow(flow)
         return None
 
-    def _issue_token(self, flow: FlowRecord, address_id: str | None) -> mail_templates.MailContent:
+    def _issue_token(self, flow: FlowRecord, address_id: str | None,
+                     req: ClientRequest) -> mail_templates.MailContent:
         """Create (and store, for a known address) a 32-character link token; the mail content carrying it."""
         length = 16 if "link_token_short" in self.config.faults else 32
         token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
@@ -74,7 +75,7 @@ class LinkMethod:
             now = self.kit.clock()
             self.storage.insert_token(str(uuid.uuid4()), flow.id, address_id, _hash(token),
                                       now + int(self.config.link_lifespan * 1_000_000), now)
-        link = with_query(self.config.public_url + "self-service/verification", flow=flow.id, token=token)
+        link = with_query(self.kit.link_base(req) + "self-service/verification", flow=flow.id, token=token)
         return mail_templates.link_mail(link)
 
     def _use_token(self, attempt: Attempt, flow: FlowRecord, token: str) -> Outcome | None:

@@ -245,6 +245,17 @@ class Storage:
             row = db.execute("SELECT submit_count FROM flows WHERE id = ?", (flow_id,)).fetchone()
             return int(row["submit_count"]) if row else 0
 
+    def submit_count(self, flow_id: str) -> int:
+        """The flow's code attempts so far."""
+        with self._lock:
+            row = self._conn.execute("SELECT submit_count FROM flows WHERE id = ?", (flow_id,)).fetchone()
+            return int(row["submit_count"]) if row else 0
+
+    def set_submit_count(self, flow_id: str, count: int) -> None:
+        """Overwrite the flow's attempt count (only the race_attempt_count fault counts this way)."""
+        with self._transaction() as db:
+            db.execute("UPDATE flows SET submit_count = ? WHERE id = ?", (count, flow_id))
+
     # --- codes and tokens ------------------------------------------------------------------------
 
     def delete_codes_of_flow(self, flow_id: str) -> None:

@@ -345,6 +345,48 @@ def probe_error_leaks_debug(target: RunningTarget, sink: SmtpSink) -> Any:
     return sorted(answer.json()["error"])
 
 
+def _at_once(count: int, send: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """``count`` calls of ``send``, released together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: send(), range(count)))
+
+
+def probe_race_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    answers = _at_once(5, lambda: _submit_code(flow, code))
+    return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
+
+
+def probe_race_attempt_count(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    answers = _at_once(10, lambda: _submit_code(flow, _wrong(code)))
+    return sum(a.status_code == 200 and 4070006 in message_ids(a.json()) for a in answers) <= 5
+
+
+def probe_host_header_links(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _api_flow(target).json()
+    httpx.post(flow["ui"]["action"], json={"method": "code", "email": email},
+               headers={**JSON, "X-Forwarded-Host": "evil.example"})
+    return sink.wait_for(email).link.startswith(target.public_url)
+
+
+def probe_return_to_prefix_match(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target, return_to="https://app.example.com@evil.example/").status_code
+
+
+def probe_timing_leak(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _api_flow(target).json()
+    started = time.monotonic()
+    _submit_email(flow, email)
+    return time.monotonic() - started < 0.1
+
+
 # fault -> (probe, config overrides for both targets, what the clean target answers)
 PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "code_reusable": (probe_code_reusable, {}, 410),
@@ -396,6 +438,12 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "invalid_email_accepted": (probe_invalid_email_accepted, {}, 400),
     "flow_json_text_plain": (probe_flow_json_text_plain, {}, "application/json; charset=utf-8"),
     "error_leaks_debug": (probe_error_leaks_debug, {}, ["code", "message", "status"]),
+    "race_single_use": (probe_race_single_use, {}, 1),
+    "race_attempt_count": (probe_race_attempt_count, {}, True),
+    "host_header_links": (probe_host_header_links, {}, True),
+    "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
+                               400),
+    "timing_leak": (probe_timing_leak, {}, True),
 }
 
 
