@@ -43,7 +43,8 @@ from .differential import RECORDINGS
 from .target import Target
 
 PROG = "kratos-conformance"
-SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser", "all": "suites"}
+SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
+          "security": "suites/security", "all": "suites"}
 #: the run options that matter to ``record``.
 RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
                   "profile", "challenge_lifespan", "mail_timeout", "reference_method")

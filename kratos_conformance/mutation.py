@@ -1,7 +1,8 @@
 """The mutation matrix: does the suite catch every named defect of the reference target?
 
-``python -m kratos_conformance.mutation`` runs the conformance suite (``suites/scenarios`` and ``suites/fuzz`` at
-the smoke fuzzing budget; ``suites/browser`` is left out: it needs Chromium and adds nothing per fault) against:
+``python -m kratos_conformance.mutation`` runs the conformance suite (``suites/scenarios``, ``suites/security`` and
+``suites/fuzz`` at the smoke fuzzing budget; ``suites/browser`` is left out: it needs Chromium and adds nothing per
+fault) against:
 
 - the clean reference target, ``--clean-runs`` times (default 3) per method (code and link): every one of these
   runs must pass with zero failures, which also shows the suite is not flaky;
@@ -53,7 +54,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS: tuple[str, ...] = ("code", "link")
-SUITES: tuple[str, ...] = ("suites/scenarios", "suites/fuzz")
+SUITES: tuple[str, ...] = ("suites/scenarios", "suites/security", "suites/fuzz")
 DEFAULT_REPORT_DIR = Path("reports/mutation")
 DEFAULT_FUZZ_BUDGET = "smoke"
 #: a fixed fuzzing seed: the matrix must not depend on chance (override with --fuzz-seed).

@@ -21,6 +21,8 @@ from .ui_server import parse_listen
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
 RUN_PROFILES = ("smoke", "default", "deep")
+#: how hard the race and timing scenarios press the server (they are load: a production gate may want less).
+SECURITY_LOADS = ("off", "low", "default")
 #: the fuzzing budgets (kratos_conformance.fuzzing.BUDGETS); each run profile names the one it uses.
 FUZZ_BUDGETS = RUN_PROFILES
 
@@ -76,6 +78,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("challenge-lifespan", "seconds a code or link token lives on the target, if known (unset: the "
                "scenarios for expired codes and tokens are skipped)"),
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
+    OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
+               "samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
+    OptionSpec("guess-limit-per-flow", "highest acceptable chance that online guessing finds a flow's code within its "
+               "attempt limit", "1e-4"),
+    OptionSpec("guess-limit-per-hour", "highest acceptable chance that guessing at the measured flow-creation rate "
+               "finds a code within an hour (unset: reported, not judged; a rate limit in front of the server is what "
+               "keeps it low)"),
+    OptionSpec("timing-limit-ms", "largest acceptable difference (ms) between the median answer times for a known "
+               "and an unknown address, when it is statistically significant", "25"),
     OptionSpec("cookie-secure", "whether the CSRF cookie must carry Secure: yes, no, or scheme (yes for an https "
                "--public-url, as Kratos does outside --dev mode)", "scheme"),
     OptionSpec("notify-unknown-recipients", "yes if the server mails a notice (no code, no link) to an address it "
@@ -110,6 +121,10 @@ class RunOptions:
     wait_budget: float
     challenge_lifespan: float | None
     mail_timeout: float
+    security_load: str
+    guess_limit_per_flow: float
+    guess_limit_per_hour: float | None
+    timing_limit_ms: float
     notify_unknown_recipients: bool
     cookie_secure: str
     report_dir: Path
@@ -151,6 +166,13 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
         raise CannotJudge(f"--{name}: {value!r} is not a number of seconds") from None
     if number < minimum:
         raise CannotJudge(f"--{name}: must be at least {minimum:g}, got {value}")
+    return number
+
+
+def _probability(name: str, value: str | None) -> float:
+    number = _number(name, value)
+    if number > 1:
+        raise CannotJudge(f"--{name}: a probability is at most 1, got {value}")
     return number
 
 
@@ -229,6 +251,12 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         wait_budget=_number("wait-budget", raw["wait_budget"]),
         challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
+        security_load=_choice("security-load", (raw["security_load"] or "default").strip().lower(),
+                              SECURITY_LOADS),
+        guess_limit_per_flow=_probability("guess-limit-per-flow", raw["guess_limit_per_flow"]),
+        guess_limit_per_hour=_probability("guess-limit-per-hour", raw["guess_limit_per_hour"])
+        if raw["guess_limit_per_hour"] else None,
+        timing_limit_ms=_number("timing-limit-ms", raw["timing_limit_ms"]),
         notify_unknown_recipients=_choice("notify-unknown-recipients", (raw["notify_unknown_recipients"] or "no")
                                           .strip().lower(), ("yes", "no")) == "yes",
         cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "scheme").strip().lower(),

@@ -148,6 +148,8 @@ class ConformanceRun:
             identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
             flow_lifespan=findings.flow_lifespan, notify_unknown_recipients=opts.notify_unknown_recipients,
             cookie_secure=None if opts.cookie_secure == "scheme" else opts.cookie_secure == "yes",
+            security_load=opts.security_load, guess_limit_per_flow=opts.guess_limit_per_flow,
+            guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
                       "notify_unknown_recipients": {"value": opts.notify_unknown_recipients,
                                                     "source": "given" if opts.notify_unknown_recipients else "default"},

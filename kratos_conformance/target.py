@@ -52,6 +52,11 @@ class Target:
     notify_unknown_recipients: bool = False
     #: seconds a flow lives (expires_at - issued_at of a new flow), when known.
     flow_lifespan: float | None = None
+    #: how hard the race and timing scenarios press the server (off, low, default) and what they are held to.
+    security_load: str = "default"
+    guess_limit_per_flow: float = 1e-4
+    guess_limit_per_hour: float | None = None
+    timing_limit_ms: float = 25.0
     #: where each setting of the run came from (given, learned, default), for the report.
     settings: Mapping[str, Any] = field(default_factory=dict)
 

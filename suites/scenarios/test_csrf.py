@@ -75,3 +75,12 @@ def test_api_flow_email_with_an_origin_is_400(verifier: Verifier) -> None:
     checks.status(ex, 400, "VER-CSRF-API-ORIGIN")
     result = checks.flow(ex, "VER-CSRF-API-ORIGIN")
     checks.flow_messages(result, [4000001], "VER-CSRF-API-ORIGIN", ex)
+
+
+@pytest.mark.requirement("VER-CSRF-TOKEN-BOUND", "VER-SUBMIT-ERROR-UI-ID")
+@pytest.mark.parametrize("kind", ["browser", "spa"])
+def test_the_right_token_without_its_cookie_is_refused(verifier: Verifier, make_client, target: Target) -> None:
+    flow = verifier.new_flow()
+    cookieless = make_client(verifier.kind)  # the same kind of client, without the flow's cookie
+    ex = cookieless.submit(flow.id, verifier.email_body(flow, _address()))
+    _refused(Verifier(cookieless, target, verifier.mail, verifier.method), ex, "VER-CSRF-TOKEN-BOUND", target)

@@ -1,0 +1,108 @@
+"""Enumeration beyond the body: an unknown address must not be told apart by the time or the headers of its answer."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+import uuid
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.checks import Measurement
+from kratos_conformance.clients import Client
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi, unique_address
+from kratos_conformance.target import Target
+
+from security_load import Load
+
+#: how sure a timing difference must be before it counts (two-sided Mann-Whitney)
+SIGNIFICANCE = 0.01
+#: headers whose values differ on every answer
+VOLATILE_HEADERS = {"date", "content-length", "location", "x-request-id", "traceparent"}
+
+
+def mann_whitney_p(a: list[float], b: list[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test (normal approximation, ties given their mean rank)."""
+    ranked = sorted([(v, 0) for v in a] + [(v, 1) for v in b])
+    ranks = [0.0] * len(ranked)
+    i = 0
+    while i < len(ranked):
+        j = i
+        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[k] = (i + j) / 2 + 1
+        i = j + 1
+    r_a = sum(rank for rank, (_, group) in zip(ranks, ranked) if group == 0)
+    n_a, n_b = len(a), len(b)
+    u = r_a - n_a * (n_a + 1) / 2
+    mean, sd = n_a * n_b / 2, math.sqrt(n_a * n_b * (n_a + n_b + 1) / 12)
+    z = (u - mean) / sd if sd else 0.0
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def cohens_d(a: list[float], b: list[float]) -> float:
+    pooled = math.sqrt(((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
+                       / (len(a) + len(b) - 2)) or 1e-9
+    return (statistics.mean(a) - statistics.mean(b)) / pooled
+
+
+def submit_timed(client: Client, verifier: Verifier, address: str) -> tuple[float, Exchange]:
+    flow = verifier.new_flow()
+    started = time.perf_counter()
+    ex = client.submit(flow.id, verifier.email_body(flow, address))
+    return (time.perf_counter() - started) * 1000, ex
+
+
+@pytest.mark.requirement("VER-ENUM-TIMING")
+@pytest.mark.parametrize("kind", ["native"])
+def test_known_and_unknown_addresses_take_as_long(verifier: Verifier, admin: AdminApi, target: Target,
+                                                  load: Load) -> None:
+    known = [admin.create_identity().email for _ in range(load.samples)]
+    known_ms, unknown_ms = [], []
+    for address in known:  # interleaved, so drift in the server's load hits both alike
+        known_ms.append(submit_timed(verifier.client, verifier, address)[0])
+        unknown_ms.append(submit_timed(verifier.client, verifier, unique_address("nobody"))[0])
+    difference = statistics.median(known_ms) - statistics.median(unknown_ms)
+    p = mann_whitney_p(known_ms, unknown_ms)
+    d = cohens_d(known_ms, unknown_ms)
+    req = "VER-ENUM-TIMING"
+    checks.measure(req, Measurement("effect size (Cohen's d) of the answer time, known vs unknown address",
+                                    round(d, 3), limit="reported"), f"effect size d={d:.2f}")
+    checks.expect(req, abs(difference) <= target.timing_limit_ms or p >= SIGNIFICANCE,
+                  f"a known address is answered {difference:+.1f} ms slower (median of {load.samples}; p={p:.2g}, "
+                  f"d={d:.2f})", measurement=Measurement(
+                      f"median answer time, known minus unknown address ({load.samples} each; p={p:.2g})",
+                      round(difference, 2), "ms", limit=f"at most {target.timing_limit_ms:g} ms, or p >= "
+                      f"{SIGNIFICANCE:g}"))
+
+
+def header_shape(ex: Exchange) -> dict[str, object]:
+    """The headers of an answer without what differs on every answer: names, cookie names and attributes, and the
+    values of the others."""
+    shape: dict[str, object] = {}
+    for name, value in ex.response.headers.multi_items():
+        name = name.lower()
+        if name == "set-cookie":
+            cookie, _, attributes = value.partition(";")
+            entry = (cookie.split("=", 1)[0].strip(), tuple(sorted(a.strip().lower() for a in attributes.split(";")
+                                                                  if a.strip())))
+            shape.setdefault("set-cookie", []).append(entry)  # type: ignore[union-attr]
+        else:
+            shape[name] = "<varies>" if name in VOLATILE_HEADERS else value
+    return shape
+
+
+@pytest.mark.requirement("VER-ENUM-SAME-HEADERS")
+def test_known_and_unknown_addresses_get_the_same_headers(verifier: Verifier, admin: AdminApi) -> None:
+    known = admin.create_identity().email
+    _, known_ex = submit_timed(verifier.client, verifier, known)
+    _, unknown_ex = submit_timed(verifier.client, verifier, f"nobody-{uuid.uuid4().hex[:10]}@conformance.test")
+    a, b = header_shape(known_ex), header_shape(unknown_ex)
+    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    checks.expect("VER-ENUM-SAME-HEADERS", not differing,
+                  f"headers differ for a known and an unknown address: {differing}", known_ex, unknown_ex)

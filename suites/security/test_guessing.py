@@ -1,0 +1,96 @@
+"""Guessing: a code must be hopeless to guess online, and no code or token may tell the next one.
+
+The arithmetic uses what the server shows: the code space from the codes it mails (their length and alphabet), the
+attempt limit from how many wrong codes a flow takes before it is replaced, the flow-creation rate from creating
+flows one after the other (one client; an attacker with more clients does better).
+"""
+
+from __future__ import annotations
+
+import string
+import time
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.checks import Measurement
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import Target
+
+#: wrong codes tried at most before the attempt limit counts as missing
+ATTEMPT_CAP = 30
+#: flows created to measure the creation rate
+RATE_FLOWS = 10
+
+
+def alphabet_size(samples: list[str]) -> int:
+    """The size of the smallest common alphabet the samples are drawn from (digits, letters, both)."""
+    chars = set("".join(samples))
+    for alphabet in (string.digits, string.ascii_lowercase, string.ascii_uppercase,
+                     string.digits + string.ascii_lowercase, string.ascii_letters,
+                     string.digits + string.ascii_letters):
+        if chars <= set(alphabet):
+            return len(alphabet)
+    return len(string.printable)
+
+
+@pytest.mark.requirement("VER-CODE-GUESSING")
+@pytest.mark.parametrize("kind", ["native"])
+@pytest.mark.usefixtures("code_method")
+def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    req = "VER-CODE-GUESSING"
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    code = str(mail.code)
+    space = alphabet_size([code]) ** len(code)
+    wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+    attempts = 0
+    for _ in range(ATTEMPT_CAP):
+        step = verifier.submit_code(flow, wrong)
+        if step.flow is None or step.flow.id != flow.id:
+            break  # replaced: the limit is reached
+        attempts += 1
+    else:
+        attempts = ATTEMPT_CAP
+    started = time.perf_counter()
+    for _ in range(RATE_FLOWS):
+        verifier.new_flow()
+    rate = RATE_FLOWS / (time.perf_counter() - started)
+    per_flow = min(1.0, attempts / space)
+    per_hour = 1 - (1 - per_flow) ** (rate * 3600)
+    capped = attempts >= ATTEMPT_CAP
+    checks.expect(req, not capped and per_flow <= target.guess_limit_per_flow,
+                  f"{attempts}{'+' if capped else ''} guesses per flow on a space of {space}: chance {per_flow:.3g} "
+                  f"per flow", step.exchange,
+                  measurement=Measurement("chance to guess a flow's code within its attempt limit", per_flow,
+                                          limit=f"at most {target.guess_limit_per_flow:g}"))
+    hourly = Measurement(f"chance to guess some code within an hour at {rate:.0f} flows/s", per_hour,
+                         limit="reported (--guess-limit-per-hour to judge it)")
+    detail = f"at {rate:.0f} new flows per second, {attempts} guesses each: chance {per_hour:.3g} within an hour"
+    if target.guess_limit_per_hour is None:
+        checks.measure(req, hourly, detail)
+    else:
+        checks.expect(req, per_hour <= target.guess_limit_per_hour, detail, measurement=Measurement(
+            hourly.name, per_hour, limit=f"at most {target.guess_limit_per_hour:g}"))
+
+
+@pytest.mark.requirement("VER-CHALLENGE-UNPREDICTABLE")
+@pytest.mark.parametrize("kind", ["native"])
+def test_codes_and_tokens_tell_nothing_about_each_other(verifier: Verifier, admin: AdminApi,
+                                                        active_method: str) -> None:
+    req = "VER-CHALLENGE-UNPREDICTABLE"
+    secrets = []
+    for _ in range(2):  # two addresses, two flows each
+        identity = admin.create_identity()
+        for _ in range(2):
+            _, mail = verifier.sent(identity.email)
+            secrets.append(str(mail.code if active_method == "code" else mail.token))
+    checks.expect(req, len(set(secrets)) == len(secrets), f"{len(secrets) - len(set(secrets))} of {len(secrets)} "
+                  f"codes or tokens repeat", measurement=Measurement(
+                      f"repeated values among {len(secrets)} codes or tokens", len(secrets) - len(set(secrets)),
+                      limit="0"))
+    if active_method == "code":
+        numbers = [int(s) for s in secrets]
+        steps = {b - a for a, b in zip(numbers, numbers[1:])}
+        checks.expect(req, len(steps) > 1, f"consecutive codes are {steps.pop()} apart every time: a sequence")

@@ -1,0 +1,113 @@
+"""Injection: what a client puts in headers and query values must not redirect users elsewhere or reach headers.
+
+Open-redirect variants are built from the allow-listed ``--return-to``; each is judged the way a browser reads a URL
+(backslashes in http(s) URLs are slashes to a browser). A variant the release profile knows its Kratos release accepts
+is tolerated by that profile (its own defect, see kratos_conformance/profiles.py) and shown among the measurements.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.checks import Measurement
+from kratos_conformance.clients import Client
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import API_INIT, BROWSER_INIT, GET_FLOW, Target
+
+EVIL = "evil.conformance.invalid"
+
+
+def as_a_browser_reads(url: str, base: str) -> str:
+    """``url`` resolved the way a browser's URL parser does (WHATWG): leading and trailing blanks and control
+    characters dropped, tabs and newlines removed, backslashes read as slashes in http(s) URLs."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"))
+    scheme = cleaned.split(":", 1)[0].lower() if ":" in cleaned else ""
+    if scheme in ("http", "https", ""):
+        cleaned = cleaned.replace("\\", "/")
+    return urljoin(base, cleaned)
+
+
+def variants(allowed: str) -> dict[str, str]:
+    """Open-redirect forms of an allow-listed URL, by name."""
+    parts = urlsplit(allowed)
+    scheme, host = parts.scheme, parts.netloc
+    return {
+        "scheme-relative": f"//{EVIL}/",
+        "userinfo": f"{scheme}://{host}@{EVIL}/",
+        "look-alike suffix": f"{scheme}://{parts.hostname}.{EVIL}/",
+        "javascript": "javascript:alert(document.domain)//",
+        "percent-encoded": f"{scheme}%3A%2F%2F{EVIL}%2F",
+        "backslash": f"{scheme}:\\\\{EVIL}\\",
+        "backslash userinfo": f"{scheme}://{EVIL}\\@{host}/",
+    }
+
+
+@pytest.mark.requirement("VER-RETURN-TO-OPEN-REDIRECT")
+@pytest.mark.parametrize("kind", ["native"])
+def test_return_to_cannot_lead_elsewhere(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+    if target.return_to is None:
+        pytest.skip("no allow-listed --return-to given for this target: its variants cannot be built")
+    req = "VER-RETURN-TO-OPEN-REDIRECT"
+    allowed = urlsplit(target.return_to)
+    tolerated = target.profile.tolerated_open_redirects
+    for name, value in variants(target.return_to).items():
+        ex = verifier.client.init(return_to=value)
+        if ex.status != 200:
+            checks.expect(req, ex.status < 500, f"return_to {name} answered {ex.status}", ex)
+            continue
+        identity = admin.create_identity()
+        _, step = verifier.passed(identity.email, return_to=value)
+        continue_url = str(step.flow.continue_url if step.flow else "")
+        lands = urlsplit(as_a_browser_reads(continue_url, target.public_url))
+        elsewhere = lands.scheme not in ("http", "https") or lands.netloc != allowed.netloc
+        if elsewhere and name in tolerated:
+            checks.measure(req, Measurement(f"return_to {name} ({value}) became the continue URL", 1,
+                                            limit=f"tolerated by profile {target.profile.name}: a known defect of "
+                                                  "the release"),
+                           f"return_to {name} leads to {lands.scheme}://{lands.netloc}: {tolerated[name]}",
+                           step.exchange)
+            continue
+        checks.expect(req, not elsewhere, f"return_to {name} ({value!r}) was accepted and a browser following the "
+                      f"continue URL {continue_url!r} lands on {lands.scheme}://{lands.netloc}", ex, step.exchange)
+
+
+@pytest.mark.requirement("VER-INJECT-HOST-HEADER")
+@pytest.mark.parametrize("kind", ["native"])
+@pytest.mark.parametrize("header", ["Host", "X-Forwarded-Host"])
+def test_a_forged_host_moves_neither_the_link_nor_the_action(verifier: Verifier, admin: AdminApi, target: Target,
+                                                             header: str) -> None:
+    req = "VER-INJECT-HOST-HEADER"
+    identity = admin.create_identity()
+    flow = verifier.new_flow()
+    ex = verifier.client.submit(flow.id, verifier.email_body(flow, identity.email), headers={header: EVIL})
+    own = urlsplit(target.public_url).netloc
+    try:
+        action = str(((ex.json() or {}).get("ui") or {}).get("action") or "")
+    except ValueError:
+        action = ""
+    if action:
+        checks.expect(req, urlsplit(action).netloc == own, f"ui.action {action!r} is not on {own}", ex)
+    if ex.status != 200:
+        return  # the forged host was refused (or routed nowhere): no mail to judge
+    mail = verifier.wait_mail(identity.email, flow)
+    hosts = {urlsplit(link).netloc for link in mail.links}
+    checks.expect(req, hosts <= {own}, f"the mail links to {sorted(hosts - {own})}, not only to {own}", ex)
+
+
+@pytest.mark.requirement("VER-INJECT-CRLF")
+@pytest.mark.parametrize("kind", ["browser"])
+def test_cr_and_lf_in_query_values_never_reach_a_header(client: Client, target: Target) -> None:
+    injected = "%0d%0aX-Injected:%20yes"
+    allowed = target.return_to or target.public_url
+    for url in (f"{target.public(BROWSER_INIT)}?return_to={allowed}{injected}",
+                f"{target.public(API_INIT)}?return_to={allowed}{injected}",
+                f"{target.public(GET_FLOW)}?id=00000000-0000-0000-0000-000000000000{injected}"):
+        ex = client.request("GET", url)
+        leaked = [(k, v) for k, v in ex.response.headers.multi_items()
+                  if k.lower() == "x-injected" or "\r" in v or "\n" in v]
+        checks.expect("VER-INJECT-CRLF", not leaked, f"an injected line reached the headers: {leaked}", ex)

@@ -1,0 +1,156 @@
+"""Races: what one request may do once must stay done once when many arrive at the same moment.
+
+Each scenario proves a challenge the ordinary way first (a native app's API flow: no cookie binds the racers), then
+sends the racing requests through :meth:`Client.race`: every racer on its own connection, all released together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from kratos_conformance import checks
+from kratos_conformance.checks import Measurement
+from kratos_conformance.clients import Client
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flows import Verifier
+from kratos_conformance.identities import AdminApi
+from kratos_conformance.target import SUBMIT, Target
+
+from security_load import Load
+
+pytestmark = pytest.mark.parametrize("kind", ["native"])
+
+
+def passed(ex: Exchange) -> bool:
+    """The answer says the flow passed its challenge (JSON body, or a 200 from the link)."""
+    try:
+        doc = ex.json()
+    except ValueError:
+        return False
+    return ex.status == 200 and isinstance(doc, dict) and doc.get("state") == "passed_challenge"
+
+
+def no_server_error(exchanges: Sequence[Exchange], req: str) -> None:
+    errors = [ex for ex in exchanges if ex.status >= 500]
+    checks.expect(req, not errors, f"{len(errors)} of {len(exchanges)} racing requests got a server error",
+                  *errors[:2])
+
+
+def submissions(client: Client, target: Target, flow_id: str, body: dict, count: int) -> list:
+    return [("POST", target.public(SUBMIT, flow=flow_id), {"json": body}) for _ in range(count)]
+
+
+@pytest.mark.requirement("VER-RACE-CODE-SINGLE-USE")
+@pytest.mark.usefixtures("code_method")
+def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, target: Target,
+                                                          load: Load) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    racing = verifier.client.race(submissions(verifier.client, target, flow.id,
+                                              verifier.code_body(flow, str(mail.code)), load.racers), load.racers)
+    req = "VER-RACE-CODE-SINGLE-USE"
+    no_server_error(racing, req)
+    wins = [ex for ex in racing if passed(ex)]
+    checks.expect(req, len(wins) == 1, f"{len(wins)} of {len(racing)} simultaneous correct codes verified",
+                  *(wins or racing)[:3],
+                  measurement=Measurement(f"verifications among {len(racing)} simultaneous correct codes", len(wins),
+                                          limit="exactly 1"))
+    checks.address_verified(*admin.address(identity), req)
+
+
+@pytest.mark.requirement("VER-RACE-LINK-SINGLE-USE")
+@pytest.mark.usefixtures("link_method")
+def test_one_link_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, load: Load) -> None:
+    identity = admin.create_identity()
+    _, mail = verifier.sent(identity.email)
+    link = str(mail.verification_link)
+    racing = verifier.client.race([("GET", link, {}) for _ in range(load.racers)], load.racers)
+    req = "VER-RACE-LINK-SINGLE-USE"
+    no_server_error(racing, req)
+    wins = [ex for ex in racing if passed(ex)]
+    checks.expect(req, len(wins) == 1, f"{len(wins)} of {len(racing)} simultaneous openings of the link verified",
+                  *(wins or racing)[:3],
+                  measurement=Measurement(f"verifications among {len(racing)} simultaneous link openings", len(wins),
+                                          limit="exactly 1"))
+    checks.address_verified(*admin.address(identity), req)
+
+
+#: how many code attempts a Kratos flow evaluates before it is replaced (selfservice.methods.code.config
+#: max_submissions, default 5)
+MAX_SUBMISSIONS = 5
+
+
+@pytest.mark.requirement("VER-RACE-ATTEMPT-LIMIT")
+@pytest.mark.usefixtures("code_method")
+def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifier, admin: AdminApi, target: Target,
+                                                                load: Load) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    wrong = f"{(int(str(mail.code)) + 1) % 1_000_000:06d}"
+    racing = verifier.client.race(submissions(verifier.client, target, flow.id, verifier.code_body(flow, wrong),
+                                              load.wrong_codes), load.racers)
+    req = "VER-RACE-ATTEMPT-LIMIT"
+    no_server_error(racing, req)
+    evaluated = [ex for ex in racing if ex.status == 200 and 4070006 in _message_ids(ex)]
+    checks.expect(req, len(evaluated) <= MAX_SUBMISSIONS,
+                  f"{len(evaluated)} of {len(racing)} simultaneous wrong codes were evaluated (limit "
+                  f"{MAX_SUBMISSIONS})", *evaluated[:3],
+                  measurement=Measurement(f"wrong codes evaluated among {len(racing)} sent at once", len(evaluated),
+                                          limit=f"at most {MAX_SUBMISSIONS}"))
+    late = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
+    checks.expect(req, not passed(late), "the right code still verified the flow after the attempt limit", late)
+    address, ex = admin.address(identity)
+    checks.expect(req, not address.verified, "the address got verified after the attempt limit", ex)
+
+
+@pytest.mark.requirement("VER-RACE-TWO-FLOWS")
+def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: AdminApi, active_method: str,
+                                                  target: Target, load: Load) -> None:
+    identity = admin.create_identity()
+    first, first_mail = verifier.sent(identity.email)
+    second, second_mail = verifier.sent(identity.email)
+    if active_method == "code":
+        racing = verifier.client.race([
+            ("POST", target.public(SUBMIT, flow=first.id), {"json": verifier.code_body(first, str(first_mail.code))}),
+            ("POST", target.public(SUBMIT, flow=second.id), {"json": verifier.code_body(second,
+                                                                                         str(second_mail.code))}),
+        ], 2)
+    else:
+        racing = verifier.client.race([("GET", str(first_mail.verification_link), {}),
+                                       ("GET", str(second_mail.verification_link), {})], 2)
+    req = "VER-RACE-TWO-FLOWS"
+    no_server_error(racing, req)
+    wins = [ex for ex in racing if passed(ex)]
+    checks.expect(req, 1 <= len(wins) <= 2, f"{len(wins)} of the two flows passed", *racing)
+    checks.address_verified(*admin.address(identity), req)
+
+
+@pytest.mark.requirement("VER-RACE-RESEND")
+@pytest.mark.usefixtures("code_method")
+def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, target: Target, load: Load) -> None:
+    identity = admin.create_identity()
+    flow, mail = verifier.sent(identity.email)
+    racing = verifier.client.race([
+        ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.email_body(flow, identity.email)}),
+        ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.code_body(flow, str(mail.code))}),
+    ], 2)
+    req = "VER-RACE-RESEND"
+    no_server_error(racing, req)
+    now = verifier.fetch(flow.id)
+    checks.expect(req, now.state in ("passed_challenge", "sent_email"),
+                  f"after the race the flow is in {now.state!r}", *racing)
+    if now.state == "passed_challenge":
+        return  # the old code won, before the resend dropped it
+    verifier.wait_mail(identity.email, flow)  # the resend's code: the old one has been dropped by now
+    again = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
+    checks.expect(req, not passed(again), "the old code still verified after the resend mailed a new one", again)
+
+
+def _message_ids(ex: Exchange) -> list[int]:
+    try:
+        doc = ex.json()
+    except ValueError:
+        return []
+    return [int(m.get("id", 0)) for m in ((doc or {}).get("ui") or {}).get("messages") or []]
