@@ -27,6 +27,15 @@ def query_param(url: str | None, name: str) -> str | None:
     return values[0] if values else None
 
 
+
+def flow_in(ex: Exchange) -> Flow | None:
+    """The flow a JSON answer carries, or None when the body is not a flow (an error, HTML, a redirect)."""
+    try:
+        doc = ex.json()
+    except ValueError:
+        return None
+    return Flow(doc) if isinstance(doc, dict) and "ui" in doc else None
+
 @dataclass
 class Step:
     """A request and the flow it led to (the flow in the body, or the one the redirect points at)."""
@@ -87,11 +96,7 @@ class Verifier:
         if ex.status == 303:
             flow_id = query_param(ex.location, "flow") or query_param(ex.location, "id")
             return self.fetch(flow_id, cookies_of=ex) if flow_id else None
-        try:
-            doc = ex.json()
-        except ValueError:
-            return None
-        return Flow(doc) if isinstance(doc, dict) and "ui" in doc else None
+        return flow_in(ex)
 
     # -- bodies ------------------------------------------------------------------------------------------------
     def email_body(self, flow: Flow, email: str, **extra: Any) -> dict[str, Any]:
