@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.." || exit 1
 VERSION=v1.33.1
 BIN=.tools/bin/mailpit
 
-if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -q "$VERSION"; then
-  echo "install-mailpit: mailpit $VERSION already at $BIN"
-  exit 0
-fi
 if ! command -v go >/dev/null 2>&1; then
   echo "install-mailpit: go is missing: install Go 1.24 or later (the Mailpit reader tests build Mailpit with it)" >&2
   exit 1
+fi
+# the module version is in the binary's build info (its own `mailpit version` says "dev" and asks GitHub)
+if [ -x "$BIN" ] && go version -m "$BIN" 2>/dev/null | grep -q "mod[[:space:]]*github.com/axllent/mailpit[[:space:]]*$VERSION[[:space:]]"; then
+  echo "install-mailpit: mailpit $VERSION already at $BIN"
+  exit 0
 fi
 log=$(mktemp "${TMPDIR:-/tmp}/install-mailpit.XXXXXX")
 trap 'rm -f "$log"' EXIT

@@ -375,7 +375,7 @@ def mailpit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMailpit]:
     folder = tmp_path_factory.mktemp("mailpit")
     log = folder / "mailpit.log"
     command = [str(MAILPIT), "--smtp", f"127.0.0.1:{smtp_port}", "--listen", f"127.0.0.1:{web_port}",
-               "--database", str(folder / "mailpit.db"), "--quiet"]
+               "--database", str(folder / "mailpit.db"), "--quiet", "--disable-version-check"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{web_port}"
