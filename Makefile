@@ -18,11 +18,12 @@ MAIL    ?=
 # bytecode makes every run rewrite them again (seconds per run).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install conformance test bench bench-mutation mutation reference browser clean help
+.PHONY: install conformance test lint bench bench-mutation mutation reference browser clean help
 
 help:
 	@echo "make conformance   whole suite against the embedded reference target (TARGET=<url> for a deployed one)"
-	@echo "make test          the project's own tests"
+	@echo "make test          the project's own tests (after make lint)"
+	@echo "make lint          ruff over the project, mypy over the library"
 	@echo "make bench         benchmarks: time to verdict per run profile vs the bare-client floor, fuzz rates"
 	@echo "make mutation      the suite against the clean reference target and each named fault (~4 min)"
 	@echo "make reference     start the reference target in the foreground"
@@ -42,10 +43,14 @@ else
 	  $(if $(MAIL),--mail-source $(MAIL)) --report-dir $(REPORTS)
 endif
 
-test: $(STAMP) browser
+test: lint browser
 	sh scripts/install-node-tools.sh
 	sh scripts/install-mailpit.sh
 	$(PY) -m pytest tests -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Benchmarks print figures (and write reports/bench*.json); they never pass or fail.
 bench: $(STAMP) browser

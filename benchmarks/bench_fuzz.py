@@ -24,7 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kratos_conformance import fuzzing  # noqa: E402
 from kratos_conformance.checks import RequirementFailure  # noqa: E402
 from kratos_conformance.embedded import (  # noqa: E402
-    ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, UI_PATH, EmbeddedTarget,
+    ALLOWED_RETURN_TO,
+    CHALLENGE_LIFESPAN,
+    ERROR_UI_PATH,
+    UI_PATH,
+    EmbeddedTarget,
 )
 from kratos_conformance.mail import SmtpSink  # noqa: E402
 from kratos_conformance.profiles import get_profile  # noqa: E402

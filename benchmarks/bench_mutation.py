@@ -71,7 +71,7 @@ def breakdown(run_dir: Path, wall: float) -> dict[str, float] | None:
                          - t["reference_start_in"].get("scenarios", 0.0)),
         "fuzz": max(0.0, t["suite_seconds"].get("fuzz", 0.0) - fuzz_waits - t["reference_start_in"].get("fuzz", 0.0)),
     }
-    for (suite, kind), seconds in _pairs(waits):
+    for (_suite, kind), seconds in _pairs(waits):
         key = f"waits: {kind}"
         result[key] = result.get(key, 0.0) + seconds
     accounted = sum(result.values())

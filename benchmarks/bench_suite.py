@@ -100,7 +100,8 @@ def print_row(row: dict[str, Any]) -> None:
         return
     print(f"{head}  {row['exchanges']:5d} exchanges {row['exchanges_per_s']:6.1f}/s  floor {row['floor']:6.2f}s "
           f"({row['floor_same_status']:.0%} same status)  ratio {row['ratio']:5.2f}  |  no-wait replay "
-          f"{row['no_wait_replay']:6.2f}s ({row['no_wait_same_status']:.0%}) ratio {row['ratio_to_no_wait_replay']:5.2f}"
+          f"{row['no_wait_replay']:6.2f}s ({row['no_wait_same_status']:.0%}) "
+          f"ratio {row['ratio_to_no_wait_replay']:5.2f}"
           f"  ({row['summary']})")
 
 

@@ -3,8 +3,9 @@
 Loaded with ``-p benchmarks.capture_plugin`` and ``KRATOS_CONFORMANCE_CAPTURE=<path>``. It wraps the two HTTP
 stacks the suite uses at their lowest level (httpx's transport for the scenarios, the admin API and the fuzzer's
 flow pool; requests' adapter for schemathesis), so it sees every request in the order it was sent, including work
-done ahead of the scenario that claims it. At the end it writes one JSON line per exchange (request, response and when it
-was sent) and one line per mail the SMTP sink received (and when); :mod:`benchmarks.replay` replays them with a bare client to measure
+done ahead of the scenario that claims it. At the end it writes one JSON line per exchange (request, response and
+when it was sent) and one line per mail the SMTP sink received (and when); :mod:`benchmarks.replay` replays them with
+a bare client to measure
 the floor, and the benchmark deletes the file. Never used by a conformance run: the file holds real cookies, codes
 and tokens.
 """

@@ -136,7 +136,7 @@ class _Answer:
     doc: Any
 
     @classmethod
-    def of(cls, captured: dict[str, Any]) -> "_Answer":
+    def of(cls, captured: dict[str, Any]) -> _Answer:
         headers = [(k, v) for k, v in captured["response_headers"]]
         body = base64.b64decode(captured["response_body"])
         doc = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from . import checks
 from .checks import CheckResult
@@ -70,7 +70,7 @@ class Ahead(Generic[T]):
             self._recorder.record(ex)
         for result in results:
             checks.tell(result)
-        return self._value  # type: ignore[return-value] - set by run()
+        return cast(T, self._value)  # set by run()
 
 
 class Lookahead:

@@ -30,7 +30,8 @@ class RequirementFailure(AssertionError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        parts = [f"[{self.requirement.id}] {self.requirement.level}: {self.requirement.statement}", f"  -> {self.detail}"]
+        req = self.requirement
+        parts = [f"[{req.id}] {req.level}: {req.statement}", f"  -> {self.detail}"]
         for i, ex in enumerate(self.exchanges, 1):
             parts.append(f"--- exchange {i}/{len(self.exchanges)} ---\n{ex.render()}")
         return "\n".join(parts)

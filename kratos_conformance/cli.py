@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .mail import SmtpSink, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options, raw_options
@@ -39,7 +40,6 @@ from .report.diff import diff_reports, render_diff
 from .report.html import write_summary
 from .report.ledger import EXPECTED_FAILURES, ledger_path, load_ledger
 from .report.results import FAILED, Verdict, verdict_lines
-from .differential import RECORDINGS
 from .target import Target
 
 PROG = "kratos-conformance"

@@ -25,14 +25,15 @@ import copy
 import fnmatch
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import best_match
 import yaml
+from jsonschema.exceptions import best_match
 
 #: The repository root (the parent of the ``kratos_conformance`` package).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
@@ -190,7 +191,8 @@ def component_validator(name: str, path: str | Path | None = None) -> jsonschema
 def response_schema(
     contract: dict[str, Any], path: str, method: str, status: str, media_type: str = "application/json"
 ) -> dict[str, Any]:
-    """The (unresolved) schema of one documented response body, e.g. ``("/self-service/verification", "post", "400")``."""
+    """The (unresolved) schema of one documented response body, e.g. ``("/self-service/verification", "post",
+    "400")``."""
     response = deref(contract, contract["paths"][path][method]["responses"][str(status)])
     return response["content"][media_type]["schema"]
 
@@ -395,8 +397,8 @@ class _Comparer:
     def responses(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
         for status in sorted(set(map(str, up)) | set(map(str, fr))):
             loc = f"{where}.responses.{status}"
-            up_r = up.get(status, up.get(int(status)) if status.isdigit() else None)
-            fr_r = fr.get(status, fr.get(int(status)) if status.isdigit() else None)
+            up_r = _response_for(up, status)
+            fr_r = _response_for(fr, status)
             if fr_r is None:
                 self.add("removed", loc)
                 continue
@@ -605,3 +607,10 @@ def check_ledger(
         covered.update(hits)
     report.unrecorded = [d for d in differences if d not in covered]
     return report
+
+
+def _response_for(responses: dict[Any, Any], status: str) -> Any:
+    """A spec's response for ``status``; YAML reads an unquoted ``200`` key as a number."""
+    if status in responses:
+        return responses[status]
+    return responses.get(int(status)) if status.isdigit() else None

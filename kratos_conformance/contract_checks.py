@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import jsonschema_rs
 
@@ -35,8 +35,8 @@ class ContractJudge:
         self.ui = expectations(target.profile)
         self.contract = contract or load_contract()
         self.operations: dict[str, dict[str, Any]] = {}
-        for path, item in self.contract["paths"].items():
-            for method, op in item.items():
+        for item in self.contract["paths"].values():
+            for op in item.values():
                 if isinstance(op, dict) and "operationId" in op:
                     self.operations[op["operationId"]] = op
 
@@ -89,7 +89,8 @@ class ContractJudge:
         documented = responses.get(str(ex.status))
         if documented is None:
             listed = ", ".join(k for k in responses if k != "default")
-            return {"VER-RESP-STATUS": [f"status {ex.status} is not documented for {ex.operation} (documented: {listed})"]}
+            return {"VER-RESP-STATUS": [f"status {ex.status} is not documented for {ex.operation} "
+                                        f"(documented: {listed})"]}
         response = deref(self.contract, documented)
         result: dict[str, list[str]] = {"VER-RESP-STATUS": []}
         found: list[str] = result.setdefault("VER-RESP-HEADERS", [])
@@ -105,7 +106,8 @@ class ContractJudge:
         if not content:
             return result
         if ex.content_type not in content:
-            result["VER-RESP-CONTENT-TYPE"] = [f"content type {ex.content_type or 'none'!r} is not one of {sorted(content)}"]
+            result["VER-RESP-CONTENT-TYPE"] = [f"content type {ex.content_type or 'none'!r} is not one of "
+                                               f"{sorted(content)}"]
             return result
         result["VER-RESP-CONTENT-TYPE"] = []
         schema = (content[ex.content_type] or {}).get("schema")
@@ -146,7 +148,7 @@ class _FastValidator:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.explainer = schema_validator(schema)
-        self.fast = jsonschema_rs.Draft7Validator(self.explainer.schema, validate_formats=True,
+        self.fast = jsonschema_rs.Draft7Validator(cast(dict[str, Any], self.explainer.schema), validate_formats=True,
                                                   formats={"uuid": _is_uuid})
 
     def errors(self, instance: Any) -> list[str]:

@@ -18,7 +18,8 @@ from .redact import REDACTED, SECRET_FIELDS, redact_body, redact_headers, redact
 #: headers every HTTP library adds; leaving them out keeps the reproduction short.
 _NOISE_HEADERS = frozenset({"user-agent", "accept-encoding", "connection", "content-length",
                             "x-schemathesis-testcaseid"})
-_JSONISH_SECRET = re.compile(r'(?P<key>"(?:%s)"\s*:\s*")(?P<value>(?:[^"\\]|\\.)*)' % "|".join(sorted(SECRET_FIELDS)))
+_SECRET_NAMES = "|".join(sorted(SECRET_FIELDS))
+_JSONISH_SECRET = re.compile(r'(?P<key>"(?:' + _SECRET_NAMES + r')"\s*:\s*")(?P<value>(?:[^"\\]|\\.)*)')
 
 
 def redact_request_body(body: bytes | str | None, content_type: str | None) -> str:

@@ -87,11 +87,11 @@ class EmbeddedTarget:
             cmd += ["--fault", fault]
         return cmd
 
-    def start(self) -> "EmbeddedTarget":
+    def start(self) -> EmbeddedTarget:
         """Launch the process and wait until it prints where it listens; its output goes to ``log_path``."""
         return self.launch().wait_ready()
 
-    def launch(self) -> "EmbeddedTarget":
+    def launch(self) -> EmbeddedTarget:
         """Start the process without waiting for it (:meth:`wait_ready` waits)."""
         if self._process is not None:
             return self
@@ -105,7 +105,7 @@ class EmbeddedTarget:
         self._launched_at = time.monotonic()
         return self
 
-    def wait_ready(self) -> "EmbeddedTarget":
+    def wait_ready(self) -> EmbeddedTarget:
         """Wait (at most ``startup_timeout`` from the launch) until the launched process says where it listens;
         CannotJudge, with its last line of output, if it exits or stays silent."""
         if self.public_url:
@@ -141,7 +141,7 @@ class EmbeddedTarget:
                 atexit.register(_reap_all)
             _stopping.append(proc)
 
-    def __enter__(self) -> "EmbeddedTarget":
+    def __enter__(self) -> EmbeddedTarget:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

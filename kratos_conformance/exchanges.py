@@ -56,7 +56,7 @@ class Exchange:
     response: httpx.Response = field(repr=False, compare=False)
 
     @classmethod
-    def record(cls, response: httpx.Response, client_kind: str, started_at: float, elapsed: float) -> "Exchange":
+    def record(cls, response: httpx.Response, client_kind: str, started_at: float, elapsed: float) -> Exchange:
         """Build the redacted record of ``response`` (and its request)."""
         request = response.request
         req_body = request.content if hasattr(request, "_content") else b""

@@ -94,12 +94,12 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
         share = total.reached_share
         linked = ""
         if total.linked_flow_requests:
-            linked = (f"; of those whose flow id came from a link: {total.linked_reached / total.linked_flow_requests:.0%}"
+            linked_share = total.linked_reached / total.linked_flow_requests
+            linked = (f"; of those whose flow id came from a link: {linked_share:.0%}"
                       f" ({total.linked_reached}/{total.linked_flow_requests})")
+        reached = f"{share:.0%} ({total.reached}/{total.positive_flow_requests})" if share is not None else "n/a"
         tr.write_line(f"{label}: {total.requests} requests in {total.seconds:.1f}s ({total.rate:.0f}/s); positive "
-                      f"requests to flow operations that reached flow logic: "
-                      + (f"{share:.0%} ({total.reached}/{total.positive_flow_requests})" if share is not None else "n/a")
-                      + linked)
+                      f"requests to flow operations that reached flow logic: {reached}{linked}")
         if label == "per-operation" and share is not None and share < REACH_TARGET:
             tr.write_line(f"WARNING: fewer than {REACH_TARGET:.0%} of positive requests reached flow logic: the live "
                           f"flows did not take (see the live-flow note below)", yellow=True)

@@ -42,7 +42,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -59,11 +60,11 @@ from .catalog import requirement
 from .checks import RequirementFailure, csrf_cookie_problems, expect
 from .clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
 from .contract import DEFAULT_CONTRACT_PATH, component_validator, load_contract
+from .curl import curl_line, redact_request_body
 from .errors import CannotJudge
 from .exchanges import Exchange, Recorder
 from .flow import Flow
 from .identities import AdminApi, unique_address
-from .curl import curl_line, redact_request_body
 from .redact import redact_text, redact_url
 from .target import Target
 from .ui_expectations import UiExpectations, expectations
@@ -156,10 +157,21 @@ def derive_seed(run_seed: int, *labels: object) -> int:
     return (run_seed * 1_000_003 + zlib.crc32(text)) % (2**64)
 
 
+def sent_headers(request: requests.PreparedRequest) -> list[tuple[str, str]]:
+    """A prepared request's headers as text."""
+    return [(k, v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in request.headers.items()]
+
+
+def sent_body(request: requests.PreparedRequest) -> bytes | str | None:
+    """A prepared request's body (None for a stream, which the fuzzer never sends)."""
+    body = request.body
+    return body if isinstance(body, (bytes, str)) else None
+
+
 def curl_for(response: schemathesis.Response) -> str:
     """The curl line of the request that produced a schemathesis ``response``."""
     request = response.request
-    return curl_line(str(request.method), str(request.url), list(request.headers.items()), request.body)
+    return curl_line(str(request.method), str(request.url), sent_headers(request), sent_body(request))
 
 
 _REQUEST_ARGUMENTS = ("method", "url", "headers", "files", "data", "params", "cookies", "json")
@@ -169,7 +181,7 @@ def curl_for_case(case: schemathesis.Case, base_url: str | None = None) -> str:
     """The curl line of a case that got no answer (built the way the case is serialized for sending)."""
     kwargs = case.as_transport_kwargs(base_url=base_url)
     prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in _REQUEST_ARGUMENTS}).prepare()
-    return curl_line(str(prepared.method), str(prepared.url), list(prepared.headers.items()), prepared.body)
+    return curl_line(str(prepared.method), str(prepared.url), sent_headers(prepared), sent_body(prepared))
 
 
 # ============================================================================================== custom checks
@@ -186,7 +198,7 @@ class CheckTarget:
     ui: UiExpectations | None = None
 
     @classmethod
-    def from_target(cls, target: Target) -> "CheckTarget":
+    def from_target(cls, target: Target) -> CheckTarget:
         return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
                    return_to=target.return_to, ui=expectations(target.profile))
 
@@ -318,7 +330,8 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
         return True  # nothing to judge against: skipped
     if not 300 <= response.status_code < 400:
         return None
-    problem = location_problem((header_values(response, "location") or [None])[0], check_target)
+    locations = header_values(response, "location")
+    problem = location_problem(locations[0] if locations else None, check_target)
     if problem:
         raise AssertionError(problem)
     return None
@@ -379,7 +392,7 @@ def fuzz_check_functions() -> list[Callable[..., bool | None]]:
     from schemathesis import checks as st_checks
 
     st_checks.load_all_checks()
-    return [st_checks.CHECKS.get_one(name) for name in CHECK_REQUIREMENTS]
+    return [cast(Callable[..., bool | None], st_checks.CHECKS.get_one(name)) for name in CHECK_REQUIREMENTS]
 
 
 # ================================================================================================ judging
@@ -487,11 +500,11 @@ def _failure_text(failure: Failure) -> str:
 def exchange_of(response: schemathesis.Response, label: str = "fuzz") -> Exchange:
     """A redacted :class:`Exchange` for a schemathesis response (for the failure transcript)."""
     request = response.request
-    content_type = request.headers.get("Content-Type")
-    body = redact_request_body(request.body, content_type).encode("utf-8")
+    headers = sent_headers(request)
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+    body = redact_request_body(sent_body(request), content_type).encode("utf-8")
     http_request = httpx.Request(str(request.method), str(request.url),
-                                 headers=[(k, v) for k, v in request.headers.items() if k.lower() != "content-length"],
-                                 content=body)
+                                 headers=[(k, v) for k, v in headers if k.lower() != "content-length"], content=body)
     headers = [(k, v) for k, values in response.headers.items() for v in values]
     http_response = httpx.Response(response.status_code, headers=headers, content=response.content or b"",
                                    request=http_request)
@@ -563,7 +576,7 @@ def fuzz_contract(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     With ``default`` in place, schemathesis's status_code_conformance accepts any status at all; without it, an
     undocumented status is reported and its body, which the contract does not describe, is not judged further.
     """
-    contract = copy.deepcopy(load_contract(path))
+    contract = copy.deepcopy(load_contract(Path(path) if path is not None else None))
     for item in contract["paths"].values():
         for op in item.values():
             if isinstance(op, dict):
@@ -679,7 +692,8 @@ class LivePool:
     def describe(self) -> str:
         made = ", ".join(f"{s} x{self.made[s]}" for s in ALL_SLOTS if self.made[s])
         broken = "; ".join(f"{s}: {why}" for s, why in self.broken.items())
-        return f"live flows made: {made or 'none'} in {self.seconds_spent:.1f}s" + (f"; broken: {broken}" if broken else "")
+        made_text = f"live flows made: {made or 'none'} in {self.seconds_spent:.1f}s"
+        return made_text + (f"; broken: {broken}" if broken else "")
 
     # -- making flows ---------------------------------------------------------------------------------------
     def _stale(self, flow: LiveFlow) -> bool:
@@ -691,7 +705,7 @@ class LivePool:
     def _client(self, flow_type: str) -> Client:
         # API flows as a native app makes them; browser flows as an SPA (JSON answers, cookies kept).
         kind = ClientKind.NATIVE if flow_type == "api" else ClientKind.SPA
-        return Client(self.target, kind, self.recorder, self.transport)  # type: ignore[arg-type]
+        return Client(self.target, kind, self.recorder, self.transport)
 
     def _make(self, slot: Slot) -> LiveFlow | None:
         started = time.monotonic()
@@ -720,7 +734,7 @@ class LivePool:
         if slot.state == "passed_challenge":
             if not self.target.has_admin:
                 raise CannotJudge("needs the admin API for a known address (no --admin-url)")
-            admin = AdminApi(self.target, self.recorder, self.transport)  # type: ignore[arg-type]
+            admin = AdminApi(self.target, self.recorder, self.transport)
             identity = admin.create_identity(unique_address("fuzz"))
             _, step = verifier.passed(identity.email)
             flow = step.flow
@@ -758,7 +772,7 @@ def detect_method(target: Target, transport: httpx.BaseTransport | None = None) 
     own = transport is None
     transport = transport or httpx.HTTPTransport()
     try:
-        ex = Client(target, ClientKind.NATIVE, Recorder(), transport).init()  # type: ignore[arg-type]
+        ex = Client(target, ClientKind.NATIVE, Recorder(), transport).init()
         active = ex.json().get("active")
     except (httpx.HTTPError, ValueError, AttributeError):
         active = None
@@ -933,7 +947,7 @@ class RunStats:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
-    def merge(self, other: "RunStats") -> None:
+    def merge(self, other: RunStats) -> None:
         self.requests += other.requests
         self.seconds += other.seconds
         self.positive_flow_requests += other.positive_flow_requests

@@ -40,7 +40,7 @@ def parse_traits_template(text: str | None) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CannotJudge(f"--identity-traits: not JSON ({exc.msg}), e.g. '{{\"email\": \"{{email}}\"}}'") from None
     if not isinstance(doc, dict) or EMAIL_PLACEHOLDER not in json.dumps(doc):
         raise CannotJudge("--identity-traits: a JSON object with \"{email}\" where the address goes, e.g. "
@@ -64,7 +64,7 @@ class VerifiableAddress:
     raw: dict[str, Any]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "VerifiableAddress":
+    def from_json(cls, data: dict[str, Any]) -> VerifiableAddress:
         return cls(str(data.get("value", "")), bool(data.get("verified")), str(data.get("status", "")),
                    data.get("verified_at"), data)
 

@@ -223,7 +223,7 @@ def _listen(value: str | None) -> str | None:
 
 
 def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) -> str:
-    if value not in choices:
+    if value is None or value not in choices:
         raise CannotJudge(f"--{name}: {value!r} is not one of {', '.join(choices)}")
     return value
 
@@ -249,7 +249,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         if raw["fuzz_budget"] else None,
         fuzz_seed=_seed(raw["fuzz_seed"]),
         wait_budget=_number("wait-budget", raw["wait_budget"]),
-        challenge_lifespan=_number("challenge-lifespan", raw["challenge_lifespan"]) if raw["challenge_lifespan"] else None,
+        challenge_lifespan=(_number("challenge-lifespan", raw["challenge_lifespan"])
+                            if raw["challenge_lifespan"] else None),
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
         security_load=_choice("security-load", (raw["security_load"] or "default").strip().lower(),
                               SECURITY_LOADS),

@@ -4,14 +4,14 @@ A healthy server must never be failed for the suite's setup. :func:`preflight` a
 every scenario depends on, in a few seconds, and ends the run (:class:`CannotJudge`, exit code 2) with one line
 naming the fix as soon as one has the wrong answer:
 
-1. the public API answers the verification API (a new API flow)                       -> check ``--public-url``;
-2. the server's own base URL (its flows' ``ui.action``) is ``--public-url``            -> use the server's own URL;
-3. the admin API answers and accepts the token                                       -> ``--admin-url``, ``--admin-token``;
+1. the public API answers the verification API (a new API flow)             -> check ``--public-url``;
+2. the server's own base URL (its flows' ``ui.action``) is ``--public-url``  -> use the server's own URL;
+3. the admin API answers and accepts the token                             -> ``--admin-url``, ``--admin-token``;
 4. the identity schema marks an email trait for verification, and the admin API creates an identity with a
-   verifiable address from the traits template                              -> ``--identity-schema``, ``--identity-traits``;
-5. a verification mail for that identity reaches the mail source            -> where the server's courier sends;
-6. a given code/link lifespan fits the wait budget and, when it is short, the mailed code or link no longer verifies
-   once it is over                                   -> ``--wait-budget``, the real lifespan, or no ``--challenge-lifespan``.
+   verifiable address from the traits template                   -> ``--identity-schema``, ``--identity-traits``;
+5. a verification mail for that identity reaches the mail source -> where the server's courier sends;
+6. a given code/link lifespan fits the wait budget and, when it is short, the mailed code or link no longer
+   verifies once it is over         -> ``--wait-budget``, the real lifespan, or no ``--challenge-lifespan``.
 
 What it finds is returned as :class:`Findings`: the identity schema and traits template the scenarios seed
 identities with, the flow lifespan, how long the mail took, and each setting with where its value came from
@@ -73,7 +73,7 @@ class Findings:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Findings":
+    def from_json(cls, text: str) -> Findings:
         doc = json.loads(text)
         doc["settings"] = {k: Setting(**v) for k, v in doc.get("settings", {}).items()}
         return cls(**doc)
@@ -143,9 +143,15 @@ class _Preflight:
         return flow
 
     # -- 3: the admin API --------------------------------------------------------------------------------------
+    @property
+    def admin_base(self) -> str:
+        """The admin API's base URL (the admin steps run only when ``--admin-url`` is given)."""
+        if self.options.admin_url is None:
+            raise CannotJudge("no --admin-url configured")
+        return self.options.admin_url
+
     def admin_api(self) -> None:
-        assert self.options.admin_url is not None
-        url = self.options.admin_url + "admin/identities"
+        url = self.admin_base + "admin/identities"
         answer = self.get(self.admin, url, "admin API", params={"per_page": 1, "page_size": 1})
         if answer.status_code in (401, 403):
             fix = "check --admin-token" if self.options.admin_token else "give --admin-token"
@@ -160,10 +166,11 @@ class _Preflight:
         given_schema, given_traits = self.options.identity_schema, parse_traits_template(self.options.identity_traits)
         schemas = self.listed_schemas()
         schema_id = given_schema or ("default" if schemas is None or "default" in schemas else None)
-        if schema_id is None:
-            verifiable = [sid for sid, schema in schemas.items() if verifiable_email_traits(schema)]
+        if schema_id is None:  # the server lists its schemas, none of them named default
+            listed = schemas or {}
+            verifiable = [sid for sid, schema in listed.items() if verifiable_email_traits(schema)]
             if not verifiable:
-                raise CannotJudge(f"none of the server's identity schemas ({', '.join(schemas)}) marks an email "
+                raise CannotJudge(f"none of the server's identity schemas ({', '.join(listed)}) marks an email "
                                   "trait for verification (\"ory.sh/kratos\": {\"verification\": {\"via\": "
                                   "\"email\"}}): the server mails no verification, so the suite cannot judge it")
             schema_id = verifiable[0]
@@ -199,7 +206,7 @@ class _Preflight:
         """Create an identity with a verifiable address; returns its id and address."""
         address = f"preflight-{uuid.uuid4().hex[:12]}@conformance.test"
         body = {"schema_id": schema_id, "traits": traits_for(template, address)}
-        answer = self.get(self.admin, self.options.admin_url + "admin/identities", "admin API", method="POST", json=body)
+        answer = self.get(self.admin, self.admin_base + "admin/identities", "admin API", method="POST", json=body)
         if answer.status_code != 201:
             reason = _error_reason(answer)
             raise CannotJudge(f"the admin API refused a test identity of schema {schema_id!r} with traits "
@@ -215,7 +222,7 @@ class _Preflight:
 
     def delete_identity(self, identity_id: str) -> None:
         try:
-            self.admin.delete(self.options.admin_url + f"admin/identities/{identity_id}")
+            self.admin.delete(self.admin_base + f"admin/identities/{identity_id}")
         except httpx.HTTPError:
             pass  # only tidying up
 

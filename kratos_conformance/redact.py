@@ -22,7 +22,8 @@ SECRET_FIELDS = frozenset({"csrf_token", "code", "token", "api_key", "apikey", "
 
 _COOKIE_PAIR = re.compile(r"(?P<name>[^=;,\s]+)=(?P<value>[^;,]*)")
 _SET_COOKIE_ATTRS = frozenset({"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority"})
-_QUERY_SECRET = re.compile(r"(?P<key>(?:^|[?&;\s])(?:%s)=)(?P<value>[^&#\s\"'<>]+)" % "|".join(sorted(SECRET_FIELDS)))
+_SECRET_NAMES = "|".join(sorted(SECRET_FIELDS))
+_QUERY_SECRET = re.compile(r"(?P<key>(?:^|[?&;\s])(?:" + _SECRET_NAMES + r")=)(?P<value>[^&#\s\"'<>]+)")
 
 
 def redact_cookie_header(value: str) -> str:
@@ -60,7 +61,8 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    pairs = [(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    pairs = [(k, REDACTED if k.lower() in SECRET_FIELDS else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(pairs, safe="/:")))
 
 

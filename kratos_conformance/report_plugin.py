@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,16 @@ from .report.coverage import coverage_matrix  # noqa: E402
 from .report.html import write_summary  # noqa: E402
 from .report.ledger import EXPECTED_FAILURES, Ledger, RunContext, ledger_path, load_ledger  # noqa: E402
 from .report.results import (  # noqa: E402
-    FAILED, Phase, TestRecord, Verdict, decide_verdict, derive_results, record_test, outcome_from_phases,
-    unattributed_failures, verdict_lines,
+    FAILED,
+    Phase,
+    TestRecord,
+    Verdict,
+    decide_verdict,
+    derive_results,
+    outcome_from_phases,
+    record_test,
+    unattributed_failures,
+    verdict_lines,
 )
 
 #: the attribute of a teardown report that carries the test's record (survives pytest-xdist serialisation).
@@ -192,7 +200,8 @@ def _kind(item: pytest.Item, log: TestLog | None) -> str | None:
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Ledger xfails, and the test's record on its teardown report."""
     report = yield
     state = _state(item.config)
@@ -278,7 +287,8 @@ class ReportPlugin:
         if not state.aborted and not any(rec.markers for rec in records):
             return  # not a conformance run (the project's own tests)
         opts = state.options
-        target_info = dict(next((r.target for r in records if r.target), None) or state.target or {
+        recorded: dict[str, Any] | None = next((r.target for r in records if r.target), None)
+        target_info = dict(recorded or state.target or {
             "public_url": public_url_without_credentials(opts.public_url), "embedded": opts.embedded,
             "method": None, "reference_faults": list(opts.reference_faults) if opts.embedded else [],
             "admin_api": bool(opts.admin_url)})

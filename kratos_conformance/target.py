@@ -60,8 +60,9 @@ class Target:
     #: where each setting of the run came from (given, learned, default), for the report.
     settings: Mapping[str, Any] = field(default_factory=dict)
 
-    def public(self, route: str, **query: str) -> str:
-        """Absolute URL of a public ``route`` (e.g. ``self-service/verification/api``) with query parameters."""
+    def public(self, route: str, **query: str | None) -> str:
+        """Absolute URL of a public ``route`` (e.g. ``self-service/verification/api``) with query parameters (a
+        ``None`` value leaves its parameter out)."""
         url = urljoin(self.public_url, route)
         params = {k: v for k, v in query.items() if v is not None}
         return f"{url}?{urlencode(params)}" if params else url
@@ -81,7 +82,7 @@ class Target:
         """Whether the CSRF cookie must be Secure: as configured, else for an https public URL."""
         return self.public_url.startswith("https") if self.cookie_secure is None else self.cookie_secure
 
-    def with_learned_ui_urls(self, timeout: float = 5.0) -> "Target":
+    def with_learned_ui_urls(self, timeout: float = 5.0) -> Target:
         """This target with ``ui_url`` / ``error_ui_url`` filled in from where it really redirects browsers.
 
         Used when the options do not say: the browser init's 303 names the UI, a browser submission without a

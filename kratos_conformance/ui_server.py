@@ -138,7 +138,7 @@ class VerificationUi:
     def url(self) -> str:
         """Where it listens, e.g. ``http://127.0.0.1:4455/``."""
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}/"
 
     @property
     def verification_url(self) -> str:
@@ -186,7 +186,8 @@ class VerificationUi:
                                headers={"Accept": "application/json"})
         body = _json(answer)
         if answer.status_code != 200 or not isinstance(body.get("error"), dict):
-            return 404, [], page("Error", "error", '<div id="error" data-error-id="">The error could not be found.</div>')
+            return 404, [], page("Error", "error",
+                                 '<div id="error" data-error-id="">The error could not be found.</div>')
         return 200, [], page("Error", "error", error_content(body["error"], str(body.get("id", error_id))))
 
 

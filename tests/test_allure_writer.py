@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import allure_commons
-from allure_commons.logger import AllureFileLogger
 from allure_commons import model2
+from allure_commons.logger import AllureFileLogger
 
 from kratos_conformance.report.allure_writer import write_allure_in_background
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -426,7 +427,8 @@ ERROR_403_CSRF = {"error": {"id": "security_csrf_violation", "code": 403, "statu
                             "details": {"reject_reason": "The anti-CSRF cookie and the form token do not match.",
                                         "docs": "https://www.ory.sh/kratos/docs/debug/csrf"},
                             "message": "the request was rejected to protect you from Cross-Site-Request-Forgery"}}
-ERROR_410_EXPIRED = {"error": {"code": 410, "status": "Gone", "message": "The requested resource is no longer available",
+ERROR_410_EXPIRED = {"error": {"code": 410, "status": "Gone",
+                               "message": "The requested resource is no longer available",
                                "reason": "The verification flow has expired; start a new one.",
                                "details": {"redirect_to": f"{PUBLIC}/self-service/verification/browser"
                                                           "?return_to=http://127.0.0.1:4455/welcome",
@@ -497,7 +499,8 @@ INVALID_BODIES: list[tuple[str, str, Any]] = [
     ("replaced with a non-uuid flow id", "errorFlowReplaced",
      _mutated(FLOW_REPLACED_410, lambda b: b.update(use_flow_id="new"))),
     ("expired without since", "selfServiceFlowExpiredError", _mutated(CODE_EXPIRED_410, lambda b: b.pop("since"))),
-    ("expired with a text since", "selfServiceFlowExpiredError", _mutated(CODE_EXPIRED_410, lambda b: b.update(since="1s"))),
+    ("expired with a text since", "selfServiceFlowExpiredError",
+     _mutated(CODE_EXPIRED_410, lambda b: b.update(since="1s"))),
     ("active of another flow kind", "verificationFlow",
      _mutated(code_choose_method_browser(), lambda b: b.update(active="password"))),
 ]
@@ -570,7 +573,7 @@ def test_schemathesis_generates_a_case_for_every_operation(st_schema: Any) -> No
         @FAST
         @given(operation.as_strategy())
         def collect(case: Any) -> None:
-            cases.append(case)
+            cases.append(case)  # noqa: B023 - collect() runs within this iteration
 
         collect()
         assert cases, operation.label

@@ -504,8 +504,14 @@ def _negative(st_schema: Any, media_type: str, *where: str, body: Any = None) ->
     """An updateVerificationFlow case whose ``where`` components were generated negative."""
     from schemathesis import GenerationMode
     from schemathesis.core.parameters import ParameterLocation
-    from schemathesis.generation.meta import (CaseMetadata, ComponentInfo, FuzzingPhaseData, GenerationInfo,
-                                              PhaseInfo, TestPhase)
+    from schemathesis.generation.meta import (
+        CaseMetadata,
+        ComponentInfo,
+        FuzzingPhaseData,
+        GenerationInfo,
+        PhaseInfo,
+        TestPhase,
+    )
 
     meta = CaseMetadata(
         generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),

@@ -16,8 +16,16 @@ from pathlib import Path
 import pytest
 
 from kratos_conformance import mutation
-from kratos_conformance.mutation import (Fault, MatrixOptions, RunResult, RunSpec, list_faults, parse_fault_list,
-                                         plan_runs, read_junit)
+from kratos_conformance.mutation import (
+    Fault,
+    MatrixOptions,
+    RunResult,
+    RunSpec,
+    list_faults,
+    parse_fault_list,
+    plan_runs,
+    read_junit,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,10 +104,11 @@ def test_verdicts(fault: str | None, exit_code: int | None, failures: list[tuple
     assert result.verdict == verdict
 
 
-def test_a_run_is_a_plain_pytest_run_of_scenarios_and_fuzz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_is_a_plain_pytest_run_of_scenarios_security_and_fuzz(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     options = MatrixOptions(report_dir=tmp_path)
     cmd = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "run", options)
-    assert cmd[1:5] == ["-m", "pytest", "suites/scenarios", "suites/fuzz"]
+    assert cmd[1:6] == ["-m", "pytest", "suites/scenarios", "suites/security", "suites/fuzz"]
     assert "suites/browser" not in cmd
     assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke"} <= set(cmd)
     monkeypatch.setenv("KRATOS_CONFORMANCE_PUBLIC_URL", "https://elsewhere.example/")

@@ -49,7 +49,8 @@ def test_json_hides_csrf_and_code_node_values_but_keeps_layout() -> None:
 
 def test_bodies_of_every_encoding_are_redacted() -> None:
     assert SECRET not in redact_body(json.dumps({"code": SECRET, "method": "code"}).encode(), "application/json")
-    form = redact_body(f"csrf_token={SECRET}&method=code&email=a%40b.test".encode(), "application/x-www-form-urlencoded")
+    form = redact_body(f"csrf_token={SECRET}&method=code&email=a%40b.test".encode(),
+                       "application/x-www-form-urlencoded")
     assert SECRET not in form and "method=code" in form
     multipart = (f'--b\r\nContent-Disposition: form-data; name="code"\r\n\r\n{SECRET}\r\n'
                  f'--b\r\nContent-Disposition: form-data; name="method"\r\n\r\ncode\r\n--b--\r\n')

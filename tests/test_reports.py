@@ -18,15 +18,31 @@ from kratos_conformance.errors import CannotJudge
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.report import debug_secrets
 from kratos_conformance.report.conformance_json import (
-    SCHEMA_PATH, build_report, merge_reports, validation_problems,
+    SCHEMA_PATH,
+    build_report,
+    merge_reports,
+    validation_problems,
 )
 from kratos_conformance.report.coverage import coverage_matrix, merge_matrices, observe
 from kratos_conformance.report.diff import diff_reports, render_diff
 from kratos_conformance.report.html import render_summary
 from kratos_conformance.report.ledger import Ledger, LedgerEntry, RunContext, ledger_path, load_ledger
 from kratos_conformance.report.results import (
-    EXPECTED_FAILURE, FAILED, NOT_EXERCISED, OUTSIDE_CHECKS, PASSED, SKIPPED, UNEXPECTEDLY_PASSING, FailedCheck,
-    Phase, TestRecord, decide_verdict, derive_results, outcome_from_phases, record_test, unattributed_failures,
+    EXPECTED_FAILURE,
+    FAILED,
+    NOT_EXERCISED,
+    OUTSIDE_CHECKS,
+    PASSED,
+    SKIPPED,
+    UNEXPECTEDLY_PASSING,
+    FailedCheck,
+    Phase,
+    TestRecord,
+    decide_verdict,
+    derive_results,
+    outcome_from_phases,
+    record_test,
+    unattributed_failures,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,9 +304,9 @@ def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, m
 
 # --- the JSON report ------------------------------------------------------------------------------------------
 
-def synthetic_report(records: list[TestRecord] = RECORDS, ledger: Ledger = Ledger(), method: str = "code",
+def synthetic_report(records: list[TestRecord] = RECORDS, ledger: Ledger | None = None, method: str = "code",
                      cannot_judge: str | None = None) -> dict[str, Any]:
-    results = derive_results(records, load_catalog(), ledger, CTX)
+    results = derive_results(records, load_catalog(), ledger or Ledger(), CTX)
     unattributed = unattributed_failures(records)
     return build_report(
         target={"public_url": BASE, "embedded": True, "reference_faults": ["wrong_code_400"], "admin_api": True},
@@ -432,8 +448,8 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
     drawn = {(edges.nth(i).get_attribute("data-from"), edges.nth(i).get_attribute("data-to")):
              int(edges.nth(i).get_attribute("data-count") or 0) for i in range(edges.count())}
     assert drawn == counted
-    assert page.locator('svg#state-machine g.edge.failing[data-from="choose_method"][data-to="choose_method"]').count() \
-        == 1
+    failing_loop = 'svg#state-machine g.edge.failing[data-from="choose_method"][data-to="choose_method"]'
+    assert page.locator(failing_loop).count() == 1
     assert page.evaluate("document.styleSheets.length") == 1  # the inline style sheet, nothing else
     assert requests == [path.as_uri()]  # self-contained: no request besides the page itself
     assert SECRET not in html and "REDACTED" in html

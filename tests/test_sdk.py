@@ -69,8 +69,9 @@ def test_native_code_flow_with_the_official_sdk(sink: SmtpSink) -> None:
 
         code = wait_for_mail(sink, email, timeout=10).code
         assert code is not None
-        wrong = frontend.update_verification_flow(flow=flow.id, update_verification_flow_body=UpdateVerificationFlowBody(
-            UpdateVerificationFlowWithCodeMethod(method="code", code=f"{(int(code) + 1) % 10**6:06d}")))
+        wrong_code = UpdateVerificationFlowWithCodeMethod(method="code", code=f"{(int(code) + 1) % 10**6:06d}")
+        wrong = frontend.update_verification_flow(flow=flow.id,
+                                                  update_verification_flow_body=UpdateVerificationFlowBody(wrong_code))
         assert wrong.state == "sent_email" and [m.id for m in wrong.ui.messages or []] == [4070006]
 
         done = frontend.update_verification_flow(flow=flow.id, update_verification_flow_body=UpdateVerificationFlowBody(

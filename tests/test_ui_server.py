@@ -68,7 +68,8 @@ def test_a_browser_flow_is_shown_with_the_browsers_cookies(served: tuple[Embedde
 def test_without_a_flow_it_starts_one_keeping_return_to(served: tuple[EmbeddedTarget, VerificationUi]) -> None:
     target, ui = served
     plain = httpx.get(ui.verification_url)
-    assert (plain.status_code, plain.headers["location"]) == (303, target.public_url + "self-service/verification/browser")
+    browser_init = target.public_url + "self-service/verification/browser"
+    assert (plain.status_code, plain.headers["location"]) == (303, browser_init)
     back = httpx.get(ui.verification_url, params={"return_to": "https://app.conformance.test/welcome"})
     assert back.headers["location"].endswith("/browser?return_to=https%3A%2F%2Fapp.conformance.test%2Fwelcome")
     unknown = httpx.get(ui.verification_url, params={"flow": "0d5f1a43-6a5e-4b51-a2d1-53c0a7b2a0e1"})

@@ -13,9 +13,9 @@ where two transcripts differ. The transcripts recorded from real Ory Kratos rele
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from datetime import date
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,17 @@ from ..mail import MailSource, SmtpSink
 from ..profiles import DEFAULT_PROFILE, get_profile
 from ..target import Target
 from .cases import CASES
-from .compare import (FORMAT, Accepted, Difference, apply_ledger, compare, load_ledger, load_transcript, render,
-                      save_transcript)
+from .compare import (
+    FORMAT,
+    Accepted,
+    Difference,
+    apply_ledger,
+    compare,
+    load_ledger,
+    load_transcript,
+    render,
+    save_transcript,
+)
 from .script import Setting, run_cases
 
 __all__ = ["Accepted", "Difference", "RECORDINGS", "apply_ledger", "compare", "load_ledger", "load_transcript",

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 
-from ..clients import ClientKind
+from ..clients import Client, ClientKind
 from .script import FOREIGN_RETURN_TO, Case, CaseFunction, CaseStopped, Script, Wait
 
 ALL = (ClientKind.NATIVE, ClientKind.BROWSER, ClientKind.SPA)
@@ -157,7 +157,7 @@ def email_method_missing(s: Script, kind: ClientKind) -> None:
     s.submit(client, flow, s.email_body(flow, s.address(), method=None))
 
 
-def _then_a_valid_address(s: Script, client, flow_id: str) -> None:
+def _then_a_valid_address(s: Script, client: Client, flow_id: str) -> None:
     """After a refused submission: read the flow back and submit a valid address to it."""
     flow = s.fetch(client, flow_id)
     if flow is None:

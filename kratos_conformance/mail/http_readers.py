@@ -61,13 +61,14 @@ MailDev (npm ``maildev``; 2.x ``lib/routes.js`` and ``lib/mailserver.js``, 3.x `
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import quopri
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -224,7 +225,7 @@ class MailpitReader(HttpMailReader):
         data = self._get_json("/api/v1/search", {"query": f"to:{address}", "limit": self.page_size})
         summaries = self._field(data, "messages", list, "/api/v1/search")
         # Mailpit answers newest first
-        return [_Listed(str(s["ID"]), lambda s=s: self._load(s)) for s in reversed(summaries)]
+        return [_Listed(str(s["ID"]), functools.partial(self._load, s)) for s in reversed(summaries)]
 
     def _load(self, summary: dict[str, Any]) -> Mail:
         mail_id = str(summary["ID"])
@@ -245,7 +246,7 @@ class MailHogReader(HttpMailReader):
     def _list(self, address: str) -> list[_Listed]:
         data = self._get_json("/api/v2/search", {"kind": "to", "query": address, "limit": self.page_size})
         items = self._field(data, "items", list, "/api/v2/search")  # newest first
-        return [_Listed(str(item["ID"]), lambda item=item: _mailhog_mail(item)) for item in reversed(items)]
+        return [_Listed(str(item["ID"]), functools.partial(_mailhog_mail, item)) for item in reversed(items)]
 
 
 class MailSlurperReader(HttpMailReader):
@@ -265,7 +266,7 @@ class MailSlurperReader(HttpMailReader):
             data = self._get_json("/mail", params)
             items = self._field(data, "mailItems", list, "/mail")
             pages = int(data.get("totalPages") or 0)
-            listed += [_Listed(str(item["id"]), lambda item=item: _mailslurper_mail(item)) for item in items]
+            listed += [_Listed(str(item["id"]), functools.partial(_mailslurper_mail, item)) for item in items]
             page += 1
         return listed
 
@@ -296,7 +297,7 @@ class MailDevReader(HttpMailReader):
         items = self._get_json(path)
         if not isinstance(items, list):
             raise self._fail(f"GET {path} answered {type(items).__name__}, not a list: is this MailDev's API?")
-        return [_Listed(str(item["id"]), lambda item=item: _maildev_mail(item)) for item in items]  # arrival order
+        return [_Listed(str(item["id"]), functools.partial(_maildev_mail, item)) for item in items]  # arrival order
 
     def _delete_all(self) -> None:
         self._send("DELETE", f"{self._prefix()}/email/all")  # the prefix is only known once probed
@@ -342,7 +343,7 @@ def _timestamp(value: Any) -> float:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         return 0.0
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _mailhog_mail(item: dict[str, Any]) -> Mail:

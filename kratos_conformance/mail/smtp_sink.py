@@ -20,7 +20,7 @@ from .spool import spool_mail
 
 
 class _Handler:
-    def __init__(self, sink: "SmtpSink") -> None:
+    def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -95,7 +95,7 @@ class SmtpSink:
     def close(self) -> None:
         self._controller.stop()
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self
 
     def __exit__(self, *exc: object) -> None:

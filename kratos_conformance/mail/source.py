@@ -12,10 +12,13 @@ from .message import Mail
 class MailSource(Protocol):
     """Where the suite reads mail from. Implementations: the SMTP sink and the HTTP readers."""
 
-    #: short name shown in errors and reports (``smtp-sink``, ``mailpit``, ...).
-    name: str
-    #: seconds between two looks while waiting for a mail (cheap in-process sources poll faster).
-    poll_interval: float
+    @property
+    def name(self) -> str:
+        """Short name shown in errors and reports (``smtp-sink``, ``mailpit``, ...)."""
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between two looks while waiting for a mail (cheap in-process sources poll faster)."""
 
     def idle(self, seconds: float) -> None:
         """Pause before the next look, up to ``seconds``; a source that knows when mail arrives returns then."""

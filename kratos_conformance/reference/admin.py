@@ -42,7 +42,7 @@ class AdminTokenGuard:
             headers = {key.decode("latin-1").lower(): value.decode("latin-1")
                        for key, value in scope.get("headers", [])}
             presented = headers.get("authorization", "")
-            if not hmac.compare_digest(presented.encode("utf-8"), f"Bearer {self.token}".encode("utf-8")):
+            if not hmac.compare_digest(presented.encode("utf-8"), f"Bearer {self.token}".encode()):
                 response = error_response(401, "The request is missing a valid API key (Authorization: Bearer).",
                                           {"www-authenticate": "Bearer"})
                 await response(scope, receive, send)

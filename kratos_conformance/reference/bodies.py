@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from . import messages
@@ -174,7 +175,8 @@ def _schema_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
+    names: dict[type, str] = {dict: "object", list: "array", str: "string"}
+    return names.get(type(value), "null")
 
 
 def _validate(raw: dict[str, str], schema: Schema, *, json_body: bool) -> Decoded:
@@ -187,9 +189,10 @@ def _validate(raw: dict[str, str], schema: Schema, *, json_body: bool) -> Decode
         try:
             transient = json.loads(payload)
         except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "exceeded max depth"
             if json_body:
-                return PayloadError(f"invalid transient_payload: {exc.msg}")
-            return BodyError(f"Unable to decode JSON payload: {exc.msg}", "form")
+                return PayloadError(f"invalid transient_payload: {reason}")
+            return BodyError(f"Unable to decode JSON payload: {reason}", "form")
         if not isinstance(transient, dict):
             errors.append(("transient_payload", messages.wrong_type("object", _schema_type(transient))))
     method = values.get("method")

@@ -89,7 +89,7 @@ class CodeMethod:
     # --- the code ---------------------------------------------------------------------------------------
 
     def _hash(self, flow_id: str, code: str) -> str:
-        return hashlib.sha256(f"{flow_id}:{code}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{flow_id}:{code}".encode()).hexdigest()
 
     def _issue_code(self, flow: FlowRecord, address_id: str | None,
                     req: ClientRequest) -> mail_templates.MailContent:

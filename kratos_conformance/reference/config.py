@@ -13,8 +13,9 @@ Contract:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import KNOWN_FAULTS
@@ -202,7 +203,7 @@ class ReferenceConfig:
     # --- construction from plain data ---------------------------------------------------------
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "ReferenceConfig":
+    def from_mapping(cls, data: Mapping[str, Any]) -> ReferenceConfig:
         """Build a config from a dict with the dataclass's field names as keys; ConfigError on anything bad."""
         if not isinstance(data, Mapping):
             raise ConfigError("config: expected a mapping of settings")

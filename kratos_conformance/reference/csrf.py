@@ -24,7 +24,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 SECRET_BYTES = 32
 COOKIE_MAX_AGE = 31_536_000

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import api_errors, csrf, mail_templates, messages, nodes

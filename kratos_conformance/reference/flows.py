@@ -34,7 +34,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from . import api_errors, csrf, messages, nodes
 from .bodies import Decoded
@@ -42,8 +43,17 @@ from .code_method import CodeMethod
 from .config import ReferenceConfig
 from .courier import Courier
 from .flow_kit import FlowKit
-from .flow_model import (Attempt, ClientRequest, Invalid, NotResponsible, Outcome, Refused, parse_flow_id,
-                         return_to_of, with_query)
+from .flow_model import (
+    Attempt,
+    ClientRequest,
+    Invalid,
+    NotResponsible,
+    Outcome,
+    Refused,
+    parse_flow_id,
+    return_to_of,
+    with_query,
+)
 from .link_method import LinkMethod
 from .negotiation import init_wants_json
 from .return_to import ReturnToForbidden

@@ -106,7 +106,8 @@ class IdentityAdmin:
         for seed in payload.get("verifiable_addresses") or []:
             if isinstance(seed, dict) and str(seed.get("value", "")).lower() == value:
                 verified = seed.get("verified") is True
-                status = seed.get("status") if seed.get("status") in ("pending", "sent", "completed") else (
+                given = seed.get("status")
+                status = given if given in ("pending", "sent", "completed") else (
                     "completed" if verified else "pending")
         now = now_us()
         identity = IdentityRecord(str(uuid.uuid4()), schema_id, traits, state, now, now)

@@ -14,7 +14,7 @@ Contract (mirrors Kratos's x.IsJSONRequest / AcceptToRedirectOrJSON, which use g
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 _JSON = "application/json"
 _SUBMIT_OFFERS: tuple[str, ...] = ("text/html", "text/*", "*/*", _JSON)

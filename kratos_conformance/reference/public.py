@@ -18,7 +18,7 @@ max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, err
 from __future__ import annotations
 
 import base64
-from typing import Callable
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,6 +31,7 @@ from .config import ReferenceConfig
 from .flow_model import ClientRequest, Outcome
 from .flows import VerificationService
 from .http_common import BodyTooLarge, error_response, json_response, read_body, redirect_response, too_large_response
+
 
 def identity_schema(config: ReferenceConfig) -> dict[str, object]:
     """The one identity schema ("default"): an email trait, marked for verification unless the config says not."""

@@ -11,7 +11,7 @@ Contract:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 

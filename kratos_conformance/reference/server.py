@@ -135,7 +135,7 @@ class RunningTarget:
             sock.close()
         self.services.close()
 
-    def __enter__(self) -> "RunningTarget":
+    def __enter__(self) -> RunningTarget:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

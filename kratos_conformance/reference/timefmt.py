@@ -8,7 +8,7 @@ which is how Kratos (Go's time.Time JSON) writes timestamps.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now_us() -> int:
@@ -19,6 +19,6 @@ def now_us() -> int:
 def format_time(us: int) -> str:
     """Render microseconds since the epoch as an RFC3339 UTC timestamp with trimmed fractional seconds."""
     seconds, micros = divmod(us, 1_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{micros:06d}".rstrip("0")
     return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"

@@ -11,7 +11,7 @@ import json
 import platform
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +33,7 @@ DISTRIBUTION = "kratos-conformance"
 
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC timestamp (seconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=1)

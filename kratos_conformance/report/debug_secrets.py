@@ -23,7 +23,7 @@ from ..redact import SECRET_FIELDS, SECRET_HEADERS
 ENV = "KRATOS_CONFORMANCE_DEBUG_SECRETS_FILE"
 #: shorter values are not secrets worth grepping for (codes have 6 digits).
 MIN_LENGTH = 6
-_IN_TEXT = re.compile(r"(?:^|[?&;\s\"'])(%s)=([^&#\s\"'<>]+)" % "|".join(sorted(SECRET_FIELDS)))
+_IN_TEXT = re.compile(r"(?:^|[?&;\s\"'])(" + "|".join(sorted(SECRET_FIELDS)) + r")=([^&#\s\"'<>]+)")
 Found = Iterator[tuple[str, str]]
 """(kind, value) pairs: the kind is the field name (code, token, csrf_token, ...), ``cookie`` or ``credential``."""
 

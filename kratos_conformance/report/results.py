@@ -82,7 +82,7 @@ class TestRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TestRecord":
+    def from_dict(cls, data: Mapping[str, Any]) -> TestRecord:
         fields = dict(data)
         fields["failed_checks"] = [FailedCheck(**fc) for fc in fields.get("failed_checks", [])]
         return cls(**fields)

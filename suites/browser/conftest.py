@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_ui import CHROMIUM_ARGS, BrowserUi, Screenshots
 
 from kratos_conformance.exchanges import Recorder
 from kratos_conformance.mail import MailSource
 from kratos_conformance.pytest_plugin import OPTIONS_KEY
 from kratos_conformance.target import Target
-
-from browser_ui import CHROMIUM_ARGS, BrowserUi, Screenshots
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: how long one browser action (click, navigation, wait for an element) may take before the step fails.

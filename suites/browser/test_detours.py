@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from browser_ui import BrowserUi
 
 from kratos_conformance import checks
 from kratos_conformance.identities import AdminApi, unique_address
 from kratos_conformance.target import Target
-
-from browser_ui import BrowserUi
 
 
 def wrong(code: str) -> str:

@@ -8,12 +8,11 @@ the browser stores it.
 from __future__ import annotations
 
 import pytest
+from browser_ui import CONTINUE_SELECTOR, BrowserUi
 
 from kratos_conformance import checks
 from kratos_conformance.identities import AdminApi, Identity
 from kratos_conformance.target import Target
-
-from browser_ui import CONTINUE_SELECTOR, BrowserUi
 
 
 def _verified(admin: AdminApi, identity: Identity, req: str) -> None:

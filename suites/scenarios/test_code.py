@@ -68,7 +68,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
     flow, mail = verifier.sent(identity.email)
     bad = wrong(str(mail.code))
     req = "VER-CODE-LIMIT"
-    for attempt in range(1, 16):  # bounded: Kratos replaces the flow after max_submissions (5) attempts
+    for attempt in range(1, 16):  # noqa: B007 (read after the loop) - bounded: Kratos replaces the flow after 5
         ex = verifier.client.submit(flow.id, verifier.code_body(flow, bad))
         replaced = ex.status == 410 or (ex.status == 303 and query_param(ex.location, "flow") != flow.id)
         if replaced:

@@ -56,7 +56,8 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str) 
     checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex)
     issued, expires = flow.issued_at, flow.expires_at
     checks.expect(req, issued is not None and expires is not None and expires > issued,
-                  f"expires_at {flow.data.get('expires_at')!r} is not after issued_at {flow.data.get('issued_at')!r}", ex)
+                  f"expires_at {flow.data.get('expires_at')!r} is not after issued_at "
+                  f"{flow.data.get('issued_at')!r}", ex)
     checks.expect(req, bool(flow.data.get("request_url")), "request_url is missing", ex)
 
 

@@ -2,8 +2,8 @@
 
 The plugin's contract judge (kratos_conformance/contract_checks.py) judges EVERY exchange of every scenario as it
 is recorded: documented status, media type, required headers, body schema, redirect targets, the release's
-messages and node layouts, no leaks, no server errors. This module walks each client kind through every branch once and proves the judge
-really evaluated each of those requirements along the way.
+messages and node layouts, no leaks, no server errors. This module walks each client kind through every branch once
+and proves the judge really evaluated each of those requirements along the way.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
     verifier: Verifier, make_client, target: Target
 ) -> None:
     api_flow = Verifier(make_client("native"), target, verifier.mail, verifier.method).new_flow()
-    ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, f"x-{uuid.uuid4().hex[:8]}@conformance.test"))
+    address = f"x-{uuid.uuid4().hex[:8]}@conformance.test"
+    ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, address))
     checks.redirect(ex, "VER-SUBMIT-BROWSER-303", target.ui_url or "", query={"flow": api_flow.id})
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from security_load import LOADS, Load
 
 from kratos_conformance.target import Target
-
-from security_load import LOADS, Load
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from security_load import Load
 
 from kratos_conformance import checks
 from kratos_conformance.checks import Measurement
@@ -16,8 +17,6 @@ from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flows import Verifier
 from kratos_conformance.identities import AdminApi, unique_address
 from kratos_conformance.target import Target
-
-from security_load import Load
 
 #: how sure a timing difference must be before it counts (two-sided Mann-Whitney)
 SIGNIFICANCE = 0.01

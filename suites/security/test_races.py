@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from security_load import Load
 
 from kratos_conformance import checks
 from kratos_conformance.checks import Measurement
@@ -17,8 +18,6 @@ from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flows import Verifier, flow_in
 from kratos_conformance.identities import AdminApi
 from kratos_conformance.target import SUBMIT, Target
-
-from security_load import Load
 
 #: one racing request for :meth:`Client.race`: method, URL, httpx keyword arguments
 Racer = tuple[str, str, dict[str, Any]]

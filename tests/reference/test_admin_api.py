@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-
 from reference_helpers import SmtpSink, StartTarget, create_identity, message_ids, native_client, unique_email
 
 from kratos_conformance.reference import RunningTarget

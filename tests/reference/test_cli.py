@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from reference_helpers import SmtpSink
 
 from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS

@@ -5,10 +5,24 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
-from kratos_conformance.reference.bodies import (CODE_SCHEMA, LINK_SCHEMA, BodyError, PayloadError, Submission,
-                                                 check_request, decode)
-from kratos_conformance.reference.csrf import (RequestCsrf, cookie_name, encode_cookie, mask, new_secret, token_matches,
-                                               unmask)
+from kratos_conformance.reference.bodies import (
+    CODE_SCHEMA,
+    LINK_SCHEMA,
+    BodyError,
+    PayloadError,
+    Submission,
+    check_request,
+    decode,
+)
+from kratos_conformance.reference.csrf import (
+    RequestCsrf,
+    cookie_name,
+    encode_cookie,
+    mask,
+    new_secret,
+    token_matches,
+    unmask,
+)
 from kratos_conformance.reference.negotiation import init_wants_json, is_browser_request, is_json_request
 from kratos_conformance.reference.return_to import ReturnToForbidden, check_return_to
 from kratos_conformance.reference.timefmt import format_time

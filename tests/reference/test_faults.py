@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
-
-from reference_helpers import (SmtpSink, StartTarget, browser_client, create_identity, csrf_token, get_identity,
-                               message_ids, native_client, query_param, spa_client, unique_email)
+from reference_helpers import (
+    SmtpSink,
+    StartTarget,
+    browser_client,
+    create_identity,
+    csrf_token,
+    get_identity,
+    message_ids,
+    native_client,
+    query_param,
+    spa_client,
+    unique_email,
+)
 
 from kratos_conformance.reference import KNOWN_FAULTS, RunningTarget
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 
 import httpx
-
-from reference_helpers import (StartTarget, browser_client, message_ids, native_client, query_param, spa_client,
-                               unique_email)
+from reference_helpers import (
+    StartTarget,
+    browser_client,
+    message_ids,
+    native_client,
+    query_param,
+    spa_client,
+    unique_email,
+)
 
 from kratos_conformance.reference import RunningTarget
 

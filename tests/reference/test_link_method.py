@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import time
 
-from reference_helpers import (SmtpSink, StartTarget, browser_client, create_identity, csrf_token, get_identity,
-                               message_ids, native_client, node, query_param, spa_client, unique_email)
+from reference_helpers import (
+    SmtpSink,
+    StartTarget,
+    browser_client,
+    create_identity,
+    csrf_token,
+    get_identity,
+    message_ids,
+    native_client,
+    node,
+    query_param,
+    spa_client,
+    unique_email,
+)
 
 from kratos_conformance.reference import RunningTarget
 

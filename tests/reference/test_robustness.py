@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from reference_helpers import SmtpSink, message_ids, native_client, query_param, spa_client
 
 from kratos_conformance.reference import RunningTarget

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from reference_helpers import SmtpSink, create_identity, get_identity, unique_email
 
 from kratos_conformance.reference import RunningTarget

@@ -5,9 +5,17 @@ from __future__ import annotations
 import time
 
 import httpx
-
-from reference_helpers import (FormParser, SmtpSink, StartTarget, browser_client, create_identity, get_identity,
-                               parse_page, query_param, unique_email)
+from reference_helpers import (
+    FormParser,
+    SmtpSink,
+    StartTarget,
+    browser_client,
+    create_identity,
+    get_identity,
+    parse_page,
+    query_param,
+    unique_email,
+)
 
 from kratos_conformance.reference import RunningTarget
 
