@@ -448,10 +448,10 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
 
     A query string and a form or multipart body carry every value as text, and Kratos ignores query parameters
     it does not know: schemathesis's mutations of those parts (wrong types, extra parameters) do not survive
-    serialization. Kratos reads a JSON body the same way, form-style (contract: info.description): a value of
-    another type given for a text field arrives as its text, so a JSON body counts as negative only if it still
-    breaks the body schema once those values are read as text (:func:`body_as_read`). The scenarios check the
-    text-encoded refusals (missing flow, empty body, bad encodings) one by one.
+    serialization. Kratos reads a JSON body the same way, form-style (contract: the submission's requestBody): a
+    value of another type given for a text field arrives as its text, and null or "" as nothing, so a JSON body
+    counts as negative only if it still breaks the body schema read that way (:func:`body_as_read`). The
+    scenarios check the text-encoded refusals (missing flow, empty body, bad encodings) one by one.
     """
     meta = case.meta
     if meta is None:
@@ -470,12 +470,13 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
 
 
 def body_as_read(body: Any) -> Any:
-    """A JSON submission as Kratos reads it: every value given for a text field (method, email, code,
-    csrf_token) becomes text, whatever its JSON type; other members stay as they are."""
+    """A JSON submission as Kratos reads it (contract: the submission's requestBody): a member given as null or
+    as an empty string is left out; every other value given for a text field (method, email, code, csrf_token)
+    becomes text, whatever its JSON type; other members stay as they are."""
     if not isinstance(body, dict):
         return body
     return {key: value if key not in _text_fields() or isinstance(value, str) else json.dumps(value)
-            for key, value in body.items()}
+            for key, value in body.items() if value is not None and value != ""}
 
 
 @functools.lru_cache(maxsize=1)

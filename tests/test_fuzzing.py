@@ -543,6 +543,10 @@ def test_rejection_is_only_asked_of_cases_that_stay_negative_on_the_wire(
     ({"code": "123456", "transient_payload": 5}, True),           # transient_payload must still be an object
     ({"method": ["code"], "email": "a@b.test"}, True),            # the method's text is no method
     ({"email": "a@b.test"}, True),                                # neither method nor code
+    # null and "" count as left out (Kratos v26.2.0, v25.4.0, v1.3.1: case email.json-null-payload)
+    ({"code": "123456", "transient_payload": None}, False),
+    ({"transient_payload": "", "method": "", "email": "", "code": "123456"}, False),
+    ({"method": "code", "email": "a@b.test", "transient_payload": []}, True),  # [] is neither nothing nor an object
 ])
 def test_a_json_body_is_negative_if_it_stays_so_when_read_as_text(st_schema: Any, body: Any, judged: bool) -> None:
     case = _negative(st_schema, "application/json", "body", body=body)

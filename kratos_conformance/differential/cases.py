@@ -219,6 +219,13 @@ def email_json_types(s: Script, kind: ClientKind) -> None:
         client.submit(flow.id, body)
 
 
+@case("email.json-null-payload", kinds=(ClientKind.NATIVE,))
+def email_json_null_payload(s: Script, kind: ClientKind) -> None:
+    client = s.client(kind)
+    flow = s.start(client)
+    client.submit(flow.id, {**s.email_body(flow, s.address()), "transient_payload": None})
+
+
 @case("email.flow-missing")
 def email_flow_missing(s: Script, kind: ClientKind) -> None:
     s.client(kind).submit(None, {"method": s.method, "email": s.address()})
