@@ -8,7 +8,6 @@ message names the requirement and shows the redacted exchanges. Checks never pri
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow import Flow
 from .mail import MailSource, assert_no_mail
+from .response_rules import cache_control_problem, cookie_attributes, csrf_cookie_problems, is_csrf_cookie
 
 
 class RequirementFailure(AssertionError):
@@ -166,55 +166,26 @@ def header(ex: Exchange, name: str, req: str, *, equals: str | None = None, abse
 def no_csrf_cookie(ex: Exchange, req: str) -> None:
     """No ``csrf_token_*`` cookie is set by the response."""
     names = [c.split("=", 1)[0].strip() for c in ex.set_cookies]
-    expect(req, not any(n.startswith("csrf_token") for n in names), f"unexpected Set-Cookie {names}", ex,
+    expect(req, not any(is_csrf_cookie(c) for c in ex.set_cookies), f"unexpected Set-Cookie {names}", ex,
            name="no_csrf_cookie")
 
 
-_CSRF_NAME = re.compile(r"^csrf_token_[0-9a-f]{64}$")
-
-
-def csrf_cookie_problems(set_cookie: str, *, secure: bool | None = None) -> list[str]:
-    """What is wrong with one CSRF ``Set-Cookie`` value (empty when it has Kratos's attributes).
-
-    Kratos: ``csrf_token_<sha256 hex>``, HttpOnly, Path=/, SameSite=Lax, Max-Age=31536000; ``secure`` (when not
-    None) says whether the Secure attribute is due (https deployments) or must be absent (plain http).
-    """
-    name = set_cookie.split("=", 1)[0].strip()
-    attrs = _cookie_attributes(set_cookie)
-    problems = []
-    if not _CSRF_NAME.match(name):
-        problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
-    if "httponly" not in attrs:
-        problems.append("not HttpOnly")
-    if attrs.get("path") != "/":
-        problems.append(f"Path is {attrs.get('path')!r}, not '/'")
-    if attrs.get("samesite", "").lower() != "lax":
-        problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
-    if attrs.get("max-age") != "31536000":
-        problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
-    if secure is not None and ("secure" in attrs) != secure:
-        problems.append("Secure missing" if secure else "Secure set on a plain-http deployment")
-    return problems
+def not_cacheable(ex: Exchange, req: str) -> None:
+    """The response's ``Cache-Control`` forbids caching it (a flow read: private, no-cache, no-store,
+    must-revalidate)."""
+    problem = cache_control_problem(ex.header("Cache-Control"))
+    expect(req, problem is None, problem or "not cacheable", ex, name="cache_control")
 
 
 def csrf_cookie(ex: Exchange, req: str, *, secure: bool | None = None) -> dict[str, str]:
     """The response sets the CSRF cookie with the attributes Kratos gives it; returns its attributes."""
     for raw in ex.set_cookies:
-        if raw.split("=", 1)[0].strip().startswith("csrf_token"):
+        if is_csrf_cookie(raw):
             problems = csrf_cookie_problems(raw, secure=secure)
             expect(req, not problems, "CSRF cookie: " + ("; ".join(problems) or "ok"), ex, name="csrf_cookie")
-            return _cookie_attributes(raw)
+            return cookie_attributes(raw)
     expect(req, False, "no csrf_token_* cookie was set", ex, name="csrf_cookie")
     return {}
-
-
-def _cookie_attributes(raw: str) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    for part in raw.split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key:
-            attrs[key.lower()] = value.strip()
-    return attrs
 
 
 # --- flows ------------------------------------------------------------------------------------------------------

@@ -17,14 +17,12 @@ from typing import Any, cast
 
 import jsonschema_rs
 
-from . import checks
+from . import checks, response_rules
 from .contract import deref, load_contract, schema_validator, validation_errors
 from .exchanges import Exchange
+from .response_rules import RedirectTargets, location_problem
 from .target import Target
 from .ui_expectations import expectations
-
-_LEAK = re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+|goroutine \d+ \[|panic: |'
-                   r'\bat [\w.$]+\([\w]+\.java:\d+\)')
 
 
 class ContractJudge:
@@ -42,30 +40,34 @@ class ContractJudge:
 
     def judge(self, ex: Exchange) -> None:
         """Raise :class:`~kratos_conformance.checks.RequirementFailure` if ``ex`` breaks the contract."""
-        checks.expect("VER-RESP-NO-5XX", ex.status < 500, f"server error {ex.status}", ex, name="no_server_error")
-        leak = self.leak(ex)
-        checks.expect("VER-RESP-NO-LEAK", leak is None, f"the body leaks internals: {leak}", ex, name="no_leak")
+        for req, problems in self.findings(ex).items():
+            checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex, name="contract")
+
+    def findings(self, ex: Exchange) -> dict[str, list[str]]:
+        """Every requirement ``ex`` could be judged against, with what it breaks (an empty list: judged, and it
+        conforms), in the order a scenario meets them; a requirement absent here could not be judged on it."""
+        found: dict[str, list[str]] = {"VER-RESP-NO-5XX": [] if ex.status < 500 else [f"server error {ex.status}"]}
+        leaked = self.leak(ex)
+        found["VER-RESP-NO-LEAK"] = [f"the body leaks internals: {leaked}"] if leaked else []
         op = self.operations.get(ex.operation)
         if op is None:
-            return
-        for req, problems in self.problems(op, ex).items():
-            checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex, name="contract")
-        if ex.status == 303:
-            location = ex.location or ""
-            checks.expect("VER-RESP-LOCATION", self.location_allowed(location),
-                          "the redirect leads outside the UI, the error UI and the public API", ex, name="location")
+            return found
+        found.update(self.problems(op, ex))
+        if 300 <= ex.status < 400:
+            problem = location_problem(ex.location, self.redirect_targets)
+            found["VER-RESP-LOCATION"] = [problem] if problem else []
         flow = self.flow_document(ex)
         if flow is not None:
-            problems = self.ui.message_problems(flow)
-            checks.expect("VER-RESP-MESSAGE-IDS", not problems, "; ".join(problems) or "known messages", ex,
-                          name="message_ids")
+            found["VER-RESP-MESSAGE-IDS"] = self.ui.message_problems(flow)
             layout = self.ui.layout_problem(flow)
-            checks.expect("VER-UI-LAYOUT", layout is None, layout or "a recorded layout", ex, name="layout")
+            found["VER-UI-LAYOUT"] = [layout] if layout else []
+        return found
 
-    def location_allowed(self, location: str) -> bool:
-        """True if a redirect target is the UI, the error UI, the public API or the allow-listed return_to."""
-        bases = [self.target.public_url, self.target.ui_url, self.target.error_ui_url, self.target.return_to]
-        return any(base and location.startswith(base) for base in bases)
+    @property
+    def redirect_targets(self) -> RedirectTargets:
+        """Where the target may send clients."""
+        return RedirectTargets(self.target.public_url, self.target.ui_url, self.target.error_ui_url,
+                               self.target.return_to)
 
     @staticmethod
     def flow_document(ex: Exchange) -> dict[str, Any] | None:
@@ -125,18 +127,13 @@ class ContractJudge:
     def leak(ex: Exchange) -> str | None:
         """What the body leaks (a ``debug`` member in an error, a stack trace), or None."""
         text = ex.response.text if ex.response.content else ""
-        m = _LEAK.search(text)
-        if m:
-            return f"stack trace ({m.group(0)[:60]!r})"
+        document = None
         if ex.content_type.endswith("json"):
             try:
-                doc = ex.json()
+                document = ex.json()
             except ValueError:
-                return None
-            err = doc.get("error") if isinstance(doc, dict) else None
-            if isinstance(err, dict) and "debug" in err:
-                return "error.debug is present"
-        return None
+                document = None
+        return response_rules.leak(text, document)
 
 
 class _FastValidator:

@@ -81,18 +81,7 @@ def exchange(step: dict[str, Any]) -> Exchange:
 
 def problems(judge: ContractJudge, ex: Exchange) -> list[str]:
     """What the contract judge finds wrong with one exchange (empty when it conforms)."""
-    found = [f"{req}: {p}" for req, ps in judge.problems(judge.operations[ex.operation], ex).items() for p in ps]
-    if ex.status == 303 and not judge.location_allowed(ex.location or ""):
-        found.append(f"VER-RESP-LOCATION: {ex.location}")
-    flow = judge.flow_document(ex)
-    if flow is not None:
-        found += [f"VER-RESP-MESSAGE-IDS: {p}" for p in judge.ui.message_problems(flow)]
-        layout = judge.ui.layout_problem(flow)
-        found += [f"VER-UI-LAYOUT: {layout}"] if layout else []
-    leak = judge.leak(ex)
-    if leak:
-        found.append(f"VER-RESP-NO-LEAK: {leak}")
-    return found
+    return [f"{req}: {p}" for req, found in judge.findings(ex).items() for p in found]
 
 
 @pytest.mark.parametrize("method", ["code", "link"])

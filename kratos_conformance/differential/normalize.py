@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..exchanges import Exchange
+from ..response_rules import CSRF_COOKIE_NAME
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 _DECIMAL = re.compile(r"\b\d+\.\d+\b")
-_CSRF_COOKIE = re.compile(r"^csrf_token_[0-9a-f]{64}$")
 _SIX_DIGITS = re.compile(r"^\d{6}$")
 
 #: response headers a client acts on; the others (Date, Vary, Content-Length...) are left out.
@@ -140,7 +140,7 @@ class Normalizer:
         """``name=<value>; attr; attr`` with the CSRF cookie's hashed name abstracted and attributes sorted."""
         first, _, rest = raw.partition(";")
         name = first.split("=", 1)[0].strip()
-        if _CSRF_COOKIE.match(name):
+        if CSRF_COOKIE_NAME.match(name):
             name = "csrf_token_<sha256>"
         attrs = sorted(a.strip().lower() for a in rest.split(";") if a.strip() and
                        not a.strip().lower().startswith("expires="))

@@ -1,0 +1,97 @@
+"""The response rules: what each says, and that each is written once.
+
+The scenarios, the contract judge and the fuzzer's checks must hold a response to the same rule; a second copy
+of a rule is how they came to disagree (a prefix match in one place, a boundary-aware match in another).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kratos_conformance import response_rules
+from kratos_conformance.response_rules import (
+    RedirectTargets,
+    cache_control_problem,
+    csrf_cookie_problems,
+    leak,
+    location_problem,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = RedirectTargets("https://id.example/", "https://ui.example/verification", "https://ui.example/error",
+                          "https://app.example.com/after")
+COOKIE = "csrf_token_" + "a" * 64 + "=secret; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
+
+
+@pytest.mark.parametrize(("location", "allowed"), [
+    ("https://ui.example/verification?flow=1", True),
+    ("https://ui.example/error?id=2", True),
+    ("https://id.example/self-service/verification/flows?id=3", True),
+    ("https://app.example.com/after", True),
+    ("https://ui.example/verification-evil", False),        # a prefix, but not below it
+    ("https://app.example.com/after.evil.example/", False),
+    ("https://id.example/admin/identities", False),         # the public API, but not its self-service routes
+    ("//evil.example/", False),                             # not absolute
+    (None, False),
+])
+def test_a_redirect_may_only_lead_to_the_ui_the_error_ui_the_api_or_return_to(location: str | None,
+                                                                             allowed: bool) -> None:
+    assert (location_problem(location, TARGETS) is None) is allowed
+
+
+def test_with_the_uis_unknown_only_the_shape_of_a_redirect_is_judged() -> None:
+    loose = RedirectTargets("https://id.example/")
+    assert location_problem("https://anywhere.example/x", loose) is None
+    assert location_problem("/relative", loose) is not None
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("private, no-cache, no-store, must-revalidate", True),
+    ("no-store, must-revalidate, private, no-cache, max-age=0", True),   # any order, others allowed
+    ("no-cache", False),
+    (None, False),
+])
+def test_a_flow_read_must_not_be_cacheable(value: str | None, ok: bool) -> None:
+    assert (cache_control_problem(value) is None) is ok
+
+
+def test_the_csrf_cookie_has_kratos_name_and_attributes() -> None:
+    assert csrf_cookie_problems(COOKIE) == []
+    assert csrf_cookie_problems(COOKIE, secure=True) == ["Secure missing"]
+    assert csrf_cookie_problems(COOKIE + "; Secure", secure=False) == ["Secure set on a plain-http deployment"]
+    assert "not HttpOnly" in csrf_cookie_problems(COOKIE.replace("; HttpOnly", ""))
+    assert csrf_cookie_problems("csrf_token=x; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax") == [
+        "name 'csrf_token' is not csrf_token_<sha256 hex>"]
+
+
+@pytest.mark.parametrize(("text", "document", "found"), [
+    ('Traceback (most recent call last):\n  File "x.py", line 3', None, True),
+    ("goroutine 12 [running]:", None, True),
+    ("{}", {"error": {"code": 500, "debug": "sql: no rows"}}, True),
+    ("{}", {"error": {"code": 400, "reason": "bad"}}, False),
+])
+def test_a_body_must_not_leak_internals(text: str, document: object, found: bool) -> None:
+    assert (leak(text, document) is not None) is found
+
+
+#: a literal only a copy of a rule would contain, by rule
+RULE_MARKERS = {
+    "the CSRF cookie's name": re.escape("csrf_token_[0-9a-f]"),
+    "the stack-trace pattern": re.escape("goroutine \\d+"),
+    "the no-cache directives": r"\(\s*\"private\",\s*\"no-cache\"",
+    "the redirect boundary": re.escape('rest[0] in "?#/"'),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_MARKERS))
+def test_each_rule_is_written_once(rule: str) -> None:
+    """Only kratos_conformance/response_rules.py holds the rule (the reference target, a server, is not a judge)."""
+    pattern = re.compile(RULE_MARKERS[rule])
+    holders = sorted(str(path.relative_to(ROOT)) for folder in ("kratos_conformance", "suites")
+                     for path in (ROOT / folder).rglob("*.py")
+                     if "reference" not in path.parts and pattern.search(path.read_text(encoding="utf-8")))
+    assert holders == ["kratos_conformance/response_rules.py"], f"{rule} is written in {holders}"
+    assert pattern.search(Path(response_rules.__file__).read_text(encoding="utf-8"))
