@@ -57,15 +57,24 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
 from .catalog import requirement
-from .checks import RequirementFailure, csrf_cookie_problems, expect
+from .checks import RequirementFailure, expect
+from .checks import hold as hold_checks
 from .clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
-from .contract import DEFAULT_CONTRACT_PATH, component_validator, load_contract
+from .contract import DEFAULT_CONTRACT_PATH, component_validator, deref, load_contract
 from .curl import curl_line, redact_request_body
 from .errors import CannotJudge
 from .exchanges import Exchange, Recorder
 from .flow import Flow
 from .identities import AdminApi, unique_address
-from .redact import redact_text, redact_url
+from .redact import redact_text
+from .response_rules import (
+    RedirectTargets,
+    cache_control_problem,
+    csrf_cookie_problems,
+    is_csrf_cookie,
+    leak,
+    location_problem,
+)
 from .target import Target
 from .ui_expectations import UiExpectations, expectations
 
@@ -187,20 +196,19 @@ def curl_for_case(case: schemathesis.Case, base_url: str | None = None) -> str:
 # ============================================================================================== custom checks
 
 @dataclass(frozen=True)
-class CheckTarget:
-    """What the custom checks judge against: where redirects may point and which message ids exist."""
+class CheckTarget(RedirectTargets):
+    """What the custom checks judge against: where redirects may point (:class:`RedirectTargets`), which message
+    ids the release shows, whether the CSRF cookie must be Secure."""
 
-    public_url: str
-    ui_url: str | None = None
-    error_ui_url: str | None = None
-    return_to: str | None = None
     #: the release's messages (None: not judged).
     ui: UiExpectations | None = None
+    #: the CSRF cookie's Secure attribute is due (True), must be absent (False), or is not judged (None).
+    secure_cookies: bool | None = None
 
     @classmethod
     def from_target(cls, target: Target) -> CheckTarget:
         return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
-                   return_to=target.return_to, ui=expectations(target.profile))
+                   return_to=target.return_to, ui=expectations(target.profile), secure_cookies=target.secure_cookies)
 
 
 _active_target: contextvars.ContextVar[CheckTarget | None] = contextvars.ContextVar("fuzz_check_target",
@@ -248,20 +256,14 @@ def _json_or_none(response: schemathesis.Response) -> Any:
         return None
 
 
-NO_CACHE_DIRECTIVES = ("private", "no-cache", "no-store", "must-revalidate")
-
-
 @schemathesis.check
 def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
     if operation_id(case) != "getVerificationFlow" or response.status_code != 200:
         return None
-    value = ", ".join(header_values(response, "cache-control"))
-    directives = {d.strip().lower() for d in value.split(",") if d.strip()}
-    missing = [d for d in NO_CACHE_DIRECTIVES if d not in directives]
-    if missing:
-        raise AssertionError(f"Cache-Control {value or '(absent)'!r} lacks {', '.join(missing)} "
-                             f"(expected 'private, no-cache, no-store, must-revalidate')")
+    problem = cache_control_problem(", ".join(header_values(response, "cache-control")) or None)
+    if problem:
+        raise AssertionError(problem)
     return None
 
 
@@ -276,10 +278,12 @@ def set_cookies(response: schemathesis.Response) -> list[str]:
 @schemathesis.check
 def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-INIT-CSRF-COOKIE: every CSRF cookie the target sets has Kratos's name and attributes."""
+    check_target = _active_target.get()
+    secure = check_target.secure_cookies if check_target is not None else None
     found = []
     for raw in set_cookies(response):
-        if raw.split("=", 1)[0].strip().startswith("csrf_token"):
-            found += csrf_cookie_problems(raw)
+        if is_csrf_cookie(raw):
+            found += csrf_cookie_problems(raw, secure=secure)
     if found:
         raise AssertionError("CSRF cookie: " + "; ".join(dict.fromkeys(found)))
     return None
@@ -297,31 +301,6 @@ def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathe
     return None
 
 
-def _under(location: str, prefix: str | None) -> bool:
-    """``location`` is ``prefix`` or lies below it (``?``, ``#`` or ``/`` follows)."""
-    if not prefix or not location.startswith(prefix):
-        return False
-    rest = location[len(prefix):]
-    return prefix.endswith("/") or rest == "" or rest[0] in "?#/"
-
-
-def location_problem(location: str | None, check_target: CheckTarget) -> str | None:
-    """Why a redirect target is not allowed (None when it points where the target may send clients)."""
-    if not location:
-        return "a redirect without a Location header"
-    parts = urlsplit(location)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"Location {redact_url(location)!r} is not an absolute http(s) URL"
-    public_api = check_target.public_url + "self-service/"
-    allowed = [public_api, check_target.ui_url, check_target.error_ui_url, check_target.return_to]
-    if any(_under(location, prefix) for prefix in allowed):
-        return None
-    if check_target.ui_url is None or check_target.error_ui_url is None:
-        return None  # the UIs are not configured: only the shape can be judged
-    names = ", ".join(p for p in allowed if p)
-    return f"Location {redact_url(location)!r} is none of the UI, the error UI or the public API ({names})"
-
-
 @schemathesis.check
 def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-LOCATION: every redirect points at the UI, the error UI or the target's public API."""
@@ -337,26 +316,10 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
     return None
 
 
-_LEAK = re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+|goroutine \d+ \[|panic: |'
-                   r'\bat [\w.$]+\([\w]+\.java:\d+\)')
-
-
-def leak(content: bytes, document: Any) -> str | None:
-    """What a response body leaks (an ``error.debug`` member, a stack trace), or None."""
-    text = content.decode("utf-8", errors="replace")
-    m = _LEAK.search(text)
-    if m:
-        return f"stack trace ({m.group(0)[:60]!r})"
-    err = document.get("error") if isinstance(document, dict) else None
-    if isinstance(err, dict) and "debug" in err:
-        return "error.debug is present"
-    return None
-
-
 @schemathesis.check
 def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
-    found = leak(response.content or b"", _json_or_none(response))
+    found = leak((response.content or b"").decode("utf-8", errors="replace"), _json_or_none(response))
     if found:
         raise AssertionError(f"the body leaks internals: {found}")
     return None
@@ -436,6 +399,62 @@ def judge(case: schemathesis.Case, response: schemathesis.Response,
                 and (r.name != "negative_data_rejection" or negative_on_the_wire(case))]
     order = list(CHECK_REQUIREMENTS)
     return sorted(findings, key=lambda f: order.index(f.check) if f.check in order else len(order))
+
+
+def could_break(case: schemathesis.Case, response: schemathesis.Response,
+                check_target: CheckTarget | None) -> list[str]:
+    """The requirements a response to ``case`` was able to break, so that keeping them is evidence: a cache rule
+    only on a flow read, the Location rule only on a redirect, rejection only for a case still negative on the
+    wire, the schema only where the contract documents one, and so on. Requirements a response could not break
+    are not counted as passed by it."""
+    op_id = operation_id(case)
+    found = ["VER-RESP-NO-5XX", "VER-RESP-NO-LEAK"]
+    documented = _documented(op_id, response.status_code)
+    if op_id in OPERATION_IDS.values():
+        found.append("VER-RESP-STATUS")
+    if documented is not None:
+        declares_content, declares_headers, declares_schema = documented
+        ctype = (header_values(response, "content-type") or [""])[0].split(";")[0].strip().lower()
+        if declares_content:
+            found.append("VER-RESP-CONTENT-TYPE")
+        if declares_headers:
+            found.append("VER-RESP-HEADERS")
+        if declares_schema and ctype.endswith("json"):
+            found.append("VER-RESP-SCHEMA")
+    if op_id == "getVerificationFlow" and response.status_code == 200:
+        found.append("VER-GET-CACHE-CONTROL")
+    if any(is_csrf_cookie(raw) for raw in set_cookies(response)):
+        found.append("VER-INIT-CSRF-COOKIE")
+    if check_target is not None and 300 <= response.status_code < 400:
+        found.append("VER-RESP-LOCATION")
+    doc = _json_or_none(response)
+    if check_target is not None and check_target.ui is not None and isinstance(doc, dict) \
+            and isinstance(doc.get("ui"), dict):
+        found.append("VER-RESP-MESSAGE-IDS")
+    meta = case.meta
+    if meta is None or meta.generation.mode.is_positive:
+        found.append("VER-FUZZ-POSITIVE-ACCEPTED")
+    elif negative_on_the_wire(case):
+        found.append("VER-FUZZ-NEGATIVE-REJECTED")
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _documented(op_id: str, status: int) -> tuple[bool, bool, bool] | None:
+    """For a status the contract documents for an operation: whether it declares a body, headers, a JSON schema
+    (None: not documented; ``default`` does not count)."""
+    contract = load_contract()
+    for item in contract["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == op_id:
+                response = (op.get("responses") or {}).get(str(status))
+                if response is None:
+                    return None
+                response = deref(contract, response)
+                content = response.get("content") or {}
+                schema = any("json" in media and (body or {}).get("schema") for media, body in content.items())
+                return bool(content), bool(response.get("headers")), schema
+    return None
 
 
 #: media types whose values reach the server as text: a type mutation (a boolean ``code``, a numeric
@@ -711,7 +730,8 @@ class LivePool:
     def _make(self, slot: Slot) -> LiveFlow | None:
         started = time.monotonic()
         try:
-            flow = self._build(slot)
+            with hold_checks():  # a flow made for the fuzzer is no evidence for the test that happens to run
+                flow = self._build(slot)
         except CannotJudge as exc:
             self.broken[slot] = str(exc)
             return None
@@ -1072,11 +1092,14 @@ def _reraise_as_requirement(search: _Search, exc: BaseException) -> None:
 
 
 def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
-    """Tell the check listeners (reports) that ``requirement_ids`` held for every response of a fuzzing run."""
-    if stats.requests == 0:
-        return
+    """Tell the check listeners (reports) which of ``requirement_ids`` a fuzzing run holds evidence for: those
+    at least one of its responses could have broken (:func:`could_break`) and kept. The others stay as the run
+    left them: not exercised, unless another test judged them."""
     for req_id in requirement_ids:
-        expect(req_id, True, f"{stats.requests} fuzzed responses conform ({stats.label})", name="fuzz")
+        judged = stats.passed[req_id]
+        if judged:
+            expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
+                   f"({stats.label})", name="fuzz")
 
 
 def _emit(failure: RequirementFailure) -> None:
@@ -1150,7 +1173,7 @@ class Fuzzer:
                 failure = requirement_failure(findings, response, context=where,
                                               rerun=f"--fuzz-seed={self.run_seed} --fuzz-budget={budget.name}")
                 raise search.failed(failure, curl_for(response))
-            stats.passed.update(CHECK_REQUIREMENTS.values())
+            stats.passed.update(could_break(case, response, self.check_target))
 
         rounds = 0
         try:
@@ -1268,6 +1291,10 @@ class Fuzzer:
                                                   steps=self.steps[-6:],
                                                   rerun=f"--fuzz-seed={fuzzer.run_seed} --fuzz-budget={budget.name}")
                     raise search.failed(failure, curl_for(response))
+                stats.passed.update(could_break(case, response, fuzzer.check_target))
+                node = self.recorder.cases.get(case.id)
+                if node is not None and node.transition is not None and node.is_transition_applied:
+                    stats.passed[STATEFUL_REQUIREMENT] += 1  # a step the contract's links led to, judged
                 self.steps.append(_clip(f"{case.operation.label} -> {response.status_code}: {curl_for(response)}"))
 
         rounds = 0

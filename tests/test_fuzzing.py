@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,11 +14,13 @@ import httpx
 import pytest
 import schemathesis
 
-from kratos_conformance import checks, fuzzing
+from kratos_conformance import checks, fuzzing, response_rules
 from kratos_conformance.catalog import requirement
-from kratos_conformance.checks import RequirementFailure
+from kratos_conformance.checks import CheckResult, RequirementFailure
 from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail import SmtpSink
 from kratos_conformance.profiles import get_profile
+from kratos_conformance.target import Target
 from kratos_conformance.ui_expectations import expectations
 
 PUBLIC = "http://127.0.0.1:4433/"
@@ -259,7 +262,7 @@ def test_csrf_cookie_check(st_schema: Any, cookie: str, problem: str) -> None:
     bad = response(200, body=flow_doc(), headers=[("Set-Cookie", "other=1"), ("Set-Cookie", cookie)])
     with pytest.raises(AssertionError, match=problem):
         fuzzing.csrf_cookie_attributes(None, bad, case)
-    assert checks.csrf_cookie_problems(GOOD_COOKIE) == []
+    assert response_rules.csrf_cookie_problems(GOOD_COOKIE) == []
 
 
 def test_message_id_check(st_schema: Any) -> None:
@@ -551,3 +554,66 @@ def test_rejection_is_only_asked_of_cases_that_stay_negative_on_the_wire(
 def test_a_json_body_is_negative_if_it_stays_so_when_read_as_text(st_schema: Any, body: Any, judged: bool) -> None:
     case = _negative(st_schema, "application/json", "body", body=body)
     assert fuzzing.negative_on_the_wire(case) is judged
+
+
+# ------------------------------------------------------------------------------------------ evidence
+
+def _heard(work: Callable[[], object]) -> list[CheckResult]:
+    """The check results the reports would hear while ``work`` runs."""
+    heard: list[CheckResult] = []
+    checks.add_check_listener(heard.append)
+    try:
+        work()
+    finally:
+        checks.remove_check_listener(heard.append)
+    return heard
+
+
+def test_a_response_is_evidence_only_for_what_it_could_break(st_schema: Any) -> None:
+    init = case_for(st_schema, "GET", "/self-service/verification/api")
+    answer = fuzzing.could_break(init, response(200, body=flow_doc()), CHECK_TARGET)
+    assert "VER-GET-CACHE-CONTROL" not in answer            # only a flow read can break it
+    assert "VER-RESP-LOCATION" not in answer                # not a redirect
+    assert "VER-INIT-CSRF-COOKIE" not in answer             # no cookie set
+    assert {"VER-RESP-NO-5XX", "VER-RESP-STATUS", "VER-RESP-SCHEMA", "VER-RESP-MESSAGE-IDS"} <= set(answer)
+    read = fuzzing.could_break(flows_get(st_schema), response(200, body=flow_doc()), CHECK_TARGET)
+    assert "VER-GET-CACHE-CONTROL" in read
+    redirect = fuzzing.could_break(init, response(303, headers=[("Location", UI + "?flow=1")]), CHECK_TARGET)
+    assert "VER-RESP-LOCATION" in redirect and "VER-RESP-SCHEMA" not in redirect
+    assert "VER-RESP-LOCATION" not in fuzzing.could_break(init, response(303), None)   # nothing to judge it by
+
+
+def test_a_negative_case_filtered_out_is_no_evidence_of_rejection(st_schema: Any) -> None:
+    read_as_text = _negative(st_schema, "application/json", "body", body={"code": 123456, "method": "code"})
+    still_negative = _negative(st_schema, "application/json", "body", body={"method": ["code"], "email": "a@b.c"})
+    refused = response(400, body=flow_doc())
+    assert "VER-FUZZ-NEGATIVE-REJECTED" not in fuzzing.could_break(read_as_text, refused, CHECK_TARGET)
+    assert "VER-FUZZ-NEGATIVE-REJECTED" in fuzzing.could_break(still_negative, refused, CHECK_TARGET)
+    assert "VER-FUZZ-POSITIVE-ACCEPTED" not in fuzzing.could_break(still_negative, refused, CHECK_TARGET)
+
+
+def test_a_run_reports_passes_only_for_requirements_it_holds_evidence_for() -> None:
+    stats = fuzzing.RunStats("per-operation", requests=40)
+    stats.passed.update({"VER-RESP-NO-5XX": 40, "VER-RESP-SCHEMA": 12})
+    heard = _heard(lambda: fuzzing.report_passes(stats, ("VER-RESP-NO-5XX", "VER-RESP-SCHEMA",
+                                                         "VER-GET-CACHE-CONTROL", "VER-FUZZ-NEGATIVE-REJECTED")))
+    assert [(r.requirement, r.passed) for r in heard] == [("VER-RESP-NO-5XX", True), ("VER-RESP-SCHEMA", True)]
+    assert "12 of 40" in heard[1].detail
+    assert _heard(lambda: fuzzing.report_passes(fuzzing.RunStats("empty"), ("VER-RESP-NO-5XX",))) == []
+
+
+def test_flows_made_for_the_fuzzer_are_no_evidence_for_the_running_test() -> None:
+    from kratos_conformance.reference import ReferenceConfig, serve
+
+    with SmtpSink() as sink, serve(ReferenceConfig(public_url="http://127.0.0.1:0/", admin_url="http://127.0.0.1:0/",
+                                                  smtp_url=sink.url, method="code")) as running:
+        target = Target(public_url=running.public_url, admin_url=running.admin_url, admin_token=None,
+                        profile=get_profile("kratos-v26"), wait_budget=30, mail_timeout=10)
+        pool = fuzzing.LivePool(target, sink, "code")
+        try:
+            made: list[Any] = []
+            heard = _heard(lambda: made.append(pool.get(fuzzing.Slot("api", "passed_challenge"))))
+        finally:
+            pool.close()
+    assert made[0] is not None and made[0].id
+    assert heard == []  # the walk to passed_challenge was checked step by step, but told no report
