@@ -8,16 +8,18 @@ message names the requirement and shows the redacted exchanges. Checks never pri
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow import Flow
 from .mail import MailSource, assert_no_mail
-from .response_rules import cache_control_problem, cookie_attributes, csrf_cookie_problems, is_csrf_cookie
+from .response_rules import cache_control_problem, cookie_attributes, csrf_cookie_problems, is_csrf_cookie, under
 
 
 class RequirementFailure(AssertionError):
@@ -59,6 +61,8 @@ class CheckResult:
     detail: str
     exchanges: tuple[Exchange, ...]
     measurement: Measurement | None = None
+    #: judged on the way to the state a test needs (inside :func:`precondition`), not by the test itself.
+    precondition: bool = False
 
 
 #: the name of a :func:`measure` result: a figure reported, not a check judged.
@@ -67,6 +71,18 @@ MEASURE = "measure"
 CheckListener = Callable[[CheckResult], None]
 _listeners: list[CheckListener] = []
 _held: list[list[CheckResult]] = []
+_in_precondition: contextvars.ContextVar[bool] = contextvars.ContextVar("in_precondition", default=False)
+
+
+@contextmanager
+def precondition() -> Iterator[None]:
+    """Inside the block, checks judge the steps that bring a flow into the state a test needs (a helper's
+    init, email submission, mail): they count like any other, and are marked as the helper's, not the test's."""
+    token = _in_precondition.set(True)
+    try:
+        yield
+    finally:
+        _in_precondition.reset(token)
 
 
 def add_check_listener(listener: CheckListener) -> None:
@@ -105,7 +121,8 @@ def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name
     """The primitive every check ends in: record the outcome (and the number it judged, if any) and raise if
     ``condition`` is false."""
     req = requirement(req_id)
-    tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges), measurement))
+    tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges), measurement,
+                     precondition=_in_precondition.get()))
     if not condition:
         raise RequirementFailure(req, detail, exchanges)
 
@@ -125,14 +142,25 @@ def status(ex: Exchange, expected: int | Collection[int], req: str) -> None:
     expect(req, ex.status in allowed, f"expected status {_fmt(allowed)}, got {ex.status}", ex, name="status")
 
 
-def redirect(ex: Exchange, req: str, to: str, *, query: dict[str, str] | None = None) -> str:
-    """303 with a ``Location`` that starts with ``to`` and carries the ``query`` values; returns the Location."""
-    location = ex.location or ""
-    ok = ex.status == 303 and location.startswith(to)
-    detail = f"expected 303 to {to}..., got {ex.status} Location {_redacted_location(ex)!r}"
-    if ok and query:
-        from urllib.parse import parse_qs, urlsplit
+def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | None = None,
+             learned: bool = False) -> str:
+    """303 with a ``Location`` under ``to`` (:func:`response_rules.under`) carrying the ``query`` values; returns
+    the Location.
 
+    ``to`` None: the URL is unknown (not given, and the target's redirects did not show it), so only the shape
+    is judged: an absolute http(s) Location. ``learned``: ``to`` was learned from the target's own redirects,
+    which the detail says (such a check shows consistency, not the configured URL)."""
+    location = ex.location or ""
+    shown = f"{ex.status} Location {_redacted_location(ex)!r}"
+    if to is None:
+        parts = urlsplit(location)
+        ok = ex.status == 303 and parts.scheme in ("http", "https") and bool(parts.netloc)
+        detail = f"expected a 303 to an absolute URL (the UI URL is unknown: only the shape is judged), got {shown}"
+    else:
+        ok = ex.status == 303 and under(location, to)
+        note = " (learned from the target's first redirects)" if learned else ""
+        detail = f"expected 303 to {to}...{note}, got {shown}"
+    if ok and query:
         got = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         missing = {k: v for k, v in query.items() if got.get(k) != v}
         ok = not missing
@@ -227,7 +255,7 @@ def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool
     if wants_json:
         status(ex, json_status, req)
     else:
-        redirect(ex, req, ui_url or "", query={"flow": flow_id})
+        redirect(ex, req, ui_url, query={"flow": flow_id})
 
 
 def address_verified(address: Any, ex: Exchange, req: str) -> None:

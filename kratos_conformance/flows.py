@@ -7,8 +7,10 @@ fails naming the requirement that broke (not with a bare KeyError).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from . import checks
@@ -26,6 +28,19 @@ def query_param(url: str | None, name: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(name)
     return values[0] if values else None
 
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _a_step_on_the_way(method: F) -> F:
+    """Mark the checks ``method`` makes as preconditions: they judge the way to a state, which any test may
+    walk, not the requirement the calling test is about (see :func:`checks.precondition`)."""
+    @functools.wraps(method)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        with checks.precondition():
+            return method(*args, **kwargs)
+    return cast(F, step)
 
 
 def flow_in(ex: Exchange) -> Flow | None:
@@ -59,6 +74,7 @@ class Verifier:
         return self.client.kind
 
     # -- flows -------------------------------------------------------------------------------------------------
+    @_a_step_on_the_way
     def start(self, return_to: str | None = None) -> Step:
         """Create a flow the way this kind of client does (a browser follows the redirect's flow id)."""
         ex = self.client.init(return_to=return_to)
@@ -77,6 +93,7 @@ class Verifier:
         assert flow is not None
         return flow
 
+    @_a_step_on_the_way
     def fetch(self, flow_id: str, cookies_of: Exchange | None = None) -> Flow:
         """GET the flow (must answer 200).
 
@@ -139,6 +156,7 @@ class Verifier:
         self._seen_mail.add(found.id)
         return found
 
+    @_a_step_on_the_way
     def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
         """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""
         flow = self.new_flow(return_to)
@@ -150,6 +168,7 @@ class Verifier:
         mail = self.wait_mail(email, step.flow)
         return step.flow, mail
 
+    @_a_step_on_the_way
     def prove(self, flow: Flow, mail: Mail) -> Step:
         """Answer the challenge with what the mail holds: submit its code, or open its link."""
         if self.method == "code":
@@ -160,6 +179,7 @@ class Verifier:
         checks.expect("VER-LINK-MAIL", link is not None, f"no verification link in mail {mail.subject!r}")
         return self.open_link(str(link))
 
+    @_a_step_on_the_way
     def passed(self, email: str, return_to: str | None = None) -> tuple[Flow, Step]:
         """A flow in passed_challenge for ``email``; returns the flow before success and the success step."""
         flow, mail = self.sent(email, return_to)

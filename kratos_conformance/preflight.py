@@ -68,6 +68,8 @@ class Findings:
     flow_lifespan: float | None
     mail_seconds: float | None
     settings: dict[str, Setting] = field(default_factory=dict)
+    #: the method the mailed challenge shows (a token link: link, a code: code); None without a mail round trip.
+    method: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -81,6 +83,14 @@ class Findings:
     def report(self) -> dict[str, dict[str, Any]]:
         """The settings as the report shows them: name -> {value, source}."""
         return {name: {"value": s.value, "source": s.source} for name, s in sorted(self.settings.items())}
+
+
+def method_of(mail: Mail) -> str | None:
+    """The verification method a mail shows: ``link`` for a link with a ``token``, ``code`` for a six-digit code
+    (what the flows' ``active`` is then judged against: it is not learned from ``active`` itself)."""
+    if mail.link_param("token"):
+        return "link"
+    return "code" if mail.code else None
 
 
 def verifiable_email_traits(schema: Any) -> list[str]:
@@ -287,20 +297,22 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
     try:
         check.lifespans()
         flow = check.public_api()
-        schema_id, traits, seconds = "default", {"email": EMAIL_PLACEHOLDER}, None
+        schema_id, traits, seconds, method = "default", {"email": EMAIL_PLACEHOLDER}, None, None
         if options.admin_url:
             check.admin_api()
             schema_id, traits = check.identity_template()
             identity_id, address = check.test_identity(schema_id, traits)
             try:
                 flow_asked, mail_got, asked_at, seconds = check.mail_round_trip(address)
+                method = method_of(mail_got)
+                check.settings["method"] = Setting(method, "learned")
                 check.challenge_outlived(flow_asked, mail_got, asked_at)
             finally:
                 check.delete_identity(identity_id)
         else:
             say("preflight: no --admin-url: the mail round trip and the scenarios that need a known address are "
                 "skipped")
-        findings = Findings(schema_id, traits, flow.lifespan, seconds, check.settings)
+        findings = Findings(schema_id, traits, flow.lifespan, seconds, check.settings, method)
         lifespan = f"{flow.lifespan:g}s" if flow.lifespan is not None else "unknown"
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""
         say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "

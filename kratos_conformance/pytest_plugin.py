@@ -102,6 +102,8 @@ class ConformanceRun:
         self.mail: MailSource | None = None
         self.target: Target | None = None
         self.clients: ClientFactory | None = None
+        #: the method the preflight's mail showed (None: no mail round trip, or the embedded target).
+        self.mailed_method: str | None = None
 
     def launch(self) -> None:
         """An embedded run: open the SMTP sink and launch the reference target's process without waiting for it
@@ -135,11 +137,15 @@ class ConformanceRun:
             self.mail.check()
         else:
             self.mail = open_mail_source(parse_mail_source(opts.mail_source))
+        ui_sources = {"ui_url": "given" if ui_url or opts.embedded else None,
+                      "error_ui_url": "given" if error_ui_url or opts.embedded else None}
         if opts.serve_ui and not opts.embedded:
             served_ui, served_error_ui = served_urls(opts.serve_ui)
+            ui_sources = {name: source or "served" for name, source in ui_sources.items()}
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None
         findings = self._findings(self.mail)
+        self.mailed_method = findings.method
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
@@ -154,7 +160,10 @@ class ConformanceRun:
                       "notify_unknown_recipients": {"value": opts.notify_unknown_recipients,
                                                     "source": "given" if opts.notify_unknown_recipients else "default"},
                       "cookie_secure": {"value": opts.cookie_secure,
-                                        "source": "default" if opts.cookie_secure == "scheme" else "given"}},
+                                        "source": "default" if opts.cookie_secure == "scheme" else "given"},
+                      **{name: {"value": value, "source": ui_sources[name]}
+                         for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
+                         if ui_sources[name] is not None}},
         )
         self.target.check_reachable()
         if self.target.ui_url is None or self.target.error_ui_url is None:
@@ -338,6 +347,8 @@ def active_method(conformance_run: ConformanceRun) -> str:
     assert conformance_run.clients is not None and conformance_run.target is not None
     if conformance_run.target.reference_method is not None:
         return conformance_run.target.reference_method
+    if conformance_run.mailed_method is not None:
+        return conformance_run.mailed_method  # what the preflight's mail showed: flows' active is judged against it
     ex = conformance_run.clients(ClientKind.NATIVE).init()
     try:
         method = ex.json().get("active")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,23 @@ def _kind(item: pytest.Item, log: TestLog | None) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
+class UnnamedRequirementWarning(pytest.PytestWarning):
+    """A test judged a requirement its ``requirement`` marker does not name (the report would credit the
+    requirement to a test a newcomer cannot find from its id)."""
+
+
+#: checks that judge every exchange whatever the test is about (the contract judge), and figures reported
+#: without judging: they are not the test's own requirements.
+CROSS_CUTTING_CHECKS = frozenset({"contract", checks.MEASURE})
+
+
+def unnamed_requirements(markers: Sequence[str], results: Sequence[checks.CheckResult]) -> list[str]:
+    """The requirements a test's own checks judged that its markers do not name, sorted (a helper's checks on
+    the way to a state, see :func:`checks.precondition`, are not the test's own)."""
+    return sorted({r.requirement for r in results
+                   if r.name not in CROSS_CUTTING_CHECKS and not r.precondition} - set(markers))
+
+
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -221,6 +238,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                              log.checks if log else [], failed=item.stash.get(_FAILED_KEY, False),
                              target=state.target)
         setattr(report, RECORD_ATTR, record.to_dict())
+        unnamed = unnamed_requirements(markers, log.checks if log else []) if markers else []
+        if unnamed:
+            item.warn(UnnamedRequirementWarning(
+                f"judged {', '.join(unnamed)}, which its requirement marker does not name: add them to the "
+                "marker, or judge the requirement the test is about"))
         if state.allure:
             from .report.allure_steps import label_test, link_patterns
 

@@ -97,7 +97,17 @@ class Target:
             if error_ui_url is None:
                 answer = client.post(self.public(SUBMIT), data={"method": "code", "email": "a@conformance.test"})
                 error_ui_url = _without_query(answer.headers.get("location"))
-        return replace(self, ui_url=ui_url, error_ui_url=error_ui_url)
+        learned = {name: {"value": value, "source": "learned"}
+                   for name, value, before in (("ui_url", ui_url, self.ui_url),
+                                               ("error_ui_url", error_ui_url, self.error_ui_url))
+                   if before is None and value is not None}
+        return replace(self, ui_url=ui_url, error_ui_url=error_ui_url, settings={**self.settings, **learned})
+
+    def learned(self, setting: str) -> bool:
+        """Whether ``setting`` (``ui_url``, ``error_ui_url``...) was learned from the target's own answers rather
+        than given: a check against it shows the target is consistent, not that it matches its configuration."""
+        entry = self.settings.get(setting)
+        return isinstance(entry, Mapping) and entry.get("source") == "learned"
 
     def check_reachable(self, timeout: float = 5.0) -> None:
         """Raise :class:`CannotJudge` (one line) if the public or admin API does not answer HTTP at all.

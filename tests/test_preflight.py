@@ -149,6 +149,10 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
     assert settings["identity_schema"]["source"] == "learned"
     assert settings["challenge_lifespan"]["source"] == "default"
+    # what the suite judges redirects and flows' "active" against, and where it came from
+    assert settings["method"] == {"value": "code", "source": "learned"}       # from the mail, not from "active"
+    assert settings["ui_url"]["source"] == "learned" and settings["ui_url"]["value"].endswith("/verification")
+    assert settings["error_ui_url"]["source"] == "learned"
     fast = _target(mail_port, code_lifespan="1s")
     try:
         code, lines, _ = run(capsys, tmp_path, *args_for(fast, mail_port, "--challenge-lifespan", "1"))

@@ -497,3 +497,15 @@ def test_summary_html_escapes_and_links_runs() -> None:
 def test_the_debug_secrets_file_must_stay_outside_the_report_dir(tmp_path: Path) -> None:
     assert debug_secrets.check_location(tmp_path / "reports" / "s.jsonl", tmp_path / "reports")
     assert debug_secrets.check_location(tmp_path / "s.jsonl", tmp_path / "reports") is None
+
+
+def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() -> None:
+    from kratos_conformance.report_plugin import unnamed_requirements
+
+    own = CheckResult("VER-SUBMIT-BROWSER-303", "redirect", True, "ok", ())
+    on_the_way = CheckResult("VER-INIT-API-200", "status", True, "ok", (), precondition=True)
+    judge = CheckResult("VER-RESP-SCHEMA", "contract", True, "ok", ())
+    figure = CheckResult("VER-ENUM-TIMING", MEASURE, True, "d=0.1", ())
+    assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT"], [own, on_the_way, judge, figure]) == [
+        "VER-SUBMIT-BROWSER-303"]
+    assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT", "VER-SUBMIT-BROWSER-303"], [own, on_the_way]) == []

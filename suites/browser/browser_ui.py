@@ -30,6 +30,7 @@ from kratos_conformance import checks
 from kratos_conformance.exchanges import OPERATIONS, Exchange, operation_of
 from kratos_conformance.flow import Flow
 from kratos_conformance.mail import Mail, MailSource, wait_for_mail
+from kratos_conformance.response_rules import under
 from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; playwright is optional
@@ -220,14 +221,19 @@ class BrowserUi:
         return self.last
 
     def open_init(self) -> Nav:
-        """Open the browser init URL; the target must answer 303 to the UI, which shows the new flow's form."""
+        """Open the browser init URL; the target must answer 303 to the UI, which shows the new flow's form
+        (judged as a step on the way: :func:`checks.precondition`)."""
+        with checks.precondition():
+            return self._open_init()
+
+    def _open_init(self) -> Nav:
         nav = self.goto(self.target.public(BROWSER_INIT))
         req = "VER-INIT-BROWSER-303"
         first = nav.first
         checks.expect(req, first is not None and first.status == 303,
                       f"the browser init answered {first.status if first else 'nothing'}, not 303", *nav.exchanges)
         if self.target.ui_url:
-            checks.expect(req, nav.url.startswith(self.target.ui_url),
+            checks.expect(req, under(nav.url, self.target.ui_url),
                           f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
         checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
         checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
@@ -275,8 +281,9 @@ class BrowserUi:
         ex = Exchange.record(live, "browser", started_at=time.monotonic(), elapsed=0.0)
         if self.record is not None:
             self.record(ex)
-        checks.status(ex, 200, "VER-GET-200")
-        return checks.flow(ex, "VER-GET-200"), ex
+        with checks.precondition():
+            checks.status(ex, 200, "VER-GET-200")
+            return checks.flow(ex, "VER-GET-200"), ex
 
     def wait_mail(self, email: str, flow_id: str | None = None) -> Mail:
         """The next mail to ``email`` not read before (belonging to ``flow_id`` when the mail names its flow)."""
@@ -294,7 +301,7 @@ class BrowserUi:
                       f"expected the {first.method if first else ''} to be answered 303, got "
                       f"{first.status if first else 'nothing'}", *nav.exchanges)
         if self.target.ui_url:
-            checks.expect(req, nav.url.startswith(self.target.ui_url),
+            checks.expect(req, under(nav.url, self.target.ui_url),
                           f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
         if flow_id is not None:
             checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",

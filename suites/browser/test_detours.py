@@ -35,7 +35,7 @@ def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: Admin
     checks.expect(req, not address.verified, "a wrong code verified the address", ex)
 
 
-@pytest.mark.requirement("VER-BROWSER-EXPIRED-FORM", "VER-EXPIRY-POST")
+@pytest.mark.requirement("VER-BROWSER-EXPIRED-FORM", "VER-EXPIRY-POST", "VER-INIT-SHAPE")
 def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi, target: Target) -> None:
     start = ui.open_init()
     flow_id = str(start.flow_id)

@@ -36,7 +36,8 @@ def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
 
 @pytest.mark.usefixtures("code_method")
 @pytest.mark.requirement("VER-BROWSER-WALK-CODE", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
-                         "VER-SUBMIT-EMAIL-SENT", "VER-CODE-SUCCESS", "VER-CODE-VERIFIED")
+                         "VER-SUBMIT-EMAIL-SENT", "VER-CODE-NODES-SENT", "VER-CODE-MAIL", "VER-CODE-SUCCESS",
+                         "VER-CODE-VERIFIED")
 def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, 1080003)
@@ -57,7 +58,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
 
 @pytest.mark.usefixtures("link_method")
 @pytest.mark.requirement("VER-BROWSER-WALK-LINK", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
-                         "VER-SUBMIT-EMAIL-SENT", "VER-LINK-VALID", "VER-LINK-VERIFIED")
+                         "VER-SUBMIT-EMAIL-SENT", "VER-LINK-MAIL", "VER-LINK-VALID", "VER-LINK-VERIFIED")
 def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, 1080001)

@@ -21,13 +21,15 @@ def wrong(code: str) -> str:
 @pytest.mark.requirement("VER-CODE-NODES-SENT")
 def test_sent_email_nodes(verifier: Verifier, admin: AdminApi) -> None:
     identity = admin.create_identity()
-    flow, _ = verifier.sent(identity.email)
-    req, ex = "VER-CODE-NODES-SENT", verifier.client.get_flow(flow.id)
+    sent, _ = verifier.sent(identity.email)
+    req, ex = "VER-CODE-NODES-SENT", verifier.client.get_flow(sent.id)
+    flow = checks.flow(ex, req, state="sent_email")  # the nodes judged are the ones this exchange shows
     code = flow.node("code")
     checks.expect(req, code is not None and code.attributes.get("required") is True and code.input_type == "text",
                   f"no required text input 'code': {flow.layout}", ex)
-    checks.expect(req, flow.node("method", "submit") is not None and flow.node("method", "submit").value == "code",
-                  f"no submit button method=code: {flow.layout}", ex)
+    submit = flow.node("method", "submit")
+    checks.expect(req, submit is not None and submit.value == "code", f"no submit button method=code: {flow.layout}",
+                  ex)
     resend = flow.node("email", "submit")
     checks.expect(req, resend is not None and resend.value == identity.email,
                   f"no resend button carrying the address: {flow.layout}", ex)
@@ -84,7 +86,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
                       "410 without error.id self_service_flow_replaced and use_flow_id", ex)
         new_id = str(doc["use_flow_id"])
     else:
-        checks.redirect(ex, req, target.ui_url or "")
+        checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
         new_id = str(query_param(ex.location, "flow"))
     new = verifier.fetch(new_id)
     checks.expect(req, new.id != flow.id and new.type == flow.type, "the new flow is not a fresh one of the same type",
@@ -151,7 +153,7 @@ def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admi
         checks.status(ex, 410, req)
         new_id = str((ex.json() or {}).get("use_flow_id"))
     else:
-        checks.redirect(ex, req, target.ui_url or "")
+        checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
         new_id = str(query_param(ex.location, "flow"))
     checks.expect(req, new_id not in ("", "None", flow.id), "no new flow id was given", ex)
     new = verifier.fetch(new_id)
@@ -168,7 +170,7 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
     link = mail.verification_link
     checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
     ex = verifier.client.open(str(link))
-    checks.redirect(ex, req, target.ui_url or "", query={"flow": flow.id})
+    checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"), query={"flow": flow.id})
     after = verifier.fetch(flow.id)
     checks.flow_state(after, "sent_email", req, ex)
     code_node = after.node("code")
@@ -223,7 +225,8 @@ def test_expired_code_starts_over_with_4070005(expired_challenges, kind: str, ad
                       f"error.id is {err.get('id')!r}, not self_service_flow_expired", ex)
         new_id = str(doc.get("use_flow_id"))
     else:
-        new_id = str(query_param(checks.redirect(ex, req, target.ui_url or ""), "flow"))
+        location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+        new_id = str(query_param(location, "flow"))
     checks.expect(req, new_id not in ("", "None", flow.id), f"no new flow was named: {new_id!r}", ex)
     new = verifier.fetch(new_id, cookies_of=ex)
     checks.expect(req, new.type == flow.type, f"the new flow is of type {new.type!r}, not {flow.type!r}", ex)

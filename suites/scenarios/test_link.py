@@ -22,7 +22,7 @@ def with_token(link: str, token: str) -> str:
 
 def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req: str, target: Target) -> Flow:
     """303 to the UI with a NEW browser flow carrying ``message_id``; returns that flow."""
-    location = checks.redirect(ex, req, target.ui_url or "")
+    location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
     new_id = query_param(location, "flow")
     checks.expect(req, bool(new_id) and new_id != old.id, f"the redirect does not name a new flow: {new_id!r}", ex)
     new = verifier.fetch(str(new_id), cookies_of=ex)
