@@ -70,7 +70,7 @@ browser:
 	@sh scripts/install-browser.sh || echo "no Chromium: the browser scenarios and checks will be skipped with that reason"
 
 reference: $(STAMP)
-	$(PY) -m kratos_conformance.reference
+	$(PY) -m kratos_reference
 
 clean:
 	rm -rf $(REPORTS)/*/ $(REPORTS)/*.log $(REPORTS)/conformance-report.json $(REPORTS)/summary.html .pytest_cache

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .mail import SmtpSink, open_mail_source, parse_mail_source
@@ -131,11 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- run ----------------------------------------------------------------------------------------------------------
 
 def project_root() -> Path:
-    """Where the suites live: the working directory if it has ``suites/``, else this checkout."""
-    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        if (candidate / "suites").is_dir():
-            return candidate
-    raise CannotJudge("no suites/ directory here: run kratos-conformance from the project's checkout")
+    """Where the suites live (their parent folder): this checkout, or the copy installed with the package; any
+    working directory will do."""
+    root = data_root()
+    if not (root / "suites").is_dir():
+        raise CannotJudge(f"the suites are missing from {root}: reinstall kratos-conformance")
+    return root
 
 
 def validate(ns: argparse.Namespace) -> list[RunOptions]:

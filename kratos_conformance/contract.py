@@ -35,10 +35,12 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import best_match
 
-#: The repository root (the parent of the ``kratos_conformance`` package).
-REPO_ROOT: Path = Path(__file__).resolve().parent.parent
-DEFAULT_CONTRACT_PATH: Path = REPO_ROOT / "openapi" / "verification.yaml"
-DEFAULT_DRIFT_PATH: Path = REPO_ROOT / "openapi" / "drift.yaml"
+from .bundle import contract_dir, data_root
+
+#: The repository root (the parent of the ``kratos_conformance`` package) in a checkout; the bundle when installed.
+REPO_ROOT: Path = data_root()
+DEFAULT_CONTRACT_PATH: Path = contract_dir() / "verification.yaml"
+DEFAULT_DRIFT_PATH: Path = contract_dir() / "drift.yaml"
 #: The published Kratos API documents live beside the repository, in ``<repo>/../shared/upstream``.
 UPSTREAM_DIR: Path = REPO_ROOT.parent / "shared" / "upstream"
 DEFAULT_UPSTREAM_PATH: Path = UPSTREAM_DIR / "kratos-api-v26.2.0.json"

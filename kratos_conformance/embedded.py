@@ -1,6 +1,6 @@
 """Start and stop the embedded reference target as a separate process.
 
-The suite never imports the reference target's code: it starts ``python -m kratos_conformance.reference`` and talks
+The suite never imports the reference target's code: it starts ``python -m kratos_reference`` and talks
 to it over HTTP, exactly as it talks to a deployed server. That keeps a bug shared by both from hiding itself.
 """
 
@@ -75,7 +75,7 @@ class EmbeddedTarget:
     def command(self, public_port: int, admin_port: int) -> list[str]:
         """The command line that starts the reference target on these ports with this run's settings."""
         public = f"http://127.0.0.1:{public_port}/"
-        cmd = [sys.executable, "-m", "kratos_conformance.reference",
+        cmd = [sys.executable, "-m", "kratos_reference",
                "--public-url", public, "--admin-url", f"http://127.0.0.1:{admin_port}/",
                "--ui-url", public + UI_PATH, "--error-ui-url", public + ERROR_UI_PATH,
                "--method", self.method, "--smtp", self.smtp_url]

@@ -9,7 +9,7 @@ fault) against:
 - the reference target with each named fault switched on, once, with the method the fault applies to (a fault
   that applies to both methods runs with ``code``).
 
-The faults are learned from ``python -m kratos_conformance.reference --list-faults`` (``name<TAB>methods<TAB>
+The faults are learned from ``python -m kratos_reference --list-faults`` (``name<TAB>methods<TAB>
 description``); like the suite, this module never imports the reference target. Each run is a separate pytest
 process (the plugin starts its own reference target with ``--reference-faults``) writing JUnit XML; a failed
 test's message starts with ``[VER-ID] MUST|SHOULD: ...``, so the XML says which requirements caught the fault.
@@ -52,7 +52,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from .bundle import data_root
+
+ROOT = data_root()
 METHODS: tuple[str, ...] = ("code", "link")
 SUITES: tuple[str, ...] = ("suites/scenarios", "suites/security", "suites/fuzz")
 DEFAULT_REPORT_DIR = Path("reports/mutation")
@@ -100,7 +102,7 @@ def parse_fault_list(text: str) -> list[Fault]:
 
 def list_faults(python: str = sys.executable) -> list[Fault]:
     """The reference target's faults, asked from its command line (never imported)."""
-    done = subprocess.run([python, "-m", "kratos_conformance.reference", "--list-faults"], cwd=ROOT,
+    done = subprocess.run([python, "-m", "kratos_reference", "--list-faults"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"--list-faults exited {done.returncode}: {done.stderr.strip()[:300]}")
@@ -641,7 +643,7 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
         known = {f.name for f in all_faults}
         unknown = [name for name in options.faults if name not in known]
         if unknown:
-            raise ValueError(f"unknown fault {unknown[0]!r} (see python -m kratos_conformance.reference --list-faults)")
+            raise ValueError(f"unknown fault {unknown[0]!r} (see python -m kratos_reference --list-faults)")
         all_faults = [f for f in all_faults if f.name in options.faults]
     plan = plan_runs(all_faults, options.clean_runs)
     options.report_dir.mkdir(parents=True, exist_ok=True)

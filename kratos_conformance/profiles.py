@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import message_ids as ids
 from .errors import CannotJudge
 
 
@@ -36,11 +37,13 @@ class Profile:
 
 
 #: message ids the verification flow can show in every release: labels, infos, its own errors, and the validation
-#: errors its body schemas can raise (4000001 generic, 4000002 required, 4000026 wrong type).
-_COMMON_IDS = frozenset(
-    {1070007, 1070008, 1070009, 1070011, 1080001, 1080002, 1080003,
-     4000001, 4000002, 4000026, 4010006, 4070001, 4070002, 4070003, 4070005, 4070006}
-)
+#: errors its body schemas can raise (generic, required, wrong type).
+_COMMON_IDS = frozenset({
+    ids.LABEL_EMAIL, ids.LABEL_RESEND_CODE, ids.LABEL_CONTINUE, ids.LABEL_VERIFICATION_CODE,
+    ids.LINK_SENT, ids.VERIFIED, ids.CODE_SENT,
+    ids.GENERIC_ERROR, ids.REQUIRED, ids.WRONG_TYPE, ids.NO_METHOD,
+    ids.LINK_INVALID_OR_USED, ids.ALREADY_PASSED, ids.STATE_FAILURE, ids.FLOW_EXPIRED, ids.CODE_INVALID_OR_USED,
+})
 
 #: measured on Kratos v1.3.1, v25.4.0 and v26.2.0 (built from their release tags): a defect to report upstream.
 KRATOS_BACKSLASH_RETURN_TO = (
@@ -50,12 +53,12 @@ KRATOS_BACKSLASH_RETURN_TO = (
 _KRATOS_TOLERATES = {"backslash": KRATOS_BACKSLASH_RETURN_TO}
 
 PROFILES: dict[str, Profile] = {
-    "kratos-v26": Profile("kratos-v26", 4000040, "Enter a valid email address", _COMMON_IDS | {4000040},
-                          "kratos-v26.2.0", _KRATOS_TOLERATES),
-    "kratos-v25": Profile("kratos-v25", 4000001, '"{value}" is not valid "email"', _COMMON_IDS, "kratos-v25.4.0",
-                          _KRATOS_TOLERATES),
-    "kratos-v1.3": Profile("kratos-v1.3", 4000001, '"{value}" is not valid "email"', _COMMON_IDS, "kratos-v1.3.1",
-                           _KRATOS_TOLERATES),
+    "kratos-v26": Profile("kratos-v26", ids.INVALID_EMAIL, "Enter a valid email address",
+                          _COMMON_IDS | {ids.INVALID_EMAIL}, "kratos-v26.2.0", _KRATOS_TOLERATES),
+    "kratos-v25": Profile("kratos-v25", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
+                          "kratos-v25.4.0", _KRATOS_TOLERATES),
+    "kratos-v1.3": Profile("kratos-v1.3", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
+                           "kratos-v1.3.1", _KRATOS_TOLERATES),
 }
 DEFAULT_PROFILE = "kratos-v26"
 

@@ -603,7 +603,7 @@ def test_a_run_reports_passes_only_for_requirements_it_holds_evidence_for() -> N
 
 
 def test_flows_made_for_the_fuzzer_are_no_evidence_for_the_running_test() -> None:
-    from kratos_conformance.reference import ReferenceConfig, serve
+    from kratos_reference import ReferenceConfig, serve
 
     with SmtpSink() as sink, serve(ReferenceConfig(public_url="http://127.0.0.1:0/", admin_url="http://127.0.0.1:0/",
                                                   smtp_url=sink.url, method="code")) as running:

@@ -14,7 +14,7 @@ import pytest
 
 from kratos_conformance import cli
 from kratos_conformance.mail import free_port
-from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve
+from kratos_reference import ReferenceConfig, RunningTarget, serve
 
 TOKEN = "s3cret-admin-token"
 #: the acceptance bound of every preflight failure

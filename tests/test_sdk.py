@@ -24,7 +24,7 @@ from ory_kratos_client.models import (
 
 from kratos_conformance.identities import unique_address
 from kratos_conformance.mail import SmtpSink, wait_for_mail
-from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve
+from kratos_reference import ReferenceConfig, RunningTarget, serve
 
 
 @pytest.fixture(scope="module")

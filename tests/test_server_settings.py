@@ -14,7 +14,7 @@ import pytest
 
 from kratos_conformance import cli
 from kratos_conformance.mail import free_port
-from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve
+from kratos_reference import ReferenceConfig, RunningTarget, serve
 
 
 @pytest.fixture(scope="module")

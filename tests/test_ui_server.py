@@ -17,8 +17,8 @@ import pytest
 from kratos_conformance.differential import recording
 from kratos_conformance.embedded import EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
-from kratos_conformance.reference import ui as reference_ui
 from kratos_conformance.ui_server import VerificationUi, flow_content, page, parse_listen
+from kratos_reference import ui as reference_ui
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml"
 

@@ -8,6 +8,7 @@ import pytest
 from browser_ui import BrowserUi
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.identities import AdminApi, unique_address
 from kratos_conformance.target import Target
 
@@ -28,7 +29,7 @@ def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: Admin
     nav = ui.submit_code(wrong(str(mail.code)))
     ui.shots.take(ui.page, "wrong-code")
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
-    ui.expect_messages(req, [4070006])
+    ui.expect_messages(req, [ids.CODE_INVALID_OR_USED])
     checks.expect(req, ui.field("code").count() == 1 and ui.submit_button("method", "code").count() == 1,
                   f"after a wrong code the code form is gone: {ui.describe()}", *nav.exchanges)
     address, ex = admin.address(identity)
@@ -55,7 +56,7 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
     nav = ui.press(ui.submit_button("method", ui.method), "submitting the expired form")
     ui.shots.take(ui.page, "expired")
     ui.expect_redirected_to_ui(req, nav, new_flow_instead_of=flow_id)
-    ui.expect_messages(req, [4070005])
+    ui.expect_messages(req, [ids.FLOW_EXPIRED])
     checks.expect("VER-BROWSER-EXPIRED-FORM",
                   ui.field("email").count() == 1 and ui.submit_button("method", ui.method).count() == 1,
                   f"the new flow shows no email form to start again: {ui.describe()}", *nav.exchanges)
@@ -72,17 +73,17 @@ def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminAp
     nav = ui.resend()
     ui.shots.take(ui.page, "resent")
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
-    ui.expect_messages(req, [1080003])
+    ui.expect_messages(req, [ids.CODE_SENT])
     second = ui.wait_mail(identity.email, flow_id)
     checks.expect(req, second.code is not None and second.code != first.code,
                   f"the resend mailed no new code (first {first.subject!r}, then {second.subject!r})")
     old = ui.submit_code(str(first.code))
     ui.shots.take(ui.page, "old-code")
-    ui.expect_messages(req, [4070006])
+    ui.expect_messages(req, [ids.CODE_INVALID_OR_USED])
     ui.expect_redirected_to_ui(req, old, flow_id=flow_id)
     new = ui.submit_code(str(second.code))
     ui.shots.take(ui.page, "success")
     ui.expect_redirected_to_ui(req, new, flow_id=flow_id)
-    ui.expect_messages(req, [1080002])
+    ui.expect_messages(req, [ids.VERIFIED])
     address, ex = admin.address(identity)
     checks.expect(req, address.verified, "the resent code did not verify the address", ex)

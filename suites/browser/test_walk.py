@@ -11,6 +11,7 @@ import pytest
 from browser_ui import CONTINUE_SELECTOR, BrowserUi
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.identities import AdminApi, Identity
 from kratos_conformance.target import Target
 
@@ -40,7 +41,7 @@ def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
                          "VER-CODE-VERIFIED")
 def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
-    flow_id = _send_email(ui, identity, 1080003)
+    flow_id = _send_email(ui, identity, ids.CODE_SENT)
     checks.expect("VER-CODE-NODES-SENT", ui.field("code").count() == 1 and ui.submit_button("email").count() == 1,
                   f"the sent_email page lacks the code field or the resend button: {ui.describe()}", *ui.exchanges())
     mail = ui.wait_mail(identity.email, flow_id)
@@ -48,7 +49,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     done = ui.submit_code(str(mail.code))
     ui.shots.take(ui.page, "success")
     ui.expect_redirected_to_ui("VER-CODE-SUCCESS", done, flow_id=flow_id)
-    ui.expect_messages("VER-CODE-SUCCESS", [1080002])
+    ui.expect_messages("VER-CODE-SUCCESS", [ids.VERIFIED])
     href = ui.continue_href()
     checks.expect("VER-BROWSER-WALK-CODE", ui.shows(CONTINUE_SELECTOR)
                   and str(href).startswith(("http://", "https://")),
@@ -61,14 +62,14 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
                          "VER-SUBMIT-EMAIL-SENT", "VER-LINK-MAIL", "VER-LINK-VALID", "VER-LINK-VERIFIED")
 def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     identity = admin.create_identity()
-    flow_id = _send_email(ui, identity, 1080001)
+    flow_id = _send_email(ui, identity, ids.LINK_SENT)
     mail = ui.wait_mail(identity.email, flow_id)
     link = mail.verification_link
     checks.expect("VER-LINK-MAIL", link is not None, f"no verification link in mail {mail.subject!r}")
     done = ui.goto(str(link))  # the person clicks the link: it opens in the same browser
     ui.shots.take(ui.page, "success")
     ui.expect_redirected_to_ui("VER-LINK-VALID", done, flow_id=flow_id)
-    ui.expect_messages("VER-LINK-VALID", [1080002])
+    ui.expect_messages("VER-LINK-VALID", [ids.VERIFIED])
     href = ui.continue_href()
     checks.expect("VER-BROWSER-WALK-LINK", ui.shows(CONTINUE_SELECTOR)
                   and str(href).startswith(("http://", "https://")),

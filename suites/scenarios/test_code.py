@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.flows import Verifier, query_param
 from kratos_conformance.identities import AdminApi
 from kratos_conformance.mail import Mail
@@ -48,7 +49,7 @@ def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: A
                   step.exchange)
     assert step.flow is not None
     checks.flow_state(step.flow, "sent_email", req, step.exchange)
-    checks.flow_messages(step.flow, [4070006], req, step.exchange)
+    checks.flow_messages(step.flow, [ids.CODE_INVALID_OR_USED], req, step.exchange)
     address, ex = admin.address(identity)
     checks.expect(req, not address.verified, "a wrong code verified the address", ex)
 
@@ -60,7 +61,7 @@ def test_code_of_another_flow_is_wrong(verifier: Verifier, admin: AdminApi) -> N
     flow, _ = verifier.sent(identity.email)
     step = verifier.submit_code(flow, str(other_mail.code))
     assert step.flow is not None
-    checks.flow_messages(step.flow, [4070006], "VER-CODE-OTHER-FLOW", step.exchange)
+    checks.flow_messages(step.flow, [ids.CODE_INVALID_OR_USED], "VER-CODE-OTHER-FLOW", step.exchange)
     checks.flow_state(step.flow, "sent_email", "VER-CODE-OTHER-FLOW", step.exchange)
 
 
@@ -92,7 +93,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
     checks.expect(req, new.id != flow.id and new.type == flow.type, "the new flow is not a fresh one of the same type",
                   ex)
     checks.flow_state(new, "choose_method", req, ex)
-    checks.flow_messages(new, [4000001], req, ex)
+    checks.flow_messages(new, [ids.GENERIC_ERROR], req, ex)
     # the right code no longer works on the old flow
     late = verifier.submit_code(flow, str(mail.code))
     checks.expect(req, late.flow is None or late.flow.state != "passed_challenge",
@@ -109,7 +110,7 @@ def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, 
     checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url)
     assert step.flow is not None
     checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
-    checks.flow_messages(step.flow, [1080002], req, step.exchange)
+    checks.flow_messages(step.flow, [ids.VERIFIED], req, step.exchange)
     _check_continue(step.flow, step.exchange)
     checks.address_verified(*admin.address(identity), "VER-CODE-VERIFIED")
 
@@ -135,7 +136,7 @@ def test_resend_mails_a_new_code_and_the_old_one_stops_working(verifier: Verifie
     checks.expect(req, second.code is not None and second.code != first.code, "the resend mailed no new code")
     old = verifier.submit_code(resent.flow, str(first.code))
     assert old.flow is not None
-    checks.flow_messages(old.flow, [4070006], req, old.exchange)
+    checks.flow_messages(old.flow, [ids.CODE_INVALID_OR_USED], req, old.exchange)
     new = verifier.submit_code(resent.flow, str(second.code))
     assert new.flow is not None
     checks.flow_state(new.flow, "passed_challenge", req, new.exchange)
@@ -157,7 +158,7 @@ def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admi
         new_id = str(query_param(ex.location, "flow"))
     checks.expect(req, new_id not in ("", "None", flow.id), "no new flow id was given", ex)
     new = verifier.fetch(new_id)
-    checks.flow_messages(new, [4070002], req, ex)
+    checks.flow_messages(new, [ids.ALREADY_PASSED], req, ex)
     checks.flow_state(new, "choose_method", req, ex)
 
 
@@ -231,6 +232,6 @@ def test_expired_code_starts_over_with_4070005(expired_challenges, kind: str, ad
     new = verifier.fetch(new_id, cookies_of=ex)
     checks.expect(req, new.type == flow.type, f"the new flow is of type {new.type!r}, not {flow.type!r}", ex)
     checks.flow_state(new, "choose_method", req, ex)
-    checks.flow_messages(new, [4070005], req, ex)
+    checks.flow_messages(new, [ids.FLOW_EXPIRED], req, ex)
     address, admin_ex = admin.address(sent.identity)
     checks.expect(req, not address.verified, "an expired code verified the address", admin_ex)

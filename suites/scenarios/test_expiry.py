@@ -1,5 +1,5 @@
 """Expired flows: GET answers 410 with where to start over (403 first to a client without the flow's CSRF cookie);
-POST starts over with a new flow carrying 4070005.
+POST starts over with a new flow carrying ids.FLOW_EXPIRED.
 
 The flow lifespan is read from the flows themselves (expires_at - issued_at). The flows are made when the session
 starts and these scenarios run last (``expired`` in suites/conftest.py), so the wait overlaps with the rest.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.clients import ClientFactory
 from kratos_conformance.flows import query_param
 from kratos_conformance.target import Target
@@ -69,7 +70,7 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, 
     new = verifier.fetch(str(new_id), cookies_of=ex)
     checks.expect(req, new.type == "browser", f"the new flow is of type {new.type!r}, not browser", ex)
     checks.flow_state(new, "choose_method", req, ex)
-    checks.flow_messages(new, [4070005], req, ex)
+    checks.flow_messages(new, [ids.FLOW_EXPIRED], req, ex)
 
 
 @pytest.mark.requirement("VER-EXPIRY-RETURN-TO")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow import Flow
 from kratos_conformance.flows import Verifier, query_param
@@ -41,7 +42,7 @@ def test_valid_token_verifies_the_address(verifier: Verifier, admin: AdminApi, t
     checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url)
     assert step.flow is not None
     checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
-    checks.flow_messages(step.flow, [1080002], req, step.exchange)
+    checks.flow_messages(step.flow, [ids.VERIFIED], req, step.exchange)
     checks.address_verified(*admin.address(identity), "VER-LINK-VERIFIED")
 
 
@@ -51,7 +52,7 @@ def test_used_token_starts_over_with_4070001(verifier: Verifier, admin: AdminApi
     flow, mail = verifier.sent(identity.email)
     verifier.prove(flow, mail)
     ex = verifier.client.open(str(mail.verification_link))
-    _restarted(verifier, ex, flow, 4070001, "VER-LINK-USED", target)
+    _restarted(verifier, ex, flow, ids.LINK_INVALID_OR_USED, "VER-LINK-USED", target)
 
 
 @pytest.mark.requirement("VER-LINK-UNKNOWN")
@@ -59,7 +60,7 @@ def test_unknown_token_starts_over_with_4070001(verifier: Verifier, admin: Admin
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     ex = verifier.client.open(with_token(str(mail.verification_link), "Z" * 32))
-    _restarted(verifier, ex, flow, 4070001, "VER-LINK-UNKNOWN", target)
+    _restarted(verifier, ex, flow, ids.LINK_INVALID_OR_USED, "VER-LINK-UNKNOWN", target)
     address, admin_ex = admin.address(identity)
     checks.expect("VER-LINK-UNKNOWN", not address.verified, "an unknown token verified the address", admin_ex)
 
@@ -71,7 +72,7 @@ def test_token_of_another_flow_starts_over_with_4070001(verifier: Verifier, admi
     flow, _ = verifier.sent(identity.email)
     link = str(first.verification_link).replace(f"flow={first.flow_id}", f"flow={flow.id}")
     ex = verifier.client.open(link)
-    _restarted(verifier, ex, flow, 4070001, "VER-LINK-OTHER-FLOW", target)
+    _restarted(verifier, ex, flow, ids.LINK_INVALID_OR_USED, "VER-LINK-OTHER-FLOW", target)
 
 
 @pytest.mark.requirement("VER-LINK-EXPIRED")
@@ -79,7 +80,7 @@ def test_expired_token_starts_over_with_4070005(expired_challenges, kind: str, a
                                                 target: Target) -> None:
     sent = expired_challenges[kind]
     ex = sent.verifier.client.open(str(sent.mail.verification_link))
-    _restarted(sent.verifier, ex, sent.flow, 4070005, "VER-LINK-EXPIRED", target)
+    _restarted(sent.verifier, ex, sent.flow, ids.FLOW_EXPIRED, "VER-LINK-EXPIRED", target)
     address, admin_ex = admin.address(sent.identity)
     checks.expect("VER-LINK-EXPIRED", not address.verified, "an expired token verified the address", admin_ex)
 
@@ -95,4 +96,4 @@ def test_email_after_success_starts_over_with_4070002(verifier: Verifier, admin:
     new_id = query_param(ex.location, "flow") or query_param(ex.location, "id")
     checks.expect(req, bool(new_id) and new_id != flow.id, "the redirect names no new flow", ex)
     new = verifier.fetch(str(new_id), cookies_of=ex)
-    checks.flow_messages(new, [4070002], req, ex)
+    checks.flow_messages(new, [ids.ALREADY_PASSED], req, ex)

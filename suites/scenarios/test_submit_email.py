@@ -7,14 +7,13 @@ import uuid
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.clients import Client
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow import Flow
 from kratos_conformance.flows import Step, Verifier, query_param
 from kratos_conformance.identities import AdminApi
 from kratos_conformance.target import Target
-
-SENT_MESSAGE = {"code": 1080003, "link": 1080001}
 
 
 @pytest.mark.smoke
@@ -30,7 +29,7 @@ def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
                               wants_json=verifier.kind.wants_json, ui_url=target.ui_url)
     assert step.flow is not None
     checks.flow_state(step.flow, "sent_email", req, step.exchange)
-    checks.flow_messages(step.flow, [SENT_MESSAGE[active_method]], req, step.exchange)
+    checks.flow_messages(step.flow, [ids.SENT[active_method]], req, step.exchange)
     mail = verifier.wait_mail(identity.email, step.flow)
     if active_method == "code":
         checks.expect("VER-CODE-MAIL", mail.code is not None and len(mail.code) == 6,
@@ -87,7 +86,7 @@ def test_missing_email_is_400_with_4000002(verifier: Verifier, target: Target) -
     body = verifier.email_body(flow, "")
     del body["email"]
     step = _validation_error(verifier, flow, body, "VER-SUBMIT-EMAIL-MISSING", target)
-    checks.node_message(step.flow, "email", 4000002, "VER-SUBMIT-EMAIL-MISSING", step.exchange)
+    checks.node_message(step.flow, "email", ids.REQUIRED, "VER-SUBMIT-EMAIL-MISSING", step.exchange)
 
 
 @pytest.mark.smoke
@@ -112,9 +111,9 @@ def test_unknown_method_is_400(verifier: Verifier, target: Target, active_method
     step = _validation_error(verifier, flow, body, req, target)
     checks.expect(req, step.flow.id == flow.id, f"the flow was replaced by {step.flow.id}", step.exchange)
     if active_method == "code":
-        checks.node_message(step.flow, "method", 4000001, req, step.exchange)
+        checks.node_message(step.flow, "method", ids.GENERIC_ERROR, req, step.exchange)
     else:
-        checks.flow_messages(step.flow, [4010006], req, step.exchange)
+        checks.flow_messages(step.flow, [ids.NO_METHOD], req, step.exchange)
 
 
 @pytest.mark.requirement("VER-SUBMIT-METHOD-INACTIVE")
@@ -123,7 +122,7 @@ def test_inactive_method_is_400_with_4010006(verifier: Verifier, target: Target,
     other = "link" if active_method == "code" else "code"
     body = verifier.email_body(flow, "m@conformance.test", method=other)
     step = _validation_error(verifier, flow, body, "VER-SUBMIT-METHOD-INACTIVE", target)
-    checks.flow_messages(step.flow, [4010006], "VER-SUBMIT-METHOD-INACTIVE", step.exchange)
+    checks.flow_messages(step.flow, [ids.NO_METHOD], "VER-SUBMIT-METHOD-INACTIVE", step.exchange)
 
 
 @pytest.mark.requirement("VER-SUBMIT-EMPTY-BODY")
@@ -133,7 +132,7 @@ def test_empty_body_is_400_with_4000001(verifier: Verifier) -> None:
     ex = verifier.client.submit(flow.id, content=b"", headers={"Content-Type": "application/json"})
     checks.status(ex, 400, "VER-SUBMIT-EMPTY-BODY")
     result = checks.flow(ex, "VER-SUBMIT-EMPTY-BODY")
-    checks.flow_messages(result, [4000001], "VER-SUBMIT-EMPTY-BODY", ex)
+    checks.flow_messages(result, [ids.GENERIC_ERROR], "VER-SUBMIT-EMPTY-BODY", ex)
 
 
 @pytest.mark.requirement("VER-SUBMIT-CONTENT-TYPE")
@@ -144,7 +143,7 @@ def test_unknown_content_type_is_400_with_4000001(verifier: Verifier, content_ty
     ex = verifier.client.submit(flow.id, content=b"method=code&email=a@b.test", headers={"Content-Type": content_type})
     checks.status(ex, 400, "VER-SUBMIT-CONTENT-TYPE")
     result = checks.flow(ex, "VER-SUBMIT-CONTENT-TYPE")
-    checks.flow_messages(result, [4000001], "VER-SUBMIT-CONTENT-TYPE", ex)
+    checks.flow_messages(result, [ids.GENERIC_ERROR], "VER-SUBMIT-CONTENT-TYPE", ex)
 
 
 @pytest.mark.requirement("VER-SUBMIT-MALFORMED", "VER-RESP-NO-5XX")

@@ -13,6 +13,7 @@ import pytest
 from security_load import Load
 
 from kratos_conformance import checks
+from kratos_conformance import message_ids as ids
 from kratos_conformance.checks import Measurement
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flows import Verifier, flow_in
@@ -32,9 +33,9 @@ def passed(ex: Exchange) -> bool:
 
 
 def judged_wrong(ex: Exchange) -> bool:
-    """The answer says the code was wrong (message 4070006): the server evaluated the attempt."""
+    """The answer says the code was wrong (CODE_INVALID_OR_USED): the server evaluated the attempt."""
     flow = flow_in(ex)
-    return ex.status == 200 and flow is not None and 4070006 in flow.message_ids
+    return ex.status == 200 and flow is not None and ids.CODE_INVALID_OR_USED in flow.message_ids
 
 
 def no_server_error(exchanges: Sequence[Exchange], req: str) -> None:

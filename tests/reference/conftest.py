@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from reference_helpers import SmtpSink, StartTarget  # noqa: E402
 
-from kratos_conformance.reference import ReferenceConfig, RunningTarget, serve  # noqa: E402
+from kratos_reference import ReferenceConfig, RunningTarget, serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from kratos_conformance.mail import SmtpSink as LibrarySmtpSink
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 JSON_ACCEPT = "application/json"

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from reference_helpers import SmtpSink, StartTarget, create_identity, message_ids, native_client, unique_email
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def test_identity_lifecycle(code_target: RunningTarget) -> None:

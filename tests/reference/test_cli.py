@@ -14,9 +14,9 @@ import httpx
 import pytest
 from reference_helpers import SmtpSink
 
-from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS
+from kratos_reference import FAULT_METHODS, KNOWN_FAULTS
 
-COMMAND = [sys.executable, "-m", "kratos_conformance.reference"]
+COMMAND = [sys.executable, "-m", "kratos_reference"]
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float = 20.0) -> str:

@@ -21,7 +21,7 @@ from reference_helpers import (
     unique_email,
 )
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def test_native_client_walks_the_code_flow(code_target: RunningTarget, smtp_sink: SmtpSink) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.reference import FAULT_METHODS, KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
-from kratos_conformance.reference.bodies import (
+from kratos_reference import FAULT_METHODS, KNOWN_FAULTS, ConfigError, ReferenceConfig, parse_duration
+from kratos_reference.bodies import (
     CODE_SCHEMA,
     LINK_SCHEMA,
     BodyError,
@@ -14,7 +14,7 @@ from kratos_conformance.reference.bodies import (
     check_request,
     decode,
 )
-from kratos_conformance.reference.csrf import (
+from kratos_reference.csrf import (
     RequestCsrf,
     cookie_name,
     encode_cookie,
@@ -23,9 +23,9 @@ from kratos_conformance.reference.csrf import (
     token_matches,
     unmask,
 )
-from kratos_conformance.reference.negotiation import init_wants_json, is_browser_request, is_json_request
-from kratos_conformance.reference.return_to import ReturnToForbidden, check_return_to
-from kratos_conformance.reference.timefmt import format_time
+from kratos_reference.negotiation import init_wants_json, is_browser_request, is_json_request
+from kratos_reference.return_to import ReturnToForbidden, check_return_to
+from kratos_reference.timefmt import format_time
 
 
 @pytest.mark.parametrize("raw, seconds", [(5, 5.0), (0.25, 0.25), ("500ms", 0.5), ("3s", 3.0), ("10m", 600.0),

@@ -24,7 +24,7 @@ from reference_helpers import (
     unique_email,
 )
 
-from kratos_conformance.reference import KNOWN_FAULTS, RunningTarget
+from kratos_reference import KNOWN_FAULTS, RunningTarget
 
 Probe = Callable[[RunningTarget, SmtpSink], Any]
 JSON = {"Accept": "application/json"}

@@ -15,7 +15,7 @@ from reference_helpers import (
     unique_email,
 )
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def test_flow_json_shape(code_target: RunningTarget) -> None:

@@ -19,7 +19,7 @@ from reference_helpers import (
     unique_email,
 )
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def test_native_link_flow_layout_and_verification(link_target: RunningTarget, smtp_sink: SmtpSink) -> None:

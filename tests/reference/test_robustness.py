@@ -8,7 +8,7 @@ import httpx
 import pytest
 from reference_helpers import SmtpSink, message_ids, native_client, query_param, spa_client
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def _api_flow(target: RunningTarget) -> dict[str, Any]:
@@ -136,8 +136,8 @@ def test_api_flow_success_redirects_without_json_accept(code_target: RunningTarg
 def test_last_resort_handler_answers_json_500_without_details(smtp_sink: SmtpSink) -> None:
     import anyio
 
-    from kratos_conformance.reference import ReferenceConfig, create_public_app
-    from kratos_conformance.reference.server import build_services
+    from kratos_reference import ReferenceConfig, create_public_app
+    from kratos_reference.server import build_services
 
     config = ReferenceConfig(smtp_url=smtp_sink.url)
     services = build_services(config)

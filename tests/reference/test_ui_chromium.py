@@ -7,7 +7,7 @@ import shutil
 import pytest
 from reference_helpers import SmtpSink, create_identity, get_identity, unique_email
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

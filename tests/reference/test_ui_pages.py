@@ -17,7 +17,7 @@ from reference_helpers import (
     unique_email,
 )
 
-from kratos_conformance.reference import RunningTarget
+from kratos_reference import RunningTarget
 
 
 def _submit(client: httpx.Client, page: FormParser, fields: dict[str, str], button: dict[str, str]) -> httpx.Response:

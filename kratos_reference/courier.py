@@ -20,7 +20,7 @@ from .mail_templates import MailContent
 from .storage import CourierMessage, Storage
 from .timefmt import now_us
 
-log = logging.getLogger("kratos_conformance.reference.courier")
+log = logging.getLogger("kratos_reference.courier")
 
 
 class Courier:

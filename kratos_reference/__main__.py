@@ -1,4 +1,4 @@
-"""Command line: ``python -m kratos_conformance.reference`` / ``kratos-reference``.
+"""Command line: ``python -m kratos_reference`` / ``kratos-reference``.
 
 Contract:
 - ``--config FILE.yaml`` loads settings (keys as ReferenceConfig.from_mapping); the flags override single

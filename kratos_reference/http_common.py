@@ -32,7 +32,7 @@ from . import api_errors
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 ERROR_CONTENT_TYPE = "application/json"
 NO_CACHE = "private, no-cache, no-store, must-revalidate"
-log = logging.getLogger("kratos_conformance.reference")
+log = logging.getLogger("kratos_reference")
 
 
 class BodyTooLarge(Exception):

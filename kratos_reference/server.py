@@ -35,7 +35,7 @@ from .identities import IdentityAdmin
 from .public import public_routes
 from .storage import Storage
 
-log = logging.getLogger("kratos_conformance.reference")
+log = logging.getLogger("kratos_reference")
 START_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
 

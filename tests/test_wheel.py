@@ -1,0 +1,59 @@
+"""The wheel is a complete suite: built, installed into a fresh virtual environment and run from a directory
+outside the checkout, it finds its contract and its suites and judges the embedded reference target.
+
+The fresh environment gets the project's dependencies from the development environment's site-packages (a
+``.pth`` line: the packages are not downloaded again), but not the project itself: ``kratos_conformance`` and
+``kratos_reference`` come from the wheel, which the test checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: what a source distribution leaves out: environments, tools, outputs, caches
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "node_modules", ".tools", "reports", "build", "dist",
+                                    "__pycache__", "*.egg-info", ".pytest_cache", "*.pyc")
+
+
+def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
+    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(map(str, command))} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_installed_wheel_runs_the_suite_from_any_directory(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", tmp_path / "dist", ".",
+        cwd=source)
+    wheels = list((tmp_path / "dist").glob("kratos_conformance-*.whl"))
+    assert len(wheels) == 1
+
+    env_dir = tmp_path / "fresh"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheels[0], cwd=tmp_path)
+    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    Path(purelib, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRATOS_CONFORMANCE_", "PYTEST_"))}
+    where = run(python, "-c", "import kratos_conformance.bundle as b, kratos_reference as r; "
+                "print(b.data_root()); print(r.__file__)", cwd=elsewhere, env=env).split()
+    assert all(w.startswith(purelib) for w in where), f"not the wheel's copy: {where}"
+
+    out = run(env_dir / "bin" / "kratos-conformance", "run", "--suite", "scenarios", "--run-profile", "smoke",
+              "--report-dir", elsewhere / "reports", cwd=elsewhere, env=env)
+    assert "CONFORMANT (exit 0)" in out
+    report = json.loads((elsewhere / "reports" / "conformance-report.json").read_text())
+    assert report["verdict"]["exit_code"] == 0 and report["counts"]["passed"] > 0
