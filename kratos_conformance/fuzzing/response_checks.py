@@ -1,0 +1,199 @@
+"""The fuzzer's own response checks, and the one requirement each check the fuzzer runs breaks.
+
+* **Custom checks** (:data:`CUSTOM_CHECKS`), registered with schemathesis by name when this module is imported
+  (here and only here, so each is registered once): Cache-Control on flow reads, CSRF cookie attributes, message
+  ids known to the profile, redirect targets, no debug or stack traces. They judge against the
+  :class:`CheckTarget` made active with :func:`checking`; without one they skip.
+* **Check to requirement** (:data:`CHECK_REQUIREMENTS`): every check the fuzzer runs (schemathesis's and the
+  custom ones) and the ONE requirement a failure of it breaks; :func:`fuzz_check_functions` looks them up in
+  schemathesis's registry.
+* What the checks (and the rest of the package) read from a case or a response: :func:`operation_id`
+  (:data:`OPERATION_IDS`), :func:`header_values`, :func:`set_cookies`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import schemathesis
+
+from ..contract import load_contract
+from ..response_rules import (
+    RedirectTargets,
+    cache_control_problem,
+    csrf_cookie_problems,
+    is_csrf_cookie,
+    leak,
+    location_problem,
+)
+from ..target import Target
+from ..ui_expectations import UiExpectations, expectations
+
+
+@dataclass(frozen=True)
+class CheckTarget(RedirectTargets):
+    """What the custom checks judge against: where redirects may point (:class:`RedirectTargets`), which message
+    ids the release shows, whether the CSRF cookie must be Secure."""
+
+    #: the release's messages (None: not judged).
+    ui: UiExpectations | None = None
+    #: the CSRF cookie's Secure attribute is due (True), must be absent (False), or is not judged (None).
+    secure_cookies: bool | None = None
+
+    @classmethod
+    def from_target(cls, target: Target) -> CheckTarget:
+        return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
+                   return_to=target.return_to, ui=expectations(target.profile), secure_cookies=target.secure_cookies)
+
+
+_active_target: contextvars.ContextVar[CheckTarget | None] = contextvars.ContextVar("fuzz_check_target",
+                                                                                  default=None)
+
+
+@contextmanager
+def checking(check_target: CheckTarget) -> Iterator[CheckTarget]:
+    """Make ``check_target`` what the custom checks judge against while the block runs."""
+    token = _active_target.set(check_target)
+    try:
+        yield check_target
+    finally:
+        _active_target.reset(token)
+
+
+#: operationId by (METHOD, path) of the contract; the custom checks tell operations apart with it.
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    (method.upper(), path): op["operationId"]
+    for path, item in load_contract()["paths"].items()
+    for method, op in item.items() if isinstance(op, dict) and "operationId" in op
+}
+INIT_OPERATIONS = frozenset({"createBrowserVerificationFlow", "createNativeVerificationFlow"})
+#: operations that take a flow id: the ones where "reached flow logic" is measured.
+FLOW_OPERATIONS = frozenset({"getVerificationFlow", "updateVerificationFlow", "followVerificationLink"})
+
+
+def operation_id(case: schemathesis.Case) -> str:
+    return OPERATION_IDS.get((str(case.method).upper(), case.path), f"{case.method} {case.path}")
+
+
+def header_values(response: schemathesis.Response, name: str) -> list[str]:
+    """Every value of a response header (names compared without case)."""
+    lower = name.lower()
+    return [v for k, values in response.headers.items() if k.lower() == lower for v in values]
+
+
+def _json_or_none(response: schemathesis.Response) -> Any:
+    ctype = (header_values(response, "content-type") or [""])[0].split(";")[0].strip().lower()
+    if not ctype.endswith("json") or not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):
+        return None
+
+
+@schemathesis.check
+def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
+    if operation_id(case) != "getVerificationFlow" or response.status_code != 200:
+        return None
+    problem = cache_control_problem(", ".join(header_values(response, "cache-control")) or None)
+    if problem:
+        raise AssertionError(problem)
+    return None
+
+
+_COOKIE_SPLIT = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
+
+
+def set_cookies(response: schemathesis.Response) -> list[str]:
+    """Every Set-Cookie value, also when a client library folded several into one comma-separated header."""
+    return [part for value in header_values(response, "set-cookie") for part in _COOKIE_SPLIT.split(value)]
+
+
+@schemathesis.check
+def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-INIT-CSRF-COOKIE: every CSRF cookie the target sets has Kratos's name and attributes."""
+    check_target = _active_target.get()
+    secure = check_target.secure_cookies if check_target is not None else None
+    found = []
+    for raw in set_cookies(response):
+        if is_csrf_cookie(raw):
+            found += csrf_cookie_problems(raw, secure=secure)
+    if found:
+        raise AssertionError("CSRF cookie: " + "; ".join(dict.fromkeys(found)))
+    return None
+
+
+@schemathesis.check
+def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-RESP-MESSAGE-IDS: every message in a flow is one the release shows, with the type it gives it."""
+    check_target = _active_target.get()
+    if check_target is None or check_target.ui is None:
+        return True  # nothing to judge against: skipped
+    problems = check_target.ui.message_problems(_json_or_none(response))
+    if problems:
+        raise AssertionError("; ".join(problems))
+    return None
+
+
+@schemathesis.check
+def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-RESP-LOCATION: every redirect points at the UI, the error UI or the target's public API."""
+    check_target = _active_target.get()
+    if check_target is None:
+        return True  # nothing to judge against: skipped
+    if not 300 <= response.status_code < 400:
+        return None
+    locations = header_values(response, "location")
+    problem = location_problem(locations[0] if locations else None, check_target)
+    if problem:
+        raise AssertionError(problem)
+    return None
+
+
+@schemathesis.check
+def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
+    found = leak((response.content or b"").decode("utf-8", errors="replace"), _json_or_none(response))
+    if found:
+        raise AssertionError(f"the body leaks internals: {found}")
+    return None
+
+
+CUSTOM_CHECKS: tuple[Callable[..., bool | None], ...] = (
+    flow_cache_control, csrf_cookie_attributes, known_message_ids, redirect_location, no_body_leak,
+)
+
+#: Every check the fuzzer runs and the ONE requirement a failure of it breaks, in reporting priority: when one
+#: response fails several checks, the first one here is the requirement the failure is reported under.
+CHECK_REQUIREMENTS: dict[str, str] = {
+    "not_a_server_error": "VER-RESP-NO-5XX",
+    "status_code_conformance": "VER-RESP-STATUS",
+    "no_body_leak": "VER-RESP-NO-LEAK",
+    "flow_cache_control": "VER-GET-CACHE-CONTROL",
+    "csrf_cookie_attributes": "VER-INIT-CSRF-COOKIE",
+    "redirect_location": "VER-RESP-LOCATION",
+    "content_type_conformance": "VER-RESP-CONTENT-TYPE",
+    "response_headers_conformance": "VER-RESP-HEADERS",
+    "response_schema_conformance": "VER-RESP-SCHEMA",
+    "known_message_ids": "VER-RESP-MESSAGE-IDS",
+    "negative_data_rejection": "VER-FUZZ-NEGATIVE-REJECTED",
+    "positive_data_acceptance": "VER-FUZZ-POSITIVE-ACCEPTED",
+}
+#: What a request that got no HTTP answer at all (connection reset, timeout) is reported under.
+NO_ANSWER_REQUIREMENT = "VER-RESP-NO-5XX"
+STATEFUL_REQUIREMENT = "VER-FUZZ-STATEFUL"
+
+
+def fuzz_check_functions() -> list[Callable[..., bool | None]]:
+    """The check functions of :data:`CHECK_REQUIREMENTS`, looked up in schemathesis's registry by name."""
+    from schemathesis import checks as st_checks
+
+    st_checks.load_all_checks()
+    return [cast(Callable[..., bool | None], st_checks.CHECKS.get_one(name)) for name in CHECK_REQUIREMENTS]
