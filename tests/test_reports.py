@@ -187,6 +187,7 @@ def test_a_test_log_becomes_a_serialisable_record_without_secrets() -> None:
               CheckResult("VER-SUBMIT-EMAIL-SENT", "flow_state", False, f"see {BASE}?token=SECRETTOKEN01", (sub,))]
     rec = record_test("t::x[spa]", "spa", ["VER-SUBMIT-EMAIL-SENT"], [init, sub], checks, failed=True, target=None)
     assert rec.passed_checks == {"VER-INIT-BROWSER-JSON": 1}
+    assert rec.judged_by == {"VER-INIT-BROWSER-JSON": {"status": 1}}  # the evidence: which check passed it
     assert rec.transitions == [["choose_method", "sent_email", "updateVerificationFlow", "spa"]]
     assert rec.hits == [["createBrowserVerificationFlow", 200, "spa"], ["updateVerificationFlow", 200, "spa"]]
     assert rec.context_exchanges == []  # the failure is a check's: its exchanges are on the check

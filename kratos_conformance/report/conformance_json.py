@@ -174,6 +174,11 @@ def _merge_requirement(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> dict
     merged["reason"] = f"{label}: {worst['reason']}" if worst["reason"] else ""
     merged["tests"] = sorted({t for _, req in entries for t in req["tests"]})
     merged["passed_checks"] = sum(req["passed_checks"] for _, req in entries)
+    judged_by: dict[str, int] = {}
+    for _, req in entries:
+        for name, n in (req.get("judged_by") or {}).items():
+            judged_by[name] = judged_by.get(name, 0) + n
+    merged["judged_by"] = judged_by
     merged["failures"] = [{**f, "run": lbl} for lbl, req in entries for f in req["failures"]]
     merged["ledger"] = next((req["ledger"] for _, req in entries if req["ledger"]), None)
     merged["unexpectedly_passing"] = any(req["unexpectedly_passing"] for _, req in entries)

@@ -215,6 +215,8 @@ def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for r in reqs:
         why = _e(r["reason"])
+        if r["status"] == PASSED and r.get("judged_by"):
+            why = _e(_evidence(r["judged_by"]))
         if r["ledger"]:
             link = r["ledger"]["link"]
             why += f' <a href="{_e(link)}">ledger</a>' if link.startswith(("http://", "https://")) else ""
@@ -224,6 +226,12 @@ def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="status st-{_e(r["status"])}">{_e(_label(r["status"]))}</td>'
             f'<td>{_e(r["statement"])}</td><td>{why}</td></tr>')
     return "".join(rows)
+
+
+def _evidence(judged_by: Mapping[str, int]) -> str:
+    """What passed a requirement, e.g. ``565 checks passed: contract 540, status 25``."""
+    parts = ", ".join(f"{name} {n}" for name, n in sorted(judged_by.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{sum(judged_by.values())} checks passed: {parts}"
 
 
 def _kinds(values: Iterable[str]) -> list[str]:

@@ -63,6 +63,9 @@ class TestRecord:
     markers: list[str] = field(default_factory=list)
     #: passing checks per requirement id.
     passed_checks: dict[str, int] = field(default_factory=dict)
+    #: per requirement id, which checks passed and how often (``contract``: the contract judge on an exchange,
+    #: ``status``, ``redirect``...: a scenario's named condition; ``fuzz``: a fuzzing run's evidence).
+    judged_by: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_checks: list[FailedCheck] = field(default_factory=list)
     #: (operation, status, client kind) per exchange; (before, after, operation, kind) per submission.
     hits: list[list[Any]] = field(default_factory=list)
@@ -102,6 +105,7 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
                 check_results: Sequence[Any], *, failed: bool, target: dict[str, Any] | None) -> TestRecord:
     """Turn a test's live log (Exchange objects and CheckResults) into a :class:`TestRecord`."""
     passed: dict[str, int] = {}
+    judged_by: dict[str, dict[str, int]] = {}
     failures: list[FailedCheck] = []
     measurements = [{"requirement": c.requirement, "name": c.measurement.name, "value": c.measurement.value,
                      "unit": c.measurement.unit, "limit": c.measurement.limit, "passed": c.passed}
@@ -111,13 +115,16 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
             continue  # a figure reported, not a check judged
         if check.passed:
             passed[check.requirement] = passed.get(check.requirement, 0) + 1
+            by = judged_by.setdefault(check.requirement, {})
+            by[check.name] = by.get(check.name, 0) + 1
         else:
             failures.append(FailedCheck(check.requirement, check.name, redact_text(check.detail),
                                         [plain_exchange(ex) for ex in check.exchanges]))
     dicts = [plain_exchange(ex) for ex in exchanges]
     seen = observe(dicts)
     return TestRecord(
-        nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, failed_checks=failures,
+        nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, judged_by=judged_by,
+        failed_checks=failures,
         hits=[list(h) for h in seen.hits], transitions=[list(t) for t in seen.transitions], target=target,
         context_exchanges=dicts[-FAILURE_CONTEXT_EXCHANGES:] if failed and not failures else [],
         measurements=measurements,
@@ -170,6 +177,8 @@ class RequirementResult:
     reason: str = ""
     tests: list[str] = field(default_factory=list)
     passed_checks: int = 0
+    #: which checks passed it and how often, over every test (the evidence behind a pass).
+    judged_by: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     ledger: dict[str, str] | None = None
     unexpectedly_passing: bool = False
@@ -188,6 +197,9 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
         touched = set(rec.passed_checks) | {fc.requirement for fc in rec.failed_checks}
         for rid, n in rec.passed_checks.items():
             results[rid].passed_checks += n
+        for rid, by in rec.judged_by.items():
+            for name, n in by.items():
+                results[rid].judged_by[name] = results[rid].judged_by.get(name, 0) + n
         for fc in rec.failed_checks:
             results[fc.requirement].failures.append(Failure(rec.nodeid, fc.name, fc.detail, fc.exchanges))
         for rid in rec.markers:
