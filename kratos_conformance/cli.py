@@ -38,8 +38,8 @@ from .preflight import PREFLIGHT_ENV, Findings, preflight
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
+from .report.expected_failures import EXPECTED_FAILURES, ledger_path, load_ledger
 from .report.html import write_summary
-from .report.ledger import EXPECTED_FAILURES, ledger_path, load_ledger
 from .report.results import FAILED, Verdict, verdict_lines
 from .target import Target
 

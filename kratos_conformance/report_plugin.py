@@ -42,8 +42,14 @@ from .pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
 from .report import debug_secrets  # noqa: E402
 from .report.conformance_json import build_report, utc_now, write_report  # noqa: E402
 from .report.coverage import coverage_matrix  # noqa: E402
+from .report.expected_failures import (  # noqa: E402
+    EXPECTED_FAILURES,
+    ExpectedFailures,
+    RunContext,
+    ledger_path,
+    load_ledger,
+)
 from .report.html import write_summary  # noqa: E402
-from .report.ledger import EXPECTED_FAILURES, Ledger, RunContext, ledger_path, load_ledger  # noqa: E402
 from .report.results import (  # noqa: E402
     FAILED,
     Phase,
@@ -71,7 +77,7 @@ class ReportState:
     """The session's report state: the ledger, what the tests saw, and (at the end) the verdict."""
 
     options: RunOptions
-    ledger: Ledger
+    ledger: ExpectedFailures
     secrets_file: Path | None
     worker: bool
     allure: bool
@@ -219,7 +225,7 @@ def unnamed_requirements(markers: Sequence[str], results: Sequence[checks.CheckR
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Ledger xfails, and the test's record on its teardown report."""
+    """ExpectedFailures xfails, and the test's record on its teardown report."""
     report = yield
     state = _state(item.config)
     if state is None:

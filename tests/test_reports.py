@@ -25,8 +25,14 @@ from kratos_conformance.report.conformance_json import (
 )
 from kratos_conformance.report.coverage import coverage_matrix, merge_matrices, observe
 from kratos_conformance.report.diff import diff_reports, render_diff
+from kratos_conformance.report.expected_failures import (
+    ExpectedFailure,
+    ExpectedFailures,
+    RunContext,
+    ledger_path,
+    load_ledger,
+)
 from kratos_conformance.report.html import render_summary
-from kratos_conformance.report.ledger import Ledger, LedgerEntry, RunContext, ledger_path, load_ledger
 from kratos_conformance.report.results import (
     EXPECTED_FAILURE,
     FAILED,
@@ -109,7 +115,7 @@ RECORDS = [
 # --- results --------------------------------------------------------------------------------------------------
 
 def test_requirement_results_follow_the_checks() -> None:
-    results = by_id(derive_results(RECORDS, load_catalog(), Ledger(), CTX))
+    results = by_id(derive_results(RECORDS, load_catalog(), ExpectedFailures(), CTX))
     assert len(results) == len(load_catalog())
     assert results["VER-GET-200"].status == PASSED and results["VER-GET-200"].passed_checks == 3
     assert results["VER-RESP-STATUS"].status == PASSED and results["VER-RESP-STATUS"].passed_checks == 4
@@ -129,8 +135,8 @@ def test_requirement_results_follow_the_checks() -> None:
 
 
 def test_the_ledger_turns_failures_into_expected_failures_and_flags_stale_entries() -> None:
-    ledger = Ledger((LedgerEntry("VER-CODE-WRONG", "known: answers 400", "https://tracker/1"),
-                     LedgerEntry("VER-GET-200", "was broken", "https://tracker/2")))
+    ledger = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "known: answers 400", "https://tracker/1"),
+                     ExpectedFailure("VER-GET-200", "was broken", "https://tracker/2")))
     results = by_id(derive_results(RECORDS, load_catalog(), ledger, CTX))
     assert results["VER-CODE-WRONG"].status == EXPECTED_FAILURE
     assert results["VER-CODE-WRONG"].reason == "known: answers 400 (https://tracker/1)"
@@ -146,17 +152,18 @@ def test_the_ledger_turns_failures_into_expected_failures_and_flags_stale_entrie
 def test_verdicts() -> None:
     catalog = load_catalog()
     clean = [r for r in RECORDS if r.outcome != FAILED]
-    ok = decide_verdict(derive_results(clean, catalog, Ledger(), CTX), [])
+    ok = decide_verdict(derive_results(clean, catalog, ExpectedFailures(), CTX), [])
     assert (ok.name, ok.exit_code) == ("conformant", 0)
-    ledgered = Ledger((LedgerEntry("VER-CODE-WRONG", "r", "l"), LedgerEntry("VER-CODE-LIMIT", "r", "l")))
+    ledgered = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),
+                                 ExpectedFailure("VER-CODE-LIMIT", "r", "l")))
     known = decide_verdict(derive_results(RECORDS, catalog, ledgered, CTX), [])
     assert (known.name, known.exit_code) == ("conformant", 0) and "2 expected failure(s)" in known.reason
-    broken = decide_verdict(derive_results(RECORDS, catalog, Ledger(), CTX), [])
+    broken = decide_verdict(derive_results(RECORDS, catalog, ExpectedFailures(), CTX), [])
     assert (broken.name, broken.exit_code, broken.reason) == ("not_conformant", 1, "2 requirement(s) failed")
     unattributed = unattributed_failures([record("t::helper", outcome=FAILED, reason="boom")])
     assert unattributed == [{"test": "t::helper", "reason": "boom"}]
-    assert decide_verdict(derive_results(clean, catalog, Ledger(), CTX), unattributed).exit_code == 1
-    nothing = decide_verdict(derive_results([RECORDS[3]], catalog, Ledger(), CTX), [])
+    assert decide_verdict(derive_results(clean, catalog, ExpectedFailures(), CTX), unattributed).exit_code == 1
+    nothing = decide_verdict(derive_results([RECORDS[3]], catalog, ExpectedFailures(), CTX), [])
     assert (nothing.exit_code, nothing.reason) == (2, "no requirement was exercised")
     stopped = decide_verdict([], [], "target unreachable at http://x/: refused")
     assert (stopped.name, stopped.exit_code) == ("cannot_judge", 2)
@@ -305,9 +312,9 @@ def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, m
 
 # --- the JSON report ------------------------------------------------------------------------------------------
 
-def synthetic_report(records: list[TestRecord] = RECORDS, ledger: Ledger | None = None, method: str = "code",
+def synthetic_report(records: list[TestRecord] = RECORDS, ledger: ExpectedFailures | None = None, method: str = "code",
                      cannot_judge: str | None = None) -> dict[str, Any]:
-    results = derive_results(records, load_catalog(), ledger or Ledger(), CTX)
+    results = derive_results(records, load_catalog(), ledger or ExpectedFailures(), CTX)
     unattributed = unattributed_failures(records)
     return build_report(
         target={"public_url": BASE, "embedded": True, "reference_faults": ["wrong_code_400"], "admin_api": True},
@@ -367,7 +374,7 @@ def test_diff_lists_regressions_fixes_and_other_changes() -> None:
     assert "regressions (passed -> failing): 1\n  VER-CODE-WRONG" in text
     # an acknowledged failure (ledger) is still a behaviour regression
     ledgered = synthetic_report([record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED)],
-                                ledger=Ledger((LedgerEntry("VER-CODE-WRONG", "r", "l"),)))
+                                ledger=ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),)))
     assert [c.new for c in diff_reports(old, ledgered).regressions] == [EXPECTED_FAILURE]
 
 

@@ -29,7 +29,7 @@ from ..checks import MEASURE
 from ..errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
 from ..redact import redact_text
 from .coverage import Observed, observe
-from .ledger import Ledger, RunContext
+from .expected_failures import ExpectedFailures, RunContext
 
 PASSED, FAILED, EXPECTED_FAILURE, SKIPPED, NOT_EXERCISED = (
     "passed", "failed", "expected_failure", "skipped", "not_exercised")
@@ -187,7 +187,7 @@ class RequirementResult:
         return asdict(self)
 
 
-def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirement], ledger: Ledger,
+def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirement], ledger: ExpectedFailures,
                    context: RunContext) -> list[RequirementResult]:
     """One result per catalog requirement (catalog order), from every test record and the ledger."""
     results = {rid: RequirementResult(rid, r.level, r.area, r.statement, r.source) for rid, r in catalog.items()}

@@ -51,7 +51,7 @@ class RunContext:
 
 
 @dataclass(frozen=True)
-class LedgerEntry:
+class ExpectedFailure:
     """One known failure."""
 
     requirement: str
@@ -80,13 +80,13 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
-class Ledger:
+class ExpectedFailures:
     """The entries of one ledger file (empty when no ledger was given)."""
 
-    entries: tuple[LedgerEntry, ...] = ()
+    entries: tuple[ExpectedFailure, ...] = ()
     path: str | None = None
 
-    def lookup(self, requirement: str, ctx: RunContext) -> LedgerEntry | None:
+    def lookup(self, requirement: str, ctx: RunContext) -> ExpectedFailure | None:
         """The first entry for ``requirement`` that applies to the run, or None."""
         for entry in self.entries:
             if entry.requirement == requirement and entry.applies(ctx):
@@ -100,10 +100,10 @@ def ledger_path(value: str | None, environ: Mapping[str, str] | None = None) -> 
     return value or env.get(EXPECTED_FAILURES.env) or None
 
 
-def load_ledger(path: str | Path | None) -> Ledger:
+def load_ledger(path: str | Path | None) -> ExpectedFailures:
     """Read and validate a ledger; ``None`` gives the empty ledger. Raises :class:`CannotJudge` (one line)."""
     if path is None or str(path) == "":
-        return Ledger()
+        return ExpectedFailures()
     where = f"--expected-failures {path}"
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -119,10 +119,10 @@ def load_ledger(path: str | Path | None) -> Ledger:
         data = []
     if not isinstance(data, list):
         raise CannotJudge(f"{where}: expected a list of entries under 'expected_failures'")
-    return Ledger(tuple(_entry(where, i, raw) for i, raw in enumerate(data, 1)), str(path))
+    return ExpectedFailures(tuple(_entry(where, i, raw) for i, raw in enumerate(data, 1)), str(path))
 
 
-def _entry(where: str, index: int, raw: Any) -> LedgerEntry:
+def _entry(where: str, index: int, raw: Any) -> ExpectedFailure:
     if not isinstance(raw, dict):
         raise CannotJudge(f"{where}: entry {index} is not a mapping")
     unknown = sorted(set(raw) - set(_REQUIRED) - set(_MATCHERS))
@@ -136,4 +136,4 @@ def _entry(where: str, index: int, raw: Any) -> LedgerEntry:
             raise CannotJudge(f"{where}: entry {index}: '{key}' must be a string")
     if raw["requirement"] not in load_catalog():
         raise CannotJudge(f"{where}: entry {index}: requirement {raw['requirement']!r} is not in the catalog")
-    return LedgerEntry(**{k: " ".join(v.split()) if k == "reason" else v for k, v in raw.items()})
+    return ExpectedFailure(**{k: " ".join(v.split()) if k == "reason" else v for k, v in raw.items()})
