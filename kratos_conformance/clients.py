@@ -93,27 +93,31 @@ class Client:
         return send(self.http, self.recorder, self.kind.value, method, url, **kwargs)
 
     def race(self, requests: Sequence[tuple[str, str, dict[str, Any]]], concurrency: int) -> list[Exchange]:
-        """Send ``requests`` (method, URL, httpx keyword arguments) at the same moment, ``concurrency`` at a time,
-        each on a connection of its own; record their exchanges afterwards, in the order the answers came back.
+        """Send ``requests`` (method, URL, httpx keyword arguments) in rounds of ``concurrency``, each round's
+        released at the same moment, each request on a connection of its own; record their exchanges afterwards,
+        in the order the answers came back.
 
         For the race scenarios: a server that checks and then updates in two steps lets two of them through."""
-        barrier = threading.Barrier(min(concurrency, len(requests)) or 1)
+        size = max(1, concurrency)
 
-        def one(request: tuple[str, str, dict[str, Any]]) -> tuple[float, Exchange]:
+        def one(request: tuple[str, str, dict[str, Any]], barrier: threading.Barrier) -> tuple[float, Exchange]:
             method, url, kwargs = request
             with httpx.Client(transport=httpx.HTTPTransport(), headers=self.http.headers,
                               cookies=self.http.cookies, follow_redirects=False, timeout=self.http.timeout) as http:
                 try:
-                    barrier.wait(timeout=2)
+                    barrier.wait(timeout=5)
                 except threading.BrokenBarrierError:
-                    pass  # a smaller last round: go anyway
+                    pass  # a racer could not connect in time: go anyway
                 started = now()
                 response = http.request(method, url, **kwargs)
                 response.read()
                 return now(), Exchange.record(response, self.kind.value, started, now() - started)
 
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            answered = list(pool.map(one, requests))
+        answered: list[tuple[float, Exchange]] = []
+        with ThreadPoolExecutor(max_workers=size) as pool:
+            for first in range(0, len(requests), size):
+                batch = requests[first:first + size]
+                answered += pool.map(one, batch, [threading.Barrier(len(batch))] * len(batch))
         exchanges = [ex for _, ex in sorted(answered, key=lambda pair: pair[0])]
         for ex in exchanges:
             self.recorder.record(ex)

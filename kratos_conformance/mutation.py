@@ -59,6 +59,7 @@ METHODS: tuple[str, ...] = ("code", "link")
 SUITES: tuple[str, ...] = ("suites/scenarios", "suites/security", "suites/fuzz")
 DEFAULT_REPORT_DIR = Path("reports/mutation")
 DEFAULT_FUZZ_BUDGET = "smoke"
+DEFAULT_SECURITY_LOAD = "low"
 #: a fixed fuzzing seed: the matrix must not depend on chance (override with --fuzz-seed).
 DEFAULT_FUZZ_SEED = 20260601
 DEFAULT_TIMEOUT = 300.0
@@ -185,6 +186,9 @@ class MatrixOptions:
     fuzz: bool = True
     fuzz_budget: str = DEFAULT_FUZZ_BUDGET
     fuzz_seed: int = DEFAULT_FUZZ_SEED
+    #: how hard the security suite's races and timing press the target: low catches every named fault (a fault
+    #: opens a 0.1 s race window or adds 150 ms) at a third of the default's requests
+    security_load: str = DEFAULT_SECURITY_LOAD
     timeout: float = DEFAULT_TIMEOUT
     retries: int = 1
     pytest_args: tuple[str, ...] = ()
@@ -231,7 +235,7 @@ def pytest_command(spec: RunSpec, run_dir: Path, options: MatrixOptions) -> list
            # the requirement failures are rendered by the plugin either way; pytest's own long tracebacks (source
            # parsed per frame, ~0.1 CPU-s a failing test) would be thrown away: a fault failing 170 tests costs 10
            # CPU-s with them, 3 without
-           "--tb=line"]
+           "--tb=line", f"--security-load={options.security_load}"]
     if spec.fault:
         cmd.append(f"--reference-faults={spec.fault}")
     if options.fuzz:
@@ -606,7 +610,8 @@ class Matrix:
                  + ("all passed" if self.clean_ok else "**NOT all passed**")
                  + f" ({len(self.clean_runs)} runs). Wall time {self.wall:.0f} s with {self.jobs} parallel runs.", "",
                  f"Suites: {', '.join(self.options.get('suites', []))}; fuzz budget {self.options.get('fuzz_budget')}"
-                 f", seed {self.options.get('fuzz_seed')}; suites/browser excluded.", "",
+                 f", seed {self.options.get('fuzz_seed')}; security load {self.options.get('security_load')}; "
+                 "suites/browser excluded.", "",
                  "| fault | methods | run with | verdict | caught by (requirement: failing tests) |",
                  "|---|---|---|---|---|"]
         for f in self.faults:
@@ -677,6 +682,7 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
     return Matrix(all_faults, results, jobs, time.monotonic() - origin,
                   {"suites": suites, "fuzz_budget": options.fuzz_budget if options.fuzz else None,
                    "fuzz_seed": options.fuzz_seed if options.fuzz else None,
+                   "security_load": options.security_load,
                    "clean_runs_per_method": options.clean_runs,
                    "pytest_args": list(options.pytest_args), "launcher": launcher.name})
 
@@ -728,6 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-fuzz", dest="fuzz", action="store_false", help="scenarios only")
     parser.add_argument("--fuzz-budget", default=DEFAULT_FUZZ_BUDGET, help="default smoke")
     parser.add_argument("--fuzz-seed", type=int, default=DEFAULT_FUZZ_SEED, help=f"default {DEFAULT_FUZZ_SEED}")
+    parser.add_argument("--security-load", default=DEFAULT_SECURITY_LOAD,
+                        help=f"load of the security suite's races and timing (default {DEFAULT_SECURITY_LOAD})")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per run (default 300)")
     parser.add_argument("--pytest-arg", dest="pytest_args", action="append", default=[],
                         help="an extra argument for every pytest run (repeatable)")
@@ -741,7 +749,8 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> MatrixOptions:
     return MatrixOptions(report_dir=args.report_dir, jobs=args.jobs, clean_runs=args.clean_runs,
                          faults=tuple(f.strip() for f in args.faults.split(",") if f.strip()), fuzz=args.fuzz,
-                         fuzz_budget=args.fuzz_budget, fuzz_seed=args.fuzz_seed, timeout=args.timeout,
+                         fuzz_budget=args.fuzz_budget, fuzz_seed=args.fuzz_seed, security_load=args.security_load,
+                         timeout=args.timeout,
                          pytest_args=tuple(args.pytest_args), quiet=args.quiet,
                          fork=args.fork and hasattr(os, "fork"))
 

@@ -33,7 +33,7 @@ from .storage import FlowRecord
 from .timefmt import format_time
 
 #: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
-RACE_WINDOW = 0.2
+RACE_WINDOW = 0.1
 
 SUBMITTED_TOO_OFTEN = "The request was submitted too often. Please request another code."
 CODE_ALREADY_USED = "The code was already used. Please request another code."
