@@ -161,3 +161,19 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
         assert settings["challenge_lifespan_cross_checked"] == {"value": True, "source": "learned"}
     finally:
         fast.stop()
+
+
+def test_a_server_whose_ui_the_suite_serves_passes_and_the_report_says_so(capsys, tmp_path, mail_port: int) -> None:
+    import json
+
+    ui_port = free_port()
+    ui = f"http://127.0.0.1:{ui_port}/"
+    target = _target(mail_port, ui_url=ui + "verification", error_ui_url=ui + "error")
+    try:
+        code, lines, _ = run(capsys, tmp_path, *args_for(target, mail_port, "--serve-ui", f"127.0.0.1:{ui_port}"))
+    finally:
+        target.stop()
+    assert code == 0, lines
+    settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
+    assert settings["ui_url"] == {"value": ui + "verification", "source": "served"}
+    assert settings["error_ui_url"] == {"value": ui + "error", "source": "served"}
