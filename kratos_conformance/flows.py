@@ -157,16 +157,20 @@ class Verifier:
         return found
 
     @_a_step_on_the_way
-    def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
-        """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""
+    def send(self, email: str, return_to: str | None = None) -> Flow:
+        """A flow in sent_email for ``email``, without waiting for its mail (``email`` must be a known address)."""
         flow = self.new_flow(return_to)
         step = self.submit_email(flow, email)
         req = "VER-SUBMIT-EMAIL-SENT"
         checks.expect(req, step.flow is not None, "the email submission led to no flow", step.exchange)
         assert step.flow is not None
         checks.flow_state(step.flow, "sent_email", req, step.exchange)
-        mail = self.wait_mail(email, step.flow)
-        return step.flow, mail
+        return step.flow
+
+    def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
+        """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""
+        flow = self.send(email, return_to)
+        return flow, self.wait_mail(email, flow)
 
     @_a_step_on_the_way
     def prove(self, flow: Flow, mail: Mail) -> Step:

@@ -125,12 +125,19 @@ def expired(expiring_flows: ExpiringFlows) -> ExpiringFlows:
 
 @dataclass
 class SentChallenge:
-    """A flow in sent_email for a seeded identity, with the mail carrying its code or link."""
+    """A flow in sent_email for a seeded identity, and the mail carrying its code or link (read when first asked
+    for: the challenge is made ahead, and a server's courier may take a while to send it)."""
 
     verifier: Verifier
     identity: Identity
     flow: Flow
-    mail: Mail
+    _mail: Mail | None = None
+
+    @property
+    def mail(self) -> Mail:
+        if self._mail is None:
+            self._mail = self.verifier.wait_mail(self.identity.email, self.flow)
+        return self._mail
 
 
 class ExpiringChallenges:
@@ -220,8 +227,7 @@ def expiring_challenges(conformance_run, target: Target, mail: MailSource, activ
     def make(kind: ClientKind) -> SentChallenge:
         verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
         identity = admin.create_identity()
-        flow, sent_mail = verifier.sent(identity.email)
-        return SentChallenge(verifier, identity, flow, sent_mail)
+        return SentChallenge(verifier, identity, verifier.send(identity.email))
 
     return ExpiringChallenges(make, conformance_run.recorder, lifespan)
 
