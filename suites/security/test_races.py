@@ -151,6 +151,9 @@ def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, targe
                   f"after the race the flow is in {now.state!r}", *racing)
     if now.state == "passed_challenge":
         return  # the old code won, before the resend dropped it
+    resend = next(ex for ex in racing if '"email"' in ex.request_body)
+    if not (resend.status == 200 and flow_in(resend) is not None):
+        return  # the resend was refused (Kratos on SQLite: "database table is locked"): no new code, nothing to drop
     verifier.wait_mail(identity.email, flow)  # the resend's code: the old one has been dropped by now
     again = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
     checks.expect(req, not passed(again), "the old code still verified after the resend mailed a new one", again)
