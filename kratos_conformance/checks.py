@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -132,6 +132,20 @@ def measure(req_id: str, measurement: Measurement, detail: str, *exchanges: Exch
     shown in the report's measurements, and it is no evidence that the requirement passed."""
     requirement(req_id)
     tell(CheckResult(req_id, MEASURE, True, detail, tuple(exchanges), measurement))
+
+
+def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: Exchange, known: str | None,
+                        measurement: Measurement | None = None) -> None:
+    """:func:`expect`, except where the release profile knows the failure as its own defect (``known``, from
+    :meth:`Profile.tolerates`): then the figure (or, with none, one occurrence of the defect) is reported with
+    :func:`measure`, saying why it was tolerated, and the requirement is not failed. A run with
+    ``--known-defects fail`` has no known defects."""
+    if not condition and known:
+        figure = measurement or Measurement("occurrences of a known defect", 1)
+        limit = "; ".join(filter(None, (figure.limit, "tolerated: a known defect of the release")))
+        measure(req_id, replace(figure, limit=limit), f"{detail}: {known}", *exchanges)
+        return
+    expect(req_id, condition, detail, *exchanges, measurement=measurement)
 
 
 # --- status, headers, redirects ---------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
     OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
+    OptionSpec("known-defects", "tolerate (the release's own measured defects, listed with its profile, are "
+               "reported, not failed) or fail (held to the requirement like any other server)", "tolerate"),
     OptionSpec("run-profile", "how much to run: smoke (a happy path per client kind and the statuses that gate "
                "deploys, seconds), default, deep (more fuzzing)", "default"),
     OptionSpec("fuzz-budget", "fuzzing budget: smoke, default or deep (unset: the --run-profile's)"),
@@ -115,6 +117,7 @@ class RunOptions:
     identity_schema: str | None
     identity_traits: str | None
     profile: str
+    known_defects: str
     run_profile: str
     fuzz_budget: str | None
     fuzz_seed: str | None
@@ -244,6 +247,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         identity_schema=raw["identity_schema"] or None,
         identity_traits=_traits(raw["identity_traits"]),
         profile=_choice("profile", raw["profile"], list(PROFILES)),
+        known_defects=_choice("known-defects", (raw["known_defects"] or "tolerate").strip().lower(),
+                              ("tolerate", "fail")),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
         fuzz_budget=_choice("fuzz-budget", raw["fuzz_budget"].strip().lower(), FUZZ_BUDGETS)
         if raw["fuzz_budget"] else None,

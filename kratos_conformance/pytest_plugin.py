@@ -148,7 +148,8 @@ class ConformanceRun:
         self.mailed_method = findings.method
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
-            profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
+            profile=get_profile(opts.profile, tolerate_known_defects=opts.known_defects == "tolerate"),
+            wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
             challenge_lifespan=challenge_lifespan,
             ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
             identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
@@ -161,6 +162,8 @@ class ConformanceRun:
                                                     "source": "given" if opts.notify_unknown_recipients else "default"},
                       "cookie_secure": {"value": opts.cookie_secure,
                                         "source": "default" if opts.cookie_secure == "scheme" else "given"},
+                      "known_defects": {"value": opts.known_defects,
+                                        "source": "default" if opts.known_defects == "tolerate" else "given"},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None}},

@@ -110,7 +110,8 @@ def test_a_run_is_a_plain_pytest_run_of_scenarios_security_and_fuzz(tmp_path: Pa
     cmd = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "run", options)
     assert cmd[1:6] == ["-m", "pytest", "suites/scenarios", "suites/security", "suites/fuzz"]
     assert "suites/browser" not in cmd
-    assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke", "--security-load=low"} <= set(cmd)
+    assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke", "--security-load=low",
+            "--known-defects=fail"} <= set(cmd)
     monkeypatch.setenv("KRATOS_CONFORMANCE_PUBLIC_URL", "https://elsewhere.example/")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-x")
     env = mutation.child_environment(options)

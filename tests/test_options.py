@@ -12,6 +12,7 @@ from kratos_conformance.options import OPTIONS, parse_options
 def test_defaults_mean_the_embedded_reference_target() -> None:
     opts = parse_options({}, environ={})
     assert opts.embedded and opts.profile == "kratos-v26" and opts.mail_source == "smtp-sink"
+    assert opts.known_defects == "tolerate"
 
 
 def test_flag_wins_over_environment_and_urls_get_a_trailing_slash() -> None:
@@ -33,6 +34,7 @@ def test_every_option_has_a_flag_and_an_environment_name() -> None:
     ({"wait_budget": "soon"}, "--wait-budget"),
     ({"mail_timeout": "0"}, "--mail-timeout"),
     ({"reference_method": "sms"}, "--reference-method"),
+    ({"known_defects": "ignore"}, "--known-defects"),
     ({"mail_source": "pigeon:http://x"}, "--mail-source"),
 ])
 def test_bad_values_are_one_line_errors_naming_the_option(given: dict[str, str], words: str) -> None:

@@ -44,11 +44,15 @@ def no_server_error(exchanges: Sequence[Exchange], req: str) -> None:
                   *errors[:2])
 
 
-def single_use(racing: Sequence[Exchange], req: str, what: str, admin: AdminApi, identity: Identity) -> None:
-    """At most one of the racers verified (and then the address is verified); the count is reported."""
+def single_use(racing: Sequence[Exchange], req: str, what: str, admin: AdminApi, identity: Identity,
+               target: Target) -> None:
+    """At most one of the racers verified (and then the address is verified); the count is reported. Several
+    winners are tolerated where the release profile knows them as its defect (Kratos on PostgreSQL)."""
     wins = [ex for ex in racing if passed(ex)]
-    checks.expect(req, len(wins) <= 1, f"{len(wins)} of {len(racing)} {what} verified", *(wins or racing)[:3],
-                  measurement=Measurement(f"verifications among {len(racing)} {what}", len(wins), limit="at most 1"))
+    checks.expect_unless_known(req, len(wins) <= 1, f"{len(wins)} of {len(racing)} {what} verified",
+                               *(wins or racing)[:3], known=target.profile.tolerates(req),
+                               measurement=Measurement(f"verifications among {len(racing)} {what}", len(wins),
+                                                       limit="at most 1"))
     if wins:
         checks.address_verified(*admin.address(identity), req)
 
@@ -68,19 +72,20 @@ def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, ad
                                               verifier.code_body(flow, str(mail.code)), load.racers), load.racers)
     req = "VER-RACE-CODE-SINGLE-USE"
     no_server_error(racing, req)
-    single_use(racing, req, "simultaneous correct codes", admin, identity)
+    single_use(racing, req, "simultaneous correct codes", admin, identity, target)
 
 
 @pytest.mark.requirement("VER-RACE-LINK-SINGLE-USE")
 @pytest.mark.usefixtures("link_method")
-def test_one_link_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, load: Load) -> None:
+def test_one_link_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, target: Target,
+                                                 load: Load) -> None:
     identity = admin.create_identity()
     _, mail = verifier.sent(identity.email)
     link = str(mail.verification_link)
     racing = verifier.client.race([("GET", link, {}) for _ in range(load.racers)], load.racers)
     req = "VER-RACE-LINK-SINGLE-USE"
     no_server_error(racing, req)
-    single_use(racing, req, "simultaneous openings of the link", admin, identity)
+    single_use(racing, req, "simultaneous openings of the link", admin, identity, target)
 
 
 #: how many code attempts a Kratos flow evaluates before it is replaced (selfservice.methods.code.config
