@@ -1,6 +1,7 @@
 """The embedded reference target: a Kratos-compatible self-service verification server.
 
-It shares no code with the rest of the package; the suite only talks to it over HTTP and SMTP.
+It shares no code with the suite (the suite only talks to it over HTTP and SMTP), except the UI pages' markup
+(verification_page.py), which no check judges.
 """
 
 from .config import ConfigError, ReferenceConfig, parse_duration

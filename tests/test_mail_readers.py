@@ -318,6 +318,39 @@ def _maildev_missing() -> str | None:
     return None
 
 
+@contextmanager
+def _running_catcher(name: str, command: list[str], log: Path, smtp_port: int, ready: Callable[[], bool],
+                     env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a real mail catcher (output to ``log``), wait up to 15 s for its SMTP port and ``ready()``, yield the
+    process and stop it at the end; a catcher that exits or never gets ready fails the test with its log's tail."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited with {process.returncode}: {log.read_text(errors='replace')[-500:]}",
+                            False)
+            try:
+                with socket.create_connection(("127.0.0.1", smtp_port), timeout=0.5):
+                    pass
+                if ready():
+                    break
+            except (OSError, httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} was not ready within 15 s: {log.read_text(errors='replace')[-500:]}", False)
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @pytest.fixture(scope="module")
 def maildev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMailDev]:
     """A real MailDev on 127.0.0.1 (free SMTP and web ports), ready within 15 s, stopped at the end."""
@@ -328,36 +361,11 @@ def maildev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMailDev]:
     log = tmp_path_factory.mktemp("maildev") / "maildev.log"
     command = [str(MAILDEV), "--smtp", str(smtp_port), "--web", str(web_port), "--ip", "127.0.0.1",
                "--web-ip", "127.0.0.1", "--mail-directory", str(log.parent / "mail"), "--silent"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "NODE_ENV": "production"})
     url = f"http://127.0.0.1:{web_port}"
-    try:
-        _wait_until_ready(process, url, smtp_port, log)
+    with _running_catcher("maildev", command, log, smtp_port,
+                          lambda: httpx.get(f"{url}/healthz", timeout=0.5).json() is True,
+                          env={**os.environ, "NODE_ENV": "production"}) as process:
         yield RealMailDev(url, smtp_port, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, smtp_port: int, log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"maildev exited with {process.returncode}: {log.read_text(errors='replace')[-500:]}", False)
-        try:
-            with socket.create_connection(("127.0.0.1", smtp_port), timeout=0.5):
-                pass
-            if httpx.get(f"{url}/healthz", timeout=0.5).json() is True:
-                return
-        except (OSError, httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"maildev was not ready within 15 s: {log.read_text(errors='replace')[-500:]}", pytrace=False)
 
 
 @dataclass
@@ -376,33 +384,10 @@ def mailpit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMailpit]:
     log = folder / "mailpit.log"
     command = [str(MAILPIT), "--smtp", f"127.0.0.1:{smtp_port}", "--listen", f"127.0.0.1:{web_port}",
                "--database", str(folder / "mailpit.db"), "--quiet", "--disable-version-check"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{web_port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mailpit exited with {process.returncode}: {log.read_text(errors='replace')[-500:]}",
-                            False)
-            try:
-                with socket.create_connection(("127.0.0.1", smtp_port), timeout=0.5):
-                    pass
-                if httpx.get(f"{url}/api/v1/messages", timeout=0.5).status_code == 200:
-                    break
-            except (OSError, httpx.HTTPError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mailpit was not ready within 15 s: {log.read_text(errors='replace')[-500:]}", False)
-            time.sleep(0.1)
+    with _running_catcher("mailpit", command, log, smtp_port,
+                          lambda: httpx.get(f"{url}/api/v1/messages", timeout=0.5).status_code == 200):
         yield RealMailpit(url, smtp_port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 # -- one catcher for a test: its reader and how mail gets into it ---------------------------------------------------

@@ -17,7 +17,9 @@ from reference_helpers import (
     unique_email,
 )
 
+from kratos_conformance.differential import recording
 from kratos_reference import RunningTarget
+from kratos_reference.ui import flow_page
 
 
 def _submit(client: httpx.Client, page: FormParser, fields: dict[str, str], button: dict[str, str]) -> httpx.Response:
@@ -103,3 +105,23 @@ def test_error_page_shows_the_stored_error(code_target: RunningTarget) -> None:
         assert page.status_code == 200 and f'data-error-id="{error_id}"' in page.text
         assert "The flow query parameter is missing or malformed." in page.text
         assert client.get(code_target.public_url + "ui/error", params={"id": "nope"}).status_code == 404
+
+
+def test_every_recorded_kratos_flow_renders_as_a_form_a_browser_can_drive() -> None:
+    """The markup both UIs share (verification_page.py), on every flow Kratos v26.2.0 answered in the recordings:
+    the form posts to ui.action, every input node is a field or button by its name, every anchor keeps its id, and
+    every message is shown with its id."""
+    flows = [step["response"]["body"] for method in ("code", "link")
+             for steps in recording("kratos-v26.2.0", method)["cases"].values() for step in steps
+             if isinstance(step.get("response", {}).get("body"), dict) and "ui" in step["response"]["body"]]
+    assert len(flows) > 200
+    for flow in flows:
+        page = parse_page(flow_page(flow).body.decode())
+        ui, nodes = flow["ui"], flow["ui"]["nodes"]
+        assert (page.action, page.method) == (ui["action"], ui["method"].lower())
+        names = [node["attributes"]["name"] for node in nodes if node["type"] == "input"]
+        assert sorted(field.get("name", "") for field in page.inputs + page.buttons) == sorted(names), nodes
+        assert [a.get("id") for a in page.anchors] == [n["attributes"]["id"] for n in nodes if n["type"] == "a"]
+        shown = [str(m["id"]) for m in ui.get("messages") or []] + [
+            str(m["id"]) for n in nodes for m in n.get("messages") or []]
+        assert sorted(page.message_ids) == sorted(shown), flow["id"]
