@@ -294,6 +294,17 @@ def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
     run.close()
 
 
+@pytest.fixture
+def req(request: pytest.FixtureRequest) -> str:
+    """The one requirement the test checks, read from its ``requirement`` marker: the id is written once, in the
+    marker, and the test's checks judge ``req``. A test about several requirements names each in its checks."""
+    ids = [rid for mark in request.node.iter_markers("requirement") for rid in mark.args]
+    if len(ids) != 1:
+        pytest.fail(f"the req fixture serves a test whose requirement marker names one id; this one names "
+                    f"{len(ids)}: {', '.join(ids) or 'none'}", pytrace=False)
+    return str(ids[0])
+
+
 @pytest.fixture(scope="session")
 def target(conformance_run: ConformanceRun) -> Target:
     assert conformance_run.target is not None

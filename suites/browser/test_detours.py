@@ -20,12 +20,11 @@ def wrong(code: str) -> str:
 
 @pytest.mark.usefixtures("code_method")
 @pytest.mark.requirement("VER-CODE-WRONG")
-def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi) -> None:
+def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id = str(ui.open_init().flow_id)
     ui.submit_email(identity.email)
     mail = ui.wait_mail(identity.email, flow_id)
-    req = "VER-CODE-WRONG"
     nav = ui.submit_code(wrong(str(mail.code)))
     ui.shots.take(ui.page, "wrong-code")
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
@@ -64,12 +63,11 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
 
 @pytest.mark.usefixtures("code_method")
 @pytest.mark.requirement("VER-CODE-RESEND")
-def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi) -> None:
+def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id = str(ui.open_init().flow_id)
     ui.submit_email(identity.email)
     first = ui.wait_mail(identity.email, flow_id)
-    req = "VER-CODE-RESEND"
     nav = ui.resend()
     ui.shots.take(ui.page, "resent")
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)

@@ -17,10 +17,9 @@ from kratos_conformance.target import Target
 
 
 @pytest.mark.requirement("VER-GET-410-API")
-def test_expired_api_flow_is_410_with_details_api(expired, target: Target) -> None:
+def test_expired_api_flow_is_410_with_details_api(expired, target: Target, req: str) -> None:
     e = expired.get("native")
     ex = e.verifier.client.get_flow(e.flow.id)
-    req = "VER-GET-410-API"
     checks.status(ex, 410, req)
     err = checks.error(ex, req, code=410)
     api = (err.get("details") or {}).get("api")
@@ -30,10 +29,9 @@ def test_expired_api_flow_is_410_with_details_api(expired, target: Target) -> No
 
 @pytest.mark.requirement("VER-GET-410-BROWSER")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, kind: str) -> None:
+def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, kind: str, req: str) -> None:
     e = expired.get(kind)
     ex = e.verifier.client.get_flow(e.flow.id)
-    req = "VER-GET-410-BROWSER"
     checks.status(ex, 410, req)
     err = checks.error(ex, req, code=410)
     redirect_to = str((err.get("details") or {}).get("redirect_to") or "")
@@ -44,22 +42,20 @@ def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, k
 @pytest.mark.requirement("VER-GET-403-BEFORE-410")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
 def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired, make_client: ClientFactory,
-                                                                kind: str) -> None:
+                                                                kind: str, req: str) -> None:
     e = expired.get(kind)
     stranger = make_client(kind)  # a client without the flow's CSRF cookie
     ex = stranger.get_flow(e.flow.id)
-    req = "VER-GET-403-BEFORE-410"
     checks.expect(req, ex.status != 410, "an expired flow answered 410 to a client without its CSRF cookie", ex)
     checks.status(ex, 403, req)
     checks.error(ex, req, code=403, error_id="security_csrf_violation")
 
 
 @pytest.mark.requirement("VER-EXPIRY-POST")
-def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, kind: str) -> None:
+def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, kind: str, req: str) -> None:
     e = expired.get(kind)
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
-    req = "VER-EXPIRY-POST"
     checks.expect(req, ex.status != 410, "an expired flow answered 410 to a POST (Kratos redirects)", ex)
     if verifier.kind.wants_json:
         location = checks.redirect(ex, req, target.public("self-service/verification/flows"))
@@ -74,14 +70,13 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, 
 
 
 @pytest.mark.requirement("VER-EXPIRY-RETURN-TO")
-def test_new_flow_after_expiry_keeps_return_to(expired, target: Target, kind: str) -> None:
+def test_new_flow_after_expiry_keeps_return_to(expired, target: Target, kind: str, req: str) -> None:
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
     e = expired.get(kind, "return_to")
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
     new = verifier.outcome(ex)
-    req = "VER-EXPIRY-RETURN-TO"
     checks.expect(req, new is not None and new.id != e.flow.id, "no new flow after expiry", ex)
     assert new is not None
     checks.expect(req, new.data.get("return_to") == target.return_to,

@@ -25,30 +25,31 @@ def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-404-UNKNOWN")
-def test_unknown_flow_is_404(client: Client) -> None:
+def test_unknown_flow_is_404(client: Client, req: str) -> None:
     ex = client.get_flow(str(uuid.uuid4()))
-    checks.status(ex, 404, "VER-GET-404-UNKNOWN")
-    err = checks.error(ex, "VER-GET-404-UNKNOWN", code=404)
-    checks.expect("VER-GET-404-UNKNOWN", err.get("status") == "Not Found", f"error.status {err.get('status')!r}", ex)
+    checks.status(ex, 404, req)
+    err = checks.error(ex, req, code=404)
+    checks.expect(req, err.get("status") == "Not Found", f"error.status {err.get('status')!r}", ex)
 
 
 @pytest.mark.requirement("VER-GET-404-MALFORMED")
 @pytest.mark.parametrize("flow_id", ["not-a-uuid", "", None, "' OR 1=1 --", "%00", "0" * 5000],
                          ids=["word", "empty", "missing", "injection", "nul", "huge"])
-def test_malformed_or_missing_flow_id_is_404(client: Client, flow_id: str | None) -> None:
+def test_malformed_or_missing_flow_id_is_404(client: Client, flow_id: str | None, req: str) -> None:
     ex = client.get_flow(flow_id)
-    checks.status(ex, 404, "VER-GET-404-MALFORMED")
-    checks.error(ex, "VER-GET-404-MALFORMED", code=404)
+    checks.status(ex, 404, req)
+    checks.error(ex, req, code=404)
 
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-403-CSRF")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_browser_flow_without_its_cookie_is_403(verifier: Verifier, make_client: ClientFactory, kind: str) -> None:
+def test_browser_flow_without_its_cookie_is_403(verifier: Verifier, make_client: ClientFactory, kind: str,
+                                                req: str) -> None:
     flow = verifier.new_flow()
     stranger = make_client(kind)  # a client without the flow's CSRF cookie
     ex = stranger.get_flow(flow.id)
-    checks.status(ex, 403, "VER-GET-403-CSRF")
-    err = checks.error(ex, "VER-GET-403-CSRF", code=403, error_id="security_csrf_violation")
-    checks.expect("VER-GET-403-CSRF", bool((err.get("details") or {}).get("reject_reason")),
+    checks.status(ex, 403, req)
+    err = checks.error(ex, req, code=403, error_id="security_csrf_violation")
+    checks.expect(req, bool((err.get("details") or {}).get("reject_reason")),
                   "error.details.reject_reason is missing", ex)

@@ -44,11 +44,10 @@ def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target:
 
 
 @pytest.mark.requirement("VER-INIT-SHAPE")
-def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str) -> None:
+def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, req: str) -> None:
     step = verifier.start()
     flow, ex = step.flow, step.exchange
     assert flow is not None
-    req = "VER-INIT-SHAPE"
     checks.flow_state(flow, "choose_method", req, ex)
     checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex)
     checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex)
@@ -62,11 +61,11 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str) 
 
 
 @pytest.mark.requirement("VER-INIT-NODES")
-def test_choose_method_nodes(verifier: Verifier, active_method: str) -> None:
+def test_choose_method_nodes(verifier: Verifier, active_method: str, req: str) -> None:
     step = verifier.start()
     flow = step.flow
     assert flow is not None
-    req, ex = "VER-INIT-NODES", step.exchange
+    ex = step.exchange
     email = flow.node("email", "email")
     checks.expect(req, email is not None and email.attributes.get("required") is True,
                   f"no required email input in {flow.layout}", ex)
@@ -86,18 +85,18 @@ def test_choose_method_nodes(verifier: Verifier, active_method: str) -> None:
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO")
-def test_allowed_return_to_is_kept(verifier: Verifier, target: Target) -> None:
+def test_allowed_return_to_is_kept(verifier: Verifier, target: Target, req: str) -> None:
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
     step = verifier.start(return_to=target.return_to)
     assert step.flow is not None
-    checks.expect("VER-INIT-RETURN-TO", step.flow.data.get("return_to") == target.return_to,
+    checks.expect(req, step.flow.data.get("return_to") == target.return_to,
                   f"return_to is {step.flow.data.get('return_to')!r}, want {target.return_to}", step.exchange)
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO-FORBIDDEN")
-def test_foreign_return_to_is_refused_with_json_even_for_browsers(client: Client) -> None:
+def test_foreign_return_to_is_refused_with_json_even_for_browsers(client: Client, req: str) -> None:
     ex = client.init(return_to=FOREIGN_RETURN_TO)
-    checks.status(ex, 400, "VER-INIT-RETURN-TO-FORBIDDEN")
-    checks.error(ex, "VER-INIT-RETURN-TO-FORBIDDEN", code=400, error_id="self_service_flow_return_to_forbidden")
+    checks.status(ex, 400, req)
+    checks.error(ex, req, code=400, error_id="self_service_flow_return_to_forbidden")
 

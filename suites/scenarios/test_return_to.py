@@ -11,11 +11,12 @@ from kratos_conformance.target import Target
 
 
 @pytest.mark.requirement("VER-RETURN-TO-CONTINUE")
-def test_allowed_return_to_becomes_the_continue_url(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+def test_allowed_return_to_becomes_the_continue_url(verifier: Verifier, admin: AdminApi, target: Target,
+                                                    req: str) -> None:
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
     identity = admin.create_identity()
     _, step = verifier.passed(identity.email, return_to=target.return_to)
     assert step.flow is not None
-    checks.expect("VER-RETURN-TO-CONTINUE", step.flow.continue_url == target.return_to,
+    checks.expect(req, step.flow.continue_url == target.return_to,
                   f"continue URL is {step.flow.continue_url!r}, want {target.return_to}", step.exchange)

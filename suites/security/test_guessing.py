@@ -38,8 +38,7 @@ def alphabet_size(samples: list[str]) -> int:
 @pytest.mark.requirement("VER-CODE-GUESSING")
 @pytest.mark.parametrize("kind", ["native"])
 @pytest.mark.usefixtures("code_method")
-def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminApi, target: Target) -> None:
-    req = "VER-CODE-GUESSING"
+def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminApi, target: Target, req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     code = str(mail.code)
@@ -78,8 +77,7 @@ def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminA
 @pytest.mark.requirement("VER-CHALLENGE-UNPREDICTABLE")
 @pytest.mark.parametrize("kind", ["native"])
 def test_codes_and_tokens_tell_nothing_about_each_other(verifier: Verifier, admin: AdminApi,
-                                                        active_method: str) -> None:
-    req = "VER-CHALLENGE-UNPREDICTABLE"
+                                                        active_method: str, req: str) -> None:
     secrets = []
     for _ in range(2):  # two addresses, two flows each
         identity = admin.create_identity()

@@ -65,12 +65,11 @@ def submissions(target: Target, flow_id: str, body: dict[str, Any], count: int) 
 @pytest.mark.requirement("VER-RACE-CODE-SINGLE-USE")
 @pytest.mark.usefixtures("code_method")
 def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, target: Target,
-                                                          load: Load) -> None:
+                                                          load: Load, req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     racing = verifier.client.race(submissions(target, flow.id,
                                               verifier.code_body(flow, str(mail.code)), load.racers), load.racers)
-    req = "VER-RACE-CODE-SINGLE-USE"
     no_server_error(racing, req)
     single_use(racing, req, "simultaneous correct codes", admin, identity, target)
 
@@ -78,12 +77,11 @@ def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, ad
 @pytest.mark.requirement("VER-RACE-LINK-SINGLE-USE")
 @pytest.mark.usefixtures("link_method")
 def test_one_link_verifies_once_however_many_race(verifier: Verifier, admin: AdminApi, target: Target,
-                                                 load: Load) -> None:
+                                                 load: Load, req: str) -> None:
     identity = admin.create_identity()
     _, mail = verifier.sent(identity.email)
     link = str(mail.verification_link)
     racing = verifier.client.race([("GET", link, {}) for _ in range(load.racers)], load.racers)
-    req = "VER-RACE-LINK-SINGLE-USE"
     no_server_error(racing, req)
     single_use(racing, req, "simultaneous openings of the link", admin, identity, target)
 
@@ -96,13 +94,12 @@ MAX_SUBMISSIONS = 5
 @pytest.mark.requirement("VER-RACE-ATTEMPT-LIMIT")
 @pytest.mark.usefixtures("code_method")
 def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifier, admin: AdminApi, target: Target,
-                                                                load: Load) -> None:
+                                                                load: Load, req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     wrong = f"{(int(str(mail.code)) + 1) % 1_000_000:06d}"
     racing = verifier.client.race(submissions(target, flow.id, verifier.code_body(flow, wrong),
                                               load.wrong_codes), load.racers)
-    req = "VER-RACE-ATTEMPT-LIMIT"
     no_server_error(racing, req)
     evaluated = [ex for ex in racing if judged_wrong(ex)]
     checks.expect(req, len(evaluated) <= MAX_SUBMISSIONS,
@@ -118,7 +115,7 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
 
 @pytest.mark.requirement("VER-RACE-TWO-FLOWS")
 def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: AdminApi, active_method: str,
-                                                  target: Target, load: Load) -> None:
+                                                  target: Target, load: Load, req: str) -> None:
     identity = admin.create_identity()
     first, first_mail = verifier.sent(identity.email)
     second, second_mail = verifier.sent(identity.email)
@@ -131,7 +128,6 @@ def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: Adm
     else:
         racing = verifier.client.race([("GET", str(first_mail.verification_link), {}),
                                        ("GET", str(second_mail.verification_link), {})], 2)
-    req = "VER-RACE-TWO-FLOWS"
     no_server_error(racing, req)
     wins = [ex for ex in racing if passed(ex)]
     checks.measure(req, Measurement("flows passed among two proven at once", len(wins), limit="reported"),
@@ -142,14 +138,14 @@ def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: Adm
 
 @pytest.mark.requirement("VER-RACE-RESEND")
 @pytest.mark.usefixtures("code_method")
-def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, target: Target, load: Load) -> None:
+def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, target: Target, load: Load,
+                                      req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     racing = verifier.client.race([
         ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.email_body(flow, identity.email)}),
         ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.code_body(flow, str(mail.code))}),
     ], 2)
-    req = "VER-RACE-RESEND"
     no_server_error(racing, req)
     now = verifier.fetch(flow.id)
     checks.expect(req, now.state in ("passed_challenge", "sent_email"),

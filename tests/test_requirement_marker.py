@@ -1,0 +1,76 @@
+""""This test checks requirement X" is written once: in the test's ``requirement`` marker, read by the ``req``
+fixture (a test about several requirements names each in its checks, and the plugin warns on an id its marker
+does not name)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytest_plugins = ["pytester"]
+
+
+def _marked_ids(test: ast.FunctionDef) -> list[str]:
+    """The ids in the test's requirement marker as written ("*" for an argument that is not a literal id)."""
+    return [arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else "*"
+            for dec in test.decorator_list
+            if isinstance(dec, ast.Call) and ast.unparse(dec.func) == "pytest.mark.requirement"
+            for arg in dec.args]
+
+
+def _suite_tests() -> list[tuple[str, ast.FunctionDef]]:
+    found = []
+    for path in sorted((ROOT / "suites").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found.append((f"{path.relative_to(ROOT)}::{node.name}", node))
+    return found
+
+
+def test_a_test_about_one_requirement_writes_its_id_only_in_the_marker() -> None:
+    repeated, without_req = [], []
+    for name, test in _suite_tests():
+        ids = _marked_ids(test)
+        if len(ids) != 1:
+            continue
+        literals = {n.value for stmt in test.body for n in ast.walk(stmt) if isinstance(n, ast.Constant)}
+        if ids[0] in literals:
+            repeated.append(name)
+        if "req" not in [a.arg for a in test.args.args]:
+            without_req.append(name)
+    assert not repeated, f"the marker's id is written again in the body (take the req fixture): {repeated}"
+    assert not without_req, f"tests about one requirement that judge it without the req fixture: {without_req}"
+
+
+def test_every_suite_test_names_its_requirements() -> None:
+    unmarked = [name for name, test in _suite_tests() if not test.decorator_list
+                or not any(isinstance(d, ast.Call) and ast.unparse(d.func) == "pytest.mark.requirement"
+                           for d in test.decorator_list)]
+    assert not unmarked, f"suite tests without a requirement marker: {unmarked}"
+
+
+def test_req_is_the_markers_one_id_and_refuses_several_or_none(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_marked="""
+        import pytest
+
+        @pytest.mark.requirement("VER-INIT-SHAPE")
+        def test_one(req):
+            assert req == "VER-INIT-SHAPE"
+
+        @pytest.mark.requirement("VER-INIT-API-200", "VER-INIT-API-NO-COOKIE")
+        def test_two(req):
+            pass
+
+        def test_none(req):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "kratos_conformance.pytest_plugin", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines([
+        "*names one id; this one names 2: VER-INIT-API-200, VER-INIT-API-NO-COOKIE*",
+        "*names one id; this one names 0: none*",
+    ])
