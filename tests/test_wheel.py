@@ -57,3 +57,9 @@ def test_the_installed_wheel_runs_the_suite_from_any_directory(tmp_path: Path) -
     assert "CONFORMANT (exit 0)" in out
     report = json.loads((elsewhere / "reports" / "conformance-report.json").read_text())
     assert report["verdict"]["exit_code"] == 0 and report["counts"]["passed"] > 0
+
+    # the fuzzing plugin comes with the command, not from the checkout's conftest.py: its seed line and summary
+    out = run(env_dir / "bin" / "kratos-conformance", "run", "--suite", "fuzz", "--fuzz-budget", "smoke",
+              "--fuzz-seed", "7", "--report-dir", elsewhere / "fuzz-reports", cwd=elsewhere, env=env)
+    assert "CONFORMANT (exit 0)" in out and "reproduce with --fuzz-seed=7 --fuzz-budget=smoke" in out, out[-3000:]
+    assert (elsewhere / "fuzz-reports" / "fuzz-summary.json").is_file()

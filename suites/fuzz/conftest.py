@@ -1,7 +1,8 @@
 """Fixtures of the fuzzing suite: one live-flow pool and one fuzzer per session.
 
 The options (``--fuzz-budget``, ``--fuzz-seed``), the seed in the report header and the summary come from
-``kratos_conformance.fuzz_plugin``, which the repository's ``conftest.py`` loads.
+``kratos_conformance.fuzz_plugin``, which the ``kratos-conformance`` command loads (and the repository's
+``conftest.py``, for pytest run by hand in a checkout).
 """
 
 from __future__ import annotations
