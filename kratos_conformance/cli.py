@@ -3,7 +3,7 @@
 ::
 
     kratos-conformance run [--public-url URL ...every suite option...] [--expected-failures PATH]
-                           [--suite scenarios|fuzz|browser|all] [--report-dir DIR] [-- extra pytest args]
+                           [--suite scenarios|fuzz|browser|security|all] [--report-dir DIR] [-- extra pytest args]
     kratos-conformance diff OLD.json NEW.json [--json]
     kratos-conformance merge --report-dir DIR LABEL [LABEL ...]
     kratos-conformance record [--public-url URL ...] --out TRANSCRIPT.json
@@ -33,7 +33,7 @@ from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .mail import SmtpSink, open_mail_source, parse_mail_source
-from .options import OPTIONS, RunOptions, parse_options, raw_options
+from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
@@ -44,6 +44,8 @@ from .report.results import FAILED, Verdict, verdict_lines
 from .target import Target
 
 PROG = "kratos-conformance"
+#: the environment form of ``--suite`` (the suites are the command's choice, not an option pytest knows)
+SUITE_ENV = ENV_PREFIX + "SUITE"
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
           "security": "suites/security", "all": "suites"}
 #: the run options that matter to ``record``.
@@ -74,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{help_text} (env {spec.env})")
     run.add_argument(EXPECTED_FAILURES.flag, dest=EXPECTED_FAILURES.dest, default=None,
                      help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
-    run.add_argument("--suite", default="scenarios",
+    run.add_argument("--suite", default=None,
                      help=f"which suites to run: {', '.join(sorted(SUITES))}, or a comma-separated list "
-                          "(e.g. scenarios,fuzz)")
+                          f"(e.g. scenarios,fuzz; default scenarios) (env {SUITE_ENV})")
     diff = sub.add_parser("diff", help="compare two conformance reports (exit 1 on a regression)")
     diff.add_argument("old", help="the earlier conformance-report.json")
     diff.add_argument("new", help="the later conformance-report.json")
@@ -275,7 +277,7 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
     runs = validate(ns)
     load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
-    suites = suite_paths(ns.suite, root)
+    suites = suite_paths(ns.suite or os.environ.get(SUITE_ENV) or "scenarios", root)
     findings = run_preflight(runs[0])
     docs: list[tuple[str, dict[str, Any]]] = []
     for opts in runs:

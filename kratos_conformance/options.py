@@ -134,6 +134,12 @@ class RunOptions:
     compare_with: Path | None
     reference_method: str
     reference_faults: tuple[str, ...]
+    #: the options the user set (on the command line or in the environment); the rest took their defaults
+    given: frozenset[str] = frozenset()
+
+    def source(self, dest: str) -> str:
+        """``"given"`` when the user set the option, else ``"default"`` (for the report's settings)."""
+        return "given" if dest in self.given else "default"
 
     @property
     def embedded(self) -> bool:
@@ -141,15 +147,17 @@ class RunOptions:
         return self.public_url is None
 
 
-def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """Merge command-line values (``given``, by dest) over the environment over the defaults."""
+def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None, *,
+                defaults: bool = True) -> dict[str, str | None]:
+    """Merge command-line values (``given``, by dest) over the environment over the defaults (``defaults=False``:
+    None where neither set the option)."""
     env = os.environ if environ is None else environ
     out: dict[str, str | None] = {}
     for spec in OPTIONS:
         value = given.get(spec.dest)
         if value is None:
             value = env.get(spec.env) or None
-        out[spec.dest] = value if value is not None else spec.default
+        out[spec.dest] = value if value is not None or not defaults else spec.default
     return out
 
 
@@ -271,4 +279,6 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         compare_with=_previous_report(raw["compare_with"]),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),
         reference_faults=tuple(f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()),
+        given=frozenset(dest for dest, value in raw_options(given, environ, defaults=False).items()
+                        if value is not None),
     )

@@ -158,12 +158,8 @@ class ConformanceRun:
             security_load=opts.security_load, guess_limit_per_flow=opts.guess_limit_per_flow,
             guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
-                      "notify_unknown_recipients": {"value": opts.notify_unknown_recipients,
-                                                    "source": "given" if opts.notify_unknown_recipients else "default"},
-                      "cookie_secure": {"value": opts.cookie_secure,
-                                        "source": "default" if opts.cookie_secure == "scheme" else "given"},
-                      "known_defects": {"value": opts.known_defects,
-                                        "source": "default" if opts.known_defects == "tolerate" else "given"},
+                      **{name: {"value": getattr(opts, name), "source": opts.source(name)}
+                         for name in ("notify_unknown_recipients", "cookie_secure", "known_defects")},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None}},

@@ -72,6 +72,23 @@ def test_the_readme_option_table_is_the_run_command_s_options() -> None:
     assert accepted - documented == set(), "accepted by run, missing from the README's option table"
 
 
+def test_every_run_option_has_its_environment_variable(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from kratos_conformance.cli import build_parser, main
+
+    run = next(a for a in build_parser()._actions if getattr(a, "choices", None))._name_parser_map["run"]
+    for action in run._actions:
+        flag = next((f for f in action.option_strings if f.startswith("--") and f != "--help"), None)
+        if flag is None:
+            continue
+        env = "KRATOS_CONFORMANCE_" + flag[2:].upper().replace("-", "_")
+        assert f"(env {env})" in (action.help or ""), f"{flag}: its help does not name {env}"
+    # and the one option pytest never sees, --suite, is read from it: an unknown suite there is refused
+    monkeypatch.setenv("KRATOS_CONFORMANCE_SUITE", "nonsense")
+    assert main(["run", "--report-dir", str(tmp_path)]) == 2
+    assert "--suite: 'nonsense' is not one of" in capsys.readouterr().err
+
+
 def test_fuzzing_options_are_run_options() -> None:
     opts = parse_options({"fuzz_budget": "Smoke", "fuzz_seed": "7"}, environ={})
     assert (opts.fuzz_budget, opts.fuzz_seed) == ("smoke", "7")
@@ -80,3 +97,12 @@ def test_fuzzing_options_are_run_options() -> None:
                        ({"fuzz_seed": "-1"}, "--fuzz-seed")):
         with pytest.raises(CannotJudge, match=words):
             parse_options(bad, environ={})
+
+
+def test_an_option_set_to_its_default_value_is_reported_as_given() -> None:
+    """The report's settings say given for what the user set, even when it equals the default."""
+    explicit = parse_options({"notify_unknown_recipients": "no", "cookie_secure": "scheme"}, environ={})
+    assert explicit.source("notify_unknown_recipients") == explicit.source("cookie_secure") == "given"
+    assert explicit.source("known_defects") == "default"
+    from_env = parse_options({}, environ={"KRATOS_CONFORMANCE_KNOWN_DEFECTS": "tolerate"})
+    assert from_env.source("known_defects") == "given" and from_env.source("cookie_secure") == "default"
