@@ -403,13 +403,20 @@ SECRET = "s3cr3t-csrf-cookie-value"
 
 
 def failing_report() -> dict[str, Any]:
-    """A report with failures, a schema failure first, and exchanges whose recorded request once held a secret."""
-    schema = record("t::schema", markers=("VER-RESP-SCHEMA",), outcome=FAILED)
-    schema.failed_checks = [FailedCheck("VER-RESP-SCHEMA", "contract", "/active: 'default' is not one of ['code', "
-                                        "'link'] (rule enum at oneOf/0/properties/active/enum)",
-                                        [submit(400, flow_doc(state="choose_method"))])]
-    schema.failed_checks[0].exchanges[0]["request_headers"] = [["cookie", "csrf_token_ab=REDACTED"]]
-    schema.transitions = [["choose_method", "choose_method", "updateVerificationFlow", "spa"]]
+    """A report with failures, a schema failure first, recorded the way a run records it: from live exchanges whose
+    cookies and CSRF token are the secret (the recording redacts them)."""
+    flow_url = f"{BASE}self-service/verification?flow={FLOW}"
+    init = Exchange.record(httpx.Response(200, json=flow_doc(), request=httpx.Request(
+        "GET", f"{BASE}self-service/verification/browser"), headers={"set-cookie": f"csrf_token_ab={SECRET}; Path=/"}),
+        "spa", 0.0, 0.01)
+    request = httpx.Request("POST", flow_url, headers={"content-type": "application/json",
+                                                       "cookie": f"csrf_token_ab={SECRET}"},
+                            content=json.dumps({"method": "code", "email": "a@example.org", "csrf_token": SECRET}))
+    sub = Exchange.record(httpx.Response(400, json=flow_doc(state="choose_method"), request=request), "spa", 0.0, 0.01)
+    cause = "/active: 'default' is not one of ['code', 'link'] (rule enum at oneOf/0/properties/active/enum)"
+    schema = record_test("t::schema", "spa", ["VER-RESP-SCHEMA"], [init, sub],
+                         [CheckResult("VER-RESP-SCHEMA", "contract", False, cause, (sub,))], failed=True, target=None)
+    schema.outcome = FAILED
     return synthetic_report([schema, *RECORDS])
 
 
