@@ -19,7 +19,17 @@ from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow import Flow
 from .mail import MailSource, assert_no_mail
-from .response_rules import cache_control_problem, cookie_attributes, csrf_cookie_problems, is_csrf_cookie, under
+from .response_rules import (
+    JSON_MEDIA_TYPE,
+    CookiePolicy,
+    cache_control_problem,
+    cookie_attributes,
+    csrf_cookie_problems,
+    flow_content_type_problem,
+    is_absolute_http_url,
+    is_csrf_cookie,
+    under,
+)
 
 
 class RequirementFailure(AssertionError):
@@ -167,8 +177,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
     location = ex.location or ""
     shown = f"{ex.status} Location {_redacted_location(ex)!r}"
     if to is None:
-        parts = urlsplit(location)
-        ok = ex.status == 303 and parts.scheme in ("http", "https") and bool(parts.netloc)
+        ok = ex.status == 303 and is_absolute_http_url(location)
         detail = f"expected a 303 to an absolute URL (the UI URL is unknown: only the shape is judged), got {shown}"
     else:
         ok = ex.status == 303 and under(location, to)
@@ -189,8 +198,9 @@ def json_body(ex: Exchange, req: str) -> Any:
         doc = ex.json()
     except ValueError:
         doc = None
-    expect(req, ex.content_type == "application/json" and doc is not None,
-           f"expected a JSON body (application/json), got {ex.content_type or 'no content type'}", ex, name="json_body")
+    expect(req, ex.content_type == JSON_MEDIA_TYPE and doc is not None,
+           f"expected a JSON body ({JSON_MEDIA_TYPE}), got {ex.content_type or 'no content type'}", ex,
+           name="json_body")
     return doc
 
 
@@ -219,11 +229,18 @@ def not_cacheable(ex: Exchange, req: str) -> None:
     expect(req, problem is None, problem or "not cacheable", ex, name="cache_control")
 
 
-def csrf_cookie(ex: Exchange, req: str, *, secure: bool | None = None) -> dict[str, str]:
-    """The response sets the CSRF cookie with the attributes Kratos gives it; returns its attributes."""
+def flow_content_type(ex: Exchange, req: str) -> None:
+    """A flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
+    problem = flow_content_type_problem(ex.header("Content-Type"))
+    expect(req, problem is None, problem or "ok", ex, name="flow_content_type")
+
+
+def csrf_cookie(ex: Exchange, req: str, policy: CookiePolicy) -> dict[str, str]:
+    """The response sets the CSRF cookie with the attributes Kratos gives it under the deployment's ``policy``;
+    returns its attributes."""
     for raw in ex.set_cookies:
         if is_csrf_cookie(raw):
-            problems = csrf_cookie_problems(raw, secure=secure)
+            problems = csrf_cookie_problems(raw, policy)
             expect(req, not problems, "CSRF cookie: " + ("; ".join(problems) or "ok"), ex, name="csrf_cookie")
             return cookie_attributes(raw)
     expect(req, False, "no csrf_token_* cookie was set", ex, name="csrf_cookie")

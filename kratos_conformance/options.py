@@ -82,6 +82,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
     OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
                "samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
+    OptionSpec("race-size", "how many simultaneous requests a race sends (the same code or link N times, also how "
+               "many connections are open at once; unset: as --security-load says)"),
+    OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends at once (unset: as "
+               "--security-load says; more than --max-submissions, or the race cannot judge the limit)"),
+    OptionSpec("timing-samples", "how many known and as many unknown addresses the timing comparison times (unset: "
+               "as --security-load says)"),
     OptionSpec("guess-limit-per-flow", "highest acceptable chance that online guessing finds a flow's code within its "
                "attempt limit", "1e-4"),
     OptionSpec("guess-limit-per-hour", "highest acceptable chance that guessing at the measured flow-creation rate "
@@ -91,6 +97,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "and an unknown address, when it is statistically significant", "25"),
     OptionSpec("cookie-secure", "whether the CSRF cookie must carry Secure: yes, no, or scheme (yes for an https "
                "--public-url, as Kratos does outside --dev mode)", "scheme"),
+    OptionSpec("max-submissions", "how many code attempts a flow evaluates before it is replaced (Kratos: "
+               "selfservice.methods.code.config.max_submissions, default 5)", "5"),
+    OptionSpec("cookie-same-site", "the CSRF cookie's SameSite as the server is configured: lax, strict or none "
+               "(Kratos: cookies.same_site, default lax; Kratos sends lax on a cookie that is not Secure)", "lax"),
+    OptionSpec("cookie-path", "the CSRF cookie's Path as the server is configured (Kratos: cookies.path, default /)",
+               "/"),
     OptionSpec("notify-unknown-recipients", "yes if the server mails a notice (no code, no link) to an address it "
                "does not know (Kratos: selfservice.flows.verification.notify_unknown_recipients; default no)", "no"),
     OptionSpec("report-dir", "where reports are written", "reports"),
@@ -125,11 +137,17 @@ class RunOptions:
     challenge_lifespan: float | None
     mail_timeout: float
     security_load: str
+    race_size: int | None
+    race_wrong_codes: int | None
+    timing_samples: int | None
     guess_limit_per_flow: float
     guess_limit_per_hour: float | None
     timing_limit_ms: float
     notify_unknown_recipients: bool
     cookie_secure: str
+    cookie_same_site: str
+    cookie_path: str
+    max_submissions: int
     report_dir: Path
     compare_with: Path | None
     reference_method: str
@@ -178,6 +196,12 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     if number < minimum:
         raise CannotJudge(f"--{name}: must be at least {minimum:g}, got {value}")
     return number
+
+
+def _count(name: str, value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise CannotJudge(f"--{name}: {value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def _probability(name: str, value: str | None) -> float:
@@ -239,6 +263,12 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) 
     return value
 
 
+def _cookie_path(value: str) -> str:
+    if not value.startswith("/") or any(c in value for c in ";, \t"):
+        raise CannotJudge(f"--cookie-path: {value!r} is not a cookie path (it starts with /, as Kratos's cookies.path)")
+    return value
+
+
 def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> RunOptions:
     """Validate the options; raise :class:`CannotJudge` with one line on the first bad one."""
     raw = raw_options(given, environ)
@@ -267,6 +297,9 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
         security_load=_choice("security-load", (raw["security_load"] or "default").strip().lower(),
                               SECURITY_LOADS),
+        race_size=_count("race-size", raw["race_size"]) if raw["race_size"] else None,
+        race_wrong_codes=_count("race-wrong-codes", raw["race_wrong_codes"]) if raw["race_wrong_codes"] else None,
+        timing_samples=_count("timing-samples", raw["timing_samples"]) if raw["timing_samples"] else None,
         guess_limit_per_flow=_probability("guess-limit-per-flow", raw["guess_limit_per_flow"]),
         guess_limit_per_hour=_probability("guess-limit-per-hour", raw["guess_limit_per_hour"])
         if raw["guess_limit_per_hour"] else None,
@@ -275,6 +308,10 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
                                           .strip().lower(), ("yes", "no")) == "yes",
         cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "scheme").strip().lower(),
                               ("yes", "no", "scheme")),
+        cookie_same_site=_choice("cookie-same-site", (raw["cookie_same_site"] or "lax").strip().lower(),
+                                 ("lax", "strict", "none")).title(),
+        cookie_path=_cookie_path(raw["cookie_path"] or "/"),
+        max_submissions=_count("max-submissions", raw["max_submissions"] or "5"),
         report_dir=Path(raw["report_dir"] or "reports"),
         compare_with=_previous_report(raw["compare_with"]),
         reference_method=_choice("reference-method", raw["reference_method"], ("code", "link")),

@@ -155,11 +155,18 @@ class ConformanceRun:
             identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
             flow_lifespan=findings.flow_lifespan, notify_unknown_recipients=opts.notify_unknown_recipients,
             cookie_secure=None if opts.cookie_secure == "scheme" else opts.cookie_secure == "yes",
-            security_load=opts.security_load, guess_limit_per_flow=opts.guess_limit_per_flow,
+            cookie_same_site=opts.cookie_same_site, cookie_path=opts.cookie_path,
+            max_submissions=opts.max_submissions,
+            security_load=opts.security_load,
+            security_load_overrides={name: value for name, value in (
+                ("racers", opts.race_size), ("wrong_codes", opts.race_wrong_codes),
+                ("samples", opts.timing_samples)) if value is not None}, guess_limit_per_flow=opts.guess_limit_per_flow,
             guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
                       **{name: {"value": getattr(opts, name), "source": opts.source(name)}
-                         for name in ("notify_unknown_recipients", "cookie_secure", "known_defects")},
+                         for name in ("notify_unknown_recipients", "cookie_secure", "cookie_same_site", "cookie_path",
+                                      "max_submissions", "security_load", "race_size", "race_wrong_codes",
+                                      "timing_samples", "known_defects")},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None}},

@@ -10,6 +10,7 @@ release, are :mod:`~kratos_conformance.ui_expectations`'s.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,28 +74,74 @@ def cookie_attributes(set_cookie: str) -> dict[str, str]:
     return attrs
 
 
-def csrf_cookie_problems(set_cookie: str, *, secure: bool | None = None) -> list[str]:
-    """What is wrong with one CSRF ``Set-Cookie`` value (empty when it has Kratos's attributes).
+@dataclass(frozen=True)
+class CookiePolicy:
+    """The CSRF cookie's attributes as the deployment is configured: Kratos's ``cookies.same_site`` (default Lax)
+    and ``cookies.path`` (default ``/``), and whether it is Secure (Kratos: outside ``--dev`` mode; None: not
+    judged). Kratos sends SameSite=Lax on a cookie that is not Secure, whatever is configured
+    (x/nosurfx/nosurf.go, NosurfBaseCookieHandler), so without Secure Lax is right too."""
 
-    Kratos: ``csrf_token_<sha256 hex>``, HttpOnly, Path=/, SameSite=Lax, Max-Age=31536000; ``secure`` (when not
-    None) says whether the Secure attribute is due (https deployments) or must be absent (plain http).
-    """
+    secure: bool | None = None
+    same_site: str = "Lax"
+    path: str = "/"
+
+    def problems(self, *, http_only: bool, path: str | None, same_site: str | None, secure: bool,
+                 max_age: str | None = None) -> list[str]:
+        """What is wrong with a CSRF cookie's attributes (empty when it keeps the policy). ``max_age`` None: not
+        judged (a browser keeps an expiry, not the Max-Age it was given)."""
+        problems = []
+        if not http_only:
+            problems.append("not HttpOnly")
+        if path != self.path:
+            problems.append(f"Path is {path!r}, not {self.path!r}")
+        allowed = {self.same_site.lower()} | ({"lax"} if not secure else set())
+        if (same_site or "").lower() not in allowed:
+            problems.append(f"SameSite is {same_site!r}, not {' or '.join(sorted(a.title() for a in allowed))}")
+        if max_age is not None and max_age != CSRF_COOKIE_MAX_AGE:
+            problems.append(f"Max-Age is {max_age!r}, not {CSRF_COOKIE_MAX_AGE}")
+        if self.secure is not None and secure != self.secure:
+            problems.append("Secure missing" if self.secure else "Secure set on a plain-http deployment")
+        return problems
+
+
+#: nosurf's MaxAge (a year), which Kratos does not let a deployment change
+CSRF_COOKIE_MAX_AGE = "31536000"
+#: Kratos's defaults, Secure not judged
+KRATOS_COOKIE_POLICY = CookiePolicy()
+
+
+def csrf_cookie_problems(set_cookie: str, policy: CookiePolicy = KRATOS_COOKIE_POLICY) -> list[str]:
+    """What is wrong with one CSRF ``Set-Cookie`` value (empty when it has Kratos's name, HttpOnly, Max-Age a year,
+    and the deployment's ``policy`` for Path, SameSite and Secure)."""
     name = set_cookie.split("=", 1)[0].strip()
     attrs = cookie_attributes(set_cookie)
-    problems = []
-    if not CSRF_COOKIE_NAME.match(name):
-        problems.append(f"name {name!r} is not csrf_token_<sha256 hex>")
-    if "httponly" not in attrs:
-        problems.append("not HttpOnly")
-    if attrs.get("path") != "/":
-        problems.append(f"Path is {attrs.get('path')!r}, not '/'")
-    if attrs.get("samesite", "").lower() != "lax":
-        problems.append(f"SameSite is {attrs.get('samesite')!r}, not Lax")
-    if attrs.get("max-age") != "31536000":
-        problems.append(f"Max-Age is {attrs.get('max-age')!r}, not 31536000")
-    if secure is not None and ("secure" in attrs) != secure:
-        problems.append("Secure missing" if secure else "Secure set on a plain-http deployment")
-    return problems
+    problems = [] if CSRF_COOKIE_NAME.match(name) else [f"name {name!r} is not csrf_token_<sha256 hex>"]
+    return problems + policy.problems(http_only="httponly" in attrs, path=attrs.get("path"),
+                                      same_site=attrs.get("samesite"), secure="secure" in attrs,
+                                      max_age=attrs.get("max-age"))
+
+
+def stored_csrf_cookie_problems(cookie: Mapping[str, Any], policy: CookiePolicy = KRATOS_COOKIE_POLICY) -> list[str]:
+    """What is wrong with the CSRF cookie as a browser stored it (a Playwright / CDP cookie: ``httpOnly``,
+    ``path``, ``sameSite``, ``secure``)."""
+    return policy.problems(http_only=cookie.get("httpOnly") is True, path=cookie.get("path"),
+                           same_site=cookie.get("sameSite"), secure=cookie.get("secure") is True)
+
+
+# --- VER-RESP-JSON-TYPE -------------------------------------------------------------------------------------
+
+#: the media type of every JSON answer (Kratos's error JSON has no charset parameter)
+JSON_MEDIA_TYPE = "application/json"
+#: the Content-Type a flow is served with
+FLOW_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def flow_content_type_problem(value: str | None) -> str | None:
+    """Why a flow's ``Content-Type`` header is wrong (None when it is ``application/json; charset=utf-8``, the
+    parameter's case and spacing aside)."""
+    if value is not None and re.fullmatch(r"application/json;\s*charset=utf-8", value.strip(), re.IGNORECASE):
+        return None
+    return f"Content-Type is {value!r}, not {FLOW_CONTENT_TYPE!r}"
 
 
 # --- VER-RESP-LOCATION --------------------------------------------------------------------------------------
@@ -124,6 +171,12 @@ def under(location: str, prefix: str | None) -> bool:
     return prefix.endswith("/") or rest == "" or rest[0] in "?#/"
 
 
+def is_absolute_http_url(url: str) -> bool:
+    """``url`` is an absolute http(s) URL (what a redirect's Location must be when nothing else is known)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def location_problem(location: str | None, targets: RedirectTargets) -> str | None:
     """Why a redirect's ``Location`` is not allowed (None when it points where the server may send clients).
 
@@ -131,8 +184,7 @@ def location_problem(location: str | None, targets: RedirectTargets) -> str | No
     routes, the UI, the error UI or the return_to URL. When the UIs are not known only the shape is judged."""
     if not location:
         return "a redirect without a Location header"
-    parts = urlsplit(location)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_absolute_http_url(location):
         return f"Location {redact_url(location)!r} is not an absolute http(s) URL"
     allowed = [targets.public_url + "self-service/", targets.ui_url, targets.error_ui_url, targets.return_to]
     if any(under(location, prefix) for prefix in allowed):

@@ -11,6 +11,7 @@ import httpx
 
 from .errors import CannotJudge
 from .profiles import Profile
+from .response_rules import CookiePolicy
 
 #: the public routes of the verification flow, relative to the public base URL.
 BROWSER_INIT = "self-service/verification/browser"
@@ -48,12 +49,19 @@ class Target:
     identity_traits: Mapping[str, Any] = field(default_factory=lambda: {"email": "{email}"})
     #: whether the CSRF cookie must carry Secure (None: by the public URL's scheme, Kratos outside --dev mode).
     cookie_secure: bool | None = None
+    #: the CSRF cookie's SameSite and Path as the server is configured (Kratos's cookies.same_site, cookies.path).
+    cookie_same_site: str = "Lax"
+    cookie_path: str = "/"
+    #: how many code attempts a flow evaluates before it is replaced (Kratos's max_submissions).
+    max_submissions: int = 5
     #: whether the server mails unknown addresses a notice (Kratos's notify_unknown_recipients).
     notify_unknown_recipients: bool = False
     #: seconds a flow lives (expires_at - issued_at of a new flow), when known.
     flow_lifespan: float | None = None
     #: how hard the race and timing scenarios press the server (off, low, default) and what they are held to.
     security_load: str = "default"
+    #: the load's figures the user set instead of the preset's (racers, wrong_codes, samples), by name
+    security_load_overrides: Mapping[str, int] = field(default_factory=dict)
     guess_limit_per_flow: float = 1e-4
     guess_limit_per_hour: float | None = None
     timing_limit_ms: float = 25.0
@@ -81,6 +89,11 @@ class Target:
     def secure_cookies(self) -> bool:
         """Whether the CSRF cookie must be Secure: as configured, else for an https public URL."""
         return self.public_url.startswith("https") if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def cookie_policy(self) -> CookiePolicy:
+        """The attributes the CSRF cookie must have on this deployment."""
+        return CookiePolicy(secure=self.secure_cookies, same_site=self.cookie_same_site, path=self.cookie_path)
 
     def with_learned_ui_urls(self, timeout: float = 5.0) -> Target:
         """This target with ``ui_url`` / ``error_ui_url`` filled in from where it really redirects browsers.

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="verification disabled")
     parser.add_argument("--secure-cookies", dest="dev_mode", action="store_false", default=None,
                         help="set the Secure attribute on cookies (not dev mode)")
+    parser.add_argument("--cookie-same-site", dest="cookie_same_site", metavar="Lax|Strict|None",
+                        help="the cookies' SameSite (Kratos: cookies.same_site); Lax whenever they are not Secure")
+    parser.add_argument("--cookie-path", dest="cookie_path", help="the cookies' Path (Kratos: cookies.path)")
     parser.add_argument("--unverifiable-email", dest="verifiable_email", action="store_false", default=None,
                         help="the identity schema does not mark the email trait for verification")
     parser.add_argument("--list-faults", action="store_true", help="list the known faults and exit")
@@ -87,7 +90,7 @@ def load_config(args: argparse.Namespace) -> ReferenceConfig:
     for key in ("public_url", "admin_url", "method", "flow_lifespan", "code_lifespan", "link_lifespan",
                 "max_submissions", "notify_unknown_recipients", "allowed_return_urls", "ui_url", "error_ui_url",
                 "default_return_url", "smtp_url", "mail_from", "database", "admin_token", "max_body_bytes",
-                "faults", "enabled", "dev_mode", "verifiable_email"):
+                "faults", "enabled", "dev_mode", "verifiable_email", "cookie_same_site", "cookie_path"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = value

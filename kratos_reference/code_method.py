@@ -116,8 +116,8 @@ class CodeMethod:
     def _use_code(self, attempt: Attempt, body: Submission, flow: FlowRecord, code: str) -> Outcome | None:
         """A code attempt: counted; past max_submissions a new flow; unknown -> 4070006; expired or used -> a new
         flow; right -> verified."""
-        if "no_attempt_limit" not in self.config.faults and (
-                self._count_attempt(flow.id) > self.config.max_submissions):
+        allowed = self.config.max_submissions + (1 if "attempt_limit_off_by_one" in self.config.faults else 0)
+        if "no_attempt_limit" not in self.config.faults and self._count_attempt(flow.id) > allowed:
             if "attempt_limit_200" in self.config.faults and attempt.req.is_json:
                 new = self._new_flow(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
                 return Outcome(200, self.kit.flow_json(new))

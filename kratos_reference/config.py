@@ -126,6 +126,10 @@ class ReferenceConfig:
     mail_from: str = "no-reply@reference.test"
     database: str = ":memory:"
     dev_mode: bool = True
+    #: the cookies' SameSite and Path (Kratos's cookies.same_site and cookies.path); without Secure (dev mode)
+    #: the CSRF cookie is Lax whatever is configured, as Kratos does
+    cookie_same_site: str = "Lax"
+    cookie_path: str = "/"
     admin_token: str | None = None
     max_body_bytes: int = 1_048_576
     faults: frozenset[str] = field(default_factory=frozenset)
@@ -152,6 +156,11 @@ class ReferenceConfig:
         for key in ("ui_url", "error_ui_url", "default_return_url"):
             if getattr(self, key) is not None:
                 _absolute_url(getattr(self, key), key)
+        if not isinstance(self.cookie_same_site, str) or self.cookie_same_site.title() not in ("Lax", "Strict", "None"):
+            raise ConfigError(f"cookie_same_site: expected Lax, Strict or None, got {self.cookie_same_site!r}")
+        set_(self, "cookie_same_site", self.cookie_same_site.title())
+        if not isinstance(self.cookie_path, str) or not self.cookie_path.startswith("/"):
+            raise ConfigError(f"cookie_path: expected a path starting with /, got {self.cookie_path!r}")
         if not isinstance(self.smtp_url, str):
             raise ConfigError("smtp_url: expected smtp://host:port")
         parse_smtp_url(self.smtp_url)

@@ -108,14 +108,16 @@ def token_matches(token: str | None, secret: bytes | None) -> bool:
     return secret is not None and unmasked is not None and hmac.compare_digest(unmasked, secret)
 
 
-def set_cookie_header(name: str, secret: bytes, *, secure: bool, http_only: bool = True) -> str:
-    """The Set-Cookie header value for the CSRF cookie."""
-    parts = [f"{name}={encode_cookie(secret)}", "Path=/", f"Max-Age={COOKIE_MAX_AGE}"]
+def set_cookie_header(name: str, secret: bytes, *, secure: bool, same_site: str = "Lax", path: str = "/",
+                      http_only: bool = True) -> str:
+    """The Set-Cookie header value for the CSRF cookie: SameSite as configured on a Secure cookie, else Lax (as
+    Kratos: browsers refuse SameSite=None without Secure)."""
+    parts = [f"{name}={encode_cookie(secret)}", f"Path={path}", f"Max-Age={COOKIE_MAX_AGE}"]
     if http_only:
         parts.append("HttpOnly")
     if secure:
         parts.append("Secure")
-    parts.append("SameSite=Lax")
+    parts.append(f"SameSite={same_site if secure else 'Lax'}")
     return "; ".join(parts)
 
 

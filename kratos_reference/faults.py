@@ -60,6 +60,8 @@ _fault("link_token_reusable", LINK, "a link token is not consumed: opening the l
 _fault("code_never_expires", CODE, "code_lifespan is ignored: a code keeps working until its flow expires")
 _fault("link_token_never_expires", LINK, "link_lifespan is ignored: an expired link token still verifies")
 _fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are never cut off")
+_fault("attempt_limit_off_by_one", CODE, "one code attempt more than max_submissions is evaluated before the flow is "
+       "replaced")
 _fault("resend_keeps_old_code", CODE, "resending a code does not invalidate the code mailed before")
 _fault("link_token_other_flow_accepted", LINK, "a link token of another flow verifies the flow it is opened on")
 _fault("code_8_digits", CODE, "codes have 8 digits instead of 6")

@@ -82,8 +82,8 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
     if outcome.csrf_secret is not None:
         config = service.config
         response.headers.append("set-cookie", csrf.set_cookie_header(
-            service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode,
-            http_only="cookie_not_httponly" not in config.faults))
+            service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode, same_site=config.cookie_same_site,
+            path=config.cookie_path, http_only="cookie_not_httponly" not in config.faults))
     return response
 
 
@@ -130,7 +130,8 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         issued = csrf.RequestCsrf(request.cookies.get(service.cookie_name), issue_if_missing=True).issued
         if issued is not None:
             response.headers.append("set-cookie", csrf.set_cookie_header(
-                service.cookie_name, issued, secure=not service.config.dev_mode))
+                service.cookie_name, issued, secure=not service.config.dev_mode,
+                same_site=service.config.cookie_same_site, path=service.config.cookie_path))
         return response
 
     async def schema(request: Request) -> Response:

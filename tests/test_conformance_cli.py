@@ -276,3 +276,44 @@ def test_xdist_workers_share_the_one_sink_a_deployed_target_mails(tmp_path: Path
     assert len([t for t in doc["tests"] if t["outcome"] == "passed"]) >= 6
     statuses = {r["id"]: r["status"] for r in doc["requirements"]}
     assert statuses["VER-CODE-VERIFIED"] == "passed" and statuses["VER-CODE-RESEND"] == "passed"
+
+
+def test_the_attempt_limit_is_judged_against_the_configured_max_submissions(tmp_path: Path) -> None:
+    """A server configured for 3 attempts passes VER-CODE-LIMIT when the run is told so, and fails it when the run
+    expects Kratos's default of 5 (the flow was replaced too early)."""
+    from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
+
+    port = free_port()
+    settings = {**CONFORMANCE_SETTINGS, "max-submissions": "3"}
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", settings=settings,
+                        log_path=tmp_path / "target.log") as t:
+        def run(*extra: str) -> dict[str, Any]:
+            reports = tmp_path / f"reports{len(extra)}"
+            cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
+                f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports), *extra,
+                "--", "-k", "test_too_many_attempts")
+            return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
+
+        assert run("--max-submissions", "3")["VER-CODE-LIMIT"] == "passed"
+        assert run()["VER-CODE-LIMIT"] == "failed"
+
+
+def test_the_csrf_cookie_is_judged_against_the_configured_same_site_and_path(tmp_path: Path) -> None:
+    """A server whose cookies.path is /self-service/ passes VER-INIT-CSRF-COOKIE when the run is told so, and fails
+    it at the default /; SameSite=Strict configured without Secure is sent as Lax (as Kratos does), accepted."""
+    from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
+
+    port = free_port()
+    settings = {**CONFORMANCE_SETTINGS, "cookie-path": "/self-service/", "cookie-same-site": "Strict"}
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", settings=settings,
+                        log_path=tmp_path / "target.log") as t:
+        def run(*extra: str) -> dict[str, Any]:
+            reports = tmp_path / f"reports{len(extra)}"
+            cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
+                f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports), *extra,
+                "--", "-k", "test_browser_is_redirected_to_the_ui or test_spa_gets_a_browser_flow")
+            return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
+
+        assert run("--cookie-path", "/self-service/", "--cookie-same-site", "strict")["VER-INIT-CSRF-COOKIE"] \
+            == "passed"
+        assert run()["VER-INIT-CSRF-COOKIE"] == "failed"

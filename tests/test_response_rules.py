@@ -13,11 +13,14 @@ import pytest
 
 from kratos_conformance import response_rules
 from kratos_conformance.response_rules import (
+    CookiePolicy,
     RedirectTargets,
     cache_control_problem,
     csrf_cookie_problems,
+    flow_content_type_problem,
     leak,
     location_problem,
+    stored_csrf_cookie_problems,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,11 +63,37 @@ def test_a_flow_read_must_not_be_cacheable(value: str | None, ok: bool) -> None:
 
 def test_the_csrf_cookie_has_kratos_name_and_attributes() -> None:
     assert csrf_cookie_problems(COOKIE) == []
-    assert csrf_cookie_problems(COOKIE, secure=True) == ["Secure missing"]
-    assert csrf_cookie_problems(COOKIE + "; Secure", secure=False) == ["Secure set on a plain-http deployment"]
+    assert csrf_cookie_problems(COOKIE, CookiePolicy(secure=True)) == ["Secure missing"]
+    assert csrf_cookie_problems(COOKIE + "; Secure", CookiePolicy(secure=False)) == [
+        "Secure set on a plain-http deployment"]
     assert "not HttpOnly" in csrf_cookie_problems(COOKIE.replace("; HttpOnly", ""))
+    assert csrf_cookie_problems(COOKIE.replace("Max-Age=31536000", "Max-Age=60")) == [
+        "Max-Age is '60', not 31536000"]
     assert csrf_cookie_problems("csrf_token=x; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax") == [
         "name 'csrf_token' is not csrf_token_<sha256 hex>"]
+
+
+def test_the_csrf_cookie_keeps_the_deployment_s_same_site_and_path() -> None:
+    strict = CookiePolicy(secure=True, same_site="Strict", path="/auth")
+    secure_strict = COOKIE.replace("SameSite=Lax", "SameSite=Strict").replace("Path=/", "Path=/auth") + "; Secure"
+    assert csrf_cookie_problems(secure_strict, strict) == []
+    assert csrf_cookie_problems(secure_strict.replace("SameSite=Strict", "SameSite=Lax"), strict) == [
+        "SameSite is 'Lax', not Strict"]
+    assert csrf_cookie_problems(secure_strict.replace("Path=/auth", "Path=/"), strict) == ["Path is '/', not '/auth'"]
+    # Kratos sends Lax on a cookie that is not Secure, whatever is configured; None is never right without Secure
+    dev = CookiePolicy(secure=False, same_site="None")
+    assert csrf_cookie_problems(COOKIE, dev) == []
+    assert csrf_cookie_problems(COOKIE.replace("SameSite=Lax", "SameSite=None"), dev) == []
+    assert csrf_cookie_problems(COOKIE.replace("SameSite=Lax", "SameSite=None")) == ["SameSite is 'None', not Lax"]
+    assert csrf_cookie_problems(COOKIE.replace("; SameSite=Lax", "")) == ["SameSite is None, not Lax"]
+
+
+def test_the_cookie_a_browser_stored_is_held_to_the_same_policy() -> None:
+    stored = {"name": "csrf_token_ab", "httpOnly": True, "path": "/", "sameSite": "Lax", "secure": False}
+    assert stored_csrf_cookie_problems(stored, CookiePolicy(secure=False)) == []
+    assert stored_csrf_cookie_problems({**stored, "httpOnly": False, "sameSite": "None"}) == [
+        "not HttpOnly", "SameSite is 'None', not Lax"]
+    assert stored_csrf_cookie_problems(stored, CookiePolicy(path="/auth")) == ["Path is '/', not '/auth'"]
 
 
 @pytest.mark.parametrize(("text", "document", "found"), [
@@ -77,8 +106,27 @@ def test_a_body_must_not_leak_internals(text: str, document: object, found: bool
     assert (leak(text, document) is not None) is found
 
 
+@pytest.mark.parametrize(("value", "ok"), [
+    ("application/json; charset=utf-8", True), ("application/json;charset=UTF-8", True),
+    ("application/json", False), ("text/html; charset=utf-8", False), (None, False),
+])
+def test_a_flow_is_served_as_utf_8_json(value: str | None, ok: bool) -> None:
+    assert (flow_content_type_problem(value) is None) is ok
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://ui.example/verification", True), ("http://127.0.0.1:4455/", True),
+    ("//evil.example/", False), ("/verification", False), ("javascript:alert(1)", False), ("https:///x", False),
+])
+def test_an_absolute_http_url(url: str, ok: bool) -> None:
+    assert response_rules.is_absolute_http_url(url) is ok
+
+
 #: a literal only a copy of a rule would contain, by rule
 RULE_MARKERS = {
+    "the CSRF cookie's attributes": re.escape('"not HttpOnly"'),
+    "the absolute-URL shape": re.escape('scheme in ("http", "https") and bool('),
+    "the flow's content type": re.escape("application/json; charset=utf-8"),
     "the CSRF cookie's name": re.escape("csrf_token_[0-9a-f]"),
     "the stack-trace pattern": re.escape("goroutine \\d+"),
     "the no-cache directives": r"\(\s*\"private\",\s*\"no-cache\"",

@@ -25,6 +25,8 @@ import schemathesis
 
 from ..contract import load_contract
 from ..response_rules import (
+    KRATOS_COOKIE_POLICY,
+    CookiePolicy,
     RedirectTargets,
     cache_control_problem,
     csrf_cookie_problems,
@@ -43,13 +45,13 @@ class CheckTarget(RedirectTargets):
 
     #: the release's messages (None: not judged).
     ui: UiExpectations | None = None
-    #: the CSRF cookie's Secure attribute is due (True), must be absent (False), or is not judged (None).
-    secure_cookies: bool | None = None
+    #: the CSRF cookie's attributes on this deployment (None: only Kratos's fixed ones are judged).
+    cookie_policy: CookiePolicy | None = None
 
     @classmethod
     def from_target(cls, target: Target) -> CheckTarget:
         return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
-                   return_to=target.return_to, ui=expectations(target.profile), secure_cookies=target.secure_cookies)
+                   return_to=target.return_to, ui=expectations(target.profile), cookie_policy=target.cookie_policy)
 
 
 _active_target: contextvars.ContextVar[CheckTarget | None] = contextvars.ContextVar("fuzz_check_target",
@@ -120,11 +122,11 @@ def set_cookies(response: schemathesis.Response) -> list[str]:
 def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-INIT-CSRF-COOKIE: every CSRF cookie the target sets has Kratos's name and attributes."""
     check_target = _active_target.get()
-    secure = check_target.secure_cookies if check_target is not None else None
+    policy = check_target.cookie_policy if check_target is not None else None
     found = []
     for raw in set_cookies(response):
         if is_csrf_cookie(raw):
-            found += csrf_cookie_problems(raw, secure=secure)
+            found += csrf_cookie_problems(raw, policy or KRATOS_COOKIE_POLICY)
     if found:
         raise AssertionError("CSRF cookie: " + "; ".join(dict.fromkeys(found)))
     return None

@@ -13,6 +13,7 @@ from browser_ui import CONTINUE_SELECTOR, BrowserUi
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.identities import AdminApi, Identity
+from kratos_conformance.response_rules import stored_csrf_cookie_problems
 from kratos_conformance.target import Target
 
 
@@ -86,13 +87,7 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> N
     checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
                   *start.exchanges)
     cookie = stored[0]
-    problems = []
-    if cookie.get("httpOnly") is not True:
-        problems.append("not HttpOnly")
-    if cookie.get("sameSite") != "Lax":
-        problems.append(f"SameSite {cookie.get('sameSite')!r}, not Lax")
-    if cookie.get("path") != "/":
-        problems.append(f"Path {cookie.get('path')!r}, not /")
+    problems = stored_csrf_cookie_problems(cookie, target.cookie_policy)
     checks.expect(req, not problems, f"the browser stored the CSRF cookie {cookie['name']}: {'; '.join(problems)}",
                   *start.exchanges)
     visible = str(ui.page.evaluate("() => document.cookie"))

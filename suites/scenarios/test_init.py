@@ -28,7 +28,7 @@ def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, tar
     location = checks.redirect(ex, "VER-INIT-BROWSER-303", target.ui_url, learned=target.learned("ui_url"))
     flow_id = query_param(location, "flow")
     checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "Location has no ?flow=<id>", ex)
-    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", secure=target.secure_cookies)
+    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
     fetched = browser.get_flow(flow_id)
     checks.status(fetched, 200, "VER-INIT-BROWSER-303")
     checks.flow(fetched, "VER-INIT-BROWSER-303", type="browser", state="choose_method")
@@ -40,7 +40,7 @@ def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target:
     ex = spa.init()
     checks.status(ex, 200, "VER-INIT-BROWSER-JSON")
     checks.flow(ex, "VER-INIT-BROWSER-JSON", type="browser", state="choose_method")
-    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", secure=target.secure_cookies)
+    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
 
 
 @pytest.mark.requirement("VER-INIT-SHAPE")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from security_load import LOADS, Load
 
@@ -10,7 +12,9 @@ from kratos_conformance.target import Target
 
 @pytest.fixture(scope="session")
 def load(target: Target) -> Load:
-    """The load the races and timing measurements may put on the server; skips them with ``--security-load off``."""
+    """The load the races and timing measurements may put on the server: the ``--security-load`` preset with the
+    figures ``--race-size``, ``--race-wrong-codes`` and ``--timing-samples`` set; skips them with
+    ``--security-load off``."""
     if target.security_load == "off":
         pytest.skip("--security-load off: the race and timing scenarios are load, and were turned off")
-    return LOADS[target.security_load]
+    return replace(LOADS[target.security_load], **target.security_load_overrides)

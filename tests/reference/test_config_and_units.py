@@ -70,6 +70,8 @@ def test_from_mapping_parses_durations_lists_and_faults() -> None:
     ({"allowed_return_urls": "https://a.test/"}, "allowed_return_urls"),
     ({"enabled": "yes"}, "enabled"),
     ({"code_lifespan": "soon"}, "code_lifespan"),
+    ({"cookie_same_site": "loose"}, "cookie_same_site"),
+    ({"cookie_path": "auth"}, "cookie_path"),
 ])
 def test_from_mapping_rejects_bad_settings_with_one_line(settings: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -199,3 +201,12 @@ def test_time_format_matches_go_rfc3339nano() -> None:
     assert format_time(0) == "1970-01-01T00:00:00Z"
     assert format_time(1_500_000) == "1970-01-01T00:00:01.5Z"
     assert format_time(1_000_001) == "1970-01-01T00:00:01.000001Z"
+
+
+def test_the_csrf_cookie_keeps_its_configured_same_site_only_when_secure() -> None:
+    from kratos_reference.csrf import set_cookie_header
+
+    secret = bytes(32)
+    assert "SameSite=Strict" in set_cookie_header("c", secret, secure=True, same_site="Strict")
+    assert "SameSite=Lax" in set_cookie_header("c", secret, secure=False, same_site="Strict")
+    assert "Path=/auth" in set_cookie_header("c", secret, secure=False, path="/auth")
