@@ -165,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             summary = bench(jobs, launcher, args)
             show(summary)
             results.append(summary)
+    from kratos_conformance.mutation import TIME_BUDGET_SECONDS
+
+    for summary in results:
+        verdict = "within" if summary["wall"] <= TIME_BUDGET_SECONDS else "OVER"
+        print(f"== {summary['launcher']} jobs {summary['jobs']}: {summary['wall']:.1f}s, {verdict} the matrix's "
+              f"{TIME_BUDGET_SECONDS} s budget ==")
     if len(results) > 1:
         best = min(results, key=lambda s: s["wall"])
         print("== " + ", ".join(f"{s['launcher']} jobs {s['jobs']}: {s['wall']:.1f}s" for s in results)

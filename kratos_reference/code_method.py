@@ -50,12 +50,17 @@ class CodeMethod:
         self.kit = kit
         self.config = kit.config
         self.storage = kit.storage
+        #: the last code issued (the sequential_codes fault only)
+        self._last_code = secrets.randbelow(1_000_000)
 
     def verify(self, attempt: Attempt, flow: FlowRecord) -> Outcome | None:
         """Handle a submission to ``flow`` (see the module docstring)."""
         body = self.kit.submission(attempt)
         code, email = body.get("code"), body.get("email")
-        if (body.get("method") or ("code" if code else "")) != "code":
+        method = body.get("method") or ("code" if code else "")
+        if method == "link" and "inactive_method_accepted" in self.config.faults:
+            method = "code"
+        if method != "code":
             self.kit.mark_form(attempt, flow, self.name, email)
             raise NotResponsible()
         if flow.state == "passed_challenge":
@@ -82,6 +87,9 @@ class CodeMethod:
         known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id, attempt.req))
         flow.ui["nodes"] = nodes.code_sent_email_nodes(attempt.csrf.token() if flow.type == "browser" else None,
                                                        email)
+        code_input = nodes.find_node(flow.ui["nodes"], "code")
+        if code_input is not None and "code_input_optional" in self.config.faults:
+            code_input["attributes"]["required"] = False
         self.kit.mark_sent(flow, known, messages.verification_code_sent())
         self.storage.update_flow(flow)
         return None
@@ -95,6 +103,9 @@ class CodeMethod:
                     req: ClientRequest) -> mail_templates.MailContent:
         """Create and store a 6-digit code for the flow; the mail content carrying it."""
         code = f"{secrets.randbelow(1_000_000):06d}"
+        if "sequential_codes" in self.config.faults:
+            self._last_code = (self._last_code + 7919) % 1_000_000
+            code = f"{self._last_code:06d}"
         if "code_8_digits" in self.config.faults:
             code = f"{secrets.randbelow(100_000_000):08d}"
         now = self.kit.clock()
@@ -124,6 +135,9 @@ class CodeMethod:
             return self._retry(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN), REASON_RETRY_FLOW)
         now = self.kit.clock()
         row = self.storage.find_code(flow.id, self._hash(flow.id, code))
+        if row is None and "code_other_flow_accepted" in self.config.faults:
+            row = next((other for other in self.storage.unused_codes()
+                        if other["code_hash"] == self._hash(other["flow_id"], code)), None)
         if row is None:
             return self._wrong_code(attempt, body, flow)
         if row["expires_us"] < now and "code_never_expires" not in self.config.faults:

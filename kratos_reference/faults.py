@@ -43,6 +43,17 @@ _fault("expired_post_410", BOTH,
        "to a new flow")
 _fault("malformed_body_500", BOTH, "a malformed JSON body answers 500 instead of 400")
 _fault("undocumented_status_418", BOTH, "GET /flows answers 418 for api flows in state sent_email")
+_fault("api_init_refused", BOTH,
+       "GET /self-service/verification/api answers 400 (return_to not allowed) although no return_to was given")
+_fault("unknown_flow_410", BOTH, "GET /flows with an unknown (well-formed) flow id answers 410 instead of 404")
+_fault("unknown_content_type_error", BOTH,
+       "a submission with a Content-Type other than JSON or a form answers a 400 error document instead of the "
+       "flow with message 4000001")
+_fault("empty_body_error", BOTH, "an empty JSON submission answers a 400 error document instead of the flow with "
+       "message 4000001")
+_fault("malformed_body_403", BOTH, "a malformed JSON body answers 403 (as a CSRF violation) instead of 400")
+_fault("unknown_method_message_on_flow", CODE,
+       "an unknown method's message 4000001 is put on the flow instead of the method node")
 # --- redirects and Location ---------------------------------------------------------------------------
 _fault("ui_redirect_without_flow_id", BOTH,
        "after a handled browser submission the 303 goes to the UI without ?flow=<id>")
@@ -52,6 +63,11 @@ _fault("browser_error_as_json", BOTH,
        "errors without a flow (missing or unknown flow id) answer a browser with JSON instead of a 303 to the "
        "error UI")
 _fault("error_redirect_without_id", BOTH, "the 303 to the error UI lacks ?id=<error id>")
+_fault("error_redirect_foreign", BOTH,
+       "the 303 for an error without a flow goes to a hard-coded error page on another host, not the error UI")
+_fault("browser_init_without_flow_id", BOTH, "the browser init's 303 goes to the UI without ?flow=<id>")
+_fault("browser_init_json_ignored", BOTH,
+       "the browser init redirects a client that asks for JSON (an SPA) instead of answering 200 with the flow")
 _fault("expired_keeps_old_id", BOTH, "a submission to an expired flow redirects to the same (expired) flow id")
 # --- codes, tokens and attempts -------------------------------------------------------------------------
 _fault("code_reusable", CODE,
@@ -63,13 +79,26 @@ _fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are 
 _fault("attempt_limit_off_by_one", CODE, "one code attempt more than max_submissions is evaluated before the flow is "
        "replaced")
 _fault("resend_keeps_old_code", CODE, "resending a code does not invalidate the code mailed before")
+_fault("code_other_flow_accepted", CODE, "an unused code issued for another flow verifies the flow it is sent to")
 _fault("link_token_other_flow_accepted", LINK, "a link token of another flow verifies the flow it is opened on")
 _fault("code_8_digits", CODE, "codes have 8 digits instead of 6")
+_fault("sequential_codes", CODE, "each code is the one issued before plus 7919 (mod 10^6): guessable from one's own")
+_fault("link_unknown_token_404", LINK,
+       "an unknown link token answers 404 instead of a new browser flow with 4070001")
+_fault("link_success_without_message", LINK, "a valid link token passes the flow without message 1080002")
+_fault("link_leaves_address_unverified", LINK,
+       "a valid link token passes the flow but does not mark the address verified")
+_fault("link_replay_wrong_message", LINK,
+       "an email submission to a passed link flow gets a new flow with 4000001 instead of 4070002")
+_fault("inactive_method_accepted", CODE,
+       "a code flow takes method=link as if it were code: the address is mailed and the flow moves on")
 _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
 _fault("head_link_verifies", CODE,
        "a HEAD on the emailed code link (what link scanners send) verifies the address instead of being refused")
 # --- CSRF and cookies ----------------------------------------------------------------------------------------
+_fault("api_flow_browser_headers_accepted", BOTH,
+       "API-flow email submissions that carry a Cookie or an Origin header (a browser) are accepted")
 _fault("csrf_not_checked", BOTH, "browser email submissions are accepted without or with a wrong CSRF token")
 _fault("code_submission_csrf_checked", CODE,
        "code submissions to browser flows need the CSRF token (CSRF checked on the wrong branch)")
@@ -80,6 +109,8 @@ _fault("get_flow_expiry_before_csrf", BOTH,
 _fault("cookie_not_httponly", BOTH, "the CSRF cookie is set without the HttpOnly attribute")
 # --- enumeration -------------------------------------------------------------------------------------------------
 _fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")
+_fault("unknown_address_header", BOTH,
+       "the answer to an email submission for an unknown address carries a header a known one does not")
 _fault("unknown_address_distinguishable", BOTH,
        "an unknown address is answered with a different message (4000001 'not registered') than a known one")
 # --- state machine and verification ---------------------------------------------------------------------------
@@ -88,13 +119,26 @@ _fault("email_jumps_to_passed", BOTH,
        "a valid email submission moves the flow straight to passed_challenge instead of sent_email")
 _fault("address_not_marked_verified", BOTH, "a successful verification does not mark the address verified")
 _fault("wrong_success_message", BOTH, "a successful verification carries message 1080003 instead of 1080002")
+_fault("continue_via_post", BOTH, "a passed flow's ui.method is POST instead of GET to the continue URL")
+_fault("continue_href_relative", BOTH, "a passed flow's continue anchor links to a relative path, not the continue "
+       "URL")
+_fault("link_continue_href_relative", LINK,
+       "after a link click the continue anchor links to a relative path (the link method builds its own)")
+_fault("expired_replacement_without_form", BOTH,
+       "the flow that replaces an expired one shows no email form to start again")
 # --- return_to -------------------------------------------------------------------------------------------------------
 _fault("return_to_unchecked", BOTH, "return_to is not checked against the allow-list")
 _fault("return_to_dropped_after_expiry", BOTH, "the flow that replaces an expired one loses the return_to")
+_fault("return_to_not_kept", BOTH, "an allow-listed return_to is accepted at init but not kept on the flow")
+_fault("return_to_not_continued", BOTH,
+       "a passed flow continues to the default return URL although an allow-listed return_to was given")
 # --- flow shape, nodes and validation ----------------------------------------------------------------------------
 _fault("flow_missing_state", BOTH, "flow JSON lacks the required 'state' property")
 _fault("browser_flow_no_csrf_node", BOTH, "new browser flows lack the csrf_token node")
 _fault("no_email_node", BOTH, "new flows lack the email input node")
+_fault("email_input_optional", BOTH, "the email input of a new flow is not marked required")
+_fault("code_input_optional", CODE, "the code input of a sent_email flow is not marked required")
+_fault("email_label_renumbered", BOTH, "the email input's label carries message id 1070099 instead of 1070007")
 _fault("ui_action_wrong_host", BOTH,
        "ui.action points at the internal address http://kratos:4433/ instead of the public URL")
 _fault("missing_email_not_flagged", BOTH,
@@ -103,6 +147,7 @@ _fault("invalid_email_accepted", BOTH, "an invalid email address is accepted and
 _fault("replaced_without_use_flow_id", CODE, "410 errorFlowReplaced answers lack 'use_flow_id'")
 # --- response format and headers -------------------------------------------------------------------------------------
 _fault("flow_json_text_plain", BOTH, "flow JSON is served as text/plain; charset=utf-8")
+_fault("flow_json_no_charset", BOTH, "flow JSON is served as application/json without charset=utf-8")
 _fault("error_leaks_debug", BOTH, "error JSON carries error.debug with a server stack trace")
 _fault("no_cache_control", BOTH,
        "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header")

@@ -20,6 +20,7 @@ Contract (``FlowKit``, one per target):
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +56,8 @@ class FlowKit:
         self.storage = storage
         self.courier = courier
         self.clock = clock
+        #: per request thread: whether the last email submission's address was known (unknown_address_header)
+        self.delivery = threading.local()
         self.cookie_name = csrf.cookie_name(config.public_url)
 
     # --- rendering and locations ------------------------------------------------------------------
@@ -97,6 +100,11 @@ class FlowKit:
             layout = [n for n in layout if n["attributes"].get("name") != "csrf_token"]
         if "no_email_node" in self.config.faults:
             layout = [n for n in layout if n["attributes"].get("name") != "email"]
+        email = nodes.find_node(layout, "email")
+        if email is not None and "email_input_optional" in self.config.faults:
+            email["attributes"]["required"] = False
+        if email is not None and "email_label_renumbered" in self.config.faults:
+            email["meta"]["label"]["id"] = 1070099
         base = "http://kratos:4433/" if "ui_action_wrong_host" in self.config.faults else self.config.public_url
         ui = {"action": with_query(base + "self-service/verification", flow=flow_id), "method": "POST",
               "nodes": layout, "messages": list(first)}
@@ -133,7 +141,7 @@ class FlowKit:
         """Allow-listed return_to, else the default return URL."""
         default = self.config.effective_default_return_url
         raw = return_to_of(flow.request_url)
-        if not raw:
+        if not raw or "return_to_not_continued" in self.config.faults:
             return default
         if "return_to_unchecked" in self.config.faults:
             return raw
@@ -168,6 +176,8 @@ class FlowKit:
     def ensure_csrf(self, attempt: Attempt, body: Submission, flow: FlowRecord, group: str) -> None:
         """The CSRF rule of email submissions; raises (after marking the form) when the request breaks it."""
         req = attempt.req
+        if flow.type == "api" and "api_flow_browser_headers_accepted" in self.config.faults:
+            return
         if flow.type == "api":
             problem = None
             if req.headers.get("origin"):
@@ -198,6 +208,7 @@ class FlowKit:
             self.courier.queue(email, content_for(None))
         elif self.config.notify_unknown_recipients:
             self.courier.queue(email, mail_templates.unknown_address_mail())
+        self.delivery.known = address is not None
         return address is not None
 
     def mark_sent(self, flow: FlowRecord, known: bool, sent_message: messages.Message) -> None:
@@ -225,6 +236,10 @@ class FlowKit:
             success = messages.verification_code_sent()
         flow.state = "passed_challenge"
         flow.csrf_token = token
-        flow.ui = {"action": continue_url, "method": "GET",
-                   "nodes": nodes.passed_challenge_nodes(token, continue_url, group), "messages": [success]}
+        href = continue_url
+        if "continue_href_relative" in self.config.faults or (
+                group == "link" and "link_continue_href_relative" in self.config.faults):
+            href = "/" + continue_url.split("://", 1)[-1].split("/", 1)[-1]
+        flow.ui = {"action": continue_url, "method": "POST" if "continue_via_post" in self.config.faults else "GET",
+                   "nodes": nodes.passed_challenge_nodes(token, href, group), "messages": [success]}
         self.storage.update_flow(flow)

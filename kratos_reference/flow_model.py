@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -57,6 +57,8 @@ class Outcome:
     body: Any = None
     location: str | None = None
     csrf_secret: bytes | None = None
+    #: headers the answer carries besides the usual ones (only faults set any)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ class VerificationService:
         self.storage.insert_error(error_id, error, self.kit.clock())
         if "error_redirect_without_id" in self.config.faults:
             return Outcome(303, location=self.config.effective_error_ui_url)
+        if "error_redirect_foreign" in self.config.faults:
+            return Outcome(303, location=with_query("https://errors.example.net/oops", id=error_id))
         return Outcome(303, location=with_query(self.config.effective_error_ui_url, id=error_id))
 
     def _forward(self, req: ClientRequest, error: dict[str, Any]) -> Outcome:
@@ -121,9 +123,17 @@ class VerificationService:
                 self.kit.check_return_to(raw_return_to)
             except ReturnToForbidden as exc:
                 return Outcome(400, api_errors.envelope(api_errors.bad_request(str(exc), error_id=exc.error_id)))
-        flow = self.kit.create_flow(flow_type, req.url, request_csrf.token())
-        if flow_type == "browser" and not init_wants_json(req.headers):
+        request_url = req.url
+        if "return_to_not_kept" in self.config.faults:
+            request_url = request_url.split("?", 1)[0]
+        flow = self.kit.create_flow(flow_type, request_url, request_csrf.token())
+        if flow_type == "browser" and (not init_wants_json(req.headers)
+                                       or "browser_init_json_ignored" in self.config.faults):
+            if "browser_init_without_flow_id" in self.config.faults:
+                return Outcome(303, location=self.config.effective_ui_url)
             return Outcome(303, location=self.kit.ui_location(flow.id))
+        if flow_type == "api" and "api_init_refused" in self.config.faults:
+            return Outcome(400, api_errors.envelope(api_errors.bad_request("Requested return_to URL is not allowed.")))
         return Outcome(200, self.kit.flow_json(flow))
 
     def get_flow(self, req: ClientRequest) -> Outcome:
@@ -138,6 +148,8 @@ class VerificationService:
             return self._forward(req, api_errors.verification_disabled())
         flow_id = parse_flow_id(req.query.get("id"))
         flow = self.storage.get_flow(flow_id) if flow_id else None
+        if flow is None and "unknown_flow_410" in self.config.faults:
+            return Outcome(410, api_errors.envelope(api_errors.api_error(410, "The flow is gone.")))
         if flow is None:
             return Outcome(404, api_errors.envelope(api_errors.resource_not_found()))
         expired = flow.expires_us < self.kit.clock() and "expired_flow_get_200" not in self.config.faults
@@ -209,7 +221,10 @@ class VerificationService:
                 return self._flow_error(attempt, flow, self.method.name, problem)
             if outcome is not None:
                 return outcome
-            return self.kit.answer_flow(attempt.req, flow)
+            answer = self.kit.answer_flow(attempt.req, flow)
+            if "unknown_address_header" in self.config.faults and getattr(self.kit.delivery, "known", True) is False:
+                answer.headers["x-recipient-status"] = "unknown"
+            return answer
 
     def _flow_error(self, attempt: Attempt, flow: FlowRecord, group: str, problem: Invalid | Refused) -> Outcome:
         """Report ``problem`` on ``flow`` (see the module docstring)."""
@@ -219,6 +234,8 @@ class VerificationService:
                 return Outcome(problem.status, api_errors.envelope(problem.error))
             return self._to_error_ui(problem.error)
         for field, message in problem.problems:
+            if field == "method" and "unknown_method_message_on_flow" in self.config.faults:
+                field = None
             nodes.add_message(flow.ui, message, field)
         flow.active = group
         self.storage.update_flow(flow)
@@ -235,6 +252,9 @@ class VerificationService:
             request_url = self.config.public_url + f"self-service/verification/{flow.type}"
         new = self.kit.create_flow("browser", request_url, attempt.csrf.regenerate(),
                                    messages.flow_expired(flow.expires_us, self.kit.clock()))
+        if "expired_replacement_without_form" in self.config.faults:
+            new.ui["nodes"] = [n for n in new.ui["nodes"] if n["attributes"].get("name") in ("csrf_token",)]
+            self.storage.update_flow(new)
         target = flow.id if "expired_keeps_old_id" in self.config.faults else new.id
         if attempt.req.is_json:
             return Outcome(303, location=self.kit.flows_location(target))

@@ -22,7 +22,7 @@ import secrets
 import string
 import uuid
 
-from . import mail_templates, messages
+from . import api_errors, mail_templates, messages
 from .flow_kit import FlowKit
 from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
@@ -50,6 +50,8 @@ class LinkMethod:
             self.kit.mark_form(attempt, flow, self.name, email)
             raise NotResponsible()
         if flow.state == "passed_challenge":
+            if "link_replay_wrong_message" in self.config.faults:
+                return self._retry(attempt, flow.type, messages.generic_error("Could not find a strategy."))
             return self._retry(attempt, flow.type, messages.retry_after_success())
         if flow.state not in ("choose_method", "sent_email"):
             return self._retry(attempt, flow.type, messages.state_failure())
@@ -89,11 +91,18 @@ class LinkMethod:
             if found is not None and "link_token_other_flow_accepted" in self.config.faults and (
                     found["flow_id"] != flow.id and found["used_us"] is None):
                 row = found
+        if row is None and "link_unknown_token_404" in self.config.faults and self.storage.find_token(
+                _hash(token)) is None:
+            return Outcome(404, api_errors.envelope(api_errors.resource_not_found()))
         if row is None:
             return self._retry(attempt, "browser", messages.token_invalid_or_used())
         if row["expires_us"] < now and "link_token_never_expires" not in self.config.faults:
             return self._retry(attempt, "browser", messages.flow_expired(row["expires_us"], now))
-        self.kit.pass_challenge(attempt, flow, row["address_id"], self.name)
+        unverified = "link_leaves_address_unverified" in self.config.faults
+        self.kit.pass_challenge(attempt, flow, None if unverified else row["address_id"], self.name)
+        if "link_success_without_message" in self.config.faults:
+            flow.ui["messages"] = []
+            self.storage.update_flow(flow)
         return None
 
     def _retry(self, attempt: Attempt, flow_type: str, message: messages.Message) -> Outcome:

@@ -18,6 +18,7 @@ max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, err
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from . import csrf, ui
+from . import api_errors, csrf, ui
 from .bodies import CODE_SCHEMA, LINK_SCHEMA, Decoded, decode
 from .config import ReferenceConfig
 from .flow_model import ClientRequest, Outcome
@@ -79,12 +80,37 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
         response = json_response(outcome.status, body, error=is_error)
     if "flow_json_text_plain" in faults and isinstance(body, dict) and "ui" in body:
         response.headers["content-type"] = "text/plain; charset=utf-8"
+    if "flow_json_no_charset" in faults and isinstance(body, dict) and "ui" in body:
+        response.headers["content-type"] = "application/json"
+    for name, value in outcome.headers.items():
+        response.headers[name] = value
     if outcome.csrf_secret is not None:
         config = service.config
         response.headers.append("set-cookie", csrf.set_cookie_header(
             service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode, same_site=config.cookie_same_site,
             path=config.cookie_path, http_only="cookie_not_httponly" not in config.faults))
     return response
+
+
+def _refused_body(faults: frozenset[str], request: Request, body: bytes) -> Response | None:
+    """The faults that answer a POST body before the flow sees it (unknown_content_type_error, empty_body_error,
+    malformed_body_403); None for the clean target."""
+    if request.method != "POST" or not faults:
+        return None
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if "unknown_content_type_error" in faults and media not in (
+            "application/json", "application/x-www-form-urlencoded", "multipart/form-data"):
+        return error_response(400)
+    if media == "application/json" and "empty_body_error" in faults and not body.strip():
+        return error_response(400)
+    if media == "application/json" and "malformed_body_403" in faults and body.strip():
+        try:
+            json.loads(body)
+        except ValueError:
+            return json_response(403, api_errors.envelope(api_errors.api_error(
+                403, "The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF).",
+                error_id="security_csrf_violation")), error=True)
+    return None
 
 
 def decode_submission(service: VerificationService, request: Request, body: bytes) -> Decoded:
@@ -114,6 +140,9 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
                 body = await read_body(request, config.max_body_bytes)
             except BodyTooLarge:
                 return too_large_response(config.max_body_bytes)
+        refused = _refused_body(config.faults, request, body)
+        if refused is not None:
+            return refused
         decoded = decode_submission(service, request, body)
         outcome = await run_in_threadpool(service.submit, client_request(request), decoded)
         return outcome_response(service, outcome, request.method)

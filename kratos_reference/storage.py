@@ -277,6 +277,11 @@ class Storage:
             return self._conn.execute("SELECT * FROM codes WHERE flow_id = ? AND code_hash = ?",
                                       (flow_id, code_hash)).fetchone()
 
+    def unused_codes(self) -> list[sqlite3.Row]:
+        """Every code not used yet, of every flow (only the code_other_flow_accepted fault looks)."""
+        with self._lock:
+            return self._conn.execute("SELECT * FROM codes WHERE used_us IS NULL").fetchall()
+
     def use_code(self, code_id: str, now_us: int) -> bool:
         """Mark a code used; True only for the one caller that flipped it."""
         with self._transaction() as db:

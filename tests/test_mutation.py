@@ -120,6 +120,24 @@ def test_a_run_is_a_plain_pytest_run_of_scenarios_security_and_fuzz(tmp_path: Pa
         "KRATOS_CONFORMANCE_FUZZ_BUDGET", "KRATOS_CONFORMANCE_FUZZ_SEED") for k in env)
 
 
+def test_the_matrix_says_which_requirements_a_fault_made_fail() -> None:
+    from kratos_conformance.catalog import load_catalog
+
+    faults = [mutation.Fault("a", ("code",), "x"), mutation.Fault("b", ("code",), "y")]
+    runs = [RunResult("fault-a", "code", "a", 1, 1.0, 0.0, failures=[
+                mutation.Failure("t1", "VER-CODE-WRONG", "[VER-CODE-WRONG] MUST"),
+                mutation.Failure("t2", "VER-GET-200", "[VER-GET-200] MUST")]),
+            RunResult("fault-b", "code", "b", 1, 1.0, 0.0, failures=[
+                mutation.Failure("t3", "VER-CODE-WRONG", "[VER-CODE-WRONG] MUST")])]
+    matrix = mutation.Matrix(faults, runs, 1, 1.0, {})
+    assert matrix.proofs["VER-CODE-WRONG"] == ["a", "b"] and matrix.proofs["VER-GET-200"] == ["a"]
+    assert len(matrix.unproven) == len(load_catalog()) - 2 and "VER-CODE-WRONG" not in matrix.unproven
+    doc = matrix.to_json()
+    assert doc["requirements_proven"] == {"VER-GET-200": ["a"], "VER-CODE-WRONG": ["a", "b"]}
+    assert "VER-CODE-WRONG" not in doc["requirements_unproven"] and "VER-LINK-VALID" in doc["requirements_unproven"]
+    assert "| VER-CODE-WRONG | `a`, `b` |" in matrix.to_markdown()
+
+
 # --- the matrix (slow: a few minutes) ---------------------------------------------------------------------------
 
 def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Path) -> None:
@@ -136,6 +154,9 @@ def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Pat
                 for f in matrix.faults if runs[f.name].verdict != "caught"]
     assert not uncaught, "faults the suite does not catch (gaps):\n" + "\n".join(uncaught)
     assert matrix.ok and matrix.score == 1.0
+    # every requirement's check is shown to fail on some fault, but for the few that cannot be, with the reason
+    gaps = [req_id for req_id in matrix.unproven if req_id not in mutation.UNPROVEN_BY_DESIGN]
+    assert not gaps, f"requirements no fault made fail: {gaps}"
 
 
 @pytest.mark.parametrize("launcher_kind", ["fork", "spawn"])

@@ -399,6 +399,179 @@ def probe_timing_leak(target: RunningTarget, sink: SmtpSink) -> Any:
 
 
 # fault -> (probe, config overrides for both targets, what the clean target answers)
+
+# --- probes of the faults that prove one requirement each --------------------------------------------------------
+
+def _flows(target: RunningTarget, **params: str) -> httpx.Response:
+    return httpx.get(target.public_url + "self-service/verification/flows", params=params, headers=JSON)
+
+
+def probe_attempt_limit_off_by_one(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return [_submit_code(flow, "123456").status_code for _ in range(3)]
+
+
+def probe_api_init_refused(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).status_code
+
+
+def probe_unknown_flow_410(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _flows(target, id=str(uuid.uuid4())).status_code
+
+
+def _post_raw(target: RunningTarget, body: bytes, content_type: str) -> httpx.Response:
+    flow = _api_flow(target).json()
+    return httpx.post(flow["ui"]["action"], content=body, headers={**JSON, "Content-Type": content_type})
+
+
+def probe_unknown_content_type_error(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "ui" in _post_raw(target, b"email=a", "text/plain").json()
+
+
+def probe_empty_body_error(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "ui" in _post_raw(target, b"", "application/json").json()
+
+
+def probe_malformed_body_403(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _post_raw(target, b"{broken", "application/json").status_code
+
+
+def probe_unknown_method_message_on_flow(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    answer = httpx.post(flow["ui"]["action"], json={"method": "carrier-pigeon", "email": unique_email()},
+                        headers=JSON).json()
+    return _node_messages(answer, "method")
+
+
+def probe_error_redirect_foreign(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _browser_post_without_flow(target).headers.get("location", "").startswith(target.public_url)
+
+
+def probe_browser_init_without_flow_id(target: RunningTarget, sink: SmtpSink) -> Any:
+    with browser_client() as client:
+        location = client.get(target.public_url + "self-service/verification/browser").headers["location"]
+    return "flow=" in location
+
+
+def probe_browser_init_json_ignored(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        return client.get(target.public_url + "self-service/verification/browser").status_code
+
+
+def probe_sequential_codes(target: RunningTarget, sink: SmtpSink) -> Any:
+    (_, first, _), (_, second, _) = _sent_flow(target, sink), _sent_flow(target, sink)
+    return (int(second) - int(first)) % 1_000_000 == 7919
+
+
+def probe_link_unknown_token_404(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return httpx.get(target.public_url + "self-service/verification",
+                     params={"flow": flow["id"], "token": "x" * 32}).status_code
+
+
+def probe_link_success_without_message(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, link, _ = _sent_link_flow(target, sink)
+    httpx.get(link)
+    return message_ids(_flows(target, id=flow["id"]).json()["ui"])
+
+
+def probe_link_leaves_address_unverified(target: RunningTarget, sink: SmtpSink) -> Any:
+    _, link, identity_id = _sent_link_flow(target, sink)
+    httpx.get(link)
+    return get_identity(target.admin_url, identity_id)["verifiable_addresses"][0]["verified"]
+
+
+def probe_link_replay_wrong_message(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, link, _ = _sent_link_flow(target, sink)
+    httpx.get(link)
+    replay = _submit_email(flow, unique_email(), "link")
+    return message_ids(httpx.get(replay.headers["location"], headers=JSON).json()["ui"])
+
+
+def probe_inactive_method_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _submit_email(_api_flow(target).json(), unique_email(), "link").json()["state"]
+
+
+def probe_api_flow_browser_headers_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()},
+                      headers={**JSON, "Origin": "https://app.example.com"}).status_code
+
+
+def probe_continue_via_post(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    return _submit_code(flow, code).json()["ui"]["method"]
+
+
+def probe_return_to_not_kept(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target, return_to="https://app.example.com/done").json().get("return_to")
+
+
+def probe_return_to_not_continued(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _api_flow(target, return_to="https://app.example.com/done").json()
+    sent = _submit_email(flow, email).json()
+    return _submit_code(sent, sink.wait_for(email).code).json()["ui"]["action"]
+
+
+def probe_email_input_optional(target: RunningTarget, sink: SmtpSink) -> Any:
+    return [n["attributes"].get("required") for n in _api_flow(target).json()["ui"]["nodes"]
+            if n["attributes"].get("name") == "email"]
+
+
+def probe_code_input_optional(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, _, _ = _sent_flow(target, sink)
+    return [n["attributes"].get("required") for n in flow["ui"]["nodes"] if n["attributes"].get("name") == "code"]
+
+
+def probe_email_label_renumbered(target: RunningTarget, sink: SmtpSink) -> Any:
+    return [n["meta"]["label"]["id"] for n in _api_flow(target).json()["ui"]["nodes"]
+            if n["attributes"].get("name") == "email"]
+
+
+def probe_code_other_flow_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    _submit_email(_api_flow(target).json(), email).json()
+    first_code = sink.wait_for(email).code
+    second = _submit_email(_api_flow(target).json(), email).json()
+    sink.wait_for(email, count=2)
+    return _submit_code(second, first_code).json()["state"]
+
+
+def probe_unknown_address_header(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "x-recipient-status" in _submit_email(_api_flow(target).json(), unique_email()).headers
+
+
+def _continue_href(flow: dict[str, Any]) -> str:
+    return next(n["attributes"]["href"] for n in flow["ui"]["nodes"] if n["attributes"].get("id") == "continue")
+
+
+def probe_continue_href_relative(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    return _continue_href(_submit_code(flow, code).json()).startswith("http")
+
+
+def probe_link_continue_href_relative(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, link, _ = _sent_link_flow(target, sink)
+    httpx.get(link)
+    return _continue_href(_flows(target, id=flow["id"]).json()).startswith("http")
+
+
+def probe_expired_replacement_without_form(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    time.sleep(0.25)
+    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}, headers=JSON)
+    with spa_client() as client:
+        client.cookies.update(answer.cookies)
+        return "email" in _node_names(client.get(answer.headers["location"]).json())
+
+
+def probe_flow_json_no_charset(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).headers["content-type"]
+
+
 PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "code_reusable": (probe_code_reusable, {}, 410),
     "expired_flow_get_200": (probe_expired_flow_get_200, {"flow_lifespan": "200ms"}, 410),
@@ -455,6 +628,37 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
                                400),
     "timing_leak": (probe_timing_leak, {}, True),
+    "attempt_limit_off_by_one": (probe_attempt_limit_off_by_one, {"max_submissions": 1}, [200, 410, 410]),
+    "api_init_refused": (probe_api_init_refused, {}, 200),
+    "unknown_flow_410": (probe_unknown_flow_410, {}, 404),
+    "unknown_content_type_error": (probe_unknown_content_type_error, {}, True),
+    "empty_body_error": (probe_empty_body_error, {}, True),
+    "malformed_body_403": (probe_malformed_body_403, {}, 400),
+    "unknown_method_message_on_flow": (probe_unknown_method_message_on_flow, {}, [4000001]),
+    "error_redirect_foreign": (probe_error_redirect_foreign, {}, True),
+    "browser_init_without_flow_id": (probe_browser_init_without_flow_id, {}, True),
+    "browser_init_json_ignored": (probe_browser_init_json_ignored, {}, 200),
+    "sequential_codes": (probe_sequential_codes, {}, False),
+    "link_unknown_token_404": (probe_link_unknown_token_404, {"method": "link"}, 303),
+    "link_success_without_message": (probe_link_success_without_message, {"method": "link"}, [1080002]),
+    "link_leaves_address_unverified": (probe_link_leaves_address_unverified, {"method": "link"}, True),
+    "link_replay_wrong_message": (probe_link_replay_wrong_message, {"method": "link"}, [4070002]),
+    "inactive_method_accepted": (probe_inactive_method_accepted, {}, "choose_method"),
+    "api_flow_browser_headers_accepted": (probe_api_flow_browser_headers_accepted, {}, 400),
+    "continue_via_post": (probe_continue_via_post, {}, "GET"),
+    "return_to_not_kept": (probe_return_to_not_kept, {"allowed_return_urls": ("https://app.example.com/",)},
+                           "https://app.example.com/done"),
+    "return_to_not_continued": (probe_return_to_not_continued, {"allowed_return_urls": ("https://app.example.com/",)},
+                                "https://app.example.com/done"),
+    "email_input_optional": (probe_email_input_optional, {}, [True]),
+    "code_input_optional": (probe_code_input_optional, {}, [True]),
+    "email_label_renumbered": (probe_email_label_renumbered, {}, [1070007]),
+    "flow_json_no_charset": (probe_flow_json_no_charset, {}, "application/json; charset=utf-8"),
+    "code_other_flow_accepted": (probe_code_other_flow_accepted, {}, "sent_email"),
+    "continue_href_relative": (probe_continue_href_relative, {}, True),
+    "link_continue_href_relative": (probe_link_continue_href_relative, {"method": "link"}, True),
+    "expired_replacement_without_form": (probe_expired_replacement_without_form, {"flow_lifespan": "200ms"}, True),
+    "unknown_address_header": (probe_unknown_address_header, {}, False),
 }
 
 
