@@ -2,6 +2,6 @@
 
 pytest_plugins = [
     "kratos_conformance.pytest_plugin",
-    "kratos_conformance.report_plugin",
-    "kratos_conformance.fuzz_plugin",
+    "kratos_conformance.report.plugin",
+    "kratos_conformance.fuzzing.plugin",
 ]

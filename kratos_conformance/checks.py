@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Requirement, requirement
 from .exchanges import Exchange
-from .flow import Flow
+from .flow_document import Flow
 from .mail import MailSource, assert_no_mail
 from .response_rules import (
     JSON_MEDIA_TYPE,

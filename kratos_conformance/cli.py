@@ -222,8 +222,8 @@ def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path]
     # pytest marks every installed plugin's modules for assertion rewriting; anyio (httpx's) was imported by the
     # preflight already, and pytest would warn about it in every run against a deployed target: nothing to act on.
     args = [*map(str, suites), f"--rootdir={root}", "-p", "kratos_conformance.pytest_plugin",
-            "-p", "kratos_conformance.report_plugin", "-p", "kratos_conformance.fuzz_plugin", "-p", "no:cacheprovider",
-            "-q",
+            "-p", "kratos_conformance.report.plugin", "-p", "kratos_conformance.fuzzing.plugin",
+            "-p", "no:cacheprovider", "-q",
             "-W", "ignore:Module already imported so cannot be rewritten; anyio:pytest.PytestAssertRewriteWarning",
             f"--junitxml={opts.report_dir / 'junit.xml'}", f"--alluredir={opts.report_dir / 'allure'}",
             "--clean-alluredir"]

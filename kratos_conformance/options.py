@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .admin_api import parse_traits_template
 from .errors import CannotJudge
-from .identities import parse_traits_template
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .ui_server import parse_listen

@@ -29,10 +29,10 @@ from typing import Any
 
 import httpx
 
+from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar
 from .errors import CannotJudge
-from .flow import Flow
-from .identities import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
+from .flow_document import Flow
 from .mail import Mail, MailNotReceived, MailSource, wait_for_mail
 from .options import RunOptions
 from .target import API_INIT, SUBMIT

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 
 from . import checks
+from .admin_api import DEFAULT_TRAITS, AdminApi
 from .catalog import UnknownRequirement, requirement
 from .clients import Client, ClientFactory, ClientKind
 from .contract_checks import ContractJudge
 from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, FLOW_LIFESPAN, UI_PATH, EmbeddedTarget
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
-from .identities import DEFAULT_TRAITS, AdminApi
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options
 from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight

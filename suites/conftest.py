@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 import pytest
 
+from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.ahead import Ahead, Lookahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
 from kratos_conformance.exchanges import Recorder
-from kratos_conformance.flow import Flow
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi, Identity
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, MailSource
 from kratos_conformance.pytest_plugin import launch_embedded_target
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier
 
 KINDS = [k.value for k in ClientKind]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from kratos_conformance.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-ID = re.compile(r'"(VER-[A-Z0-9-]+)"')
+ID = re.compile(r'"(VER-[A-Z0-9]+(?:-[A-Z0-9]+)*)"')  # a whole quoted id (a prefix such as "VER-BROWSER-" is none)
 
 
 def _ids_in(paths: list[Path]) -> dict[str, list[str]]:

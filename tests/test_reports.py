@@ -226,7 +226,7 @@ def test_records_survive_xdist_report_serialisation() -> None:
     """pytest-xdist ships reports with _to_json/_from_json: the record attribute must come through."""
     from _pytest.reports import TestReport
 
-    from kratos_conformance.report_plugin import RECORD_ATTR
+    from kratos_conformance.report.plugin import RECORD_ATTR
 
     report = TestReport("t::x", ("t.py", 1, "x"), {}, "passed", None, "teardown")
     setattr(report, RECORD_ATTR, RECORDS[1].to_dict())
@@ -515,7 +515,7 @@ def test_the_debug_secrets_file_must_stay_outside_the_report_dir(tmp_path: Path)
 
 
 def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() -> None:
-    from kratos_conformance.report_plugin import unnamed_requirements
+    from kratos_conformance.report.plugin import unnamed_requirements
 
     own = CheckResult("VER-SUBMIT-BROWSER-303", "redirect", True, "ok", ())
     on_the_way = CheckResult("VER-INIT-API-200", "status", True, "ok", (), precondition=True)

@@ -23,13 +23,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..admin_api import AdminApi, Identity
 from ..clients import Client, ClientKind
 from ..exchanges import Exchange, Recorder
-from ..flow import Flow
-from ..flows import query_param
-from ..identities import AdminApi, Identity
+from ..flow_document import Flow
 from ..mail import Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from ..target import GET_FLOW, Target
+from ..verifier import query_param
 from .normalize import Normalizer
 
 #: seconds added to a lifespan before something counts as expired (clock rounding on the server).

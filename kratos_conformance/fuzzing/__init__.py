@@ -1,6 +1,6 @@
 """Contract fuzzing with schemathesis: budgets, seeds, live flows, custom checks and curl reproductions.
 
-Everything that is not pytest glue (``suites/fuzz/`` holds the tests, ``fuzz_plugin`` the options), one job per
+Everything that is not pytest glue (``suites/fuzz/`` holds the tests, ``plugin`` the pytest options), one job per
 module; each module imports only the ones listed before it, and ``fuzzer`` them all:
 
 * :mod:`.budget`: **budgets** (:data:`BUDGETS`, :func:`parse_budget`): how many requests each fuzzing test may

@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 from ..checks import RequirementFailure, expect
 from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
 from ..exchanges import Recorder
-from ..flow import Flow
+from ..flow_document import Flow
 from ..target import Target
 from .budget import Budget, derive_seed
 from .judging import could_break, curl_for, curl_for_case, judge, no_answer_failure, requirement_failure

@@ -26,13 +26,13 @@ import httpx
 import schemathesis
 from hypothesis import strategies as st
 
+from ..admin_api import AdminApi, unique_address
 from ..checks import RequirementFailure
 from ..checks import hold as hold_checks
 from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
 from ..errors import CannotJudge
 from ..exchanges import Exchange, Recorder
-from ..flow import Flow
-from ..identities import AdminApi, unique_address
+from ..flow_document import Flow
 from ..redact import redact_text
 from ..target import Target
 from .response_checks import FLOW_OPERATIONS, operation_id
@@ -172,7 +172,7 @@ class LivePool:
         return flow
 
     def _build(self, slot: Slot) -> LiveFlow:
-        from ..flows import Verifier  # the scenarios' flow walker, used for the mail loop
+        from ..verifier import Verifier  # the scenarios' flow walker, used for the mail loop
 
         client = self._client(slot.type)
         verifier = Verifier(client, self.target, self.mail, self.method)

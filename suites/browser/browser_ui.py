@@ -28,7 +28,7 @@ import httpx
 
 from kratos_conformance import checks
 from kratos_conformance.exchanges import OPERATIONS, Exchange, operation_of
-from kratos_conformance.flow import Flow
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, MailSource, wait_for_mail
 from kratos_conformance.response_rules import under
 from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target

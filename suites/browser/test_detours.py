@@ -9,7 +9,7 @@ from browser_ui import BrowserUi
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
-from kratos_conformance.identities import AdminApi, unique_address
+from kratos_conformance.admin_api import AdminApi, unique_address
 from kratos_conformance.target import Target
 
 

@@ -12,7 +12,7 @@ from browser_ui import CONTINUE_SELECTOR, BrowserUi
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
-from kratos_conformance.identities import AdminApi, Identity
+from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.response_rules import stored_csrf_cookie_problems
 from kratos_conformance.target import Target
 

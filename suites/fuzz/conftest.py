@@ -1,7 +1,7 @@
 """Fixtures of the fuzzing suite: one live-flow pool and one fuzzer per session.
 
 The options (``--fuzz-budget``, ``--fuzz-seed``), the seed in the report header and the summary come from
-``kratos_conformance.fuzz_plugin``, which the ``kratos-conformance`` command loads (and the repository's
+``kratos_conformance.fuzzing.plugin``, which the ``kratos-conformance`` command loads (and the repository's
 ``conftest.py``, for pytest run by hand in a checkout).
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from kratos_conformance import fuzz_plugin
-from kratos_conformance.fuzz_plugin import FuzzRun
 from kratos_conformance.fuzzing import Fuzzer, LivePool, detect_method
+from kratos_conformance.fuzzing import plugin as fuzz_plugin
+from kratos_conformance.fuzzing.plugin import FuzzRun
 from kratos_conformance.mail import MailSource
 from kratos_conformance.target import Target
 

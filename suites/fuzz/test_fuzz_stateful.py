@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.fuzz_plugin import FuzzRun
 from kratos_conformance.fuzzing import Fuzzer, report_passes
+from kratos_conformance.fuzzing.plugin import FuzzRun
 
 
 @pytest.mark.requirement("VER-FUZZ-STATEFUL")

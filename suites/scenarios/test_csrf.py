@@ -9,8 +9,8 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flows import Verifier, query_param
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier, query_param
 
 
 def _address() -> str:

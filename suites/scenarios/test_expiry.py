@@ -12,8 +12,8 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.clients import ClientFactory
-from kratos_conformance.flows import query_param
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import query_param
 
 
 @pytest.mark.requirement("VER-GET-410-API")

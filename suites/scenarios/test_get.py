@@ -8,7 +8,7 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance.clients import Client, ClientFactory
-from kratos_conformance.flows import Verifier
+from kratos_conformance.verifier import Verifier
 
 
 @pytest.mark.smoke

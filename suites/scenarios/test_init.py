@@ -6,8 +6,8 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance.clients import Client
-from kratos_conformance.flows import Verifier, query_param
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier, query_param
 
 FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
 

@@ -6,11 +6,11 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flow import Flow
-from kratos_conformance.flows import Verifier, query_param
-from kratos_conformance.identities import AdminApi
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier, query_param
 
 pytestmark = pytest.mark.usefixtures("link_method")
 

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.exchanges import OPERATIONS
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi
 from kratos_conformance.pytest_plugin import TestLog
+from kratos_conformance.verifier import Verifier
 
 JUDGED = ("VER-RESP-STATUS", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA",
           "VER-RESP-MESSAGE-IDS", "VER-UI-LAYOUT", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX")

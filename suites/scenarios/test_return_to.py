@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import checks
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier
 
 
 @pytest.mark.requirement("VER-RETURN-TO-CONTINUE")

@@ -8,12 +8,12 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.clients import Client
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flow import Flow
-from kratos_conformance.flows import Step, Verifier, query_param
-from kratos_conformance.identities import AdminApi
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Step, Verifier, query_param
 
 
 @pytest.mark.smoke

@@ -11,12 +11,12 @@ import pytest
 from security_load import Load
 
 from kratos_conformance import checks
+from kratos_conformance.admin_api import AdminApi, unique_address
 from kratos_conformance.checks import Measurement
 from kratos_conformance.clients import Client
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi, unique_address
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier
 
 #: how sure a timing difference must be before it counts (two-sided Mann-Whitney)
 SIGNIFICANCE = 0.01

@@ -13,10 +13,10 @@ import time
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.checks import Measurement
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi
 from kratos_conformance.target import Target
+from kratos_conformance.verifier import Verifier
 
 #: wrong codes tried at most before the attempt limit counts as missing
 ATTEMPT_CAP = 30

@@ -13,11 +13,11 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from kratos_conformance import checks
+from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.checks import Measurement
 from kratos_conformance.clients import Client
-from kratos_conformance.flows import Verifier
-from kratos_conformance.identities import AdminApi
 from kratos_conformance.target import API_INIT, BROWSER_INIT, GET_FLOW, Target
+from kratos_conformance.verifier import Verifier
 
 EVIL = "evil.conformance.invalid"
 

@@ -14,11 +14,11 @@ from security_load import Load
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
+from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.checks import Measurement
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flows import Verifier, flow_in
-from kratos_conformance.identities import AdminApi, Identity
 from kratos_conformance.target import SUBMIT, Target
+from kratos_conformance.verifier import Verifier, flow_in
 
 #: one racing request for :meth:`Client.race`: method, URL, httpx keyword arguments
 Racer = tuple[str, str, dict[str, Any]]

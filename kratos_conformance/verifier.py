@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import checks
 from .clients import Client, ClientKind
 from .exchanges import Exchange
-from .flow import Flow
+from .flow_document import Flow
 from .mail import Mail, MailSource, wait_for_mail
 from .target import Target
 

@@ -1,6 +1,6 @@
 """The report plugin: turns a suite run into the reports and the gate's exit code.
 
-Load it next to :mod:`kratos_conformance.pytest_plugin` (``-p kratos_conformance.report_plugin``, or the repository's
+Load it next to :mod:`kratos_conformance.pytest_plugin` (``-p kratos_conformance.report.plugin``, or the repository's
 ``conftest.py``). It stays inert unless the session ran tests that name requirements (``@pytest.mark.requirement``),
 so the project's own tests are not affected.
 
@@ -34,23 +34,23 @@ import pytest
 
 pytest.register_assert_rewrite("kratos_conformance.pytest_plugin")  # imported here first when loaded with -p
 
-from . import checks  # noqa: E402
-from .catalog import load_catalog  # noqa: E402
-from .errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
-from .options import RunOptions  # noqa: E402
-from .pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
-from .report import debug_secrets  # noqa: E402
-from .report.conformance_json import build_report, utc_now, write_report  # noqa: E402
-from .report.coverage import coverage_matrix  # noqa: E402
-from .report.expected_failures import (  # noqa: E402
+from .. import checks  # noqa: E402
+from ..catalog import load_catalog  # noqa: E402
+from ..errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
+from ..options import RunOptions  # noqa: E402
+from ..pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
+from . import debug_secrets  # noqa: E402
+from .conformance_json import build_report, utc_now, write_report  # noqa: E402
+from .coverage import coverage_matrix  # noqa: E402
+from .expected_failures import (  # noqa: E402
     EXPECTED_FAILURES,
     ExpectedFailures,
     RunContext,
     ledger_path,
     load_ledger,
 )
-from .report.html import write_summary  # noqa: E402
-from .report.results import (  # noqa: E402
+from .html import write_summary  # noqa: E402
+from .results import (  # noqa: E402
     FAILED,
     Phase,
     TestRecord,
@@ -128,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(ReportPlugin(state), "kratos-conformance-report-session")
     if state.allure:
-        from .report.allure_writer import write_allure_in_background
+        from .allure_writer import write_allure_in_background
 
         writer = write_allure_in_background()
         if writer is not None:
@@ -167,7 +167,7 @@ def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> I
                         "admin_api": run.target.has_admin, "settings": dict(run.target.settings)}
     emitter = None
     if state.allure:
-        from .report.allure_steps import StepEmitter
+        from .allure_steps import StepEmitter
 
         emitter = StepEmitter()
         run.recorder.add_listener(emitter.on_exchange)
@@ -250,7 +250,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                 f"judged {', '.join(unnamed)}, which its requirement marker does not name: add them to the "
                 "marker, or judge the requirement the test is about"))
         if state.allure:
-            from .report.allure_steps import label_test, link_patterns
+            from .allure_steps import label_test, link_patterns
 
             label_test(record, link_patterns(item.config))
     return report
@@ -271,7 +271,7 @@ def _message(report: pytest.TestReport) -> str:
 
 def _seed(config: pytest.Config) -> str | None:
     """The fuzz seed: the one the fuzz plugin resolved (its config stash), else the ``--fuzz-seed`` given."""
-    fuzz_plugin = sys.modules.get("kratos_conformance.fuzz_plugin")  # only if the fuzz suite was loaded
+    fuzz_plugin = sys.modules.get("kratos_conformance.fuzzing.plugin")  # only if the fuzz suite was loaded
     run = config.stash.get(fuzz_plugin.FUZZ_RUN_KEY, None) if fuzz_plugin is not None else None
     options = config.stash.get(OPTIONS_KEY, None)
     value = run.seed.value if run is not None else options.fuzz_seed if options is not None else None
