@@ -67,6 +67,8 @@ class EmbeddedTarget:
     allowed_return_urls: tuple[str, ...] = (ALLOWED_RETURN_TO,)
     startup_timeout: float = 20.0
     log_path: Path = Path("reports/reference-target.log")
+    #: the public API's scheme: https needs "tls-cert" and "tls-key" in ``settings``
+    scheme: str = "http"
     public_url: str = ""
     admin_url: str = ""
     _process: subprocess.Popen[str] | None = None
@@ -74,13 +76,13 @@ class EmbeddedTarget:
 
     def command(self, public_port: int, admin_port: int) -> list[str]:
         """The command line that starts the reference target on these ports with this run's settings."""
-        public = f"http://127.0.0.1:{public_port}/"
+        public = f"{self.scheme}://127.0.0.1:{public_port}/"
         cmd = [sys.executable, "-m", "kratos_reference",
                "--public-url", public, "--admin-url", f"http://127.0.0.1:{admin_port}/",
                "--ui-url", public + UI_PATH, "--error-ui-url", public + ERROR_UI_PATH,
                "--method", self.method, "--smtp", self.smtp_url]
         for key, value in self.settings.items():
-            cmd += [f"--{key}", value]
+            cmd += [f"--{key}"] if value == "" else [f"--{key}", value]  # "": a flag, such as secure-cookies
         for url in self.allowed_return_urls:
             cmd += ["--allowed-return-url", url]
         for fault in self.faults:

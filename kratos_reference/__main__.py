@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cookie-same-site", dest="cookie_same_site", metavar="Lax|Strict|None",
                         help="the cookies' SameSite (Kratos: cookies.same_site); Lax whenever they are not Secure")
     parser.add_argument("--cookie-path", dest="cookie_path", help="the cookies' Path (Kratos: cookies.path)")
+    parser.add_argument("--tls-cert", dest="tls_cert", metavar="CERT.pem",
+                        help="serve the public API over TLS with this certificate (an https --public-url)")
+    parser.add_argument("--tls-key", dest="tls_key", metavar="KEY.pem", help="the certificate's private key")
     parser.add_argument("--unverifiable-email", dest="verifiable_email", action="store_false", default=None,
                         help="the identity schema does not mark the email trait for verification")
     parser.add_argument("--list-faults", action="store_true", help="list the known faults and exit")
@@ -90,7 +93,8 @@ def load_config(args: argparse.Namespace) -> ReferenceConfig:
     for key in ("public_url", "admin_url", "method", "flow_lifespan", "code_lifespan", "link_lifespan",
                 "max_submissions", "notify_unknown_recipients", "allowed_return_urls", "ui_url", "error_ui_url",
                 "default_return_url", "smtp_url", "mail_from", "database", "admin_token", "max_body_bytes",
-                "faults", "enabled", "dev_mode", "verifiable_email", "cookie_same_site", "cookie_path"):
+                "faults", "enabled", "dev_mode", "verifiable_email", "cookie_same_site", "cookie_path",
+                "tls_cert", "tls_key"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = value

@@ -130,6 +130,9 @@ class ReferenceConfig:
     #: the CSRF cookie is Lax whatever is configured, as Kratos does
     cookie_same_site: str = "Lax"
     cookie_path: str = "/"
+    #: a PEM certificate and its key: the public API is then served over TLS (its URL must be https)
+    tls_cert: str | None = None
+    tls_key: str | None = None
     admin_token: str | None = None
     max_body_bytes: int = 1_048_576
     faults: frozenset[str] = field(default_factory=frozenset)
@@ -161,6 +164,10 @@ class ReferenceConfig:
         set_(self, "cookie_same_site", self.cookie_same_site.title())
         if not isinstance(self.cookie_path, str) or not self.cookie_path.startswith("/"):
             raise ConfigError(f"cookie_path: expected a path starting with /, got {self.cookie_path!r}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("tls_cert and tls_key: give both or neither")
+        if (self.tls_cert is not None) != self.public_url.startswith("https://"):
+            raise ConfigError("public_url: https needs tls_cert and tls_key, and they need an https public_url")
         if not isinstance(self.smtp_url, str):
             raise ConfigError("smtp_url: expected smtp://host:port")
         parse_smtp_url(self.smtp_url)

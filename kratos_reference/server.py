@@ -142,9 +142,11 @@ class RunningTarget:
         self.stop()
 
 
-def _start(app: Starlette, sock: socket.socket, name: str) -> tuple[uvicorn.Server, threading.Thread]:
+def _start(app: Starlette, sock: socket.socket, name: str, tls: tuple[str, str] | None = None
+           ) -> tuple[uvicorn.Server, threading.Thread]:
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
-                                          lifespan="off"))
+                                          lifespan="off", ssl_certfile=tls[0] if tls else None,
+                                          ssl_keyfile=tls[1] if tls else None))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     return server, thread
@@ -167,9 +169,10 @@ def serve(config: ReferenceConfig) -> RunningTarget:
         admin_sock.close()
         raise
     servers: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
-    for app, sock, name in ((create_public_app(config, services), public_sock, "reference-public"),
-                            (create_admin_app(config, services), admin_sock, "reference-admin")):
-        server, thread = _start(app, sock, name)
+    tls = (config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+    for app, sock, name, app_tls in ((create_public_app(config, services), public_sock, "reference-public", tls),
+                                     (create_admin_app(config, services), admin_sock, "reference-admin", None)):
+        server, thread = _start(app, sock, name, app_tls)
         servers.append((server, thread, sock))
     target = RunningTarget(config, services, servers)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

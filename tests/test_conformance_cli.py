@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -317,3 +318,41 @@ def test_the_csrf_cookie_is_judged_against_the_configured_same_site_and_path(tmp
         assert run("--cookie-path", "/self-service/", "--cookie-same-site", "strict")["VER-INIT-CSRF-COOKIE"] \
             == "passed"
         assert run()["VER-INIT-CSRF-COOKIE"] == "failed"
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl (the certificate is its own CA)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_site(tmp_path: Path) -> None:
+    """Against an https deployment (trusted through SSL_CERT_FILE, as httpx reads it): a server outside dev mode
+    sends the CSRF cookie Secure with its configured SameSite=Strict, and the browser flows work with it; the same
+    server in dev mode (no Secure) fails VER-INIT-CSRF-COOKIE: --cookie-secure's default follows the scheme."""
+    from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
+
+    cert, key = _self_signed_certificate(tmp_path)
+    tls = {"tls-cert": str(cert), "tls-key": str(key), "cookie-same-site": "Strict"}
+
+    def run(settings: dict[str, str], label: str) -> dict[str, Any]:
+        port = free_port()
+        with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", scheme="https",
+                            settings={**CONFORMANCE_SETTINGS, **tls, **settings},
+                            log_path=tmp_path / f"{label}.log") as t:
+            assert t.public_url.startswith("https://")
+            reports = tmp_path / label
+            result = cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
+                         f"smtp-sink://127.0.0.1:{port}", "--cookie-same-site", "strict", "--report-dir", str(reports),
+                         "--", "-k", "test_init or test_csrf", env={"SSL_CERT_FILE": str(cert)})
+        assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr
+        return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
+
+    secure = run({"secure-cookies": ""}, "secure")
+    assert secure["VER-INIT-CSRF-COOKIE"] == "passed" and secure["VER-CSRF-WRONG"] == "passed"
+    assert secure["VER-CSRF-TOKEN-BOUND"] == "passed"
+    assert run({}, "dev-mode")["VER-INIT-CSRF-COOKIE"] == "failed"

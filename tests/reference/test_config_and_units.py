@@ -72,6 +72,8 @@ def test_from_mapping_parses_durations_lists_and_faults() -> None:
     ({"code_lifespan": "soon"}, "code_lifespan"),
     ({"cookie_same_site": "loose"}, "cookie_same_site"),
     ({"cookie_path": "auth"}, "cookie_path"),
+    ({"tls_cert": "cert.pem"}, "tls_cert and tls_key"),
+    ({"public_url": "https://127.0.0.1:0/"}, "public_url: https needs"),
 ])
 def test_from_mapping_rejects_bad_settings_with_one_line(settings: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
