@@ -14,9 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,45 +280,43 @@ def test_xdist_workers_share_the_one_sink_a_deployed_target_mails(tmp_path: Path
     assert statuses["VER-CODE-VERIFIED"] == "passed" and statuses["VER-CODE-RESEND"] == "passed"
 
 
-def test_the_attempt_limit_is_judged_against_the_configured_max_submissions(tmp_path: Path) -> None:
-    """A server configured for 3 attempts passes VER-CODE-LIMIT when the run is told so, and fails it when the run
-    expects Kratos's default of 5 (the flow was replaced too early)."""
+def statuses_against_configured_target(tmp_path: Path, settings: dict[str, str], options: Sequence[str],
+                                       select: str, *, scheme: str = "http",
+                                       env: dict[str, str] | None = None) -> dict[str, str]:
+    """Run the suite's tests matching ``select`` with ``options`` against a reference target started with
+    ``settings`` (over the CONFORMANCE_SETTINGS) and return each requirement's status."""
     from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
 
     port = free_port()
-    settings = {**CONFORMANCE_SETTINGS, "max-submissions": "3"}
-    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", settings=settings,
-                        log_path=tmp_path / "target.log") as t:
-        def run(*extra: str) -> dict[str, Any]:
-            reports = tmp_path / f"reports{len(extra)}"
-            cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
-                f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports), *extra,
-                "--", "-k", "test_too_many_attempts")
-            return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
+    reports = Path(tempfile.mkdtemp(prefix="reports-", dir=tmp_path))
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", scheme=scheme,
+                        settings={**CONFORMANCE_SETTINGS, **settings}, log_path=reports.with_suffix(".log")) as t:
+        result = cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
+                     f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports), *options, "--", "-k", select,
+                     env=env)
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr
+    return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
 
-        assert run("--max-submissions", "3")["VER-CODE-LIMIT"] == "passed"
-        assert run()["VER-CODE-LIMIT"] == "failed"
+
+def test_the_attempt_limit_is_judged_against_the_configured_max_submissions(tmp_path: Path) -> None:
+    """A server configured for 3 attempts passes VER-CODE-LIMIT when the run is told so, and fails it when the run
+    expects Kratos's default of 5 (the flow was replaced too early)."""
+    three = {"max-submissions": "3"}
+    told = statuses_against_configured_target(tmp_path, three, ["--max-submissions", "3"], "test_too_many_attempts")
+    assert told["VER-CODE-LIMIT"] == "passed"
+    assert statuses_against_configured_target(tmp_path, three, [], "test_too_many_attempts")["VER-CODE-LIMIT"] \
+        == "failed"
 
 
 def test_the_csrf_cookie_is_judged_against_the_configured_same_site_and_path(tmp_path: Path) -> None:
     """A server whose cookies.path is /self-service/ passes VER-INIT-CSRF-COOKIE when the run is told so, and fails
     it at the default /; SameSite=Strict configured without Secure is sent as Lax (as Kratos does), accepted."""
-    from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
-
-    port = free_port()
-    settings = {**CONFORMANCE_SETTINGS, "cookie-path": "/self-service/", "cookie-same-site": "Strict"}
-    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", settings=settings,
-                        log_path=tmp_path / "target.log") as t:
-        def run(*extra: str) -> dict[str, Any]:
-            reports = tmp_path / f"reports{len(extra)}"
-            cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
-                f"smtp-sink://127.0.0.1:{port}", "--report-dir", str(reports), *extra,
-                "--", "-k", "test_browser_is_redirected_to_the_ui or test_spa_gets_a_browser_flow")
-            return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
-
-        assert run("--cookie-path", "/self-service/", "--cookie-same-site", "strict")["VER-INIT-CSRF-COOKIE"] \
-            == "passed"
-        assert run()["VER-INIT-CSRF-COOKIE"] == "failed"
+    settings = {"cookie-path": "/self-service/", "cookie-same-site": "Strict"}
+    select = "test_browser_is_redirected_to_the_ui or test_spa_gets_a_browser_flow"
+    told = statuses_against_configured_target(
+        tmp_path, settings, ["--cookie-path", "/self-service/", "--cookie-same-site", "strict"], select)
+    assert told["VER-INIT-CSRF-COOKIE"] == "passed"
+    assert statuses_against_configured_target(tmp_path, settings, [], select)["VER-INIT-CSRF-COOKIE"] == "failed"
 
 
 def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -334,25 +333,15 @@ def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_
     """Against an https deployment (trusted through SSL_CERT_FILE, as httpx reads it): a server outside dev mode
     sends the CSRF cookie Secure with its configured SameSite=Strict, and the browser flows work with it; the same
     server in dev mode (no Secure) fails VER-INIT-CSRF-COOKIE: --cookie-secure's default follows the scheme."""
-    from kratos_conformance.embedded import CONFORMANCE_SETTINGS, EmbeddedTarget
-
     cert, key = _self_signed_certificate(tmp_path)
     tls = {"tls-cert": str(cert), "tls-key": str(key), "cookie-same-site": "Strict"}
 
-    def run(settings: dict[str, str], label: str) -> dict[str, Any]:
-        port = free_port()
-        with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", scheme="https",
-                            settings={**CONFORMANCE_SETTINGS, **tls, **settings},
-                            log_path=tmp_path / f"{label}.log") as t:
-            assert t.public_url.startswith("https://")
-            reports = tmp_path / label
-            result = cli("run", "--public-url", t.public_url, "--admin-url", t.admin_url, "--mail-source",
-                         f"smtp-sink://127.0.0.1:{port}", "--cookie-same-site", "strict", "--report-dir", str(reports),
-                         "--", "-k", "test_init or test_csrf", env={"SSL_CERT_FILE": str(cert)})
-        assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr
-        return {r["id"]: r["status"] for r in load(reports / "conformance-report.json")["requirements"]}
+    def run(settings: dict[str, str]) -> dict[str, str]:
+        return statuses_against_configured_target(tmp_path, {**tls, **settings}, ["--cookie-same-site", "strict"],
+                                                  "test_init or test_csrf", scheme="https",
+                                                  env={"SSL_CERT_FILE": str(cert)})
 
-    secure = run({"secure-cookies": ""}, "secure")
+    secure = run({"secure-cookies": ""})
     assert secure["VER-INIT-CSRF-COOKIE"] == "passed" and secure["VER-CSRF-WRONG"] == "passed"
     assert secure["VER-CSRF-TOKEN-BOUND"] == "passed"
-    assert run({}, "dev-mode")["VER-INIT-CSRF-COOKIE"] == "failed"
+    assert run({})["VER-INIT-CSRF-COOKIE"] == "failed"
