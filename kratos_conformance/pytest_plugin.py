@@ -157,10 +157,8 @@ class ConformanceRun:
             cookie_secure=None if opts.cookie_secure == "scheme" else opts.cookie_secure == "yes",
             cookie_same_site=opts.cookie_same_site, cookie_path=opts.cookie_path,
             max_submissions=opts.max_submissions,
-            security_load=opts.security_load,
-            security_load_overrides={name: value for name, value in (
-                ("racers", opts.race_size), ("wrong_codes", opts.race_wrong_codes),
-                ("samples", opts.timing_samples)) if value is not None}, guess_limit_per_flow=opts.guess_limit_per_flow,
+            security_load=opts.security_load, race_size=opts.race_size, race_wrong_codes=opts.race_wrong_codes,
+            timing_samples=opts.timing_samples, guess_limit_per_flow=opts.guess_limit_per_flow,
             guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
                       **{name: {"value": getattr(opts, name), "source": opts.source(name)}

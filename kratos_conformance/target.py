@@ -60,8 +60,10 @@ class Target:
     flow_lifespan: float | None = None
     #: how hard the race and timing scenarios press the server (off, low, default) and what they are held to.
     security_load: str = "default"
-    #: the load's figures the user set instead of the preset's (racers, wrong_codes, samples), by name
-    security_load_overrides: Mapping[str, int] = field(default_factory=dict)
+    #: the load's figures the user set over the preset's (None: as ``security_load`` says)
+    race_size: int | None = None
+    race_wrong_codes: int | None = None
+    timing_samples: int | None = None
     guess_limit_per_flow: float = 1e-4
     guess_limit_per_hour: float | None = None
     timing_limit_ms: float = 25.0

@@ -20,7 +20,6 @@ Contract (``FlowKit``, one per target):
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -56,8 +55,6 @@ class FlowKit:
         self.storage = storage
         self.courier = courier
         self.clock = clock
-        #: per request thread: whether the last email submission's address was known (unknown_address_header)
-        self.delivery = threading.local()
         self.cookie_name = csrf.cookie_name(config.public_url)
 
     # --- rendering and locations ------------------------------------------------------------------
@@ -118,8 +115,8 @@ class FlowKit:
         if req.is_browser or ("api_flow_redirected" in self.config.faults and flow.type == "api"):
             if "ui_redirect_without_flow_id" in self.config.faults:
                 return Outcome(303, location=self.config.effective_ui_url)
-            return Outcome(303, location=self.ui_location(flow.id))
-        return Outcome(200, self.flow_json(flow, transient_payload))
+            return Outcome(303, location=self.ui_location(flow.id), headers=dict(flow.answer_headers))
+        return Outcome(200, self.flow_json(flow, transient_payload), headers=dict(flow.answer_headers))
 
     def check_return_to(self, raw: str) -> str:
         """The allow-listed return_to, or ReturnToForbidden."""
@@ -208,7 +205,6 @@ class FlowKit:
             self.courier.queue(email, content_for(None))
         elif self.config.notify_unknown_recipients:
             self.courier.queue(email, mail_templates.unknown_address_mail())
-        self.delivery.known = address is not None
         return address is not None
 
     def mark_sent(self, flow: FlowRecord, known: bool, sent_message: messages.Message) -> None:
@@ -218,6 +214,8 @@ class FlowKit:
         if "email_jumps_to_passed" in self.config.faults:
             flow.state = "passed_challenge"
         flow.ui["messages"] = [sent_message]
+        if not known and "unknown_address_header" in self.config.faults:
+            flow.answer_headers["x-recipient-status"] = "unknown"
         if not known and "unknown_address_distinguishable" in self.config.faults:
             flow.ui["messages"] = [messages.generic_error("This email address is not registered.")]
 

@@ -221,10 +221,7 @@ class VerificationService:
                 return self._flow_error(attempt, flow, self.method.name, problem)
             if outcome is not None:
                 return outcome
-            answer = self.kit.answer_flow(attempt.req, flow)
-            if "unknown_address_header" in self.config.faults and getattr(self.kit.delivery, "known", True) is False:
-                answer.headers["x-recipient-status"] = "unknown"
-            return answer
+            return self.kit.answer_flow(attempt.req, flow)
 
     def _flow_error(self, attempt: Attempt, flow: FlowRecord, group: str, problem: Invalid | Refused) -> Outcome:
         """Report ``problem`` on ``flow`` (see the module docstring)."""

@@ -85,11 +85,16 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
     for name, value in outcome.headers.items():
         response.headers[name] = value
     if outcome.csrf_secret is not None:
-        config = service.config
-        response.headers.append("set-cookie", csrf.set_cookie_header(
-            service.cookie_name, outcome.csrf_secret, secure=not config.dev_mode, same_site=config.cookie_same_site,
-            path=config.cookie_path, http_only="cookie_not_httponly" not in config.faults))
+        response.headers.append("set-cookie", csrf_cookie(service, outcome.csrf_secret,
+                                                          http_only="cookie_not_httponly" not in faults))
     return response
+
+
+def csrf_cookie(service: VerificationService, secret: bytes, *, http_only: bool = True) -> str:
+    """The CSRF cookie's Set-Cookie value with the deployment's attributes (Secure outside dev mode, SameSite, Path)."""
+    config = service.config
+    return csrf.set_cookie_header(service.cookie_name, secret, secure=not config.dev_mode,
+                                  same_site=config.cookie_same_site, path=config.cookie_path, http_only=http_only)
 
 
 def _refused_body(faults: frozenset[str], request: Request, body: bytes) -> Response | None:
@@ -158,9 +163,7 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         """Like every public GET of Kratos (nosurf), a request without the CSRF cookie gets one."""
         issued = csrf.RequestCsrf(request.cookies.get(service.cookie_name), issue_if_missing=True).issued
         if issued is not None:
-            response.headers.append("set-cookie", csrf.set_cookie_header(
-                service.cookie_name, issued, secure=not service.config.dev_mode,
-                same_site=service.config.cookie_same_site, path=service.config.cookie_path))
+            response.headers.append("set-cookie", csrf_cookie(service, issued))
         return response
 
     async def schema(request: Request) -> Response:

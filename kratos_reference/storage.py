@@ -71,6 +71,8 @@ class FlowRecord:
     csrf_token: str
     ui: dict[str, Any]
     submit_count: int = 0
+    #: headers the answer to the current request carries (not stored; only faults set any)
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,4 +17,5 @@ def load(target: Target) -> Load:
     ``--security-load off``."""
     if target.security_load == "off":
         pytest.skip("--security-load off: the race and timing scenarios are load, and were turned off")
-    return replace(LOADS[target.security_load], **target.security_load_overrides)
+    figures = {"racers": target.race_size, "wrong_codes": target.race_wrong_codes, "samples": target.timing_samples}
+    return replace(LOADS[target.security_load], **{name: value for name, value in figures.items() if value is not None})
