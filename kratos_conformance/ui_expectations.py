@@ -88,13 +88,24 @@ class UiExpectations:
                                 f"{self.message_types[msg_id]!r}")
         return sorted(set(problems))
 
-    def layout_problem(self, flow: Any) -> str | None:
-        """Why the flow's node layout is not one the release shows in its state (None when it is)."""
+    def can_judge_layout(self, flow: Any) -> bool:
+        """Whether the recordings hold layouts for the flow's method, type and state (else there is nothing to
+        compare its nodes with, and :meth:`layout_problem` must not be read as a pass)."""
+        return self._recorded_layouts(flow) is not None
+
+    def _recorded_layouts(self, flow: Any) -> frozenset[Layout] | None:
         method = method_of(flow)
-        key = (str(method), str(flow.get("type")), str(flow.get("state")))
-        seen = self.layouts.get(key)
-        if method is None or not seen:
-            return None  # a state the recordings never reached: nothing to compare with
+        if method is None:
+            return None
+        return self.layouts.get((method, str(flow.get("type")), str(flow.get("state")))) or None
+
+    def layout_problem(self, flow: Any) -> str | None:
+        """Why the flow's node layout is not one the release shows in its state (None when it is, or when
+        :meth:`can_judge_layout` says there is nothing to compare with)."""
+        seen = self._recorded_layouts(flow)
+        if seen is None:
+            return None
+        key = (str(method_of(flow)), str(flow.get("type")), str(flow.get("state")))
         mine = layout_of(flow)
         if mine in seen:
             return None

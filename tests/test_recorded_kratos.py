@@ -109,3 +109,33 @@ def test_a_broken_answer_is_judged_wrong() -> None:
     broken = json.loads(json.dumps(steps[0]))
     broken["response"]["body"]["state"] = "done"
     assert any("VER-RESP-SCHEMA" in p for p in problems(ContractJudge(target("kratos-v26")), exchange(broken)))
+
+
+def _last_step(case: str) -> dict[str, Any]:
+    """A copy of the last step of a case recorded from Kratos v26.2.0 (code)."""
+    return json.loads(json.dumps(recording("kratos-v26.2.0", "code")["cases"][case][-1]))
+
+
+def test_headers_are_judged_only_on_answers_that_document_headers() -> None:
+    """A native flow's creation documents no header: VER-RESP-HEADERS is not judged on it (a pass there would be
+    evidence of nothing); a flow read documents Cache-Control and is judged, and fails without it."""
+    judge = ContractJudge(target("kratos-v26"))
+    created = exchange(_last_step("init.create/native"))
+    assert "VER-RESP-STATUS" in judge.findings(created) and "VER-RESP-HEADERS" not in judge.findings(created)
+    read = _last_step("get.own/native")
+    assert judge.findings(exchange(read))["VER-RESP-HEADERS"] == []
+    read["response"]["headers"] = {k: v for k, v in read["response"]["headers"].items() if k != "cache-control"}
+    assert judge.findings(exchange(read))["VER-RESP-HEADERS"]
+
+
+def test_layout_is_judged_only_where_a_recording_shows_one() -> None:
+    """A flow whose method cannot be told (active "default", no method nodes) has no recorded layout to compare
+    with: VER-UI-LAYOUT is not judged on it rather than passed; a recorded state is judged, and fails when changed."""
+    judge = ContractJudge(target("kratos-v26"))
+    step = _last_step("init.create/native")
+    assert judge.findings(exchange(step))["VER-UI-LAYOUT"] == []
+    body = step["response"]["body"]
+    body["ui"]["nodes"] = [n for n in body["ui"]["nodes"] if n["group"] not in ("code", "link")]
+    assert judge.findings(exchange(step))["VER-UI-LAYOUT"]          # active "code": judged, and wrong
+    body["active"] = "default"
+    assert "VER-UI-LAYOUT" not in judge.findings(exchange(step))    # nothing to compare with: not judged
