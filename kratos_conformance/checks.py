@@ -77,6 +77,9 @@ class CheckResult:
 
 #: the name of a :func:`measure` result: a figure reported, not a check judged.
 MEASURE = "measure"
+#: the name of the report :func:`expect_unless_known` makes of a failure the release profile tolerates: like a
+#: measurement no evidence of a pass, and shown with the requirement's result (``known_defects``).
+KNOWN_DEFECT = "known defect"
 
 CheckListener = Callable[[CheckResult], None]
 _listeners: list[CheckListener] = []
@@ -153,7 +156,9 @@ def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: E
     if not condition and known:
         figure = measurement or Measurement("occurrences of a known defect", 1)
         limit = "; ".join(filter(None, (figure.limit, "tolerated: a known defect of the release")))
-        measure(req_id, replace(figure, limit=limit), f"{detail}: {known}", *exchanges)
+        requirement(req_id)
+        tell(CheckResult(req_id, KNOWN_DEFECT, True, f"{detail}: {known}", tuple(exchanges),
+                         replace(figure, limit=limit)))
         return
     expect(req_id, condition, detail, *exchanges, measurement=measurement)
 

@@ -36,6 +36,7 @@ import yaml
 from jsonschema.exceptions import best_match
 
 from .bundle import contract_dir, data_root
+from .redact import redact_values, secret_values
 
 #: The repository root (the parent of the ``kratos_conformance`` package) in a checkout; the bundle when installed.
 REPO_ROOT: Path = data_root()
@@ -218,7 +219,8 @@ def validation_errors(validator: jsonschema.protocols.Validator, instance: Any) 
         return []
     first = best_match(errors)
     ordered = [first] + sorted((e for e in errors if e is not first), key=lambda e: list(e.absolute_path))
-    return [_explain(error) for error in ordered]
+    secrets = secret_values(instance)  # a message quotes the offending value, which may hold the CSRF token
+    return [redact_values(_explain(error), secrets) for error in ordered]
 
 
 def _explain(error: jsonschema.ValidationError) -> str:

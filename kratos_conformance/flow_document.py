@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .redact import REDACTED, SECRET_FIELDS, redact_url
+
 
 @dataclass(frozen=True)
 class Node:
@@ -47,8 +49,15 @@ class Node:
         return label.get("id")
 
     def describe(self) -> str:
+        """The node in one line for failure details, e.g. ``input:email(email='')``; the value of a secret field
+        (the CSRF token, a pre-filled code) shown as REDACTED, a link's secrets taken out of its href."""
         a = self.attributes
-        return f"{self.type}:{a.get('name') or a.get('id')}({a.get('type', '')}={a.get('value', a.get('href', ''))!r})"
+        shown = a.get("value", a.get("href", ""))
+        if shown and a.get("name") in SECRET_FIELDS:
+            shown = REDACTED
+        elif isinstance(shown, str) and "href" in a and "value" not in a:
+            shown = redact_url(shown)
+        return f"{self.type}:{a.get('name') or a.get('id')}({a.get('type', '')}={shown!r})"
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "scenarios for expired codes and tokens are skipped)"),
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
     OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
-               "samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
+               "wrong codes, 10 samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
     OptionSpec("race-size", "how many simultaneous requests a race sends (the same code or link N times, also how "
                "many connections are open at once; unset: as --security-load says)"),
     OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends at once (unset: as "

@@ -96,6 +96,33 @@ def redact_json(value: object) -> object:
     return value
 
 
+def secret_values(value: object) -> set[str]:
+    """The secrets a JSON document holds, as :func:`redact_json` finds them (to take out of text that quotes the
+    document, such as a schema validator's message)."""
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in SECRET_FIELDS and isinstance(item, str) and item:  # not error.code, a number
+                found.add(item)
+            found |= secret_values(item)
+        attrs = value.get("attributes")
+        if isinstance(attrs, Mapping) and attrs.get("name") in SECRET_FIELDS and attrs.get("value"):
+            found.add(str(attrs["value"]))
+    elif isinstance(value, list):
+        for item in value:
+            found |= secret_values(item)
+    elif isinstance(value, str):
+        found |= {m.group("value") for m in _QUERY_SECRET.finditer(value)}
+    return found
+
+
+def redact_values(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``secrets`` replaced by REDACTED (longest first)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def redact_body(body: bytes, content_type: str | None) -> str:
     """Return a printable, redacted rendering of a request or response body."""
     if not body:

@@ -232,20 +232,44 @@ def test_secrets_never_reach_any_report_or_log(tmp_path: Path) -> None:
     secrets = debug_secrets.read_dump(dump)
     assert {"code", "token", "cookie", "csrf_token"} <= set(secrets), sorted(secrets)
     assert all(re.fullmatch(r"\d{6}", c) for c in secrets["code"])
-    outputs = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()}
-    outputs["stdout"], outputs["stderr"] = result.stdout, result.stderr
-    names = {Path(name).name for name in outputs}
+    searched: list[str] = []
+    assert leaked_secrets(reports, result, secrets, searched) == []
+    names = {Path(name).name for name in searched}
     assert {"junit.xml", "conformance-report.json", "summary.html", "reference-target-code.log",
             "reference-target-link.log"} <= names
     assert any(name.endswith("-attachment.txt") for name in names)
-    values = sorted({v for found in secrets.values() for v in found})
-    leaks = [(name, value) for name, text in outputs.items() for value in values
-             if re.search(rf"(?<![0-9A-Za-z_-]){re.escape(value)}(?![0-9A-Za-z_-])", text)]
-    assert leaks == []
-    planted = f"csrf_token={values[0]};"  # the grep itself finds a secret that is there
-    assert re.search(rf"(?<![0-9A-Za-z_-]){re.escape(values[0])}(?![0-9A-Za-z_-])", planted)
     merged = load(reports / "conformance-report.json")
     assert [r["label"] for r in merged["runs"]] == ["code", "link"] and merged["verdict"]["exit_code"] == 0
+
+
+def test_secrets_never_reach_the_failure_details_of_a_failing_run(tmp_path: Path) -> None:
+    """A failure detail describes what the server answered (here a flow's nodes, one of them the CSRF token);
+    it reaches the terminal, JUnit, Allure and both reports, and must show no secret either."""
+    dump, reports = tmp_path / "secrets.jsonl", tmp_path / "reports"
+    result = cli("run", "--reference-faults", "email_input_optional", "--report-dir", str(reports),
+                 "--", "-k", "test_choose_method_nodes", env={debug_secrets.ENV: str(dump)})
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    assert "no required email input in" in result.stdout
+    secrets = debug_secrets.read_dump(dump)
+    assert secrets.get("csrf_token"), sorted(secrets)
+    assert leaked_secrets(reports, result, secrets) == []
+
+
+def leaked_secrets(reports: Path, result: subprocess.CompletedProcess[str], secrets: dict[str, list[str]],
+                   names: list[str] | None = None) -> list[tuple[str, str]]:
+    """Where a value of ``secrets`` appears whole in a file under ``reports`` or the run's output. ``names``, if
+    given, receives the names of the files searched."""
+    outputs = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()}
+    outputs["stdout"], outputs["stderr"] = result.stdout, result.stderr
+    if names is not None:
+        names.extend(outputs)
+    values = sorted({v for found in secrets.values() for v in found})
+    assert values and re.search(_whole(values[0]), f"csrf_token={values[0]};")  # the grep finds one that is there
+    return [(name, value) for name, text in outputs.items() for value in values if re.search(_whole(value), text)]
+
+
+def _whole(value: str) -> str:
+    return rf"(?<![0-9A-Za-z_-]){re.escape(value)}(?![0-9A-Za-z_-])"
 
 
 def test_records_from_xdist_workers_reach_the_report(tmp_path: Path) -> None:

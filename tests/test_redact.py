@@ -7,6 +7,7 @@ import json
 import httpx
 
 from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.redact import REDACTED, redact_body, redact_headers, redact_json, redact_text, redact_url
 
 SECRET = "s3cr3t-VALUE-9f8e7d"
@@ -45,6 +46,31 @@ def test_json_hides_csrf_and_code_node_values_but_keeps_layout() -> None:
     out = json.dumps(redact_json(flow))
     assert SECRET not in out
     assert "a@b.test" in out and '"csrf_token"' in out
+
+
+def test_a_flow_s_layout_in_a_failure_detail_hides_secret_values() -> None:
+    flow = Flow({"ui": {"nodes": [
+        {"type": "input", "attributes": {"name": "csrf_token", "type": "hidden", "value": SECRET}},
+        {"type": "input", "attributes": {"name": "code", "type": "text", "value": SECRET}},
+        {"type": "input", "attributes": {"name": "email", "type": "email", "value": "a@b.test"}},
+        {"type": "a", "attributes": {"id": "continue", "href": f"http://h/after?token={SECRET}"}},
+    ]}})
+    shown = " ".join(flow.layout)
+    assert SECRET not in shown
+    assert f"csrf_token(hidden='{REDACTED}')" in shown and "email(email='a@b.test')" in shown
+
+
+def test_a_schema_violation_quoting_a_node_hides_its_secret_value() -> None:
+    import jsonschema
+
+    from kratos_conformance.contract import validation_errors
+
+    schema = {"type": "object", "properties": {"nodes": {"type": "array", "items": {"required": ["group"]}}},
+              "additionalProperties": {"type": "integer"}}
+    doc = {"nodes": [{"attributes": {"name": "csrf_token", "value": SECRET}}], "extra": f"http://h/x?code={SECRET}"}
+    messages = " ".join(validation_errors(jsonschema.Draft202012Validator(schema), doc))
+    assert "'group' is a required property" in messages and REDACTED in messages
+    assert SECRET not in messages
 
 
 def test_bodies_of_every_encoding_are_redacted() -> None:

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from kratos_conformance.catalog import load_catalog
-from kratos_conformance.checks import MEASURE, CheckResult, Measurement
+from kratos_conformance.checks import KNOWN_DEFECT, MEASURE, CheckResult, Measurement
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.report import debug_secrets
@@ -220,6 +220,30 @@ def test_measurements_are_reported_and_a_reported_figure_is_no_evidence_of_a_pas
     assert [m["test"] for m in doc["measurements"]] == ["t::race", "t::race"]
     html = render_summary(doc)
     assert "over the limit" in html and "verifications among 10 simultaneous correct codes" in html
+
+
+def test_a_tolerated_known_defect_is_shown_with_the_requirement_and_is_no_evidence_of_a_pass() -> None:
+    """A race the release profile tolerates: the requirement passes on its other checks (no 5xx, the address
+    verified), and its result says a known defect was tolerated; with nothing else judged it is not exercised."""
+    figure = Measurement("verifications among 10", 2, limit="at most 1; tolerated: a known defect of the release")
+    tolerated = CheckResult("VER-RACE-CODE-SINGLE-USE", KNOWN_DEFECT, True, "2 of 10 verified: on PostgreSQL...",
+                            (), figure)
+    other = CheckResult("VER-RACE-CODE-SINGLE-USE", "expect", True, "no server error", ())
+    alone = record_test("t::a", "native", ["VER-RACE-CODE-SINGLE-USE"], [], [tolerated], failed=False, target=None)
+    assert alone.passed_checks == {} and alone.measurements[0]["value"] == 2
+    (result,) = [r for r in derive_results([alone], load_catalog(), ExpectedFailures(), CTX)
+                 if r.id == "VER-RACE-CODE-SINGLE-USE"]
+    assert result.status == NOT_EXERCISED
+    both = record_test("t::b", "native", ["VER-RACE-CODE-SINGLE-USE"], [], [other, tolerated], failed=False,
+                       target=None)
+    results = by_id(derive_results([both], load_catalog(), ExpectedFailures(), CTX))
+    result = results["VER-RACE-CODE-SINGLE-USE"]
+    assert result.status == PASSED and result.known_defects == [{"test": "t::b", "detail": tolerated.detail}]
+    assert result.reason.startswith("passed, with 1 known defect of the release tolerated")
+    assert "2 of 10" in result.reason
+    doc = json.loads(json.dumps(synthetic_report([both])))
+    assert validation_problems(doc) == []
+    assert "known defect of the release tolerated" in render_summary(doc)
 
 
 def test_records_survive_xdist_report_serialisation() -> None:

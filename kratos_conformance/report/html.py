@@ -217,6 +217,8 @@ def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
         why = _e(r["reason"])
         if r["status"] == PASSED and r.get("judged_by"):
             why = _e(_evidence(r["judged_by"]))
+            if r.get("known_defects"):
+                why += f'<br><span class="warn">{_e(r["reason"])}</span>'  # the known defect stays visible
         if r["ledger"]:
             link = r["ledger"]["link"]
             why += f' <a href="{_e(link)}">ledger</a>' if link.startswith(("http://", "https://")) else ""

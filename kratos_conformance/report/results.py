@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import Requirement
-from ..checks import MEASURE
+from ..checks import KNOWN_DEFECT, MEASURE
 from ..errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
 from ..redact import redact_text
 from .coverage import Observed, observe
@@ -76,6 +76,8 @@ class TestRecord:
     context_exchanges: list[dict[str, Any]] = field(default_factory=list)
     #: numbers the test's checks judged: requirement, name, value, unit, limit, passed.
     measurements: list[dict[str, Any]] = field(default_factory=list)
+    #: (requirement, detail) of each failure the release profile tolerates as a known defect of the release.
+    known_defects: list[list[str]] = field(default_factory=list)
     #: passed | failed | skipped | xfailed (set on the controller from the phase reports).
     outcome: str = PASSED
     reason: str = ""
@@ -110,7 +112,11 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
     measurements = [{"requirement": c.requirement, "name": c.measurement.name, "value": c.measurement.value,
                      "unit": c.measurement.unit, "limit": c.measurement.limit, "passed": c.passed}
                     for c in check_results if getattr(c, "measurement", None) is not None]
+    known_defects: list[list[str]] = []
     for check in check_results:
+        if check.name == KNOWN_DEFECT:
+            known_defects.append([check.requirement, redact_text(check.detail)])
+            continue  # tolerated, not passed: shown with the requirement's result
         if check.name == MEASURE:
             continue  # a figure reported, not a check judged
         if check.passed:
@@ -127,7 +133,7 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
         failed_checks=failures,
         hits=[list(h) for h in seen.hits], transitions=[list(t) for t in seen.transitions], target=target,
         context_exchanges=dicts[-FAILURE_CONTEXT_EXCHANGES:] if failed and not failures else [],
-        measurements=measurements,
+        measurements=measurements, known_defects=known_defects,
     )
 
 
@@ -182,6 +188,9 @@ class RequirementResult:
     failures: list[Failure] = field(default_factory=list)
     ledger: dict[str, str] | None = None
     unexpectedly_passing: bool = False
+    #: failures the release profile tolerates as known defects of the release (test, detail): a requirement that
+    #: passed with one says so in its reason.
+    known_defects: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,6 +211,8 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
                 results[rid].judged_by[name] = results[rid].judged_by.get(name, 0) + n
         for fc in rec.failed_checks:
             results[fc.requirement].failures.append(Failure(rec.nodeid, fc.name, fc.detail, fc.exchanges))
+        for rid, detail in rec.known_defects:
+            results[rid].known_defects.append({"test": rec.nodeid, "detail": detail})
         for rid in rec.markers:
             marked[rid].add(rec.nodeid)
             if rec.outcome == FAILED and not rec.failed_checks:
@@ -231,6 +242,10 @@ def _decide(res: RequirementResult, marked: list[str], skip_reasons: set[str]) -
         res.reason = res.failures[0].detail.splitlines()[0] if res.failures[0].detail else "a check failed"
     elif res.passed_checks:
         res.status = PASSED
+        if res.known_defects:
+            count = len(res.known_defects)
+            res.reason = (f"passed, with {count} known defect{'s' if count > 1 else ''} of the release tolerated "
+                          f"(--known-defects fail fails it): {res.known_defects[0]['detail']}")
     elif skip_reasons:
         res.status, res.reason = SKIPPED, "; ".join(sorted(r for r in skip_reasons if r)) or "skipped"
         res.tests = marked

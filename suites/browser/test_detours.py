@@ -74,7 +74,8 @@ def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminAp
     ui.expect_messages(req, [ids.CODE_SENT])
     second = ui.wait_mail(identity.email, flow_id)
     checks.expect(req, second.code is not None and second.code != first.code,
-                  f"the resend mailed no new code (first {first.subject!r}, then {second.subject!r})")
+                  "the resend mailed no new code: " + ("the second mail carries none" if second.code is None
+                                                       else "the second mail carries the first code again"))
     old = ui.submit_code(str(first.code))
     ui.shots.take(ui.page, "old-code")
     ui.expect_messages(req, [ids.CODE_INVALID_OR_USED])

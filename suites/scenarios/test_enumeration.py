@@ -14,14 +14,16 @@ from kratos_conformance.verifier import Verifier
 
 #: bounds (seconds) of the extra watch for a mail to the unknown address once the later mail has arrived.
 MIN_GRACE, MAX_GRACE = 0.05, 1.0
-#: JSON keys whose values legitimately differ between two flows.
+#: JSON keys whose values legitimately differ between two flows (``id`` only where it is a string: a flow's or
+#: node's id; the numeric ids of messages and labels must be the same for both addresses).
 VOLATILE_KEYS = {"id", "issued_at", "expires_at", "created_at", "updated_at"}
 
 
 def normalized(value: Any, replace: dict[str, str]) -> Any:
     """``value`` with volatile keys blanked, secret node values blanked and the given strings replaced."""
     if isinstance(value, dict):
-        out = {k: ("<volatile>" if k in VOLATILE_KEYS else normalized(v, replace)) for k, v in value.items()}
+        out = {k: ("<volatile>" if k in VOLATILE_KEYS and not isinstance(v, int) else normalized(v, replace))
+               for k, v in value.items()}
         attrs = out.get("attributes")
         if isinstance(attrs, dict) and attrs.get("name") == "csrf_token":
             out["attributes"] = {**attrs, "value": "<csrf>"}
@@ -67,5 +69,5 @@ def test_unknown_address_looks_like_a_known_one_and_gets_no_mail(verifier: Verif
         return
     notice = verifier.wait_mail(unknown)
     checks.expect("VER-ENUM-NO-MAIL", notice.code is None and notice.verification_link is None,
-                  f"the notice to an unknown address {notice.subject!r} carries a code or a verification link")
+                  "the notice to an unknown address carries a code or a verification link")
 

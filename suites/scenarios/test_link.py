@@ -33,7 +33,7 @@ def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req
 
 
 @pytest.mark.smoke
-@pytest.mark.requirement("VER-LINK-VALID", "VER-LINK-VERIFIED", "VER-CODE-CONTINUE")
+@pytest.mark.requirement("VER-LINK-VALID", "VER-LINK-VERIFIED")
 def test_valid_token_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)

@@ -89,7 +89,8 @@ def test_a_forged_host_moves_neither_the_link_nor_the_action(verifier: Verifier,
         return  # the forged host was refused (or routed nowhere): no mail to judge
     mail = verifier.wait_mail(identity.email, flow)
     hosts = {urlsplit(link).netloc for link in mail.links}
-    checks.expect(req, hosts <= {own}, f"the mail links to {sorted(hosts - {own})}, not only to {own}", ex)
+    if hosts:  # a mail without links has no host to move: not evidence either way
+        checks.expect(req, hosts <= {own}, f"the mail links to {sorted(hosts - {own})}, not only to {own}", ex)
 
 
 @pytest.mark.requirement("VER-INJECT-CRLF")
