@@ -71,6 +71,15 @@ def test_wrong_public_port(capsys, tmp_path, healthy: RunningTarget, mail_port: 
     cannot_judge(capsys, tmp_path, args, "target unreachable", "--public-url")
 
 
+def test_public_url_that_is_not_the_verification_api(capsys, tmp_path, healthy: RunningTarget,
+                                                     mail_port: int) -> None:
+    args = args_for(healthy, mail_port)
+    args[1] = healthy.admin_url  # an HTTP server that answers (401: the token is the admin API's), not the public API
+    cannot_judge(capsys, tmp_path, args, "does not serve the verification API", "answered 401", "path prefix")
+    args[1] = healthy.public_url + "auth/"  # a path prefix the server does not have
+    cannot_judge(capsys, tmp_path, args, "does not serve the verification API")
+
+
 def test_wrong_admin_url(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
     args = args_for(healthy, mail_port)
     args[3] = f"http://127.0.0.1:{free_port()}/"
