@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -273,8 +274,22 @@ def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "") -> Non
         print(f"{PROG}: cannot judge: {doc['verdict']['reason']}", file=sys.stderr, flush=True)
 
 
+def writable_directory(path: Path, option: str) -> Path:
+    """``path``, created if missing, once a file could be written in it; else :class:`CannotJudge` naming
+    ``option`` (checked before any work, so that a run is never lost for want of a place to write its results)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise CannotJudge(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
+    return path
+
+
 def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
     runs = validate(ns)
+    for opts in runs:
+        writable_directory(opts.report_dir, "--report-dir")
     load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
     suites = suite_paths(ns.suite or os.environ.get(SUITE_ENV) or "scenarios", root)
@@ -321,6 +336,10 @@ def command_record(ns: argparse.Namespace) -> int:
 
     opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS})
     only = tuple(c.strip() for c in ns.cases.split(",") if c.strip())
+    if Path(ns.out).is_dir():
+        raise CannotJudge(f"--out {ns.out}: is a directory; give the transcript's file name")
+    writable_directory(Path(ns.out).parent, "--out")
+
     def progress(key: str) -> None:
         print(f"  {key}", file=sys.stderr, flush=True)
 

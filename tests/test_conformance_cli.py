@@ -60,6 +60,10 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--expected-failures", "no-such-ledger.yaml"], "--expected-failures no-such-ledger.yaml"),
     (["run", "--suite", "nope"], "--suite: 'nope' is not one of"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "--report-dir", "pyproject.toml/reports"], "--report-dir pyproject.toml/reports: cannot write there"),
+    (["run", "--reference-method", "code,link", "--report-dir", "README.md"], "--report-dir README.md/code: cannot"),
+    (["record", "--out", "pyproject.toml/mine.json"], "--out pyproject.toml: cannot write there"),
+    (["record", "--out", "tests"], "--out tests: is a directory"),
     (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
