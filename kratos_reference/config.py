@@ -13,12 +13,22 @@ Contract:
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import KNOWN_FAULTS
+
+
+def _loadable_key_pair(cert: str, key: str) -> None:
+    """ConfigError (one line) unless ``cert`` and ``key`` are a PEM certificate and its private key."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        why = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(f"tls_cert and tls_key: cannot load {cert} with {key}: {why}") from None
 
 SUPPORTED_METHODS: tuple[str, ...] = ("code", "link")
 
@@ -168,6 +178,8 @@ class ReferenceConfig:
             raise ConfigError("tls_cert and tls_key: give both or neither")
         if (self.tls_cert is not None) != self.public_url.startswith("https://"):
             raise ConfigError("public_url: https needs tls_cert and tls_key, and they need an https public_url")
+        if self.tls_cert is not None and self.tls_key is not None:
+            _loadable_key_pair(self.tls_cert, self.tls_key)
         if not isinstance(self.smtp_url, str):
             raise ConfigError("smtp_url: expected smtp://host:port")
         parse_smtp_url(self.smtp_url)

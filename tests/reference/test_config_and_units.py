@@ -74,6 +74,9 @@ def test_from_mapping_parses_durations_lists_and_faults() -> None:
     ({"cookie_path": "auth"}, "cookie_path"),
     ({"tls_cert": "cert.pem"}, "tls_cert and tls_key"),
     ({"public_url": "https://127.0.0.1:0/"}, "public_url: https needs"),
+    ({"public_url": "https://127.0.0.1:0/", "tls_cert": "no-cert.pem", "tls_key": "no-key.pem"},
+     "cannot load no-cert.pem with no-key.pem: No such file"),
+    ({"public_url": "https://127.0.0.1:0/", "tls_cert": __file__, "tls_key": __file__}, "cannot load"),
 ])
 def test_from_mapping_rejects_bad_settings_with_one_line(settings: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
