@@ -24,7 +24,9 @@ from typing import Any
 
 import httpx
 
+from .errors import CannotJudge
 from .exchanges import Exchange, Recorder, now
+from .redact import redact_url
 from .target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -53,11 +55,38 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
     This is the only place the suite's HTTP traffic goes through.
     """
     started = now()
-    response = http.request(method, url, **kwargs)
+    try:
+        response = http.request(method, url, **kwargs)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise server_gone(method, url, exc) from None
     response.read()
     exchange = Exchange.record(response, label, started, now() - started)
     recorder.record(exchange)
     return exchange
+
+
+def server_gone(method: str, url: str, exc: BaseException) -> CannotJudge:
+    """The run's end when a request could not even connect: the server is not there (stopped, restarted, a
+    network between), so what follows would judge nothing but its absence. A request that connected and got no
+    answer is not this: that is the server's failure, judged as one."""
+    reason = _os_reason(exc) or (str(exc).splitlines() or [""])[0][:160] or type(exc).__name__
+    return CannotJudge(f"the server stopped answering during the run: {method} {redact_url(url)} could not connect "
+                       f"({reason}); the results so far are in the reports")
+
+
+def _os_reason(exc: BaseException) -> str | None:
+    """The operating system's words at the bottom of a wrapped connection failure (``Connection refused``)."""
+    seen: BaseException | None = exc
+    for _ in range(12):  # the chain httpx / requests / urllib3 build is a few links long
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        nested = getattr(seen, "reason", None)
+        if not isinstance(nested, BaseException):
+            nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = nested or seen.__cause__ or seen.__context__
+    return None
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -109,7 +138,10 @@ class Client:
                 except threading.BrokenBarrierError:
                     pass  # a racer could not connect in time: go anyway
                 started = now()
-                response = http.request(method, url, **kwargs)
+                try:
+                    response = http.request(method, url, **kwargs)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    raise server_gone(method, url, exc) from None
                 response.read()
                 return now(), Exchange.record(response, self.kind.value, started, now() - started)
 

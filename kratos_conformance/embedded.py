@@ -74,6 +74,11 @@ class EmbeddedTarget:
     _process: subprocess.Popen[str] | None = None
     _launched_at: float = 0.0
 
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running target (None before :meth:`launch` and after :meth:`stop`)."""
+        return self._process.pid if self._process is not None else None
+
     def command(self, public_port: int, admin_port: int) -> list[str]:
         """The command line that starts the reference target on these ports with this run's settings."""
         public = f"{self.scheme}://127.0.0.1:{public_port}/"

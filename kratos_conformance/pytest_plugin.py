@@ -392,6 +392,15 @@ def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A mail source or target lost mid-run (in a fixture) ends the session with exit code 2 and one line."""
+    try:
+        return (yield)
+    except CannotJudge as exc:
+        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start."""
     try:

@@ -78,6 +78,40 @@ def test_options_from_the_environment_are_validated_too() -> None:
     assert_one_line_refusal(cli("run", env={"KRATOS_CONFORMANCE_PROFILE": "kratos-v99"}), contains="--profile")
 
 
+#: a pytest plugin (loaded into the suite's run with -p) that kills the target after the suite's first test
+_STOP_TARGET_PLUGIN = """
+import os, signal
+
+def pytest_runtest_logfinish(nodeid, location):
+    pid = os.environ.pop("STOP_TARGET_PID", None)
+    if pid:
+        os.kill(int(pid), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("suite", ["scenarios", "fuzz"])
+def test_a_server_that_stops_mid_run_is_cannot_judge_and_the_results_so_far_are_kept(tmp_path: Path,
+                                                                                      suite: str) -> None:
+    """Every later request would fail to connect: not a server's answer to judge, so no requirement fails; the
+    run ends with exit 2 and one line, and the report holds what was judged before."""
+    from kratos_conformance.embedded import EmbeddedTarget
+
+    (tmp_path / "stop_target_plugin.py").write_text(_STOP_TARGET_PLUGIN, encoding="utf-8")
+    port, reports = free_port(), tmp_path / "reports"
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}", log_path=tmp_path / "target.log") as t:
+        result = cli("run", "--suite", suite, "--fuzz-budget", "smoke", "--public-url", t.public_url,
+                     "--admin-url", t.admin_url, "--mail-source", f"smtp-sink://127.0.0.1:{port}",
+                     "--report-dir", str(reports), "--", "-p", "stop_target_plugin",
+                     env={"PYTHONPATH": str(tmp_path), "STOP_TARGET_PID": str(t.pid)})
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "the server stopped answering during the run" in line and "Connection refused" in line, line
+    assert "Traceback" not in result.stdout + result.stderr
+    doc = load(reports / "conformance-report.json")
+    assert doc["verdict"]["name"] == "cannot_judge" and doc["counts"]["failed"] == 0
+    assert doc["counts"]["passed"] > 0 and [t for t in doc["tests"] if t["outcome"] == "passed"]
+
+
 def test_an_unreachable_target_is_refused_within_seconds() -> None:
     url = f"http://127.0.0.1:{free_port()}/auth/"
     started = time.monotonic()

@@ -19,12 +19,14 @@ from typing import Any
 import httpx
 import requests
 import schemathesis
+import urllib3
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 
 from ..checks import RequirementFailure, expect
-from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
+from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, server_gone
+from ..errors import CannotJudge
 from ..exchanges import Recorder
 from ..flow_document import Flow
 from ..target import Target
@@ -45,7 +47,37 @@ from .response_checks import (
 from .schema import fuzz_schema
 from .stats import RunStats, reached_flow_logic
 
+
 #: requests that cannot be put on the wire at all (client-side refusals): skipped, not judged.
+def _server_gone(exc: BaseException) -> CannotJudge | None:
+    """The run's end that ``exc`` (as hypothesis re-raises it: maybe grouped) stands for, when the server was not
+    there: a request that could not connect. None for anything else."""
+    if isinstance(exc, CannotJudge):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        return next((gone for sub in exc.exceptions if (gone := _server_gone(sub)) is not None), None)
+    if isinstance(exc, requests.RequestException) and _never_connected(exc):
+        request = exc.request
+        return server_gone(str(getattr(request, "method", "") or "a request"), str(getattr(request, "url", "") or ""),
+                           exc)
+    return None
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether a failed request never reached the server (no connection could be made)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionRefusedError, requests.exceptions.ConnectTimeout,
+                             urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return True
+        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
+            seen = seen.reason
+            continue
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = nested or seen.__cause__ or seen.__context__
+    return False
+
+
 _UNSENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeEncodeError,
                requests.exceptions.InvalidJSONError)
 #: how many generated cases one hypothesis run covers; a test runs rounds until its budget is spent.
@@ -189,6 +221,9 @@ class Fuzzer:
                 stats.unsendable += 1
                 return
             except requests.RequestException as exc:
+                gone = _server_gone(exc)
+                if gone is not None:
+                    raise gone from None
                 request_line = curl_for_case(case, self.schema.config.base_url)
                 raise search.failed(no_answer_failure(exc, request_line, context=context), request_line) from None
             finally:
@@ -227,6 +262,8 @@ class Fuzzer:
                 except BaseException as exc:  # noqa: BLE001 - hypothesis wraps flaky and multiple failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
+                    if (gone := _server_gone(exc)) is not None:
+                        raise gone from None
                     _reraise_as_requirement(search, exc)
                     break  # the budget ran out mid-example
                 if stats.requests == before:
@@ -358,6 +395,8 @@ class Fuzzer:
                 except BaseException as exc:  # noqa: BLE001 - hypothesis and schemathesis wrap failures
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
+                    if (gone := _server_gone(exc)) is not None:
+                        raise gone from None
                     _reraise_as_requirement(search, exc)
                     break  # the budget ran out mid-walk
         finally:
