@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -117,7 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(args)
     try:
         if ns.command == "run":
-            return command_run(ns, extra)
+            with stop_on_signals() as received:
+                try:
+                    return command_run(ns, extra, received)
+                except KeyboardInterrupt:  # before pytest ran (the preflight): nothing judged, nothing to keep
+                    raise CannotJudge(f"stopped by {received[-1] if received else 'SIGINT'} before any "
+                                      "test ran") from None
         if extra:
             raise CannotJudge(f"{ns.command} takes no arguments after --")
         if ns.command == "diff":
@@ -261,8 +267,9 @@ def run_pytest(args: Sequence[str], report_dir: Path) -> dict[str, Any]:
     return load_report(report_dir / REPORT_NAME)
 
 
-def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "") -> None:
-    """The verdict lines and the report paths on stdout; a run that could not judge also says why on stderr."""
+def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "", *, final: bool = True) -> None:
+    """The verdict lines and the report paths on stdout; the ``final`` verdict of a command that could not judge
+    also says why in one line on stderr."""
     failed = [r["id"] for r in doc["requirements"] if r["status"] == FAILED]
     written = [report_dir / REPORT_NAME, report_dir / SUMMARY_NAME]
     written += [p for p in (report_dir / "junit.xml", report_dir / "allure") if p.exists()]
@@ -270,7 +277,7 @@ def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "") -> Non
     if label:
         lines[0] = f"{lines[0]}  [{label}]"
     print("\n".join(lines), flush=True)
-    if doc["verdict"]["exit_code"] == EXIT_CANNOT_JUDGE:
+    if final and doc["verdict"]["exit_code"] == EXIT_CANNOT_JUDGE:
         print(f"{PROG}: cannot judge: {doc['verdict']['reason']}", file=sys.stderr, flush=True)
 
 
@@ -286,7 +293,34 @@ def writable_directory(path: Path, option: str) -> Path:
     return path
 
 
-def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
+class Stopped(KeyboardInterrupt):
+    """A signal asked the run to stop. pytest ends the session as for Ctrl-C: the tests so far are reported, the
+    verdict is cannot judge with this message, the embedded target is stopped."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.msg = f"the run was stopped by {name}"
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[list[str]]:
+    """While the block runs, SIGINT and SIGTERM (a CI job cancelled or timed out) raise :class:`Stopped` in the
+    main thread; yields the names of the signals received, for the caller to stop starting new work."""
+    received: list[str] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        raise Stopped(received[-1])
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[str] = ()) -> int:
     runs = validate(ns)
     for opts in runs:
         writable_directory(opts.report_dir, "--report-dir")
@@ -300,9 +334,11 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str]) -> int:
             print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
         with handed_to_pytest(findings):
             doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir)
-        print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "")
+        print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "", final=len(runs) == 1)
         docs.append((opts.reference_method, doc))
-    if len(docs) == 1:
+        if stopped:
+            break  # a signal stopped this run: start no other
+    if len(runs) == 1:
         return int(docs[0][1]["verdict"]["exit_code"])
     base = runs[0].report_dir.parent
     merged = write_merged(base, docs, compare_with=runs[0].compare_with)

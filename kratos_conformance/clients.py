@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -57,21 +58,35 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
     started = now()
     try:
         response = http.request(method, url, **kwargs)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise server_gone(method, url, exc) from None
+    except httpx.TransportError as exc:
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url):
+            raise server_gone(method, url, exc) from None
+        raise  # the server is there and gave this request no answer: its failure, judged as one
     response.read()
     exchange = Exchange.record(response, label, started, now() - started)
     recorder.record(exchange)
     return exchange
 
 
+def unreachable(url: str, timeout: float = 2.0) -> bool:
+    """Whether the server at the URL's origin gives no HTTP answer (of any status) to a fresh connection now:
+    asked after a request failed without an answer, to tell a server that is gone (or going: a dying process
+    still accepts, then resets) from one that dropped this request."""
+    parts = urlsplit(url)
+    try:
+        httpx.get(f"{parts.scheme}://{parts.netloc}/", timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError:
+        return True
+    return False
+
+
 def server_gone(method: str, url: str, exc: BaseException) -> CannotJudge:
-    """The run's end when a request could not even connect: the server is not there (stopped, restarted, a
-    network between), so what follows would judge nothing but its absence. A request that connected and got no
-    answer is not this: that is the server's failure, judged as one."""
+    """The run's end when a request failed and the server no longer takes connections (stopped, restarted, a
+    network between), so what follows would judge nothing but its absence. A request that got no answer from a
+    server still there is not this: that is the server's failure, judged as one."""
     reason = _os_reason(exc) or (str(exc).splitlines() or [""])[0][:160] or type(exc).__name__
-    return CannotJudge(f"the server stopped answering during the run: {method} {redact_url(url)} could not connect "
-                       f"({reason}); the results so far are in the reports")
+    return CannotJudge(f"the server stopped answering during the run: {method} {redact_url(url)} failed "
+                       f"({reason}) and it takes no connection; the results so far are in the reports")
 
 
 def _os_reason(exc: BaseException) -> str | None:
@@ -140,8 +155,10 @@ class Client:
                 started = now()
                 try:
                     response = http.request(method, url, **kwargs)
-                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                    raise server_gone(method, url, exc) from None
+                except httpx.TransportError as exc:
+                    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url):
+                        raise server_gone(method, url, exc) from None
+                    raise
                 response.read()
                 return now(), Exchange.record(response, self.kind.value, started, now() - started)
 

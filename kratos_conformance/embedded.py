@@ -85,7 +85,8 @@ class EmbeddedTarget:
         cmd = [sys.executable, "-m", "kratos_reference",
                "--public-url", public, "--admin-url", f"http://127.0.0.1:{admin_port}/",
                "--ui-url", public + UI_PATH, "--error-ui-url", public + ERROR_UI_PATH,
-               "--method", self.method, "--smtp", self.smtp_url]
+               "--method", self.method, "--smtp", self.smtp_url,
+               "--parent-pid", str(os.getpid())]  # it stops by itself if this process is killed
         for key, value in self.settings.items():
             cmd += [f"--{key}"] if value == "" else [f"--{key}", value]  # "": a flag, such as secure-cookies
         for url in self.allowed_return_urls:

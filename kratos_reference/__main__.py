@@ -13,6 +13,7 @@ Contract:
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unverifiable-email", dest="verifiable_email", action="store_false", default=None,
                         help="the identity schema does not mark the email trait for verification")
     parser.add_argument("--list-faults", action="store_true", help="list the known faults and exit")
+    parser.add_argument("--parent-pid", type=int, metavar="PID",
+                        help="stop when the process PID is gone (a test run that started the target and was killed)")
     return parser
 
 
@@ -101,6 +104,16 @@ def load_config(args: argparse.Namespace) -> ReferenceConfig:
     return ReferenceConfig.from_mapping(settings)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process of that id: there
+    return True
+
+
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
     return 2
@@ -124,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reference target listening: public {target.public_url} admin {target.admin_url} "
               f"method {target.config.method}", flush=True)
         while not stop.wait(0.5):
-            pass
+            if args.parent_pid and not _alive(args.parent_pid):
+                print(f"{PROG}: process {args.parent_pid} that started it is gone: stopping", flush=True)
+                break
     finally:
         target.stop()
         for sig, handler in previous.items():

@@ -105,11 +105,36 @@ def test_a_server_that_stops_mid_run_is_cannot_judge_and_the_results_so_far_are_
                      env={"PYTHONPATH": str(tmp_path), "STOP_TARGET_PID": str(t.pid)})
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr
     (line,) = result.stderr.splitlines()
-    assert "the server stopped answering during the run" in line and "Connection refused" in line, line
+    assert "the server stopped answering during the run" in line and "takes no connection" in line, line
     assert "Traceback" not in result.stdout + result.stderr
     doc = load(reports / "conformance-report.json")
     assert doc["verdict"]["name"] == "cannot_judge" and doc["counts"]["failed"] == 0
     assert doc["counts"]["passed"] > 0 and [t for t in doc["tests"] if t["outcome"] == "passed"]
+
+
+#: a pytest plugin that sends its own process SIGTERM after the first test, as a CI runner cancelling the job does
+_SIGTERM_PLUGIN = """
+import os, signal
+
+def pytest_runtest_logfinish(nodeid, location):
+    if os.environ.pop("SEND_SIGTERM", None):
+        os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+def test_sigterm_ends_the_run_as_cannot_judge_keeping_the_results_and_starts_no_other_run(tmp_path: Path) -> None:
+    (tmp_path / "sigterm_plugin.py").write_text(_SIGTERM_PLUGIN, encoding="utf-8")
+    reports = tmp_path / "reports"
+    result = cli("run", "--reference-method", "code,link", "--report-dir", str(reports), "--",
+                 "-p", "sigterm_plugin", env={"PYTHONPATH": str(tmp_path), "SEND_SIGTERM": "1"})
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr
+    assert result.stderr.splitlines() == ["kratos-conformance: cannot judge: code: the run was stopped by SIGTERM"]
+    assert "Traceback" not in result.stdout
+    merged = load(reports / "conformance-report.json")
+    assert merged["verdict"]["name"] == "cannot_judge" and merged["counts"]["failed"] == 0
+    assert [r["label"] for r in merged["runs"]] == ["code"] and not (reports / "link" / "junit.xml").exists()
+    code = load(reports / "code" / "conformance-report.json")
+    assert [t["outcome"] for t in code["tests"]] == ["passed"]
 
 
 def test_an_unreachable_target_is_refused_within_seconds() -> None:

@@ -25,7 +25,7 @@ from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 
 from ..checks import RequirementFailure, expect
-from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, server_gone
+from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, server_gone, unreachable
 from ..errors import CannotJudge
 from ..exchanges import Recorder
 from ..flow_document import Flow
@@ -56,10 +56,11 @@ def _server_gone(exc: BaseException) -> CannotJudge | None:
         return exc
     if isinstance(exc, BaseExceptionGroup):
         return next((gone for sub in exc.exceptions if (gone := _server_gone(sub)) is not None), None)
-    if isinstance(exc, requests.RequestException) and _never_connected(exc):
-        request = exc.request
-        return server_gone(str(getattr(request, "method", "") or "a request"), str(getattr(request, "url", "") or ""),
-                           exc)
+    if isinstance(exc, requests.RequestException):
+        method = str(getattr(exc.request, "method", "") or "a request")
+        url = str(getattr(exc.request, "url", "") or "")
+        if _never_connected(exc) or (url and unreachable(url)):
+            return server_gone(method, url, exc)
     return None
 
 

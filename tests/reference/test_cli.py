@@ -57,6 +57,26 @@ def test_cli_starts_prints_one_line_and_stops_on_sigterm(smtp_sink: SmtpSink, tm
             process.wait(5)
 
 
+def test_cli_stops_by_itself_when_the_process_that_started_it_is_gone(smtp_sink: SmtpSink) -> None:
+    """A suite killed with SIGKILL cannot stop its target: --parent-pid (which the suite passes) does."""
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process = subprocess.Popen(COMMAND + ["--public-url", "http://127.0.0.1:0/", "--admin-url", "http://127.0.0.1:0/",
+                                          "--smtp", smtp_sink.url, "--parent-pid", str(parent.pid)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _first_line(process).startswith("reference target listening")
+        assert process.poll() is None
+        parent.kill()
+        parent.wait(5)
+        assert process.wait(timeout=10) == 0
+        assert "that started it is gone" in (process.stdout.read() if process.stdout else "")
+    finally:
+        for proc in (parent, process):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--method", "sms"], "--method"),
     (["--bogus"], "unrecognized arguments"),
