@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.process import run_measured  # noqa: E402
+
 #: each profile's suites (the browser walks are left out: Chromium's own start dominates them)
 SUITES = {"smoke": "scenarios", "default": "scenarios,fuzz", "deep": "scenarios,fuzz"}
 
@@ -47,22 +48,19 @@ def run_profile(profile: str, options: list[str]) -> dict[str, Any]:
     report_dir = Path(tempfile.mkdtemp(prefix=f"bench-deployed-{profile}-"))
     cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", SUITES[profile], "--run-profile", profile,
            "--report-dir", str(report_dir), *options]
-    started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    preflight_at = next((i for i, line in enumerate(done.stdout.splitlines()) if "preflight:" in line), None)
-    sessions = re.findall(r"(\d+ (?:passed|failed).*?) in ([\d.]+)s", done.stdout)
-    summary, session = (sessions[-1][0], float(sessions[-1][1])) if sessions else ("no pytest summary", 0.0)
-    result: dict[str, Any] = {"profile": profile, "exit_code": done.returncode, "wall": round(wall, 2),
-                              "session": session, "summary": summary,
-                              "outside_pytest": round(wall - session, 2), "preflight_ran": preflight_at is not None}
+    done = run_measured(cmd, ROOT)
+    preflight_ran = any("preflight:" in line for line in done.output.splitlines())
+    summary, session = done.pytest_summary()
+    result: dict[str, Any] = {"profile": profile, "exit_code": done.exit_code, "wall": round(done.wall, 2),
+                              "session": session, "summary": summary, "peak_rss_mib": done.peak_rss_mib,
+                              "outside_pytest": round(done.wall - session, 2), "preflight_ran": preflight_ran}
     junit = report_dir / "junit.xml"
     if junit.is_file():
         per_suite, slowest = junit_times(junit)
         result["per_suite"] = {k: round(v, 2) for k, v in per_suite.items()}
         result["slowest"] = [(round(s, 2), name) for s, name in slowest]
-    if done.returncode == 2:
-        result["why"] = done.stderr.strip().splitlines()[-1:]
+    if done.exit_code == 2:
+        result["why"] = [line for line in done.output.splitlines() if "cannot judge" in line][-1:]
     return result
 
 
@@ -79,8 +77,8 @@ def main() -> int:
         result = run_profile(profile, options)
         results.append(result)
         print(f"{profile}: {result['wall']:.1f}s command to verdict (exit {result['exit_code']}), pytest session "
-              f"{result['session']:.1f}s, outside pytest (start, preflight, reports) {result['outside_pytest']:.1f}s; "
-              f"{result['summary']}")
+              f"{result['session']:.1f}s, outside pytest (start, preflight, reports) {result['outside_pytest']:.1f}s, "
+              f"peak memory {result['peak_rss_mib']:.0f} MiB; {result['summary']}")
         for suite, seconds in result.get("per_suite", {}).items():
             print(f"    {suite}: {seconds:.1f}s")
         for seconds, name in result.get("slowest", [])[:5]:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.process import run_measured  # noqa: E402
 from benchmarks.replay import replay  # noqa: E402
 from kratos_conformance.embedded import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
 from kratos_conformance.mail import SmtpSink  # noqa: E402
@@ -45,13 +44,21 @@ RUNS = {"smoke": ("smoke", "scenarios"), "scenarios": ("default", "scenarios"),
         "default": ("default", "scenarios,fuzz"), "deep": ("deep", "scenarios,fuzz")}
 
 
+#: the memory goal per run profile: the peak resident set (MiB) of the suite's process (pytest with the suite in
+#: it); a CI runner with 1-2 GiB runs the gate beside the server it gates without swapping.
+MEMORY_GOAL_MIB = {"smoke": 256, "scenarios": 256, "default": 256, "deep": 512}
+
+
 @dataclass
 class Timed:
-    """One run of the suite: wall seconds (command to verdict), pytest's session seconds and its summary line."""
+    """One run of the suite: wall seconds (command to verdict), pytest's session seconds, its summary line and the
+    peak resident set sizes in MiB of the suite's process and of the embedded reference target it started."""
 
     wall: float
     session: float
     summary: str
+    peak_rss_mib: float = 0.0
+    target_peak_rss_mib: float = 0.0
 
 
 def run_suite(run: str, method: str, *, capture: Path | None = None, workers: int = 0) -> Timed:
@@ -67,14 +74,11 @@ def run_suite(run: str, method: str, *, capture: Path | None = None, workers: in
            "--reference-method", method, "--report-dir", f"{tempfile.gettempdir()}/bench-reports/{run}-{method}"]
     if pytest_args:
         cmd += ["--", *pytest_args]
-    started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    sessions = re.findall(r"(\d+ passed.*?) in ([\d.]+)s", done.stdout)
-    summary, session = (sessions[-1][0], float(sessions[-1][1])) if sessions else ("no pytest summary", 0.0)
-    if done.returncode != 0:
-        summary += f"; exit {done.returncode}"
-    return Timed(wall, session, summary)
+    done = run_measured(cmd, ROOT, env)
+    summary, session = done.pytest_summary()
+    if done.exit_code != 0:
+        summary += f"; exit {done.exit_code}"
+    return Timed(done.wall, session, summary, done.peak_rss_mib, done.children_peak_rss_mib)
 
 
 def measure(run: str, method: str) -> dict[str, Any]:
@@ -94,7 +98,8 @@ def measure(run: str, method: str) -> dict[str, Any]:
 
 
 def print_row(row: dict[str, Any]) -> None:
-    head = f"  {row['run']:9s} {row['method']:4s} wall {row['wall']:6.2f}s  session {row['session']:6.2f}s"
+    head = (f"  {row['run']:9s} {row['method']:4s} wall {row['wall']:6.2f}s  session {row['session']:6.2f}s  "
+            f"peak {row['peak_rss_mib']:4.0f} MiB (target {row['target_peak_rss_mib']:3.0f})")
     if "floor" not in row:
         print(f"{head}  ({row['summary']})")
         return
@@ -137,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         results["rows"] += rows
         total = round(sum(r["wall"] for r in rows), 2)
         results["command_to_verdict_s"][run] = total
-        print(f"  => {run}, {'+'.join(methods)}: {total:.2f}s from command to verdict")
+        peak = max(r["peak_rss_mib"] for r in rows)
+        results.setdefault("peak_rss_mib", {})[run] = peak
+        print(f"  => {run}, {'+'.join(methods)}: {total:.2f}s from command to verdict; peak memory {peak:.0f} MiB "
+              f"(goal: under {MEMORY_GOAL_MIB[run]} MiB: {'met' if peak < MEMORY_GOAL_MIB[run] else 'NOT met'})")
     if "scenarios" in runs:
         plain = [run_suite("scenarios", m) for m in methods]
         captured = [r for r in results["rows"] if r["run"] == "scenarios"]
