@@ -51,10 +51,15 @@ class ClientKind(str, Enum):
 
 
 def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
-    """Send one request with ``http``, record its redacted exchange under the client label, return it.
+    """Send one request with ``http``, record its redacted exchange under the client label, return it."""
+    exchange = exchange_of(http, label, method, url, **kwargs)
+    recorder.record(exchange)
+    return exchange
 
-    This is the only place the suite's HTTP traffic goes through.
-    """
+
+def exchange_of(http: httpx.Client, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
+    """Send one request with ``http`` and return its redacted exchange, timed; :func:`server_gone` when it got no
+    answer and the server takes no more requests. Every request of the scenarios goes through here."""
     started = now()
     try:
         response = http.request(method, url, **kwargs)
@@ -63,9 +68,7 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
             raise server_gone(method, url, exc) from None
         raise  # the server is there and gave this request no answer: its failure, judged as one
     response.read()
-    exchange = Exchange.record(response, label, started, now() - started)
-    recorder.record(exchange)
-    return exchange
+    return Exchange.record(response, label, started, now() - started)
 
 
 def unreachable(url: str, timeout: float = 2.0) -> bool:
@@ -152,15 +155,8 @@ class Client:
                     barrier.wait(timeout=5)
                 except threading.BrokenBarrierError:
                     pass  # a racer could not connect in time: go anyway
-                started = now()
-                try:
-                    response = http.request(method, url, **kwargs)
-                except httpx.TransportError as exc:
-                    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url):
-                        raise server_gone(method, url, exc) from None
-                    raise
-                response.read()
-                return now(), Exchange.record(response, self.kind.value, started, now() - started)
+                exchange = exchange_of(http, self.kind.value, method, url, **kwargs)
+                return now(), exchange
 
         answered: list[tuple[float, Exchange]] = []
         with ThreadPoolExecutor(max_workers=size) as pool:
