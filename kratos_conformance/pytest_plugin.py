@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,22 +392,27 @@ def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
         run.recorder.remove_listener(log.exchanges.append)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """A mail source or target lost mid-run (in a fixture) ends the session with exit code 2 and one line."""
+@contextmanager
+def _cannot_judge_ends_the_session() -> Iterator[None]:
+    """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start."""
     try:
-        return (yield)
+        yield
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """In a fixture: see :func:`_cannot_judge_ends_the_session`."""
+    with _cannot_judge_ends_the_session():
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start."""
-    try:
+    """In a test: see :func:`_cannot_judge_ends_the_session`."""
+    with _cannot_judge_ends_the_session():
         return (yield)
-    except CannotJudge as exc:
-        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
 
 
 @pytest.hookimpl(wrapper=True)
