@@ -244,6 +244,13 @@ def test_a_tolerated_known_defect_is_shown_with_the_requirement_and_is_no_eviden
     doc = json.loads(json.dumps(synthetic_report([both])))
     assert validation_problems(doc) == []
     assert "known defect of the release tolerated" in render_summary(doc)
+    clean = synthetic_report([record_test("t::b", "native", ["VER-RACE-CODE-SINGLE-USE"], [], [other], failed=False,
+                                          target=None)])
+    merged = json.loads(json.dumps(merge_reports([("first", clean), ("second", doc)])))  # the defect in the second
+    assert validation_problems(merged) == []
+    (entry,) = [r for r in merged["requirements"] if r["id"] == "VER-RACE-CODE-SINGLE-USE"]
+    assert entry["status"] == PASSED and entry["reason"].startswith("second: passed, with 1 known defect")
+    assert [k["run"] for k in entry["known_defects"]] == ["second"]
 
 
 def test_records_survive_xdist_report_serialisation() -> None:

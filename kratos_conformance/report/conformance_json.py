@@ -182,6 +182,10 @@ def _merge_requirement(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> dict
     merged["failures"] = [{**f, "run": lbl} for lbl, req in entries for f in req["failures"]]
     merged["ledger"] = next((req["ledger"] for _, req in entries if req["ledger"]), None)
     merged["unexpectedly_passing"] = any(req["unexpectedly_passing"] for _, req in entries)
+    merged["known_defects"] = [{**k, "run": lbl} for lbl, req in entries for k in req.get("known_defects") or []]
+    tolerated = next(((lbl, req) for lbl, req in entries if req.get("known_defects")), None)
+    if merged["status"] == "passed" and tolerated is not None:  # the defect of one run stays visible
+        merged["reason"] = f"{tolerated[0]}: {tolerated[1]['reason']}"
     return merged
 
 
