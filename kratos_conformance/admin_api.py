@@ -78,6 +78,20 @@ class Identity:
     created: Exchange
 
 
+def _identity_document(ex: Exchange, what: str) -> dict[str, Any]:
+    """The identity JSON object an admin API answer carries; CannotJudge when it carries none (the admin API is
+    the suite's tool here, not what it judges)."""
+    try:
+        doc = ex.json()
+    except (ValueError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict):
+        raise CannotJudge(f"the admin API answered {ex.method} {ex.url} with no JSON object for {what} ({ex.status}, "
+                          f"{ex.response.headers.get('content-type') or 'no content type'}): the suite cannot seed "
+                          "and read identities")
+    return doc
+
+
 class AdminApi:
     """The admin API of the target (Kratos: a separate port, 4434 by default; Ory Network: a bearer token)."""
 
@@ -97,7 +111,11 @@ class AdminApi:
         ex = send(self.http, self.recorder, "admin", "POST", self.target.admin("admin/identities"), json=body)
         if ex.status != 201:
             raise AssertionError(f"the admin API refused to create an identity:\n{ex.render()}")
-        return Identity(id=str(ex.json()["id"]), email=email, created=ex)
+        created = _identity_document(ex, "the identity it created")
+        if not created.get("id"):
+            raise CannotJudge(f"the admin API answered an identity's creation without its id ({ex.status}): the "
+                              "suite cannot seed identities")
+        return Identity(id=str(created["id"]), email=email, created=ex)
 
     def get_identity(self, identity_id: str) -> Exchange:
         """GET /admin/identities/{id}."""
@@ -108,7 +126,8 @@ class AdminApi:
         ex = self.get_identity(identity.id)
         if ex.status != 200:
             raise AssertionError(f"the admin API did not return identity {identity.id}:\n{ex.render()}")
-        for entry in ex.json().get("verifiable_addresses") or []:
-            if str(entry.get("value", "")).lower() == identity.email.lower():
+        addresses = _identity_document(ex, f"identity {identity.id}").get("verifiable_addresses")
+        for entry in addresses if isinstance(addresses, list) else []:
+            if isinstance(entry, dict) and str(entry.get("value", "")).lower() == identity.email.lower():
                 return VerifiableAddress.from_json(entry), ex
         raise AssertionError(f"identity {identity.id} has no verifiable address {identity.email}:\n{ex.render()}")

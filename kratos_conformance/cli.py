@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,6 +137,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CannotJudge as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_JUDGE
+    except Exception as exc:  # noqa: BLE001 - a defect of the suite itself: one line, the traceback kept
+        saved = save_traceback()
+        why = (str(exc).splitlines() or [""])[0][:160]
+        print(f"{PROG}: internal error, not the server's ({type(exc).__name__}: {why}); the traceback is in {saved}: "
+              "please report it", file=sys.stderr)
+        return EXIT_CANNOT_JUDGE
+
+
+def save_traceback() -> str:
+    """Write the exception being handled, with its traceback, to a new file; its path."""
+    with tempfile.NamedTemporaryFile("w", prefix="kratos-conformance-error-", suffix=".txt", delete=False,
+                                     encoding="utf-8") as out:
+        traceback.print_exc(file=out)
+    return out.name
 
 
 # --- run ----------------------------------------------------------------------------------------------------------
@@ -394,6 +409,7 @@ def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, 
     from . import differential
     from .clients import Client, ClientKind
     from .exchanges import Recorder
+    from .flow_document import mapping
 
     if not opts.admin_url or not opts.return_to:
         raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
@@ -407,7 +423,11 @@ def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, 
     import httpx
 
     with httpx.HTTPTransport() as transport:
-        method = Client(target, ClientKind.NATIVE, Recorder(), transport).init().json().get("active")
+        answer = Client(target, ClientKind.NATIVE, Recorder(), transport).init()
+    try:
+        method = mapping(answer.json()).get("active")
+    except ValueError:
+        method = None
     if method not in ("code", "link"):
         raise CannotJudge(f"cannot tell the server's method: an API flow's active is {method!r}")
     mail = open_mail_source(parse_mail_source(opts.mail_source))

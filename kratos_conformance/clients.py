@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
@@ -57,18 +58,40 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
     return exchange
 
 
+#: seconds a whole answer (headers and body) may take: the client's timeout bounds each read, and a body sent a
+#: byte at a time would never trip it.
+ANSWER_DEADLINE = 30.0
+
+
 def exchange_of(http: httpx.Client, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
     """Send one request with ``http`` and return its redacted exchange, timed; :func:`server_gone` when it got no
     answer and the server takes no more requests. Every request of the scenarios goes through here."""
     started = now()
     try:
-        response = http.request(method, url, **kwargs)
+        response = request_within(http, method, url, deadline=ANSWER_DEADLINE, **kwargs)
     except httpx.TransportError as exc:
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url):
             raise server_gone(method, url, exc) from None
         raise  # the server is there and gave this request no answer: its failure, judged as one
-    response.read()
     return Exchange.record(response, label, started, now() - started)
+
+
+def request_within(http: httpx.Client, method: str, url: str, *, deadline: float, **kwargs: Any) -> httpx.Response:
+    """``http.request(method, url, ...)`` read to its end, the whole answer due within ``deadline`` seconds (else
+    :class:`httpx.ReadTimeout`); the cookies it sets are in the client's jar as usual."""
+    started = time.monotonic()
+    request = http.build_request(method, url, **kwargs)
+    response = http.send(request, stream=True)
+    try:
+        raw = bytearray()
+        for chunk in response.iter_raw():
+            raw += chunk
+            if time.monotonic() - started > deadline:
+                raise httpx.ReadTimeout(f"the answer did not end within {deadline:g}s", request=request)
+    finally:
+        response.close()
+    return httpx.Response(response.status_code, headers=response.headers, content=bytes(raw), request=request,
+                          extensions=response.extensions)
 
 
 def unreachable(url: str, timeout: float = 2.0) -> bool:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .redact import redact_body, redact_headers, redact_url
+from .redact import redact_body, redact_headers, redact_url, redact_values, sent_secrets
 
 #: operationIds of the contract, keyed by (method, path suffix after the public base path).
 OPERATIONS: dict[tuple[str, str], str] = {
@@ -54,12 +54,17 @@ class Exchange:
     elapsed: float
     started_at: float
     response: httpx.Response = field(repr=False, compare=False)
+    #: the secrets the request carried (cookie values, tokens, codes): taken out of the answer as recorded here,
+    #: and out of the detail of a check that cites this exchange; never shown.
+    sent_secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @classmethod
     def record(cls, response: httpx.Response, client_kind: str, started_at: float, elapsed: float) -> Exchange:
         """Build the redacted record of ``response`` (and its request)."""
         request = response.request
         req_body = request.content if hasattr(request, "_content") else b""
+        secrets = frozenset(sent_secrets(request.headers.multi_items(), str(request.url), req_body,
+                                         request.headers.get("content-type")))
         return cls(
             operation=operation_of(request.method, str(request.url)),
             client_kind=client_kind,
@@ -68,17 +73,23 @@ class Exchange:
             request_headers=redact_headers(request.headers.multi_items()),
             request_body=redact_body(req_body, request.headers.get("content-type")),
             status=response.status_code,
-            response_headers=redact_headers(response.headers.multi_items()),
-            response_body=redact_body(response.content, response.headers.get("content-type")),
+            response_headers=[(k, redact_values(v, secrets))
+                              for k, v in redact_headers(response.headers.multi_items())],
+            response_body=redact_body(response.content, response.headers.get("content-type"), also=secrets),
             elapsed=elapsed,
             started_at=started_at,
             response=response,
+            sent_secrets=secrets,
         )
 
     # -- reading the live response (for checks; never printed) -------------------------------------------------
     def json(self) -> Any:
-        """The response body parsed as JSON; raises ValueError if it is not JSON."""
-        return json.loads(self.response.content)
+        """The response body parsed as JSON; raises ValueError if it is not JSON (also when it is nested deeper
+        than Python decodes, which the decoder reports as a RecursionError)."""
+        try:
+            return json.loads(self.response.content)
+        except RecursionError:
+            raise ValueError("JSON nested too deep to read") from None
 
     def header(self, name: str) -> str | None:
         """A response header (live value)."""

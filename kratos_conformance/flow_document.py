@@ -9,6 +9,23 @@ from typing import Any
 from .redact import REDACTED, SECRET_FIELDS, redact_url
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a document of the wrong shape is read as missing the
+    part (its schema check says what is wrong), never as a crash of the suite."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one (see :func:`mapping`)."""
+    return value if isinstance(value, list) else []
+
+
+def message_id(message: Any) -> int:
+    """A message's integer id, 0 when it has none of that type."""
+    found = mapping(message).get("id")
+    return found if isinstance(found, int) and not isinstance(found, bool) else 0
+
+
 @dataclass(frozen=True)
 class Node:
     """One UI node: its type, group, attributes and message ids."""
@@ -25,7 +42,7 @@ class Node:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        return dict(self.data.get("attributes") or {})
+        return dict(mapping(self.data.get("attributes")))
 
     @property
     def name(self) -> str | None:
@@ -41,12 +58,12 @@ class Node:
 
     @property
     def message_ids(self) -> list[int]:
-        return [int(m.get("id", 0)) for m in self.data.get("messages") or []]
+        return [message_id(m) for m in items(self.data.get("messages"))]
 
     @property
     def label_id(self) -> int | None:
-        label = (self.data.get("meta") or {}).get("label") or {}
-        return label.get("id")
+        found = mapping(mapping(self.data.get("meta")).get("label")).get("id")
+        return found if isinstance(found, int) else None
 
     def describe(self) -> str:
         """The node in one line for failure details, e.g. ``input:email(email='')``; the value of a secret field
@@ -84,22 +101,22 @@ class Flow:
 
     @property
     def ui(self) -> dict[str, Any]:
-        return dict(self.data.get("ui") or {})
+        return dict(mapping(self.data.get("ui")))
 
     @property
     def message_ids(self) -> list[int]:
         """Ids of the flow-level messages (``ui.messages``)."""
-        return [int(m.get("id", 0)) for m in self.ui.get("messages") or []]
+        return [message_id(m) for m in items(self.ui.get("messages"))]
 
     def message(self, message_id: int) -> dict[str, Any] | None:
-        for m in self.ui.get("messages") or []:
-            if m.get("id") == message_id:
+        for m in items(self.ui.get("messages")):
+            if isinstance(m, dict) and m.get("id") == message_id:
                 return dict(m)
         return None
 
     @property
     def nodes(self) -> list[Node]:
-        return [Node(n) for n in self.ui.get("nodes") or []]
+        return [Node(n) for n in items(self.ui.get("nodes")) if isinstance(n, dict)]
 
     def nodes_named(self, name: str) -> list[Node]:
         """Every node whose ``attributes.name`` (or, for anchors, ``attributes.id``) is ``name``."""

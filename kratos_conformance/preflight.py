@@ -30,11 +30,12 @@ from typing import Any
 import httpx
 
 from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
-from .clients import cookieless_jar
+from .clients import cookieless_jar, request_within
 from .errors import CannotJudge
 from .flow_document import Flow
 from .mail import Mail, MailNotReceived, MailSource, wait_for_mail
 from .options import RunOptions
+from .redact import redact_url
 from .target import API_INIT, SUBMIT
 
 #: the longest the preflight waits for its mail (the whole preflight must end within seconds).
@@ -45,6 +46,8 @@ CHALLENGE_WAIT = 7.0
 CHALLENGE_MARGIN = 0.6
 #: how long one HTTP request of the preflight may take.
 TIMEOUT = 5.0
+#: seconds one whole answer may take during the preflight
+DEADLINE = TIMEOUT + 3
 #: where the identity schemas are listed (Kratos serves them on the public API).
 SCHEMAS = "schemas"
 #: how the command line hands its findings to the pytest run it starts (JSON of :class:`Findings`).
@@ -121,10 +124,14 @@ class _Preflight:
         self.admin = httpx.Client(timeout=TIMEOUT, headers=admin_headers, follow_redirects=False,
                                   cookies=cookieless_jar())
         self.settings: dict[str, Setting] = {}
+        #: the request whose answer is being read (named when that answer cannot be read)
+        self.last = ""
 
     def get(self, client: httpx.Client, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        method = kwargs.pop("method", "GET")
+        self.last = f"{method} {redact_url(url)}"
         try:
-            return client.request(kwargs.pop("method", "GET"), url, **kwargs)
+            return request_within(client, method, url, deadline=DEADLINE, **kwargs)
         except httpx.HTTPError as exc:
             option = "--admin-url" if what == "admin API" else "--public-url"
             raise CannotJudge(f"{what} unreachable at {url}: {str(exc) or type(exc).__name__}: is the server "
@@ -318,6 +325,11 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "
             f"{schema_id!r}{mail_line}")
         return findings
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        why = (str(exc).splitlines() or [""])[0][:120]
+        raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "
+                          f"({type(exc).__name__}: {why}): check that --public-url and --admin-url are its "
+                          "public and admin APIs") from None
     finally:
         check.close()
 

@@ -123,16 +123,57 @@ def redact_values(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def redact_body(body: bytes, content_type: str | None) -> str:
-    """Return a printable, redacted rendering of a request or response body."""
+#: the most of one body that is kept for showing (reports, failure transcripts); the checks read the live body.
+MAX_SHOWN_BODY = 256 * 1024
+#: the shortest value taken out of an answer as a secret the request carried (a code has six digits).
+MIN_SENT_SECRET = 6
+
+
+def sent_secrets(headers: Iterable[tuple[str, str]], url: str, body: bytes, content_type: str | None) -> set[str]:
+    """The secrets a request carried: cookie values, credentials in secret headers, secret query parameters and
+    body fields. A server that reflects its request (an error page quoting the Cookie header, a debug header) would
+    otherwise put them into what is shown; values shorter than :data:`MIN_SENT_SECRET` are left alone."""
+    found: set[str] = set()
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "cookie":
+            found |= {m.group("value") for m in _COOKIE_PAIR.finditer(value)}
+        elif lower in SECRET_HEADERS:
+            found.add(value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value)
+    found |= {v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k.lower() in SECRET_FIELDS}
+    if body:
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        text = body.decode("utf-8", errors="replace")
+        if ctype == "application/x-www-form-urlencoded":
+            found |= {v for k, v in parse_qsl(text, keep_blank_values=True) if k.lower() in SECRET_FIELDS}
+        elif ctype.endswith("json"):
+            try:
+                found |= secret_values(json.loads(text))
+            except (ValueError, RecursionError):
+                pass
+    return {v.strip() for v in found if len(v.strip()) >= MIN_SENT_SECRET}
+
+
+def redact_body(body: bytes, content_type: str | None, also: Iterable[str] = ()) -> str:
+    """Return a printable, redacted rendering of a request or response body, at most :data:`MAX_SHOWN_BODY`
+    characters of it; ``also``: further secret values to take out (those the request carried)."""
     if not body:
         return ""
+    shown = _redacted_body(body, content_type)
+    if also:
+        shown = redact_values(shown, also)
+    if len(shown) > MAX_SHOWN_BODY:
+        shown = shown[:MAX_SHOWN_BODY] + f"\n[... {len(shown) - MAX_SHOWN_BODY} more characters not shown]"
+    return shown
+
+
+def _redacted_body(body: bytes, content_type: str | None) -> str:
     ctype = (content_type or "").split(";")[0].strip().lower()
     text = body.decode("utf-8", errors="replace")
     if ctype.endswith("json") or ctype == "":
         try:
             return json.dumps(redact_json(json.loads(text)), indent=2, sort_keys=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses: shown as text
             pass
     if ctype == "application/x-www-form-urlencoded":
         pairs = parse_qsl(text, keep_blank_values=True)

@@ -108,10 +108,10 @@ class Target:
         ui_url, error_ui_url = self.ui_url, self.error_ui_url
         with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
             if ui_url is None:
-                ui_url = _without_query(client.get(self.public(BROWSER_INIT)).headers.get("location"))
+                ui_url = _redirected_to(client, "GET", self.public(BROWSER_INIT))
             if error_ui_url is None:
-                answer = client.post(self.public(SUBMIT), data={"method": "code", "email": "a@conformance.test"})
-                error_ui_url = _without_query(answer.headers.get("location"))
+                error_ui_url = _redirected_to(client, "POST", self.public(SUBMIT),
+                                              data={"method": "code", "email": "a@conformance.test"})
         learned = {name: {"value": value, "source": "learned"}
                    for name, value, before in (("ui_url", ui_url, self.ui_url),
                                                ("error_ui_url", error_ui_url, self.error_ui_url))
@@ -137,6 +137,15 @@ class Target:
             except httpx.HTTPError as exc:
                 reason = str(exc) or type(exc).__name__
                 raise CannotJudge(f"{label} unreachable at {url}: {reason}") from None
+
+
+def _redirected_to(client: httpx.Client, method: str, url: str, **kwargs: Any) -> str | None:
+    """Where the answer to the request redirects, without its query; None when it does not say or cannot be read
+    (no answer, a Location that is no URL): nothing is learned then, and the scenarios judge that redirect."""
+    try:
+        return _without_query(client.request(method, url, **kwargs).headers.get("location"))
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 def _without_query(url: str | None) -> str | None:

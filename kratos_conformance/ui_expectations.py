@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .flow_document import items, mapping
 from .profiles import Profile
 
 #: one node as a layout sees it: (group, name or anchor id, input type or node type, label id).
@@ -31,15 +32,14 @@ def texts(flow: Any) -> Iterator[dict[str, Any]]:
     ui = flow.get("ui") if isinstance(flow, dict) else None
     if not isinstance(ui, dict):
         return
-    candidates: list[Any] = list(ui.get("messages") or [])
-    for node in ui.get("nodes") or []:
+    candidates: list[Any] = list(items(ui.get("messages")))
+    for node in items(ui.get("nodes")):
         if not isinstance(node, dict):
             continue
-        candidates += list(node.get("messages") or [])
-        candidates.append((node.get("meta") or {}).get("label"))
-        attrs = node.get("attributes") or {}
-        if isinstance(attrs, dict):
-            candidates += [attrs.get(key) for key in ("label", "title", "text")]
+        candidates += items(node.get("messages"))
+        candidates.append(mapping(node.get("meta")).get("label"))
+        attrs = mapping(node.get("attributes"))
+        candidates += [attrs.get(key) for key in ("label", "title", "text")]
     for text in candidates:
         if isinstance(text, dict) and isinstance(text.get("id"), int) and not isinstance(text.get("id"), bool):
             yield text
@@ -48,11 +48,12 @@ def texts(flow: Any) -> Iterator[dict[str, Any]]:
 def layout_of(flow: Any) -> Layout:
     """The layout of a flow document's nodes."""
     shapes: list[NodeShape] = []
-    for node in ((flow.get("ui") or {}).get("nodes") or []) if isinstance(flow, dict) else []:
-        attrs = node.get("attributes") or {}
-        label = (node.get("meta") or {}).get("label") or {}
+    for node in items(mapping(mapping(flow).get("ui")).get("nodes")):
+        node = mapping(node)
+        attrs = mapping(node.get("attributes"))
+        label = mapping(mapping(node.get("meta")).get("label")).get("id")
         shapes.append((str(node.get("group", "")), str(attrs.get("name") or attrs.get("id") or ""),
-                       str(attrs.get("type") or node.get("type") or ""), label.get("id")))
+                       str(attrs.get("type") or node.get("type") or ""), label if isinstance(label, int) else None))
     return tuple(shapes)
 
 

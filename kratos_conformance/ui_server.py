@@ -113,7 +113,7 @@ class VerificationUi:
 def _json(answer: httpx.Response) -> dict[str, Any]:
     try:
         doc = answer.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}
 

@@ -432,3 +432,20 @@ def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_
     assert secure["VER-INIT-CSRF-COOKIE"] == "passed" and secure["VER-CSRF-WRONG"] == "passed"
     assert secure["VER-CSRF-TOKEN-BOUND"] == "passed"
     assert run({})["VER-INIT-CSRF-COOKIE"] == "failed"
+
+
+def test_a_defect_of_the_suite_itself_is_one_line_with_the_traceback_kept(monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from kratos_conformance import cli as cli_module
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise KeyError("a key the suite expected")
+
+    monkeypatch.setattr(cli_module, "command_diff", broken)
+    assert cli_module.main(["diff", "a.json", "b.json"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("kratos-conformance: internal error, not the server's (KeyError: ")
+    assert line.endswith("please report it")
+    saved = Path(line.split("the traceback is in ")[1].split(":")[0])
+    assert "Traceback" in saved.read_text(encoding="utf-8") and "a key the suite expected" in saved.read_text()
+    saved.unlink()

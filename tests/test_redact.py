@@ -93,3 +93,41 @@ def test_exchange_record_is_redacted_but_live_response_is_not() -> None:
     assert ex.operation == "updateVerificationFlow"
     assert SECRET not in ex.render() and SECRET not in json.dumps(ex.as_dict())
     assert ex.json()["ui"]["nodes"][0]["attributes"]["value"] == SECRET
+
+
+def test_what_the_server_reflects_of_the_request_is_taken_out_too() -> None:
+    """An error page that quotes the request (its Cookie header, its body) or a debug header echoing the token:
+    the values the request carried are secrets wherever they come back, in the record and in a check's detail."""
+    from kratos_conformance import checks
+    from kratos_conformance.checks import RequirementFailure
+
+    cookie, csrf, code = "c00kie-" + SECRET, "csrf-" + SECRET, "311886"
+    request = httpx.Request("POST", "http://h/self-service/verification?flow=f",
+                            headers={"Cookie": f"csrf_token_x={cookie}", "Content-Type": "application/json"},
+                            content=json.dumps({"csrf_token": csrf, "code": code, "method": "code"}).encode())
+    page = f"Traceback ...\nCookie: csrf_token_x={cookie}\nbody: {{'csrf_token': '{csrf}', 'code': '{code}'}}\n"
+    response = httpx.Response(500, text=page, headers={"X-Debug-Echo": f"{csrf} {code}"}, request=request)
+    ex = Exchange.record(response, "spa", 0.0, 0.01)
+    shown = ex.render() + json.dumps(ex.as_dict())
+    assert cookie not in shown and csrf not in shown and code not in shown
+    assert "Traceback" in ex.response_body and ex.response.text == page  # the live answer is untouched
+    try:
+        checks.expect("VER-RESP-NO-5XX", False, f"server error: {page[:200]}", ex)
+    except RequirementFailure as failure:
+        assert csrf not in failure.detail and cookie not in failure.render() and "server error" in failure.detail
+    else:
+        raise AssertionError("the check did not fail")
+
+
+def test_a_huge_or_deeply_nested_body_is_shown_clipped_and_never_crashes_the_record() -> None:
+    from kratos_conformance.redact import MAX_SHOWN_BODY
+
+    request = httpx.Request("GET", "http://h/self-service/verification/flows?id=f")
+    huge = httpx.Response(200, content=b"x" * (MAX_SHOWN_BODY * 4), headers={"Content-Type": "text/plain"},
+                          request=request)
+    ex = Exchange.record(huge, "native", 0.0, 0.01)
+    assert len(ex.response_body) < MAX_SHOWN_BODY + 100 and "more characters not shown" in ex.response_body
+    assert len(ex.response.content) == MAX_SHOWN_BODY * 4
+    nested = httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000,
+                            headers={"Content-Type": "application/json"}, request=request)
+    assert Exchange.record(nested, "native", 0.0, 0.01).response_body.startswith("[[[")

@@ -154,7 +154,7 @@ class Normalizer:
         if media.endswith("json"):
             try:
                 return self.value(json.loads(content))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return f"<invalid json: {len(content)} bytes>"
         if media == "application/x-www-form-urlencoded":
             pairs = parse_qsl(content.decode("utf-8", "replace"), keep_blank_values=True)

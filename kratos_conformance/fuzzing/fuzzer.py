@@ -227,6 +227,9 @@ class Fuzzer:
                     raise gone from None
                 request_line = curl_for_case(case, self.schema.config.base_url)
                 raise search.failed(no_answer_failure(exc, request_line, context=context), request_line) from None
+            except ValueError as exc:  # an answer the HTTP client cannot read (a Location that is no URL)
+                request_line = curl_for_case(case, self.schema.config.base_url)
+                raise search.failed(no_answer_failure(exc, request_line, context=context), request_line) from None
             finally:
                 _injection.reset(token)
             self._count(stats, case, response, injection.applied)

@@ -29,7 +29,7 @@ from schemathesis.core.parameters import ParameterLocation
 from ..catalog import requirement
 from ..checks import RequirementFailure
 from ..contract import component_validator, deref, load_contract
-from ..curl import curl_line, redact_request_body
+from ..curl import curl_line
 from ..exchanges import Exchange
 from ..redact import redact_text
 from ..response_rules import is_csrf_cookie
@@ -208,8 +208,8 @@ def exchange_of(response: schemathesis.Response, label: str = "fuzz") -> Exchang
     """A redacted :class:`Exchange` for a schemathesis response (for the failure transcript)."""
     request = response.request
     headers = sent_headers(request)
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
-    body = redact_request_body(sent_body(request), content_type).encode("utf-8")
+    raw = sent_body(request)
+    body = raw.encode("utf-8") if isinstance(raw, str) else raw or b""  # Exchange.record redacts it
     http_request = httpx.Request(str(request.method), str(request.url),
                                  headers=[(k, v) for k, v in headers if k.lower() != "content-length"], content=body)
     headers = [(k, v) for k, values in response.headers.items() for v in values]

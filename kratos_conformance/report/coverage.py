@@ -48,7 +48,7 @@ def _param(url: str | None, name: str) -> str | None:
 def _body(ex: Mapping[str, Any]) -> Any:
     try:
         return json.loads(ex.get("response_body") or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python decodes
         return None
 
 

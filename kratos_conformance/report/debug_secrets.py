@@ -55,7 +55,7 @@ def _body_secrets(content: bytes) -> Found:
     text = content.decode("utf-8", errors="replace")
     try:
         yield from _json_secrets(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         yield from ((k.lower(), v) for k, v in parse_qsl(text, keep_blank_values=True) if k.lower() in SECRET_FIELDS)
         yield from _IN_TEXT.findall(text)
 

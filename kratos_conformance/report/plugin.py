@@ -299,7 +299,10 @@ class ReportPlugin:
             state.records[report.nodeid] = TestRecord.from_dict(data)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        """Remember why the run stopped early (``pytest.exit`` by the conformance plugin: the target is unusable)."""
+        """Remember why the run stopped early (``pytest.exit`` by the conformance plugin: the target is unusable; a
+        signal). Errors while collecting are not a stop of a run: pytest reports them itself."""
+        if isinstance(excinfo.value, pytest.Session.Interrupted):
+            return
         message = str(getattr(excinfo.value, "msg", "") or "the run was interrupted")
         self.state.aborted = message.removeprefix("kratos-conformance: ")
 

@@ -1,0 +1,150 @@
+"""A broken or hostile server gets a verdict, never a crash of the suite: the reference target behind a proxy that
+spoils one kind of answer (tests/hostile_proxy.py), and the command run against it as a user would.
+
+Whatever the server does, the run ends in a verdict: exit 1 with a report whose failures name requirements (not a
+Python error of the suite), or exit 2 with one line; never a traceback, and never a secret it was sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hostile_proxy import HostileProxy
+
+from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.mail import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Python errors that, as a test's failure, would be the suite's own defect rather than the server's
+SUITE_ERRORS = re.compile(r"\b(AttributeError|TypeError|KeyError|IndexError|RecursionError|JSONDecodeError|"
+                          r"UnboundLocalError|NameError|ExceptionGroup)\b")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[tuple[EmbeddedTarget, int]]:
+    port = free_port()
+    with EmbeddedTarget(method="code", smtp_url=f"smtp://127.0.0.1:{port}",
+                        log_path=ROOT / "reports" / "hostile-upstream.log") as target:
+        yield target, port
+
+
+def run_through(upstream: tuple[EmbeddedTarget, int], tmp_path: Path, public: HostileProxy | None = None,
+                admin: HostileProxy | None = None, env: dict[str, str] | None = None
+                ) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The smoke run against the upstream, through the proxies given; its result and report folder."""
+    target, port = upstream
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "kratos_conformance", "run", "--run-profile", "smoke", "--report-dir", str(reports),
+           "--public-url", public.url if public else target.public_url,
+           "--admin-url", admin.url if admin else target.admin_url, "--mail-source", f"smtp-sink://127.0.0.1:{port}"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KRATOS_CONFORMANCE_")}
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL,
+                            env={**clean, **(env or {})})
+    return result, reports
+
+
+def assert_a_verdict(result: subprocess.CompletedProcess[str], reports: Path) -> dict[str, object] | None:
+    """Exit 1 with a report whose failures are the server's, or exit 2 with one line; no traceback."""
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stderr, result.stdout[-2000:]
+    assert result.returncode in (1, 2), result.stdout[-2000:] + result.stderr
+    if result.returncode == 2:
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        return None
+    doc = json.loads((reports / "conformance-report.json").read_text(encoding="utf-8"))
+    failures = [f for r in doc["requirements"] for f in r["failures"]]
+    assert failures, "exit 1 with no failed requirement"
+    crashes = [f["detail"][:200] for f in failures if SUITE_ERRORS.search(f["detail"].splitlines()[0])]
+    assert crashes == [], crashes
+    return doc
+
+
+@pytest.mark.parametrize("mode", ["nodes-not-a-list", "nodes-of-the-wrong-shape", "nested-too-deep", "garbage"])
+def test_spoiled_flows_mid_run_are_the_server_s_failures(upstream: tuple[EmbeddedTarget, int], tmp_path: Path,
+                                                         mode: str) -> None:
+    target, _ = upstream
+    with HostileProxy(target.public_url, mode, r"/self-service/verification/(api|browser|flows)", after=3) as proxy:
+        result, reports = run_through(upstream, tmp_path, proxy)
+    doc = assert_a_verdict(result, reports)
+    assert doc is not None and result.returncode == 1, "a server spoiling its flows is not conformant"
+
+
+@pytest.mark.parametrize("mode", ["nested-too-deep", "garbage"])
+def test_spoiled_answers_to_the_preflight_are_one_line(upstream: tuple[EmbeddedTarget, int], tmp_path: Path,
+                                                       mode: str) -> None:
+    target, _ = upstream
+    with HostileProxy(target.public_url, mode, r"/self-service/verification/api") as proxy:
+        result, reports = run_through(upstream, tmp_path, proxy)
+    assert_a_verdict(result, reports)
+    assert result.returncode == 2 and "kratos-conformance: " in result.stderr
+
+
+def test_an_admin_api_answering_garbage_mid_run_cannot_be_judged(upstream: tuple[EmbeddedTarget, int],
+                                                                 tmp_path: Path) -> None:
+    target, _ = upstream
+    with HostileProxy(target.admin_url, "garbage", r"/admin/identities$", method="POST", after=1) as admin:
+        result, reports = run_through(upstream, tmp_path, None, admin)
+    assert_a_verdict(result, reports)
+    assert result.returncode == 2 and "the admin API answered" in result.stderr, result.stderr
+
+
+def test_a_server_reflecting_what_it_was_sent_gets_no_secret_into_the_reports(upstream: tuple[EmbeddedTarget, int],
+                                                                             tmp_path: Path) -> None:
+    """An error page quoting the request's Cookie header and body: the CSRF cookie, the token and the code the
+    suite sent must not reach any report, log or output."""
+    from kratos_conformance.report import debug_secrets
+
+    target, _ = upstream
+    dump = tmp_path / "secrets.jsonl"
+    with HostileProxy(target.public_url, "reflects-the-request", r"/self-service/verification\?flow=",
+                      method="POST", after=2) as proxy:
+        result, reports = run_through(upstream, tmp_path, proxy, env={debug_secrets.ENV: str(dump)})
+    assert_a_verdict(result, reports)
+    secrets = debug_secrets.read_dump(dump)
+    values = sorted({v for found in secrets.values() for v in found if len(v) >= 6})
+    assert secrets.get("cookie") and values
+    outputs = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()}
+    outputs["stdout"], outputs["stderr"] = result.stdout, result.stderr
+    leaks = [(name, value) for name, text in outputs.items() for value in values if value in text]
+    assert leaks == []
+
+
+def test_an_answer_dripped_a_byte_at_a_time_is_cut_at_the_deadline() -> None:
+    """Each read gets a byte before the client's read timeout, so only a deadline on the whole answer ends it."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+
+    from kratos_conformance.clients import request_within
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(100):  # bounded: 20 s at most
+                if stop.wait(0.2):
+                    break
+                connection.sendall(b" ")
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    started = time.monotonic()
+    try:
+        with httpx.Client(timeout=5.0) as http, pytest.raises(httpx.ReadTimeout, match="did not end within 1s"):
+            request_within(http, "GET", f"http://127.0.0.1:{listener.getsockname()[1]}/", deadline=1.0)
+        assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+        server.join(5)
+        listener.close()
