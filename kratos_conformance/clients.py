@@ -51,9 +51,11 @@ class ClientKind(str, Enum):
         return self is not ClientKind.BROWSER
 
 
-def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
-    """Send one request with ``http``, record its redacted exchange under the client label, return it."""
-    exchange = exchange_of(http, label, method, url, **kwargs)
+def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: str, *, home: str | None = None,
+         **kwargs: Any) -> Exchange:
+    """Send one request with ``http``, record its redacted exchange under the client label, return it (``home``:
+    see :func:`exchange_of`)."""
+    exchange = exchange_of(http, label, method, url, home=home, **kwargs)
     recorder.record(exchange)
     return exchange
 
@@ -63,14 +65,19 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
 ANSWER_DEADLINE = 30.0
 
 
-def exchange_of(http: httpx.Client, label: str, method: str, url: str, **kwargs: Any) -> Exchange:
+def exchange_of(http: httpx.Client, label: str, method: str, url: str, *, home: str | None = None,
+                **kwargs: Any) -> Exchange:
     """Send one request with ``http`` and return its redacted exchange, timed; :func:`server_gone` when it got no
-    answer and the server takes no more requests. Every request of the scenarios goes through here."""
+    answer and the server takes no more requests. Every request of the scenarios goes through here.
+
+    ``home``: the base URL of the server the client talks to. A request elsewhere (a link the server mailed, to a
+    host of its choosing) that gets no answer is the server's failure, never the server gone."""
     started = now()
     try:
         response = request_within(http, method, url, deadline=ANSWER_DEADLINE, **kwargs)
     except httpx.TransportError as exc:
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url):
+        own = home is None or _origin(url) == _origin(home)
+        if own and (isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url)):
             raise server_gone(method, url, exc) from None
         raise  # the server is there and gave this request no answer: its failure, judged as one
     return Exchange.record(response, label, started, now() - started)
@@ -92,6 +99,11 @@ def request_within(http: httpx.Client, method: str, url: str, *, deadline: float
         response.close()
     return httpx.Response(response.status_code, headers=response.headers, content=bytes(raw), request=request,
                           extensions=response.extensions)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def unreachable(url: str, timeout: float = 2.0) -> bool:
@@ -160,7 +172,7 @@ class Client:
     # -- the one raw entry point ---------------------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> Exchange:
         """Send a request, record the redacted exchange and return it. ``kwargs`` go to ``httpx.Client.request``."""
-        return send(self.http, self.recorder, self.kind.value, method, url, **kwargs)
+        return send(self.http, self.recorder, self.kind.value, method, url, home=self.target.public_url, **kwargs)
 
     def race(self, requests: Sequence[tuple[str, str, dict[str, Any]]], concurrency: int) -> list[Exchange]:
         """Send ``requests`` (method, URL, httpx keyword arguments) in rounds of ``concurrency``, each round's
@@ -178,7 +190,7 @@ class Client:
                     barrier.wait(timeout=5)
                 except threading.BrokenBarrierError:
                     pass  # a racer could not connect in time: go anyway
-                exchange = exchange_of(http, self.kind.value, method, url, **kwargs)
+                exchange = exchange_of(http, self.kind.value, method, url, home=self.target.public_url, **kwargs)
                 return now(), exchange
 
         answered: list[tuple[float, Exchange]] = []

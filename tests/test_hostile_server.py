@@ -148,3 +148,20 @@ def test_an_answer_dripped_a_byte_at_a_time_is_cut_at_the_deadline() -> None:
         stop.set()
         server.join(5)
         listener.close()
+
+
+def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_gone(
+        upstream: tuple[EmbeddedTarget, int]) -> None:
+    """The server chose where its link points; only the server's own address failing means the server is gone."""
+    import httpx
+
+    from kratos_conformance.clients import exchange_of
+    from kratos_conformance.errors import CannotJudge
+
+    target, _ = upstream
+    elsewhere = f"http://127.0.0.1:{free_port()}/self-service/verification?flow=f&token=t"
+    with httpx.Client(timeout=5.0) as http:
+        with pytest.raises(httpx.ConnectError):
+            exchange_of(http, "browser", "GET", elsewhere, home=target.public_url)
+        with pytest.raises(CannotJudge, match="the server stopped answering"):
+            exchange_of(http, "browser", "GET", elsewhere, home=elsewhere)

@@ -65,3 +65,19 @@ def test_idle_returns_as_soon_as_a_mail_arrives(sink: SmtpSink) -> None:
     started = time.monotonic()
     sink.idle(5.0)
     assert time.monotonic() - started < 2.0 and sink.messages_to("e@example.test")
+
+
+def test_a_malformed_mail_is_read_as_far_as_it_goes() -> None:
+    """An unknown charset, a To and a Message-ID that do not parse: the mail is still read (the code found in it),
+    not refused by the sink's SMTP session with a traceback."""
+    from kratos_conformance.mail.message import mail_from_bytes
+
+    raw = (b"From: Kratos <noreply@kratos.test>\r\nTo: [not an address]@@example..test\r\n"
+           b"Message-ID: <[bad@>\r\nSubject: Verify your account\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=x-bogus-charset\r\n\r\n"
+           b"Your verification code is: 482913\r\n")
+    mail = mail_from_bytes("m1", raw, ("a@b.test",))
+    assert mail.code == "482913" and mail.subject == "Verify your account"
+    assert mail.raw_headers["Message-ID"] == "<[bad@>"
+    mail = mail_from_bytes("m2", raw.replace(b"To: ", b"X-To: "))  # recipients from the To header, which is gone
+    assert mail.code == "482913"

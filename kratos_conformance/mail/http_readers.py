@@ -74,6 +74,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..clients import request_within
 from ..errors import CannotJudge
 from .message import Mail, mail_from_bytes
 from .source import MailSource
@@ -84,7 +85,7 @@ __all__ = [
 
 #: seconds to open a connection: check() must give up quickly on an unreachable catcher.
 CONNECT_TIMEOUT = 2.0
-#: seconds for a whole answer once connected.
+#: seconds for a whole answer once connected (a catcher dripping its answer is cut there too).
 READ_TIMEOUT = 5.0
 
 
@@ -183,7 +184,7 @@ class HttpMailReader:
         """One request. Transport failures and error statuses raise CannotJudge, except a 404 or 405 when
         ``missing_ok`` (used to find which path a catcher serves)."""
         try:
-            response = self._client.request(method, path, **kwargs)
+            response = request_within(self._client, method, path, deadline=READ_TIMEOUT, **kwargs)
         except httpx.TimeoutException:
             limits = f"connect {CONNECT_TIMEOUT:g}s, read {READ_TIMEOUT:g}s"
             raise self._fail(f"{method} {path} timed out ({limits})") from None

@@ -82,22 +82,52 @@ def _without_urls(text: str) -> str:
 
 
 def mail_from_bytes(mail_id: str, data: bytes, recipients: tuple[str, ...] = (), received_at: float = 0.0) -> Mail:
-    """Parse an RFC 5322 message into a :class:`Mail` (text and HTML parts decoded)."""
+    """Parse an RFC 5322 message into a :class:`Mail` (text and HTML parts decoded). A malformed message (an
+    unknown charset, a header that does not parse) is read as far as it goes, never refused: what the server sent
+    is then judged by the checks that read the mail."""
     msg = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
-    text_part = msg.get_body(preferencelist=("plain",))
-    html_part = msg.get_body(preferencelist=("html",))
-    to = recipients or tuple(a.strip() for a in str(msg.get("To", "")).split(",") if a.strip())
+    plain = email.message_from_bytes(data, policy=email.policy.compat32)  # headers as sent, unparsed
+    try:
+        text_part = msg.get_body(preferencelist=("plain",))
+        html_part = msg.get_body(preferencelist=("html",))
+    except Exception:  # noqa: BLE001 - a structure the parser chokes on: the whole message as text
+        text_part, html_part = None, None
+    to = recipients or tuple(a.strip() for a in _header(msg, plain, "To").split(",") if a.strip())
+    text = _content(text_part) if text_part is not None else ("" if html_part is not None else _payload(msg))
     return Mail(
         id=mail_id,
         recipients=tuple(_bare_address(a) for a in to),
-        subject=str(msg.get("Subject", "")),
-        text=text_part.get_content() if text_part is not None else "",
-        html=html_part.get_content() if html_part is not None else "",
-        sender=str(msg.get("From", "")),
+        subject=_header(msg, plain, "Subject"),
+        text=text,
+        html=_content(html_part) if html_part is not None else "",
+        sender=_header(msg, plain, "From"),
         received_at=received_at,
-        raw_headers={k: str(v) for k, v in msg.items()},
+        raw_headers={k: _header(msg, plain, k) for k in plain.keys()},
     )
+
+
+def _header(msg: EmailMessage, plain: email.message.Message, name: str) -> str:
+    """A header, decoded where it parses, else as sent."""
+    try:
+        return str(msg.get(name, ""))
+    except Exception:  # noqa: BLE001 - the email package raises many kinds on a malformed header
+        return str(plain.get(name, ""))
+
+
+def _content(part: email.message.Message) -> str:
+    """A text part decoded by its charset, or, with a charset Python does not know, as UTF-8 as far as it goes."""
+    try:
+        return str(part.get_content())  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - LookupError, UnicodeError, and the parser's own errors
+        return _payload(part)
+
+
+def _payload(part: email.message.Message) -> str:
+    raw = part.get_payload(decode=True)
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="replace")
+    return str(part.get_payload() or "")
 
 
 def _bare_address(value: str) -> str:
