@@ -19,7 +19,7 @@ from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow_document import Flow
 from .mail import MailSource, assert_no_mail
-from .redact import redact_values
+from .redact import received_secrets, redact_values
 from .response_rules import (
     JSON_MEDIA_TYPE,
     CookiePolicy,
@@ -135,8 +135,8 @@ def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name
     """The primitive every check ends in: record the outcome (and the number it judged, if any) and raise if
     ``condition`` is false."""
     req = requirement(req_id)
-    if not condition:  # a detail may quote what the server reflected of the request: its secrets come out
-        detail = redact_values(detail, {s for ex in exchanges for s in ex.sent_secrets})
+    if not condition:  # a detail may quote what the server reflected of the request, or a mail: secrets come out
+        detail = redact_values(detail, {s for ex in exchanges for s in ex.sent_secrets} | received_secrets())
     tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges), measurement,
                      precondition=_in_precondition.get()))
     if not condition:

@@ -116,6 +116,21 @@ def secret_values(value: object) -> set[str]:
     return found
 
 
+#: codes and link tokens the run has received by mail: a failure detail that quotes a mail (its subject, a link)
+#: must not show them, wherever the detail is written.
+_RECEIVED: set[str] = set()
+
+
+def remember_received(*values: str | None) -> None:
+    """Note secrets that arrived by mail (a code, a link token), for :func:`received_secrets`."""
+    _RECEIVED.update(v for v in values if v and len(v) >= MIN_SENT_SECRET)
+
+
+def received_secrets() -> frozenset[str]:
+    """Every secret noted by :func:`remember_received` in this process."""
+    return frozenset(_RECEIVED)
+
+
 def redact_values(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every occurrence of each of ``secrets`` replaced by REDACTED (longest first)."""
     for secret in sorted(secrets, key=len, reverse=True):

@@ -573,3 +573,16 @@ def test_mailhog_item_without_raw_is_rebuilt_from_its_content() -> None:
     with serving(fake, "mailhog") as reader:
         [mail] = reader.messages_to(address)
     assert mail.token == TOKEN and mail.flow_id == "F" and mail.id == fake.items[0]["ID"]
+
+
+def test_a_catcher_answering_mail_of_the_wrong_shape_is_cannot_judge() -> None:
+    """A listing whose items lack their id or carry the wrong types is the catcher's (or a wrong URL's) problem:
+    one line naming it, not a traceback that fails the server's requirements."""
+    fake = FakeMailHog()
+    with serving(fake, "mailhog") as reader:
+        fake.deliver(code_mail("a@conformance.test"), ["a@conformance.test"])
+        for item in fake.items:
+            del item["ID"]
+            item["Content"] = "not an object"
+        with pytest.raises(CannotJudge, match="has a shape the suite cannot read .* is this mailhog's API"):
+            reader.messages_to("a@conformance.test")

@@ -131,3 +131,23 @@ def test_a_huge_or_deeply_nested_body_is_shown_clipped_and_never_crashes_the_rec
     nested = httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000,
                             headers={"Content-Type": "application/json"}, request=request)
     assert Exchange.record(nested, "native", 0.0, 0.01).response_body.startswith("[[[")
+
+
+def test_a_failure_quoting_a_mail_shows_neither_its_code_nor_its_token() -> None:
+    """A subject or link quoted in a failure detail (a mail that went to the wrong address, a link the suite could
+    not use) carries the code or token: every code and token received by mail is taken out of failure details."""
+    from kratos_conformance import checks
+    from kratos_conformance.checks import RequirementFailure
+    from kratos_conformance.mail.message import Mail
+
+    mail = Mail("m", ("nobody@conformance.test",), "Use code 633861 to verify your account",
+                "Your code: 633861\nhttp://h/self-service/verification?flow=f&token=tok-" + SECRET)
+    broken = Mail("b", ("x@conformance.test",), "Verify", "http://[127.0.0.1/self-service/verification?flow=f&code=1")
+    assert broken.flow_id is None and broken.code is None  # a link that is no URL names nothing, and is no crash
+    for detail in (f"unexpected mail to nobody: subject {mail.subject!r}", f"no usable link in {mail.text!r}"):
+        try:
+            checks.expect("VER-ENUM-NO-MAIL", False, detail)
+        except RequirementFailure as failure:
+            assert "633861" not in failure.render() and SECRET not in failure.render()
+        else:
+            raise AssertionError("the check did not fail")

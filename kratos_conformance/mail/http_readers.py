@@ -136,12 +136,17 @@ class HttpMailReader:
     def messages_to(self, address: str) -> list[Mail]:
         """Every mail the catcher holds for ``address`` (case-insensitive), oldest first."""
         found: list[Mail] = []
-        for listed in self._list(address.strip()):
-            mail = self._mails.get(listed.id)
-            if mail is None:
-                mail = self._mails[listed.id] = listed.load()
-            if mail.is_to(address):
-                found.append(mail)
+        try:
+            for listed in self._list(address.strip()):
+                mail = self._mails.get(listed.id)
+                if mail is None:
+                    mail = self._mails[listed.id] = listed.load()
+                if mail.is_to(address):
+                    found.append(mail)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+            why = (str(exc).splitlines() or [""])[0][:80]
+            raise self._fail(f"an answer about the mail for {address} has a shape the suite cannot read "
+                             f"({type(exc).__name__}: {why}): is this {self.name}'s API?") from None
         return found
 
     def clear(self) -> None:
@@ -200,7 +205,7 @@ class HttpMailReader:
         response = self._send("GET", path, params=params, missing_ok=missing_ok)
         try:
             return response.json() if not response.is_error else None
-        except ValueError:
+        except (ValueError, RecursionError):
             if missing_ok:
                 return None
             raise self._fail(f"GET {path} did not answer JSON: is this {self.name}'s API?") from None

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
+from ..redact import remember_received
+
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -25,6 +27,10 @@ class Mail:
     sender: str = ""
     received_at: float = 0.0
     raw_headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # its code and token are secrets wherever a failure detail quotes this mail (its subject, its link)
+        remember_received(self.code, self.token, self.link_param("code"))
 
     def is_to(self, address: str) -> bool:
         """True if ``address`` is among the recipients (case-insensitive)."""
@@ -54,7 +60,10 @@ class Mail:
         link = self.verification_link
         if link is None:
             return None
-        values = parse_qs(urlsplit(link).query).get(name)
+        try:
+            values = parse_qs(urlsplit(link).query).get(name)
+        except ValueError:  # a link that is no URL (an unclosed IPv6 bracket): it names no parameter
+            return None
         return values[0] if values else None
 
     @property
