@@ -18,7 +18,7 @@ import http.cookiejar
 import json
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Any
@@ -79,8 +79,20 @@ def exchange_of(http: httpx.Client, label: str, method: str, url: str, *, home: 
         own = home is None or _origin(url) == _origin(home)
         if own and (isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or unreachable(url)):
             raise server_gone(method, url, exc) from None
-        raise  # the server is there and gave this request no answer: its failure, judged as one
+        raise NoAnswer(method, url, exc) from None  # the server is there: its failure, judged as one
     return Exchange.record(response, label, started, now() - started)
+
+
+class NoAnswer(httpx.TransportError):
+    """A request that got no HTTP answer (a dropped connection, an answer past :data:`ANSWER_DEADLINE`, a mailed
+    link to a port nothing listens on) while the server itself still answers: the server's failure, which a
+    scenario reports under :data:`~kratos_conformance.response_rules.NO_ANSWER_REQUIREMENT`. Its message is one
+    line naming the request (secrets redacted) and the reason."""
+
+    def __init__(self, method: str, url: str, cause: httpx.TransportError) -> None:
+        reason = os_reason(cause) or (str(cause).splitlines() or [""])[0][:160] or type(cause).__name__
+        super().__init__(f"{method} {redact_url(url)} got no HTTP answer ({reason})")
+        self.cause = cause
 
 
 def request_within(http: httpx.Client, method: str, url: str, *, deadline: float, **kwargs: Any) -> httpx.Response:
@@ -122,24 +134,29 @@ def server_gone(method: str, url: str, exc: BaseException) -> CannotJudge:
     """The run's end when a request failed and the server no longer takes connections (stopped, restarted, a
     network between), so what follows would judge nothing but its absence. A request that got no answer from a
     server still there is not this: that is the server's failure, judged as one."""
-    reason = _os_reason(exc) or (str(exc).splitlines() or [""])[0][:160] or type(exc).__name__
+    reason = os_reason(exc) or (str(exc).splitlines() or [""])[0][:160] or type(exc).__name__
     return CannotJudge(f"the server stopped answering during the run: {method} {redact_url(url)} failed "
                        f"({reason}) and it takes no connection; the results so far are in the reports")
 
 
-def _os_reason(exc: BaseException) -> str | None:
-    """The operating system's words at the bottom of a wrapped connection failure (``Connection refused``)."""
+def causes(exc: BaseException, limit: int = 12) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it wraps, outermost first: the ``reason`` of a urllib3 retry error, an
+    exception given as the first argument (as requests wraps them), else the cause or context. Bounded: the
+    chains httpx, requests and urllib3 build are a few links long."""
     seen: BaseException | None = exc
-    for _ in range(12):  # the chain httpx / requests / urllib3 build is a few links long
+    for _ in range(limit):
         if seen is None:
-            return None
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror
+            return
+        yield seen
         nested = getattr(seen, "reason", None)
         if not isinstance(nested, BaseException):
             nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
         seen = nested or seen.__cause__ or seen.__context__
-    return None
+
+
+def os_reason(exc: BaseException) -> str | None:
+    """The operating system's words at the bottom of a wrapped connection failure (``Connection refused``)."""
+    return next((seen.strerror for seen in causes(exc) if isinstance(seen, OSError) and seen.strerror), None)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):

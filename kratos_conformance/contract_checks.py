@@ -4,7 +4,8 @@ For a request to one of the contract's operations, the response must have a docu
 not count: it only describes what an undocumented error would look like), a documented media type, the required
 headers, and a body that validates against the documented schema. Independently: no 5xx, and no debug details or
 stack traces in any body. The plugin runs :meth:`ContractJudge.judge` on each exchange as it is recorded, so a
-scenario stops at the first response that breaks the contract and the failure names VER-RESP-*.
+scenario stops at the first response that breaks the contract and the failure names VER-RESP-*; a request that got
+no answer at all is judged by :func:`unanswered`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from typing import Any, cast
 import jsonschema_rs
 
 from . import checks, response_rules
+from .clients import NoAnswer
 from .contract import deref, load_contract, schema_validator, validation_errors
 from .exchanges import Exchange
-from .response_rules import RedirectTargets, location_problem
+from .response_rules import NO_ANSWER_REQUIREMENT, RedirectTargets, location_problem
 from .target import Target
 from .ui_expectations import expectations
+
+
+def unanswered(exc: NoAnswer) -> None:
+    """Raise the :class:`~kratos_conformance.checks.RequirementFailure` of a scenario's request that got no
+    answer (``exc`` says which and why): an answer was due, and none is worse than a server error."""
+    checks.expect(NO_ANSWER_REQUIREMENT, False, str(exc), name="contract")
 
 
 class ContractJudge:

@@ -28,8 +28,8 @@ import pytest
 from . import checks
 from .admin_api import DEFAULT_TRAITS, AdminApi
 from .catalog import UnknownRequirement, requirement
-from .clients import Client, ClientFactory, ClientKind
-from .contract_checks import ContractJudge
+from .clients import Client, ClientFactory, ClientKind, NoAnswer
+from .contract_checks import ContractJudge, unanswered
 from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, FLOW_LIFESPAN, UI_PATH, EmbeddedTarget
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
@@ -393,25 +393,30 @@ def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
 
 
 @contextmanager
-def _cannot_judge_ends_the_session() -> Iterator[None]:
-    """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start."""
+def _judged_as_the_run_ends() -> Iterator[None]:
+    """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start; a
+    request the server left unanswered is its failure, named like every other (see
+    :func:`~kratos_conformance.contract_checks.unanswered`), not a traceback."""
     try:
         yield
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
+    except NoAnswer as exc:
+        unanswered(exc)
+        raise
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """In a fixture: see :func:`_cannot_judge_ends_the_session`."""
-    with _cannot_judge_ends_the_session():
+    """In a fixture: see :func:`_judged_as_the_run_ends`."""
+    with _judged_as_the_run_ends():
         return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """In a test: see :func:`_cannot_judge_ends_the_session`."""
-    with _cannot_judge_ends_the_session():
+    """In a test: see :func:`_judged_as_the_run_ends`."""
+    with _judged_as_the_run_ends():
         return (yield)
 
 

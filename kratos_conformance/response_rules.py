@@ -17,6 +17,13 @@ from urllib.parse import urlsplit
 
 from .redact import redact_url
 
+# --- VER-RESP-NO-5XX ----------------------------------------------------------------------------------------
+
+#: what a request that got no HTTP answer at all (a connection reset, an answer past the deadline, a mailed link
+#: to a port nothing listens on) fails: an answer was due, and a server error is the least a client may expect.
+NO_ANSWER_REQUIREMENT = "VER-RESP-NO-5XX"
+
+
 # --- VER-RESP-NO-LEAK ----------------------------------------------------------------------------------------
 
 #: stack traces of the languages identity servers are written in (Python, Go, Java)

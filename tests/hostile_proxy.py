@@ -59,7 +59,8 @@ def spoil(mode: str, request: tuple[str, str, list[tuple[str, str]], bytes], ans
 
 class HostileProxy:
     """Forward to ``upstream`` (a base URL); spoil the answers to requests whose path matches ``where`` (and whose
-    method is ``method``, if given), from the ``after``+1-th such request on."""
+    method is ``method``, if given), from the ``after``+1-th such request on: in a way of :func:`spoil`, or, in
+    mode ``hangs-up``, by closing the connection without an answer."""
 
     def __init__(self, upstream: str, mode: str, where: str, *, method: str | None = None, after: int = 0) -> None:
         self.upstream = urlsplit(upstream)
@@ -79,6 +80,9 @@ class HostileProxy:
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _DROPPED | {"host"}]
                 answer = proxy.forward(self.command, self.path, headers, body)
                 if proxy.spoils(self.command, self.path):
+                    if proxy.mode == "hangs-up":  # the request was handled upstream; its answer never comes
+                        self.close_connection = True
+                        return
                     answer = spoil(proxy.mode, (self.command, self.path, headers, body), answer)
                 status, out_headers, content = answer
                 self.send_response(status)

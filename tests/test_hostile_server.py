@@ -155,13 +155,31 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
     """The server chose where its link points; only the server's own address failing means the server is gone."""
     import httpx
 
-    from kratos_conformance.clients import exchange_of
+    from kratos_conformance.clients import NoAnswer, exchange_of
     from kratos_conformance.errors import CannotJudge
 
     target, _ = upstream
-    elsewhere = f"http://127.0.0.1:{free_port()}/self-service/verification?flow=f&token=t"
+    elsewhere = f"http://127.0.0.1:{free_port()}/self-service/verification?flow=f&token=secret-link-token"
     with httpx.Client(timeout=5.0) as http:
-        with pytest.raises(httpx.ConnectError):
+        with pytest.raises(NoAnswer, match=r"^GET http://127\.0\.0\.1:\d+/self-service/verification\?flow=f&token="
+                                           r"\S+ got no HTTP answer \(Connection refused\)$") as caught:
             exchange_of(http, "browser", "GET", elsewhere, home=target.public_url)
+        assert "secret-link-token" not in str(caught.value)
         with pytest.raises(CannotJudge, match="the server stopped answering"):
             exchange_of(http, "browser", "GET", elsewhere, home=elsewhere)
+
+
+def test_a_request_left_unanswered_fails_the_requirement_in_one_line(upstream: tuple[EmbeddedTarget, int],
+                                                                    tmp_path: Path) -> None:
+    """A server that hangs up on a submission (it still answers everything else) fails VER-RESP-NO-5XX, named
+    with the request, in the report and on the terminal: no traceback of the HTTP client."""
+    target, _ = upstream
+    with HostileProxy(target.public_url, "hangs-up", r"/self-service/verification\?flow=", method="POST",
+                      after=2) as proxy:
+        result, reports = run_through(upstream, tmp_path, proxy)
+    doc = assert_a_verdict(result, reports)
+    assert doc is not None and result.returncode == 1
+    unanswered = [f for r in doc["requirements"] if r["id"] == "VER-RESP-NO-5XX" for f in r["failures"]]
+    assert unanswered and all(re.match(r"POST http://127\.0\.0\.1:\d+/self-service/verification\?flow=\S+ got no "
+                                       r"HTTP answer \(", f["detail"]) for f in unanswered), unanswered[:1]
+    assert "RemoteProtocolError" not in result.stdout and "httpx/_transports" not in result.stdout

@@ -35,7 +35,7 @@ modules.
 """
 
 from ..curl import curl_line
-from ..response_rules import location_problem
+from ..response_rules import NO_ANSWER_REQUIREMENT, location_problem
 from .budget import BUDGETS, CI_SEED, Budget, Seed, derive_seed, parse_budget, resolve_seed
 from .fuzzer import Fuzzer, detect_method, report_passes
 from .judging import (
@@ -50,7 +50,6 @@ from .live_flows import ALL_SLOTS, Injection, LiveFlow, LivePool, Plan, Slot, ap
 from .response_checks import (
     CHECK_REQUIREMENTS,
     CUSTOM_CHECKS,
-    NO_ANSWER_REQUIREMENT,
     STATEFUL_REQUIREMENT,
     CheckTarget,
     checking,

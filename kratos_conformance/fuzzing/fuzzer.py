@@ -25,7 +25,7 @@ from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 
 from ..checks import RequirementFailure, expect
-from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, server_gone, unreachable
+from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, server_gone, unreachable
 from ..errors import CannotJudge
 from ..exchanges import Recorder
 from ..flow_document import Flow
@@ -66,17 +66,9 @@ def _server_gone(exc: BaseException) -> CannotJudge | None:
 
 def _never_connected(exc: BaseException) -> bool:
     """Whether a failed request never reached the server (no connection could be made)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (ConnectionRefusedError, requests.exceptions.ConnectTimeout,
-                             urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
-            return True
-        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
-            seen = seen.reason
-            continue
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = nested or seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(seen, (ConnectionRefusedError, requests.exceptions.ConnectTimeout,
+                                 urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+               for seen in causes(exc))
 
 
 _UNSENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeEncodeError,

@@ -32,10 +32,9 @@ from ..contract import component_validator, deref, load_contract
 from ..curl import curl_line
 from ..exchanges import Exchange
 from ..redact import redact_text
-from ..response_rules import is_csrf_cookie
+from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie
 from .response_checks import (
     CHECK_REQUIREMENTS,
-    NO_ANSWER_REQUIREMENT,
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
     CheckTarget,

@@ -188,8 +188,6 @@ CHECK_REQUIREMENTS: dict[str, str] = {
     "negative_data_rejection": "VER-FUZZ-NEGATIVE-REJECTED",
     "positive_data_acceptance": "VER-FUZZ-POSITIVE-ACCEPTED",
 }
-#: What a request that got no HTTP answer at all (connection reset, timeout) is reported under.
-NO_ANSWER_REQUIREMENT = "VER-RESP-NO-5XX"
 STATEFUL_REQUIREMENT = "VER-FUZZ-STATEFUL"
 
 
