@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from .catalog import Requirement, requirement
 from .exchanges import Exchange
 from .flow_document import Flow
-from .mail import MailSource, assert_no_mail
+from .mail import Inbox, Mail, MailNotReceived, MailSource, assert_no_mail
 from .redact import received_secrets, redact_values
 from .response_rules import (
     JSON_MEDIA_TYPE,
@@ -313,6 +313,17 @@ def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> 
     want = f"error.code {code}" + (f" and error.id {error_id!r}" if error_id else "")
     expect(req, ok, f"expected {want}, got id/code {got}", ex, name="error")
     return dict(err or {})
+
+
+def mail_arrives(inbox: Inbox, address: str, req: str, *, wait: float, flow_id: str | None = None) -> Mail:
+    """The next mail to ``address`` that may carry flow ``flow_id``'s challenge (see :class:`Inbox`); ``req``
+    fails, saying what did arrive, when none comes within ``wait`` seconds. A mail arriving is no evidence that
+    ``req`` holds (what it carries is): nothing is recorded as passed."""
+    try:
+        return inbox.next_mail(address, timeout=wait, flow_id=flow_id)
+    except MailNotReceived as exc:
+        expect(req, False, str(exc), name="mail")
+        raise
 
 
 def no_mail(source: MailSource, address: str, req: str, *, wait: float) -> None:

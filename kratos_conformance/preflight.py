@@ -33,7 +33,7 @@ from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
 from .errors import CannotJudge
 from .flow_document import Flow
-from .mail import Mail, MailNotReceived, MailSource, wait_for_mail
+from .mail import Inbox, Mail, MailNotReceived, MailSource
 from .options import RunOptions
 from .redact import redact_url
 from .target import API_INIT, SUBMIT
@@ -249,10 +249,11 @@ class _Preflight:
         started = time.monotonic()
         flow = Flow(self.get(self.http, self.public + API_INIT, "target").json())
         body = {"method": flow.active if flow.active in ("code", "link") else "code", "email": address}
-        self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id}, json=body)
+        answer = self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id},
+                          json=body)
         wait = min(self.options.mail_timeout, MAIL_WAIT)
-        try:
-            mail = wait_for_mail(self.mail, address, timeout=wait)
+        try:  # the mail of the flow the submission went on with (not a welcome mail to the same address)
+            mail = Inbox(self.mail).next_mail(address, timeout=wait, flow_id=_flow_id(answer) or flow.id)
         except MailNotReceived:
             raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s: "
                               f"{_where_mail_goes(self.options)}") from None
@@ -340,6 +341,16 @@ def _error_reason(answer: httpx.Response) -> str:
     except (ValueError, AttributeError):
         return answer.text[:120] or "no body"
     return str(error.get("reason") or error.get("message") or "no reason given")[:200]
+
+
+def _flow_id(answer: httpx.Response) -> str | None:
+    """The id of the flow an answer carries, if it carries one."""
+    try:
+        doc = answer.json()
+    except (ValueError, RecursionError):
+        return None
+    value = doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("ui"), dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _where_mail_goes(options: RunOptions) -> str:

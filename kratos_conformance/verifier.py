@@ -17,7 +17,7 @@ from . import checks
 from .clients import Client, ClientKind
 from .exchanges import Exchange
 from .flow_document import Flow
-from .mail import Mail, MailSource, wait_for_mail
+from .mail import Inbox, Mail, MailSource
 from .target import Target
 
 
@@ -67,7 +67,7 @@ class Verifier:
         self.target = target
         self.mail = mail
         self.method = method
-        self._seen_mail: set[str] = set()
+        self.inbox = Inbox(mail)
 
     @property
     def kind(self) -> ClientKind:
@@ -146,15 +146,13 @@ class Verifier:
         ex = self.client.open(url)
         return Step(ex, self.outcome(ex))
 
-    def wait_mail(self, email: str, flow: Flow | None = None) -> Mail:
-        """The next mail to ``email`` not seen before (and belonging to ``flow`` when it names one)."""
-        def belongs(mail: Mail) -> bool:
-            return flow is None or mail.flow_id in (None, flow.id)
-
-        found = wait_for_mail(self.mail, email, timeout=self.target.mail_timeout, ignore=self._seen_mail,
-                              match=belongs)
-        self._seen_mail.add(found.id)
-        return found
+    @_a_step_on_the_way
+    def wait_mail(self, email: str, flow: Flow | None = None, *, req: str | None = None) -> Mail:
+        """The next mail to ``email`` not read before (that may carry ``flow``'s challenge, when one is given);
+        when none comes within the mail timeout, ``req`` fails (by default the method's mail requirement)."""
+        req = req or ("VER-CODE-MAIL" if self.method == "code" else "VER-LINK-MAIL")
+        return checks.mail_arrives(self.inbox, email, req, wait=self.target.mail_timeout,
+                                   flow_id=flow.id if flow is not None else None)
 
     @_a_step_on_the_way
     def send(self, email: str, return_to: str | None = None) -> Flow:

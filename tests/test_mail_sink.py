@@ -9,14 +9,18 @@ from email.message import EmailMessage
 
 import pytest
 
-from kratos_conformance.mail import MailNotReceived, SmtpSink, assert_no_mail, wait_for_mail
+from kratos_conformance import checks
+from kratos_conformance.mail import Inbox, MailNotReceived, SmtpSink, assert_no_mail, wait_for_mail
 
 TOKEN = "A" * 32
 
 
-def _send(sink: SmtpSink, to: str, subject: str, text: str, html: str | None = None) -> None:
+def _send(sink: SmtpSink, to: str, subject: str, text: str, html: str | None = None,
+          message_id: str | None = None) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "no-reply@ref.test", to, subject
+    if message_id:
+        msg["Message-ID"] = message_id
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
@@ -51,6 +55,45 @@ def test_wait_ignores_seen_mail_and_times_out(sink: SmtpSink) -> None:
         wait_for_mail(sink, "c@example.test", timeout=0.2, ignore={first.id})
     threading.Timer(0.1, _send, (sink, "c@example.test", "Use code 222222 to verify your account", "222222")).start()
     assert wait_for_mail(sink, "c@example.test", timeout=5, ignore={first.id}).code == "222222"
+
+
+def test_the_inbox_passes_over_a_mail_unrelated_to_the_flow(sink: SmtpSink) -> None:
+    """A welcome mail that beats the verification mail to the address is not read as the flow's (it has no code
+    or link: taken, it would fail VER-CODE-MAIL on a healthy server); one naming another flow is not either."""
+    address = "e@example.test"
+    _send(sink, address, "Welcome aboard", "Your account is ready.")
+    _send(sink, address, "Use code 333333", "333333 http://x.test/self-service/verification?flow=other&code=333333")
+    _send(sink, address, "Use code 444444", "444444 http://x.test/self-service/verification?flow=mine&code=444444")
+    inbox = Inbox(sink)
+    assert inbox.next_mail(address, timeout=5, flow_id="mine").code == "444444"
+    assert inbox.next_mail(address, timeout=5).subject == "Welcome aboard"  # no flow asked for: the oldest unread
+
+
+def test_a_code_alone_may_be_the_flow_s_mail(sink: SmtpSink) -> None:
+    _send(sink, "f@example.test", "Your verification code", "Enter 555555 to verify.")
+    assert Inbox(sink).next_mail("f@example.test", timeout=5, flow_id="any").code == "555555"
+
+
+def test_a_second_delivery_of_a_read_mail_is_not_new(sink: SmtpSink) -> None:
+    """A courier that retried leaves two copies of one message: the second is not the resend's mail."""
+    address, link = "g@example.test", "http://x.test/self-service/verification?flow=mine&code={}"
+    for _ in range(2):
+        _send(sink, address, "Use code 666666", link.format(666666), message_id="<one@courier.test>")
+    inbox = Inbox(sink)
+    assert inbox.next_mail(address, timeout=5, flow_id="mine").code == "666666"
+    with pytest.raises(MailNotReceived):
+        inbox.next_mail(address, timeout=0.3, flow_id="mine")
+    _send(sink, address, "Use code 777777", link.format(777777), message_id="<two@courier.test>")
+    assert inbox.next_mail(address, timeout=5, flow_id="mine").code == "777777"
+
+
+def test_no_mail_for_the_flow_fails_the_requirement_saying_what_came(sink: SmtpSink) -> None:
+    _send(sink, "h@example.test", "Welcome aboard", "Your account is ready.")
+    with pytest.raises(checks.RequirementFailure) as failed:
+        checks.mail_arrives(Inbox(sink), "h@example.test", "VER-CODE-MAIL", wait=0.3, flow_id="mine")
+    assert failed.value.requirement.id == "VER-CODE-MAIL"
+    assert "no mail to h@example.test arrived within 0.3s via smtp-sink (1 other mail(s) did, not the one asked " \
+           "for: the first 'Welcome aboard', naming no flow, without a code or verification link)" in str(failed.value)
 
 
 def test_assert_no_mail_fails_when_one_arrives(sink: SmtpSink) -> None:

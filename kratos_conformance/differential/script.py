@@ -27,7 +27,7 @@ from ..admin_api import AdminApi, Identity
 from ..clients import Client, ClientKind
 from ..exchanges import Exchange, Recorder
 from ..flow_document import Flow
-from ..mail import Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
+from ..mail import Inbox, Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from ..target import GET_FLOW, Target
 from ..verifier import query_param
 from .normalize import Normalizer
@@ -97,7 +97,7 @@ class Script:
         self.steps: list[dict[str, Any]] = []
         self.recorder = Recorder()
         self.recorder.add_listener(lambda ex: self.steps.append(self.normalizer.exchange(ex)))
-        self._seen_mail: set[str] = set()
+        self.inbox = Inbox(setting.mail)
 
     # -- clients and data --------------------------------------------------------------------------------------
     def client(self, kind: ClientKind | str) -> Client:
@@ -193,12 +193,10 @@ class Script:
     def mail(self, address: str) -> Mail:
         """The next mail to ``address`` (a step showing its subject, code or link); stops the case if none came."""
         try:
-            found = wait_for_mail(self.setting.mail, address, timeout=self.target.mail_timeout,
-                                  ignore=self._seen_mail)
+            found = self.inbox.next_mail(address, timeout=self.target.mail_timeout)
         except MailNotReceived:
             self.observe("mail", to=address, received=False)
             raise CaseStopped(f"no mail to {self.normalizer.address(address)}") from None
-        self._seen_mail.add(found.id)
         self.observe("mail", to=address, received=True, subject=_subject(found),
                      code="<code>" if found.code and len(found.code) == 6 else found.code,
                      link=found.verification_link)
@@ -219,7 +217,7 @@ class Script:
             except MailNotReceived:
                 pass
         try:
-            assert_no_mail(self.setting.mail, address, wait=0.3, ignore=self._seen_mail)
+            assert_no_mail(self.setting.mail, address, wait=0.3, ignore=self.inbox.read_ids)
         except AssertionError:
             return self.mail(address)
         self.observe("mail", to=address, received=False)

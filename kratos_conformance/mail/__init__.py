@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 from ..errors import CannotJudge
 from .message import Mail, mail_from_bytes
 from .smtp_sink import SmtpSink, free_port
-from .source import MailNotReceived, MailSource, assert_no_mail, wait_for_mail
+from .source import Inbox, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from .spool import SpoolReader
 
 HTTP_READERS = ("mailpit", "mailhog", "mailslurper", "maildev")
 
 __all__ = [
-    "HTTP_READERS", "Mail", "MailNotReceived", "MailSource", "MailSourceSpec", "SmtpSink", "SpoolReader",
+    "HTTP_READERS", "Inbox", "Mail", "MailNotReceived", "MailSource", "MailSourceSpec", "SmtpSink", "SpoolReader",
     "assert_no_mail",
     "free_port", "mail_from_bytes", "open_mail_source", "parse_mail_source", "wait_for_mail",
 ]

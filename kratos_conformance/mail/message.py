@@ -67,6 +67,25 @@ class Mail:
         return values[0] if values else None
 
     @property
+    def message_id(self) -> str | None:
+        """The Message-ID header, if the source kept the headers (two deliveries of one message share it)."""
+        for name, value in self.raw_headers.items():
+            if name.lower() == "message-id" and value.strip():
+                return value.strip()
+        return None
+
+    def may_carry(self, flow_id: str | None) -> bool:
+        """Whether this mail may carry the challenge of flow ``flow_id`` (of any flow, when None): its verification
+        link names that flow, or it names none but holds a code or a verification link (a server may mail a code
+        alone). Not a mail naming another flow, nor one with neither (an unrelated mail to the same address)."""
+        if flow_id is None:
+            return True
+        named = self.flow_id
+        if named is not None:
+            return named == flow_id
+        return self.code is not None or self.verification_link is not None
+
+    @property
     def flow_id(self) -> str | None:
         """The flow the mail belongs to, read from its verification link."""
         return self.link_param("flow")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from .message import Mail
@@ -46,15 +46,60 @@ def wait_for_mail(
     match: Callable[[Mail], bool] | None = None,
 ) -> Mail:
     """Poll ``source`` until a mail to ``address`` arrives that is not in ``ignore`` (mail ids) and satisfies
-    ``match``; return the oldest such mail. Raise :class:`MailNotReceived` after ``timeout`` seconds."""
+    ``match``; return the oldest such mail. Raise :class:`MailNotReceived` after ``timeout`` seconds, naming the
+    mails that arrived for the address but did not match."""
     deadline = time.monotonic() + timeout
     while True:
+        others: list[Mail] = []
         for mail in source.messages_to(address):
-            if mail.id not in ignore and (match is None or match(mail)):
+            if mail.id in ignore:
+                continue
+            if match is None or match(mail):
                 return mail
+            others.append(mail)
         if time.monotonic() >= deadline:
-            raise MailNotReceived(f"no mail to {address} arrived within {timeout:g}s via {source.name}")
+            raise MailNotReceived(f"no mail to {address} arrived within {timeout:g}s via {source.name}"
+                                  + _not_matching(others))
         source.idle(min(source.poll_interval, max(0.0, deadline - time.monotonic())))
+
+
+def _not_matching(others: Sequence[Mail]) -> str:
+    """What the mails that arrived but did not match were, in a few words (the first of them)."""
+    if not others:
+        return ""
+    first = others[0]
+    named = f"naming flow {first.flow_id}" if first.flow_id else "naming no flow"
+    holds = "with" if first.code or first.verification_link else "without"
+    return (f" ({len(others)} other mail(s) did, not the one asked for: the first {first.subject!r}, {named}, "
+            f"{holds} a code or verification link)")
+
+
+class Inbox:
+    """What one client reads of one mail source: each mail once, the next one asked for being the oldest not read.
+
+    A mail read before is not new, nor is another delivery of it (the same Message-ID: a courier that retried, a
+    catcher holding both copies), so a resend is never mistaken for a duplicate. Asked for the mail of one flow,
+    the inbox takes the mail :meth:`Mail.may_carry` that flow's challenge, so an unrelated mail to the same
+    address is passed over."""
+
+    def __init__(self, source: MailSource) -> None:
+        self.source = source
+        self.read_ids: set[str] = set()
+        self._message_ids: set[str] = set()
+
+    def is_read(self, mail: Mail) -> bool:
+        """Whether ``mail`` (or another delivery of it) was read before."""
+        return mail.id in self.read_ids or (mail.message_id is not None and mail.message_id in self._message_ids)
+
+    def next_mail(self, address: str, *, timeout: float, flow_id: str | None = None) -> Mail:
+        """The oldest unread mail to ``address`` that may carry flow ``flow_id``'s challenge (any mail when None),
+        now read; :class:`MailNotReceived` when none came within ``timeout`` seconds."""
+        found = wait_for_mail(self.source, address, timeout=timeout, ignore=self.read_ids,
+                              match=lambda mail: not self.is_read(mail) and mail.may_carry(flow_id))
+        self.read_ids.add(found.id)
+        if found.message_id is not None:
+            self._message_ids.add(found.message_id)
+        return found
 
 
 def assert_no_mail(source: MailSource, address: str, *, wait: float, ignore: Collection[str] = ()) -> None:

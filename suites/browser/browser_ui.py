@@ -29,7 +29,7 @@ import httpx
 from kratos_conformance import checks
 from kratos_conformance.exchanges import OPERATIONS, Exchange, operation_of
 from kratos_conformance.flow_document import Flow
-from kratos_conformance.mail import Mail, MailSource, wait_for_mail
+from kratos_conformance.mail import Inbox, Mail, MailSource
 from kratos_conformance.response_rules import under
 from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target
 
@@ -162,7 +162,7 @@ class BrowserUi:
         self.method = method
         self.shots = shots
         self.last: Nav | None = None
-        self._seen_mail: set[str] = set()
+        self.inbox = Inbox(mail)
 
     # -- what the page shows -------------------------------------------------------------------------------------
     @property
@@ -286,11 +286,11 @@ class BrowserUi:
             return checks.flow(ex, "VER-GET-200"), ex
 
     def wait_mail(self, email: str, flow_id: str | None = None) -> Mail:
-        """The next mail to ``email`` not read before (belonging to ``flow_id`` when the mail names its flow)."""
-        found = wait_for_mail(self.mail, email, timeout=self.target.mail_timeout, ignore=self._seen_mail,
-                              match=lambda m: flow_id is None or m.flow_id in (None, flow_id))
-        self._seen_mail.add(found.id)
-        return found
+        """The next mail to ``email`` not read before (that may carry flow ``flow_id``'s challenge, when given);
+        the method's mail requirement fails when none comes within the mail timeout."""
+        with checks.precondition():
+            return checks.mail_arrives(self.inbox, email, "VER-CODE-MAIL" if self.method == "code" else
+                                       "VER-LINK-MAIL", wait=self.target.mail_timeout, flow_id=flow_id)
 
     # -- outcomes ------------------------------------------------------------------------------------------------
     def expect_redirected_to_ui(self, req: str, nav: Nav, *, flow_id: str | None = None,
