@@ -85,6 +85,9 @@ def test_a_second_delivery_of_a_read_mail_is_not_new(sink: SmtpSink) -> None:
         inbox.next_mail(address, timeout=0.3, flow_id="mine")
     _send(sink, address, "Use code 777777", link.format(777777), message_id="<two@courier.test>")
     assert inbox.next_mail(address, timeout=5, flow_id="mine").code == "777777"
+    # a server that gives every mail one Message-ID: its resend (new content) is still new
+    _send(sink, address, "Use code 888888", link.format(888888), message_id="<two@courier.test>")
+    assert inbox.next_mail(address, timeout=5, flow_id="mine").code == "888888"
 
 
 def test_no_mail_for_the_flow_fails_the_requirement_saying_what_came(sink: SmtpSink) -> None:

@@ -77,19 +77,20 @@ def _not_matching(others: Sequence[Mail]) -> str:
 class Inbox:
     """What one client reads of one mail source: each mail once, the next one asked for being the oldest not read.
 
-    A mail read before is not new, nor is another delivery of it (the same Message-ID: a courier that retried, a
-    catcher holding both copies), so a resend is never mistaken for a duplicate. Asked for the mail of one flow,
-    the inbox takes the mail :meth:`Mail.may_carry` that flow's challenge, so an unrelated mail to the same
-    address is passed over."""
+    A mail read before is not new, nor is another delivery of it (the same Message-ID and the same content: a
+    courier that retried, a catcher holding both copies), so a duplicate is never mistaken for a resend's mail; a
+    server that reuses one Message-ID for every mail still has its resends (new content) read. Asked for the mail
+    of one flow, the inbox takes the mail :meth:`Mail.may_carry` that flow's challenge, so an unrelated mail to the
+    same address is passed over."""
 
     def __init__(self, source: MailSource) -> None:
         self.source = source
         self.read_ids: set[str] = set()
-        self._message_ids: set[str] = set()
+        self._deliveries: set[tuple[str, str, str, str]] = set()
 
     def is_read(self, mail: Mail) -> bool:
         """Whether ``mail`` (or another delivery of it) was read before."""
-        return mail.id in self.read_ids or (mail.message_id is not None and mail.message_id in self._message_ids)
+        return mail.id in self.read_ids or _delivery(mail) in self._deliveries
 
     def next_mail(self, address: str, *, timeout: float, flow_id: str | None = None) -> Mail:
         """The oldest unread mail to ``address`` that may carry flow ``flow_id``'s challenge (any mail when None),
@@ -98,8 +99,13 @@ class Inbox:
                               match=lambda mail: not self.is_read(mail) and mail.may_carry(flow_id))
         self.read_ids.add(found.id)
         if found.message_id is not None:
-            self._message_ids.add(found.message_id)
+            self._deliveries.add(_delivery(found))
         return found
+
+
+def _delivery(mail: Mail) -> tuple[str, str, str, str]:
+    """What two deliveries of one message share (no mail without a Message-ID is a delivery of another)."""
+    return mail.message_id or f"<none {mail.id}>", mail.subject, mail.text, mail.html
 
 
 def assert_no_mail(source: MailSource, address: str, *, wait: float, ignore: Collection[str] = ()) -> None:
