@@ -62,8 +62,7 @@ class Node:
 
     @property
     def label_id(self) -> int | None:
-        found = mapping(mapping(self.data.get("meta")).get("label")).get("id")
-        return found if isinstance(found, int) else None
+        return message_id(mapping(self.data.get("meta")).get("label")) or None
 
     def describe(self) -> str:
         """The node in one line for failure details, e.g. ``input:email(email='')``; the value of a secret field

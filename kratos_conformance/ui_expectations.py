@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .flow_document import items, mapping
+from .flow_document import items, mapping, message_id
 from .profiles import Profile
 
 #: one node as a layout sees it: (group, name or anchor id, input type or node type, label id).
@@ -41,7 +41,7 @@ def texts(flow: Any) -> Iterator[dict[str, Any]]:
         attrs = mapping(node.get("attributes"))
         candidates += [attrs.get(key) for key in ("label", "title", "text")]
     for text in candidates:
-        if isinstance(text, dict) and isinstance(text.get("id"), int) and not isinstance(text.get("id"), bool):
+        if isinstance(text, dict) and message_id(text):
             yield text
 
 
