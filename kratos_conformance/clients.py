@@ -60,6 +60,8 @@ def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: s
     return exchange
 
 
+#: seconds before a request answered with a known transient defect of the release is sent once more.
+TRANSIENT_PAUSE = 0.2
 #: seconds a whole answer (headers and body) may take: the client's timeout bounds each read, and a body sent a
 #: byte at a time would never trip it.
 ANSWER_DEADLINE = 30.0
@@ -188,8 +190,17 @@ class Client:
 
     # -- the one raw entry point ---------------------------------------------------------------------------------
     def request(self, method: str, url: str, **kwargs: Any) -> Exchange:
-        """Send a request, record the redacted exchange and return it. ``kwargs`` go to ``httpx.Client.request``."""
-        return send(self.http, self.recorder, self.kind.value, method, url, home=self.target.public_url, **kwargs)
+        """Send a request, record the redacted exchange and return it. ``kwargs`` go to ``httpx.Client.request``.
+
+        An answer the release profile knows as a transient defect of the release (``Profile.tolerates_transient``)
+        is recorded, so it is judged and reported, and the request is sent once more after a pause: the scenario
+        goes on with that second answer."""
+        exchange = send(self.http, self.recorder, self.kind.value, method, url, home=self.target.public_url, **kwargs)
+        if self.target.profile.tolerates_transient(exchange.status, exchange.response_body):
+            time.sleep(TRANSIENT_PAUSE)
+            exchange = send(self.http, self.recorder, self.kind.value, method, url, home=self.target.public_url,
+                            **kwargs)
+        return exchange
 
     def race(self, requests: Sequence[tuple[str, str, dict[str, Any]]], concurrency: int) -> list[Exchange]:
         """Send ``requests`` (method, URL, httpx keyword arguments) in rounds of ``concurrency``, each round's

@@ -56,3 +56,70 @@ def test_without_a_known_defect_the_same_outcome_fails(heard: list[CheckResult])
 def test_a_pass_is_a_pass_whatever_the_profile_tolerates(heard: list[CheckResult]) -> None:
     checks.expect_unless_known("VER-RACE-LINK-SINGLE-USE", True, "1 of 10 verified", known="a known defect")
     assert [(r.name, r.passed) for r in heard] == [("expect", True)]
+
+
+LOCKED = b'{"error":{"code":500,"status":"Internal Server Error","message":"sqlite create: named insert: database ' \
+         b'table is locked"}}'
+
+
+def test_only_v1_3_tolerates_a_locked_in_memory_sqlite_and_only_that_500() -> None:
+    v13 = PROFILES["kratos-v1.3"]
+    assert "v1.3.1" in str(v13.tolerates_transient(500, LOCKED.decode()))
+    assert v13.tolerates_transient(500, '{"error":{"code":500,"message":"boom"}}') is None
+    assert v13.tolerates_transient(503, LOCKED.decode()) is None
+    assert PROFILES["kratos-v26"].tolerates_transient(500, LOCKED.decode()) is None
+    assert PROFILES["kratos-v25"].tolerates_transient(500, LOCKED.decode()) is None
+    assert v13.strict().tolerates_transient(500, LOCKED.decode()) is None
+
+
+@pytest.mark.parametrize(("profile", "statuses", "failed"), [
+    ("kratos-v1.3", [500, 200], False),   # sent once more; the 500 shown as the known defect
+    ("kratos-v26", [500], True),          # the same answer from a release without that defect fails
+])
+def test_a_known_transient_500_is_sent_once_more_and_reported(heard: list[CheckResult], profile: str,
+                                                              statuses: list[int], failed: bool) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kratos_conformance.clients import ClientFactory
+    from kratos_conformance.contract_checks import ContractJudge
+    from kratos_conformance.exchanges import Recorder
+    from kratos_conformance.target import Target
+
+    answers = iter([(500, LOCKED), (200, json.dumps({"ok": True}).encode())])
+
+    class LockedOnce(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            status, body = next(answers)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LockedOnce)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        target = Target(public_url=f"http://127.0.0.1:{server.server_address[1]}/", admin_url=None,
+                        admin_token=None, profile=get_profile(profile), wait_budget=30, mail_timeout=5)
+        recorder = Recorder()
+        seen: list[int] = []
+        recorder.add_listener(lambda ex: seen.append(ex.status))
+        recorder.add_listener(ContractJudge(target).judge)
+        client = ClientFactory(target, recorder)("native")
+        if failed:
+            with pytest.raises(RequirementFailure, match="VER-RESP-NO-5XX"):
+                client.open(target.public_url + "somewhere")
+        else:
+            client.open(target.public_url + "somewhere")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == statuses
+    first = heard[0]
+    assert first.requirement == "VER-RESP-NO-5XX" and first.passed is not failed
+    assert first.name == ("contract" if failed else checks.KNOWN_DEFECT)

@@ -31,7 +31,15 @@ from ..exchanges import Recorder
 from ..flow_document import Flow
 from ..target import Target
 from .budget import Budget, derive_seed
-from .judging import could_break, curl_for, curl_for_case, judge, no_answer_failure, requirement_failure
+from .judging import (
+    could_break,
+    curl_for,
+    curl_for_case,
+    judge,
+    known_transient,
+    no_answer_failure,
+    requirement_failure,
+)
 from .live_flows import ALL_SLOTS, Injection, LivePool, Plan, _injection, plan_strategy, register_hooks
 from .response_checks import (
     CHECK_REQUIREMENTS,
@@ -225,6 +233,8 @@ class Fuzzer:
             finally:
                 _injection.reset(token)
             self._count(stats, case, response, injection.applied)
+            if known_transient(response, self.target.profile):
+                return
             with checking(self.check_target):
                 findings = judge(case, response, self.checks)
             if findings:
@@ -346,6 +356,8 @@ class Fuzzer:
 
             def validate_response(self, response: schemathesis.Response, case: schemathesis.Case,
                                   additional_checks: Any = None, **kwargs: Any) -> None:
+                if known_transient(response, fuzzer.target.profile):
+                    return
                 with checking(fuzzer.check_target):
                     findings = judge(case, response, fuzzer.checks)
                 if findings:

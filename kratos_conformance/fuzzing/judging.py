@@ -27,10 +27,11 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
 from ..catalog import requirement
-from ..checks import RequirementFailure
+from ..checks import RequirementFailure, expect_unless_known
 from ..contract import component_validator, deref, load_contract
 from ..curl import curl_line
 from ..exchanges import Exchange
+from ..profiles import Profile
 from ..redact import redact_text
 from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie
 from .response_checks import (
@@ -201,6 +202,17 @@ def _submission_schema() -> Any:
 def _failure_text(failure: Failure) -> str:
     text = f"{failure.title}: {failure.message}" if failure.message else failure.title
     return redact_text(" ".join(text.split()))[:600]
+
+
+def known_transient(response: schemathesis.Response, profile: Profile) -> bool:
+    """Whether ``response`` is a transient server error ``profile`` knows as the release's own defect
+    (:meth:`Profile.tolerates_transient`): it is then reported as that known defect and judged no further."""
+    body = (response.content or b"").decode("utf-8", errors="replace")
+    known = profile.tolerates_transient(response.status_code, body)
+    if known:
+        expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {response.status_code}",
+                            exchange_of(response), known=known)
+    return known is not None
 
 
 def exchange_of(response: schemathesis.Response, label: str = "fuzz") -> Exchange:
