@@ -617,3 +617,22 @@ def test_flows_made_for_the_fuzzer_are_no_evidence_for_the_running_test() -> Non
             pool.close()
     assert made[0] is not None and made[0].id
     assert heard == []  # the walk to passed_challenge was checked step by step, but told no report
+
+
+def test_a_transient_500_the_profile_knows_is_reported_as_its_defect_not_judged() -> None:
+    from kratos_conformance.checks import KNOWN_DEFECT, add_check_listener, remove_check_listener
+    from kratos_conformance.fuzzing.judging import known_transient
+    from kratos_conformance.profiles import get_profile
+
+    locked = response(500, body={"error": {"code": 500, "message": "sqlite create: database table is locked"}})
+    other = response(500, body={"error": {"code": 500, "message": "boom"}})
+    heard: list[CheckResult] = []
+    add_check_listener(heard.append)
+    try:
+        assert known_transient(locked, get_profile("kratos-v1.3"))
+        assert not known_transient(other, get_profile("kratos-v1.3"))
+        assert not known_transient(locked, get_profile("kratos-v26"))
+        assert not known_transient(locked, get_profile("kratos-v1.3", tolerate_known_defects=False))
+    finally:
+        remove_check_listener(heard.append)
+    assert [(r.requirement, r.name) for r in heard] == [("VER-RESP-NO-5XX", KNOWN_DEFECT)]
