@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kratos_conformance import checks
@@ -72,13 +74,30 @@ def test_only_v1_3_tolerates_a_locked_in_memory_sqlite_and_only_that_500() -> No
     assert v13.strict().tolerates_transient(500, LOCKED.decode()) is None
 
 
+def _flow_with(message: dict[str, object]) -> str:
+    return json.dumps({"id": "f", "state": "sent_email", "ui": {"nodes": [], "messages": [
+        {"id": 1080003, "text": "An email containing a verification code has been sent.", "type": "info"},
+        message]}}, indent=2)
+
+
+def test_v1_3_knows_the_locked_table_caught_by_the_flow_s_error_handler() -> None:
+    """Where the flow's error handler catches the lock, v1.3.1 answers the flow with 4000001 and no text (its
+    audit log says 'database table is locked'); a 4000001 that says something is an ordinary validation error."""
+    v13, v26 = PROFILES["kratos-v1.3"], PROFILES["kratos-v26"]
+    caught = _flow_with({"id": 4000001, "text": "", "type": "error", "context": {"reason": ""}})
+    assert v13.tolerates_transient(400, caught) and v13.tolerates_transient(200, caught)
+    assert v13.tolerates_transient(303, caught) is None and v26.tolerates_transient(400, caught) is None
+    invalid = _flow_with({"id": 4000001, "text": '"x" is not valid "email"', "type": "error"})
+    assert v13.tolerates_transient(400, invalid) is None
+    assert v13.tolerates_transient(400, "4000001, not JSON") is None
+
+
 @pytest.mark.parametrize(("profile", "statuses", "failed"), [
     ("kratos-v1.3", [500, 200], False),   # sent once more; the 500 shown as the known defect
     ("kratos-v26", [500], True),          # the same answer from a release without that defect fails
 ])
 def test_a_known_transient_500_is_sent_once_more_and_reported(heard: list[CheckResult], profile: str,
                                                               statuses: list[int], failed: bool) -> None:
-    import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
