@@ -38,8 +38,11 @@ def judged_wrong(ex: Exchange) -> bool:
     return ex.status == 200 and flow is not None and ids.CODE_INVALID_OR_USED in flow.message_ids
 
 
-def no_server_error(exchanges: Sequence[Exchange], req: str) -> None:
-    errors = [ex for ex in exchanges if ex.status >= 500]
+def no_server_error(exchanges: Sequence[Exchange], req: str, target: Target) -> None:
+    """No racer got a server error (but one the release profile knows as its transient defect, which the contract
+    judge reports as that)."""
+    errors = [ex for ex in exchanges
+              if ex.status >= 500 and not target.profile.tolerates_transient(ex.status, ex.response_body)]
     checks.expect(req, not errors, f"{len(errors)} of {len(exchanges)} racing requests got a server error",
                   *errors[:2])
 
@@ -70,7 +73,7 @@ def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, ad
     flow, mail = verifier.sent(identity.email)
     racing = verifier.client.race(submissions(target, flow.id,
                                               verifier.code_body(flow, str(mail.code)), load.racers), load.racers)
-    no_server_error(racing, req)
+    no_server_error(racing, req, target)
     single_use(racing, req, "simultaneous correct codes", admin, identity, target)
 
 
@@ -82,7 +85,7 @@ def test_one_link_verifies_once_however_many_race(verifier: Verifier, admin: Adm
     _, mail = verifier.sent(identity.email)
     link = str(mail.verification_link)
     racing = verifier.client.race([("GET", link, {}) for _ in range(load.racers)], load.racers)
-    no_server_error(racing, req)
+    no_server_error(racing, req, target)
     single_use(racing, req, "simultaneous openings of the link", admin, identity, target)
 
 
@@ -99,7 +102,7 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
     wrong = f"{(int(str(mail.code)) + 1) % 1_000_000:06d}"
     racing = verifier.client.race(submissions(target, flow.id, verifier.code_body(flow, wrong),
                                               load.wrong_codes), load.racers)
-    no_server_error(racing, req)
+    no_server_error(racing, req, target)
     evaluated = [ex for ex in racing if judged_wrong(ex)]
     checks.expect(req, len(evaluated) <= limit,
                   f"{len(evaluated)} of {len(racing)} simultaneous wrong codes were evaluated (max_submissions "
@@ -127,7 +130,7 @@ def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: Adm
     else:
         racing = verifier.client.race([("GET", str(first_mail.verification_link), {}),
                                        ("GET", str(second_mail.verification_link), {})], 2)
-    no_server_error(racing, req)
+    no_server_error(racing, req, target)
     wins = [ex for ex in racing if passed(ex)]
     checks.measure(req, Measurement("flows passed among two proven at once", len(wins), limit="reported"),
                    f"{len(wins)} of the two flows passed", *racing)
@@ -145,7 +148,7 @@ def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, targe
         ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.email_body(flow, identity.email)}),
         ("POST", target.public(SUBMIT, flow=flow.id), {"json": verifier.code_body(flow, str(mail.code))}),
     ], 2)
-    no_server_error(racing, req)
+    no_server_error(racing, req, target)
     now = verifier.fetch(flow.id)
     checks.expect(req, now.state in ("passed_challenge", "sent_email"),
                   f"after the race the flow is in {now.state!r}", *racing)
