@@ -211,8 +211,9 @@ class UnnamedRequirementWarning(pytest.PytestWarning):
 
 
 #: checks that judge every exchange whatever the test is about (the contract judge), and figures reported
-#: without judging: they are not the test's own requirements.
-CROSS_CUTTING_CHECKS = frozenset({"contract", checks.MEASURE})
+#: without judging (a measurement, a known defect of the release tolerated): they are not the test's own
+#: requirements.
+CROSS_CUTTING_CHECKS = frozenset({"contract", checks.MEASURE, checks.KNOWN_DEFECT})
 
 
 def unnamed_requirements(markers: Sequence[str], results: Sequence[checks.CheckResult]) -> list[str]:
