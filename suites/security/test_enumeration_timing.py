@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 import uuid
 
 import pytest
@@ -51,10 +50,11 @@ def cohens_d(a: list[float], b: list[float]) -> float:
 
 
 def submit_timed(client: Client, verifier: Verifier, address: str) -> tuple[float, Exchange]:
+    """The milliseconds the server took to answer an email submission for ``address`` (request sent to answer
+    read: not the suite's own judging of it, nor a known transient defect's first answer), and its exchange."""
     flow = verifier.new_flow()
-    started = time.perf_counter()
     ex = client.submit(flow.id, verifier.email_body(flow, address))
-    return (time.perf_counter() - started) * 1000, ex
+    return ex.elapsed * 1000, ex
 
 
 @pytest.mark.requirement("VER-ENUM-TIMING")
