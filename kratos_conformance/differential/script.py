@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..admin_api import AdminApi, Identity
-from ..clients import Client, ClientKind
+from ..clients import Client, ClientKind, NoAnswer
 from ..exchanges import Exchange, Recorder
 from ..flow_document import Flow
 from ..mail import Inbox, Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
@@ -325,13 +325,19 @@ def run_cases(setting: Setting, cases: list[Case], *, only: tuple[str, ...] = ()
     return {case_key(case, kind): results[case_key(case, kind)] for case, kind in selected}
 
 
+def _http_error(exc: httpx.HTTPError) -> str:
+    """A request's failure in words that are the same on every run (the kind of failure, no URL or id)."""
+    cause = exc.cause if isinstance(exc, NoAnswer) else exc
+    return f"HTTP error: {type(cause).__name__}"
+
+
 def _run_plain(script: Script, case: Case, kind: ClientKind) -> None:
     try:
         case.function(script, kind)
     except CaseStopped as stop:
         script.observe("stopped", why=str(stop))
     except httpx.HTTPError as exc:
-        script.observe("stopped", why=f"HTTP error: {type(exc).__name__}")
+        script.observe("stopped", why=_http_error(exc))
 
 
 def _advance(script: Script, gen: Iterator[Any], _: Any, waiting: list[Any], order: int, key: str) -> None:
@@ -343,6 +349,6 @@ def _advance(script: Script, gen: Iterator[Any], _: Any, waiting: list[Any], ord
         script.observe("stopped", why=str(stop))
         return
     except httpx.HTTPError as exc:
-        script.observe("stopped", why=f"HTTP error: {type(exc).__name__}")
+        script.observe("stopped", why=_http_error(exc))
         return
     heapq.heappush(waiting, (wait.until, order, key, script, gen))
