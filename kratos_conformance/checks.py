@@ -44,7 +44,8 @@ class RequirementFailure(AssertionError):
 
     def render(self) -> str:
         req = self.requirement
-        parts = [f"[{req.id}] {req.level}: {req.statement}", f"  -> {self.detail}"]
+        detail = self.detail.replace("\n", "\n     ")  # a detail's further lines under its first
+        parts = [f"[{req.id}] {req.level}: {req.statement}", f"  -> {detail}"]
         for i, ex in enumerate(self.exchanges, 1):
             parts.append(f"--- exchange {i}/{len(self.exchanges)} ---\n{ex.render()}")
         return "\n".join(parts)

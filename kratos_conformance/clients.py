@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .curl import curl_line
 from .errors import CannotJudge
 from .exchanges import Exchange, Recorder, now
 from .redact import redact_url
@@ -88,12 +89,19 @@ def exchange_of(http: httpx.Client, label: str, method: str, url: str, *, home: 
 class NoAnswer(httpx.TransportError):
     """A request that got no HTTP answer (a dropped connection, an answer past :data:`ANSWER_DEADLINE`, a mailed
     link to a port nothing listens on) while the server itself still answers: the server's failure, which a
-    scenario reports under :data:`~kratos_conformance.response_rules.NO_ANSWER_REQUIREMENT`. Its message is one
-    line naming the request (secrets redacted) and the reason."""
+    scenario reports under :data:`~kratos_conformance.response_rules.NO_ANSWER_REQUIREMENT`. Its message is a line
+    naming the request (secrets redacted) and the reason, then the curl line that sends it again."""
 
     def __init__(self, method: str, url: str, cause: httpx.TransportError) -> None:
         reason = os_reason(cause) or (str(cause).splitlines() or [""])[0][:160] or type(cause).__name__
-        super().__init__(f"{method} {redact_url(url)} got no HTTP answer ({reason})")
+        lines = [f"{method} {redact_url(url)} got no HTTP answer ({reason})"]
+        try:
+            sent = cause.request
+            lines.append("reproduce (secrets redacted): "
+                         + curl_line(sent.method, str(sent.url), sent.headers.multi_items(), sent.content))
+        except (RuntimeError, httpx.RequestNotRead):  # no request kept, or a streamed body: the first line says it
+            pass
+        super().__init__("\n".join(lines))
         self.cause = cause
 
 

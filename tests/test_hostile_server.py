@@ -105,6 +105,14 @@ def test_a_server_reflecting_what_it_was_sent_gets_no_secret_into_the_reports(up
                       method="POST", after=2) as proxy:
         result, reports = run_through(upstream, tmp_path, proxy, env={debug_secrets.ENV: str(dump)})
     assert_a_verdict(result, reports)
+    assert_no_secret_shown(dump, result, reports)
+
+
+def assert_no_secret_shown(dump: Path, result: subprocess.CompletedProcess[str], reports: Path) -> None:
+    """None of the secrets the run sent or received (the debug dump of a run given ``debug_secrets.ENV``) is in
+    its reports or its output."""
+    from kratos_conformance.report import debug_secrets
+
     secrets = debug_secrets.read_dump(dump)
     values = sorted({v for found in secrets.values() for v in found if len(v) >= 6})
     assert secrets.get("cookie") and values
@@ -162,8 +170,9 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
     elsewhere = f"http://127.0.0.1:{free_port()}/self-service/verification?flow=f&token=secret-link-token"
     with httpx.Client(timeout=5.0) as http:
         with pytest.raises(NoAnswer, match=r"^GET http://127\.0\.0\.1:\d+/self-service/verification\?flow=f&token="
-                                           r"\S+ got no HTTP answer \(Connection refused\)$") as caught:
+                                           r"\S+ got no HTTP answer \(Connection refused\)\n") as caught:
             exchange_of(http, "browser", "GET", elsewhere, home=target.public_url)
+        assert str(caught.value).splitlines()[1].startswith("reproduce (secrets redacted): curl ")
         assert "secret-link-token" not in str(caught.value)
         with pytest.raises(CannotJudge, match="the server stopped answering"):
             exchange_of(http, "browser", "GET", elsewhere, home=elsewhere)
@@ -172,14 +181,20 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
 def test_a_request_left_unanswered_fails_the_requirement_in_one_line(upstream: tuple[EmbeddedTarget, int],
                                                                     tmp_path: Path) -> None:
     """A server that hangs up on a submission (it still answers everything else) fails VER-RESP-NO-5XX, named
-    with the request, in the report and on the terminal: no traceback of the HTTP client."""
+    with the request and its curl line, secrets redacted, in the report and on the terminal: no traceback of the
+    HTTP client."""
+    from kratos_conformance.report import debug_secrets
+
     target, _ = upstream
+    dump = tmp_path / "secrets.jsonl"
     with HostileProxy(target.public_url, "hangs-up", r"/self-service/verification\?flow=", method="POST",
                       after=2) as proxy:
-        result, reports = run_through(upstream, tmp_path, proxy)
+        result, reports = run_through(upstream, tmp_path, proxy, env={debug_secrets.ENV: str(dump)})
     doc = assert_a_verdict(result, reports)
+    assert_no_secret_shown(dump, result, reports)  # the failure shows the curl line of a request with a CSRF token
     assert doc is not None and result.returncode == 1
     unanswered = [f for r in doc["requirements"] if r["id"] == "VER-RESP-NO-5XX" for f in r["failures"]]
     assert unanswered and all(re.match(r"POST http://127\.0\.0\.1:\d+/self-service/verification\?flow=\S+ got no "
                                        r"HTTP answer \(", f["detail"]) for f in unanswered), unanswered[:1]
+    assert all("\nreproduce (secrets redacted): curl -X POST " in f["detail"] for f in unanswered)
     assert "RemoteProtocolError" not in result.stdout and "httpx/_transports" not in result.stdout
