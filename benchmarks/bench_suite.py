@@ -59,6 +59,8 @@ class Timed:
     summary: str
     peak_rss_mib: float = 0.0
     target_peak_rss_mib: float = 0.0
+    #: the command's exit code: anything but 0 against the clean reference target makes the figures worthless
+    exit_code: int = 0
 
 
 def run_suite(run: str, method: str, *, capture: Path | None = None, workers: int = 0) -> Timed:
@@ -78,7 +80,7 @@ def run_suite(run: str, method: str, *, capture: Path | None = None, workers: in
     summary, session = done.pytest_summary()
     if done.exit_code != 0:
         summary += f"; exit {done.exit_code}"
-    return Timed(done.wall, session, summary, done.peak_rss_mib, done.children_peak_rss_mib)
+    return Timed(done.wall, session, summary, done.peak_rss_mib, done.children_peak_rss_mib, done.exit_code)
 
 
 def measure(run: str, method: str) -> dict[str, Any]:
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         results.setdefault("peak_rss_mib", {})[run] = peak
         print(f"  => {run}, {'+'.join(methods)}: {total:.2f}s from command to verdict; peak memory {peak:.0f} MiB "
               f"(goal: under {MEMORY_GOAL_MIB[run]} MiB: {'met' if peak < MEMORY_GOAL_MIB[run] else 'NOT met'})")
+    plain: list[Timed] = []
+    parallel: list[Timed] = []
     if "scenarios" in runs:
         plain = [run_suite("scenarios", m) for m in methods]
         captured = [r for r in results["rows"] if r["run"] == "scenarios"]
@@ -163,6 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"figures written to {args.out}")
+    failed = [f"{r['run']}/{r['method']} ({r['summary']})" for r in results["rows"] if r["exit_code"] != 0]
+    failed += [f"{what}/{m} ({t.summary})" for what, timed in (("scenarios without capture", plain),
+                                                             ("default -n 2", parallel))
+               for m, t in zip(methods, timed) if t.exit_code != 0]
+    if failed:
+        print(f"bench_suite: INVALID: the suite did not pass against the clean reference target in {len(failed)} "
+              f"run(s), so these figures time a broken run: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,3 +26,45 @@ def test_the_command_s_peak_memory_and_its_children_s_are_told_apart() -> None:
     itself = run_measured([sys.executable, "-c", HOLDS_80_MIB], ROOT)
     assert 80 <= itself.peak_rss_mib < 150 and itself.children_peak_rss_mib == 0, itself
     del ballast
+
+
+def test_the_capture_hands_the_suite_an_answer_it_can_still_read_to_its_end() -> None:
+    """The benchmark's capture reads each answer; the suite then reads it raw, to a deadline. A capture that left
+    the stream consumed made every captured run fail (and the benchmark timed the failures)."""
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from benchmarks import capture_plugin
+    from kratos_conformance.clients import request_within
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b'{"ok":true}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Captured(httpx.HTTPTransport):
+        handle_request = capture_plugin._httpx_handle_request
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    capture_plugin._originals["httpx"] = httpx.HTTPTransport.handle_request
+    try:
+        with httpx.Client(transport=Captured()) as http:
+            answer = request_within(http, "GET", f"http://127.0.0.1:{server.server_address[1]}/", deadline=5)
+        assert answer.json() == {"ok": True}
+        (captured,) = capture_plugin._captured
+        assert base64.b64decode(captured["response_body"]) == b'{"ok":true}' and captured["status"] == 200
+    finally:
+        capture_plugin._originals.clear()
+        capture_plugin._captured.clear()
+        server.shutdown()
+        server.server_close()
