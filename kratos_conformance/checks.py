@@ -316,6 +316,10 @@ def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> 
     return dict(err or {})
 
 
+#: the requirement a method's mail is judged under (the mail carries its code, or its link).
+MAIL_REQUIREMENT = {"code": "VER-CODE-MAIL", "link": "VER-LINK-MAIL"}
+
+
 def mail_arrives(inbox: Inbox, address: str, req: str, *, wait: float, flow_id: str | None = None) -> Mail:
     """The next mail to ``address`` that may carry flow ``flow_id``'s challenge (see :class:`Inbox`); ``req``
     fails, saying what did arrive, when none comes within ``wait`` seconds. A mail arriving is no evidence that

@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 
 from .bundle import data_root
 from .differential import RECORDINGS
-from .errors import EXIT_CANNOT_JUDGE, CannotJudge
+from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
 from .mail import SmtpSink, open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight
@@ -139,9 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_JUDGE
     except Exception as exc:  # noqa: BLE001 - a defect of the suite itself: one line, the traceback kept
         saved = save_traceback()
-        why = (str(exc).splitlines() or [""])[0][:160]
-        print(f"{PROG}: internal error, not the server's ({type(exc).__name__}: {why}); the traceback is in {saved}: "
-              "please report it", file=sys.stderr)
+        print(f"{PROG}: internal error, not the server's ({type(exc).__name__}: {first_line(exc, 160)}); the "
+              f"traceback is in {saved}: please report it", file=sys.stderr)
         return EXIT_CANNOT_JUDGE
 
 

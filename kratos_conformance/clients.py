@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .curl import curl_line
-from .errors import CannotJudge
+from .errors import CannotJudge, first_line
 from .exchanges import Exchange, Recorder, now
 from .redact import redact_url
 from .target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
@@ -93,8 +93,7 @@ class NoAnswer(httpx.TransportError):
     naming the request (secrets redacted) and the reason, then the curl line that sends it again."""
 
     def __init__(self, method: str, url: str, cause: httpx.TransportError) -> None:
-        reason = os_reason(cause) or (str(cause).splitlines() or [""])[0][:160] or type(cause).__name__
-        lines = [f"{method} {redact_url(url)} got no HTTP answer ({reason})"]
+        lines = [f"{method} {redact_url(url)} got no HTTP answer ({_reason(cause)})"]
         try:
             sent = cause.request
             lines.append("reproduce (secrets redacted): "
@@ -144,9 +143,13 @@ def server_gone(method: str, url: str, exc: BaseException) -> CannotJudge:
     """The run's end when a request failed and the server no longer takes connections (stopped, restarted, a
     network between), so what follows would judge nothing but its absence. A request that got no answer from a
     server still there is not this: that is the server's failure, judged as one."""
-    reason = os_reason(exc) or (str(exc).splitlines() or [""])[0][:160] or type(exc).__name__
     return CannotJudge(f"the server stopped answering during the run: {method} {redact_url(url)} failed "
-                       f"({reason}) and it takes no connection; the results so far are in the reports")
+                       f"({_reason(exc)}) and it takes no connection; the results so far are in the reports")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a request failed, in a few words: the operating system's, else the error's own first line."""
+    return os_reason(exc) or first_line(exc, 160) or type(exc).__name__
 
 
 def causes(exc: BaseException, limit: int = 12) -> Iterator[BaseException]:

@@ -10,6 +10,12 @@ class CannotJudge(Exception):
     """
 
 
+def first_line(exc: BaseException, limit: int) -> str:
+    """The first line of ``exc``'s message, at most ``limit`` characters ("" when it has none): how an error of
+    another library is named inside a one-line message."""
+    return (str(exc).splitlines() or [""])[0][:limit]
+
+
 EXIT_CONFORMANT = 0
 EXIT_NOT_CONFORMANT = 1
 EXIT_CANNOT_JUDGE = 2

@@ -31,7 +31,7 @@ import httpx
 
 from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
-from .errors import CannotJudge
+from .errors import CannotJudge, first_line
 from .flow_document import Flow
 from .mail import Inbox, Mail, MailNotReceived, MailSource
 from .options import RunOptions
@@ -327,10 +327,9 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             f"{schema_id!r}{mail_line}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
-        why = (str(exc).splitlines() or [""])[0][:120]
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "
-                          f"({type(exc).__name__}: {why}): check that --public-url and --admin-url are its "
-                          "public and admin APIs") from None
+                          f"({type(exc).__name__}: {first_line(exc, 120)}): check that --public-url and --admin-url "
+                          "are its public and admin APIs") from None
     finally:
         check.close()
 

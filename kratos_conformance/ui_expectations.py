@@ -51,9 +51,9 @@ def layout_of(flow: Any) -> Layout:
     for node in items(mapping(mapping(flow).get("ui")).get("nodes")):
         node = mapping(node)
         attrs = mapping(node.get("attributes"))
-        label = mapping(mapping(node.get("meta")).get("label")).get("id")
+        label = message_id(mapping(node.get("meta")).get("label")) or None
         shapes.append((str(node.get("group", "")), str(attrs.get("name") or attrs.get("id") or ""),
-                       str(attrs.get("type") or node.get("type") or ""), label if isinstance(label, int) else None))
+                       str(attrs.get("type") or node.get("type") or ""), label))
     return tuple(shapes)
 
 

@@ -150,8 +150,8 @@ class Verifier:
     def wait_mail(self, email: str, flow: Flow | None = None, *, req: str | None = None) -> Mail:
         """The next mail to ``email`` not read before (that may carry ``flow``'s challenge, when one is given);
         when none comes within the mail timeout, ``req`` fails (by default the method's mail requirement)."""
-        req = req or ("VER-CODE-MAIL" if self.method == "code" else "VER-LINK-MAIL")
-        return checks.mail_arrives(self.inbox, email, req, wait=self.target.mail_timeout,
+        return checks.mail_arrives(self.inbox, email, req or checks.MAIL_REQUIREMENT[self.method],
+                                   wait=self.target.mail_timeout,
                                    flow_id=flow.id if flow is not None else None)
 
     @_a_step_on_the_way

@@ -75,7 +75,7 @@ from urllib.parse import quote
 import httpx
 
 from ..clients import request_within
-from ..errors import CannotJudge
+from ..errors import CannotJudge, first_line
 from .message import Mail, mail_from_bytes
 from .source import MailSource
 
@@ -144,9 +144,8 @@ class HttpMailReader:
                 if mail.is_to(address):
                     found.append(mail)
         except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-            why = (str(exc).splitlines() or [""])[0][:80]
             raise self._fail(f"an answer about the mail for {address} has a shape the suite cannot read "
-                             f"({type(exc).__name__}: {why}): is this {self.name}'s API?") from None
+                             f"({type(exc).__name__}: {first_line(exc, 80)}): is this {self.name}'s API?") from None
         return found
 
     def clear(self) -> None:

@@ -7,6 +7,7 @@ import email.policy
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
 from ..redact import remember_received
@@ -17,7 +18,8 @@ _URL = re.compile(r"https?://[^\s\"'<>]+")
 
 @dataclass(frozen=True)
 class Mail:
-    """One mail as any mail source delivers it (the same shape for the SMTP sink and every HTTP reader)."""
+    """One mail as any mail source delivers it (the same shape for the SMTP sink and every HTTP reader). Its
+    content never changes, so what is read from it (links, code, flow, token) is read once and kept."""
 
     id: str
     recipients: tuple[str, ...]
@@ -37,7 +39,7 @@ class Mail:
         wanted = address.strip().lower()
         return any(r.strip().lower() == wanted for r in self.recipients)
 
-    @property
+    @cached_property
     def links(self) -> list[str]:
         """Every http(s) URL in the text part, then in the HTML part, in order, without duplicates."""
         found: list[str] = []
@@ -47,7 +49,7 @@ class Mail:
                 found.append(url)
         return found
 
-    @property
+    @cached_property
     def verification_link(self) -> str | None:
         """The first link to the verification route (``/self-service/verification?...``), if any."""
         for url in self.links:
@@ -66,7 +68,7 @@ class Mail:
             return None
         return values[0] if values else None
 
-    @property
+    @cached_property
     def message_id(self) -> str | None:
         """The Message-ID header, if the source kept the headers (two deliveries of one message share it)."""
         for name, value in self.raw_headers.items():
@@ -85,17 +87,17 @@ class Mail:
             return named == flow_id
         return self.code is not None or self.verification_link is not None
 
-    @property
+    @cached_property
     def flow_id(self) -> str | None:
         """The flow the mail belongs to, read from its verification link."""
         return self.link_param("flow")
 
-    @property
+    @cached_property
     def token(self) -> str | None:
         """The link method's token, read from the verification link."""
         return self.link_param("token")
 
-    @property
+    @cached_property
     def code(self) -> str | None:
         """The 6-digit verification code: from the subject, else the text, else the link's ``code`` parameter."""
         for text in (self.subject, self.text):

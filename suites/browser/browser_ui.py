@@ -289,8 +289,8 @@ class BrowserUi:
         """The next mail to ``email`` not read before (that may carry flow ``flow_id``'s challenge, when given);
         the method's mail requirement fails when none comes within the mail timeout."""
         with checks.precondition():
-            return checks.mail_arrives(self.inbox, email, "VER-CODE-MAIL" if self.method == "code" else
-                                       "VER-LINK-MAIL", wait=self.target.mail_timeout, flow_id=flow_id)
+            return checks.mail_arrives(self.inbox, email, checks.MAIL_REQUIREMENT[self.method],
+                                       wait=self.target.mail_timeout, flow_id=flow_id)
 
     # -- outcomes ------------------------------------------------------------------------------------------------
     def expect_redirected_to_ui(self, req: str, nav: Nav, *, flow_id: str | None = None,
