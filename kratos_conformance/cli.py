@@ -201,7 +201,10 @@ def run_preflight(opts: RunOptions) -> Findings | None:
     finally:
         mail.close()
     if isinstance(mail, SmtpSink):
-        said.insert(0, f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)")
+        said.insert(0, f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)"
+                    if parse_mail_source(opts.mail_source).port else
+                    "no mail is read: the built-in SMTP sink has no address the server's courier knows "
+                    "(--mail-source smtp-sink://HOST:PORT); the scenarios that read mail need --admin-url too")
     for line in said:
         print(f"{PROG}: {line}", flush=True)
     return findings

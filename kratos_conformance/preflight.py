@@ -40,7 +40,8 @@ from .target import API_INIT, SUBMIT
 
 #: the longest the preflight waits for its mail (the whole preflight must end within seconds).
 MAIL_WAIT = 7.0
-#: a given code/link lifespan is cross-checked when its end comes within this many seconds of the mail
+#: a given code/link lifespan is cross-checked when it ends within this many seconds of asking for the mail (so the
+#: whole preflight, a failing cross-check included, ends within 10 s)
 CHALLENGE_WAIT = 7.0
 #: seconds after a lifespan's end before a code or link counts as expired (clock rounding on the server)
 CHALLENGE_MARGIN = 0.6
@@ -205,7 +206,8 @@ class _Preflight:
         else:
             email_traits = ["email"]
         traits = given_traits or {email_traits[0]: EMAIL_PLACEHOLDER}
-        self.settings["identity_traits"] = Setting(traits, "given" if given_traits else "learned")
+        self.settings["identity_traits"] = Setting(traits, "given" if given_traits else
+                                                   "learned" if schemas is not None else "default")
         return schema_id, traits
 
     def listed_schemas(self) -> dict[str, Any] | None:
@@ -264,7 +266,7 @@ class _Preflight:
         or link must no longer verify (it would make the expired-code scenarios fail a healthy server)."""
         given = self.options.challenge_lifespan
         until = asked_at + (given or 0) + CHALLENGE_MARGIN
-        if given is None or until - time.monotonic() > CHALLENGE_WAIT or (flow.lifespan or 0) < given + 2:
+        if given is None or until - asked_at > CHALLENGE_WAIT or (flow.lifespan or 0) < given + 2:
             return
         time.sleep(max(0.0, until - time.monotonic()))
         if mail.code and flow.active == "code":

@@ -41,12 +41,18 @@ def healthy(mail_port: int) -> Iterator[RunningTarget]:
     target.stop()
 
 
+#: what the last run() printed on stdout
+printed: list[str] = []
+
+
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, list[str], float]:
-    """``kratos-conformance run ARGS``: exit code, the lines on stderr, seconds taken."""
+    """``kratos-conformance run ARGS``: exit code, the lines on stderr, seconds taken (stdout lines in printed)."""
     started = time.monotonic()
     code = cli.main(["run", "--suite", "scenarios", "--run-profile", "smoke", "--report-dir", str(tmp_path), *args])
     seconds = time.monotonic() - started
-    return code, capsys.readouterr().err.strip().splitlines(), seconds
+    out, err = capsys.readouterr()
+    printed[:] = out.splitlines()
+    return code, err.strip().splitlines(), seconds
 
 
 def args_for(target: RunningTarget, mail_port: int, *extra: str) -> list[str]:
@@ -154,6 +160,8 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
 
     code, lines, _ = run(capsys, tmp_path, *args_for(healthy, mail_port))
     assert code == 0, lines
+    assert f"kratos-conformance: the SMTP sink listens on 127.0.0.1:{mail_port} (where the server's courier " \
+           "sends)" in printed
     settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
     assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
     assert settings["identity_schema"]["source"] == "learned"
@@ -186,3 +194,11 @@ def test_a_server_whose_ui_the_suite_serves_passes_and_the_report_says_so(capsys
     settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
     assert settings["ui_url"] == {"value": ui + "verification", "source": "served"}
     assert settings["error_ui_url"] == {"value": ui + "error", "source": "served"}
+
+
+def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_path, healthy: RunningTarget) -> None:
+    """A bare smtp-sink has no address the deployed server's courier knows: the run never claims it listens for it."""
+    code, lines, _ = run(capsys, tmp_path, "--public-url", healthy.public_url)
+    assert code == 0, lines
+    assert not [line for line in printed if "listens on" in line], printed
+    assert [line for line in printed if "no mail is read" in line and "smtp-sink://HOST:PORT" in line], printed
