@@ -75,6 +75,8 @@ class CheckResult:
     measurement: Measurement | None = None
     #: judged on the way to the state a test needs (inside :func:`precondition`), not by the test itself.
     precondition: bool = False
+    #: how many answers the check judged (a fuzzing run's pass stands for every response that could break it).
+    judged: int = 1
 
 
 #: the name of a :func:`measure` result: a figure reported, not a check judged.
@@ -132,14 +134,14 @@ def tell(result: CheckResult) -> None:
 
 
 def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect",
-           measurement: Measurement | None = None) -> None:
-    """The primitive every check ends in: record the outcome (and the number it judged, if any) and raise if
-    ``condition`` is false."""
+           measurement: Measurement | None = None, judged: int = 1) -> None:
+    """The primitive every check ends in: record the outcome (with the figure it judged, if any, and how many
+    answers it judged) and raise if ``condition`` is false."""
     req = requirement(req_id)
     if not condition:  # a detail may quote what the server reflected of the request, or a mail: secrets come out
         detail = redact_values(detail, {s for ex in exchanges for s in ex.sent_secrets} | received_secrets())
     tell(CheckResult(req_id, name, bool(condition), detail, tuple(exchanges), measurement,
-                     precondition=_in_precondition.get()))
+                     precondition=_in_precondition.get(), judged=judged))
     if not condition:
         raise RequirementFailure(req, detail, exchanges)
 

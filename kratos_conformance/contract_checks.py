@@ -2,10 +2,13 @@
 
 For a request to one of the contract's operations, the response must have a documented status (``default`` does
 not count: it only describes what an undocumented error would look like), a documented media type, the required
-headers, and a body that validates against the documented schema. Independently: no 5xx, and no debug details or
-stack traces in any body. The plugin runs :meth:`ContractJudge.judge` on each exchange as it is recorded, so a
-scenario stops at the first response that breaks the contract and the failure names VER-RESP-*; a request that got
-no answer at all is judged by :func:`unanswered`.
+headers, and a body that validates against the documented schema; and the rules of
+:mod:`~kratos_conformance.response_rules` that the answer can break: a redirect's target, a flow read's
+Cache-Control, every CSRF cookie's attributes, a flow's media type, its message ids and its node layout.
+Independently: no 5xx, and no debug details or stack traces in any body. The plugin runs
+:meth:`ContractJudge.judge` on each exchange as it is recorded, so a scenario stops at the first response that
+breaks the contract and the failure names the requirement; a request that got no answer at all is judged by
+:func:`unanswered`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,17 @@ from . import checks, response_rules
 from .clients import NoAnswer
 from .contract import deref, load_contract, schema_validator, validation_errors
 from .exchanges import Exchange
-from .response_rules import NO_ANSWER_REQUIREMENT, RedirectTargets, location_problem
+from .response_rules import (
+    NO_ANSWER_REQUIREMENT,
+    RedirectTargets,
+    cache_control_problem,
+    csrf_cookie_problems,
+    flow_content_type_problem,
+    is_csrf_cookie,
+    is_flow_document,
+    is_flow_read,
+    location_problem,
+)
 from .target import Target
 from .ui_expectations import expectations
 
@@ -69,8 +82,17 @@ class ContractJudge:
         if 300 <= ex.status < 400:
             problem = location_problem(ex.location, self.redirect_targets)
             found["VER-RESP-LOCATION"] = [problem] if problem else []
+        if is_flow_read(ex.operation, ex.status):
+            problem = cache_control_problem(ex.header("Cache-Control"))
+            found["VER-GET-CACHE-CONTROL"] = [problem] if problem else []
+        cookies = [raw for raw in ex.set_cookies if is_csrf_cookie(raw)]
+        if cookies:
+            found["VER-INIT-CSRF-COOKIE"] = [f"CSRF cookie: {problem}" for raw in cookies
+                                             for problem in csrf_cookie_problems(raw, self.target.cookie_policy)]
         flow = self.flow_document(ex)
         if flow is not None:
+            problem = flow_content_type_problem(ex.header("Content-Type"))
+            found["VER-RESP-JSON-TYPE"] = [problem] if problem else []
             found["VER-RESP-MESSAGE-IDS"] = self.ui.message_problems(flow)
             if self.ui.can_judge_layout(flow):  # else not judged: no recorded layout to compare with
                 layout = self.ui.layout_problem(flow)
@@ -92,7 +114,7 @@ class ContractJudge:
             doc = ex.json()
         except ValueError:
             return None
-        return doc if isinstance(doc, dict) and isinstance(doc.get("ui"), dict) else None
+        return doc if is_flow_document(doc) else None
 
     def problems(self, op: dict[str, Any], ex: Exchange) -> dict[str, list[str]]:
         """Every way the response departs from the documented response of ``op``, by requirement id.

@@ -17,6 +17,7 @@ import schemathesis
 from kratos_conformance import checks, fuzzing, response_rules
 from kratos_conformance.catalog import requirement
 from kratos_conformance.checks import CheckResult, RequirementFailure
+from kratos_conformance.curl import curl_line
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.mail import SmtpSink
 from kratos_conformance.profiles import get_profile
@@ -148,7 +149,7 @@ def assert_no_secret(line: str) -> None:
 
 
 def test_curl_line_redacts_cookies_tokens_and_codes_and_keeps_the_flow_id() -> None:
-    line = fuzzing.curl_line(
+    line = curl_line(
         "POST", f"{PUBLIC}self-service/verification?flow={FLOW_ID}&token={SECRETS[3]}",
         {"Content-Type": "application/json", "Cookie": f"{COOKIE_NAME}={CSRF_SECRET}", "Accept": "application/json",
          "User-Agent": "schemathesis", "X-Schemathesis-TestCaseId": "abc"},
@@ -163,13 +164,13 @@ def test_curl_line_redacts_cookies_tokens_and_codes_and_keeps_the_flow_id() -> N
 
 
 def test_curl_line_redacts_secrets_in_forms_multipart_and_broken_json() -> None:
-    form = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/x-www-form-urlencoded"},
+    form = curl_line("POST", PUBLIC, {"Content-Type": "application/x-www-form-urlencoded"},
                              f"email=a%40b.c&csrf_token={SECRETS[1]}&code=123456")
     multipart_body = (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{SECRETS[1]}\r\n'
                       f'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\na@b.c\r\n--b--\r\n')
-    multipart = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "multipart/form-data; boundary=b"},
+    multipart = curl_line("POST", PUBLIC, {"Content-Type": "multipart/form-data; boundary=b"},
                                   multipart_body.encode())
-    broken = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/json"},
+    broken = curl_line("POST", PUBLIC, {"Content-Type": "application/json"},
                                f'{{"csrf_token": "{SECRETS[1]}", "code": "123456", "ema'.encode())
     for line in (form, multipart, broken):
         assert_no_secret(line)
@@ -178,13 +179,13 @@ def test_curl_line_redacts_secrets_in_forms_multipart_and_broken_json() -> None:
 
 
 def test_curl_line_for_a_get_is_short() -> None:
-    assert fuzzing.curl_line("GET", f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}",
+    assert curl_line("GET", f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}",
                              {"Accept": "application/json"}) == (
         f"curl -H 'Accept: application/json' '{PUBLIC}self-service/verification/flows?id={FLOW_ID}'")
 
 
 def test_a_body_with_nul_bytes_is_piped_in_with_printf() -> None:
-    line = fuzzing.curl_line("POST", PUBLIC, {"Content-Type": "application/json"}, b'\x00{"a":"%\\"}')
+    line = curl_line("POST", PUBLIC, {"Content-Type": "application/json"}, b'\x00{"a":"%\\"}')
     printf, _, curl = line.partition(" | ")
     assert printf == r"""printf '\000{"a":"%%\\"}'""" and "--data-binary @-" in curl
 
@@ -231,7 +232,7 @@ def test_every_check_maps_to_one_catalog_requirement() -> None:
     for name, req_id in fuzzing.CHECK_REQUIREMENTS.items():
         assert requirement(req_id).id == req_id, name
     requirement(fuzzing.STATEFUL_REQUIREMENT)
-    requirement(fuzzing.NO_ANSWER_REQUIREMENT)
+    requirement(response_rules.NO_ANSWER_REQUIREMENT)
 
 
 def test_cache_control_check(st_schema: Any) -> None:
@@ -295,8 +296,8 @@ def test_redirect_location_check(st_schema: Any, location: str | None, ok: bool)
 
 def test_redirects_are_judged_by_shape_when_the_uis_are_unknown() -> None:
     loose = fuzzing.CheckTarget(public_url=PUBLIC)
-    assert fuzzing.location_problem("https://ui.example/verify?flow=1", loose) is None
-    assert fuzzing.location_problem("/relative", loose) is not None
+    assert response_rules.location_problem("https://ui.example/verify?flow=1", loose) is None
+    assert response_rules.location_problem("/relative", loose) is not None
 
 
 def test_custom_checks_skip_without_a_check_target(st_schema: Any) -> None:
@@ -599,6 +600,7 @@ def test_a_run_reports_passes_only_for_requirements_it_holds_evidence_for() -> N
                                                          "VER-GET-CACHE-CONTROL", "VER-FUZZ-NEGATIVE-REJECTED")))
     assert [(r.requirement, r.passed) for r in heard] == [("VER-RESP-NO-5XX", True), ("VER-RESP-SCHEMA", True)]
     assert "12 of 40" in heard[1].detail
+    assert [r.judged for r in heard] == [40, 12]  # the report counts the responses judged, not the run
     assert _heard(lambda: fuzzing.report_passes(fuzzing.RunStats("empty"), ("VER-RESP-NO-5XX",))) == []
 
 

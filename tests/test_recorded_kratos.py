@@ -3,8 +3,9 @@
 The recordings (kratos_conformance/recordings/) hold what Kratos really answered to every scripted case, with ids,
 tokens, times and base URLs abstracted. Each answer is turned back into a concrete HTTP response (placeholders
 replaced by well-formed values) and judged the way a scenario's exchange is judged: documented status, media type
-and headers, body schema, redirect target, message ids known to the v26 profile, no leaks, no server error. A
-contract that a healthy Kratos breaks would fail every run against it; this catches it without Kratos present.
+and headers, body schema, redirect target, a flow read's Cache-Control, CSRF cookies, a flow's media type,
+message ids known to the v26 profile, no leaks, no server error. A contract that a healthy Kratos breaks would fail
+every run against it; this catches it without Kratos present.
 """
 
 from __future__ import annotations
@@ -139,3 +140,27 @@ def test_layout_is_judged_only_where_a_recording_shows_one() -> None:
     assert judge.findings(exchange(step))["VER-UI-LAYOUT"]          # active "code": judged, and wrong
     body["active"] = "default"
     assert "VER-UI-LAYOUT" not in judge.findings(exchange(step))    # nothing to compare with: not judged
+
+
+def test_the_cache_cookie_and_media_type_rules_are_judged_on_every_answer_they_apply_to() -> None:
+    """The contract judge holds every exchange to the response rules the scenarios and the fuzzer use: a flow
+    read's Cache-Control, every CSRF cookie's attributes, a flow's media type; each only where it can be broken,
+    and each fails when the recorded answer is changed to break it."""
+    judge = ContractJudge(target("kratos-v26"))
+    read = _last_step("get.own/native")
+    assert judge.findings(exchange(read))["VER-GET-CACHE-CONTROL"] == []
+    assert judge.findings(exchange(read))["VER-RESP-JSON-TYPE"] == []
+    created = exchange(_last_step("init.create/native"))
+    assert "VER-GET-CACHE-CONTROL" not in judge.findings(created)          # not a flow read: not judged
+    assert "VER-INIT-CSRF-COOKIE" not in judge.findings(created)           # no CSRF cookie: not judged
+    read["response"]["headers"]["cache-control"] = "max-age=60"
+    read["response"]["headers"]["content-type"] = "application/json"
+    found = judge.findings(exchange(read))
+    assert found["VER-GET-CACHE-CONTROL"] and found["VER-RESP-JSON-TYPE"], found
+
+    browser = _last_step("init.create/spa")
+    assert judge.findings(exchange(browser))["VER-INIT-CSRF-COOKIE"] == []
+    cookies = browser["response"]["headers"]["set-cookie"]
+    browser["response"]["headers"]["set-cookie"] = [c.replace("; httponly", "") for c in
+                                                    (cookies if isinstance(cookies, list) else [cookies])]
+    assert judge.findings(exchange(browser))["VER-INIT-CSRF-COOKIE"] == ["CSRF cookie: not HttpOnly"]

@@ -195,6 +195,10 @@ def test_a_test_log_becomes_a_serialisable_record_without_secrets() -> None:
     rec = record_test("t::x[spa]", "spa", ["VER-SUBMIT-EMAIL-SENT"], [init, sub], checks, failed=True, target=None)
     assert rec.passed_checks == {"VER-INIT-BROWSER-JSON": 1}
     assert rec.judged_by == {"VER-INIT-BROWSER-JSON": {"status": 1}}  # the evidence: which check passed it
+    fuzzed = record_test("t::f", None, ["VER-RESP-SCHEMA"], [],
+                         [CheckResult("VER-RESP-SCHEMA", "fuzz", True, "12 of 40", (), judged=12)],
+                         failed=False, target=None)
+    assert fuzzed.judged_by == {"VER-RESP-SCHEMA": {"fuzz": 12}}  # a fuzzing run counts the answers it judged
     assert rec.transitions == [["choose_method", "sent_email", "updateVerificationFlow", "spa"]]
     assert rec.hits == [["createBrowserVerificationFlow", 200, "spa"], ["updateVerificationFlow", 200, "spa"]]
     assert rec.context_exchanges == []  # the failure is a check's: its exchanges are on the check

@@ -34,8 +34,6 @@ defined in one module only). The names below are the package's interface; the re
 modules.
 """
 
-from ..curl import curl_line
-from ..response_rules import NO_ANSWER_REQUIREMENT, location_problem
 from .budget import BUDGETS, CI_SEED, Budget, Seed, derive_seed, parse_budget, resolve_seed
 from .fuzzer import Fuzzer, detect_method, report_passes
 from .judging import (
@@ -50,11 +48,13 @@ from .live_flows import ALL_SLOTS, Injection, LiveFlow, LivePool, Plan, Slot, ap
 from .response_checks import (
     CHECK_REQUIREMENTS,
     CUSTOM_CHECKS,
+    RESPONSE_REQUIREMENTS,
     STATEFUL_REQUIREMENT,
     CheckTarget,
     checking,
     csrf_cookie_attributes,
     flow_cache_control,
+    flow_content_type,
     fuzz_check_functions,
     known_message_ids,
     no_body_leak,
@@ -69,9 +69,9 @@ __all__ = [
     # schema
     "fuzz_contract", "fuzz_schema",
     # response_checks
-    "CHECK_REQUIREMENTS", "CUSTOM_CHECKS", "NO_ANSWER_REQUIREMENT", "STATEFUL_REQUIREMENT", "CheckTarget", "checking",
-    "csrf_cookie_attributes", "flow_cache_control", "fuzz_check_functions", "known_message_ids", "no_body_leak",
-    "redirect_location",
+    "CHECK_REQUIREMENTS", "CUSTOM_CHECKS", "RESPONSE_REQUIREMENTS", "STATEFUL_REQUIREMENT", "CheckTarget",
+    "checking", "csrf_cookie_attributes", "flow_cache_control", "flow_content_type", "fuzz_check_functions",
+    "known_message_ids", "no_body_leak", "redirect_location",
     # judging
     "could_break", "curl_for", "curl_for_case", "judge", "negative_on_the_wire", "requirement_failure",
     # live_flows
@@ -80,6 +80,4 @@ __all__ = [
     "RunStats", "reached_flow_logic",
     # fuzzer
     "Fuzzer", "detect_method", "report_passes",
-    # from elsewhere in kratos_conformance, as the tests have always reached them
-    "curl_line", "location_problem",
 ]

@@ -162,7 +162,7 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
         judged = stats.passed[req_id]
         if judged:
             expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
-                   f"({stats.label})", name="fuzz")
+                   f"({stats.label})", name="fuzz", judged=judged)
 
 
 def _emit(failure: RequirementFailure) -> None:

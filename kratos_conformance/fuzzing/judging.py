@@ -33,7 +33,7 @@ from ..curl import curl_line
 from ..exchanges import Exchange
 from ..profiles import Profile
 from ..redact import redact_text
-from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie
+from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_document, is_flow_read
 from .response_checks import (
     CHECK_REQUIREMENTS,
     OPERATION_IDS,
@@ -108,16 +108,17 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
             found.append("VER-RESP-HEADERS")
         if declares_schema and ctype.endswith("json"):
             found.append("VER-RESP-SCHEMA")
-    if op_id == "getVerificationFlow" and response.status_code == 200:
+    if is_flow_read(op_id, response.status_code):
         found.append("VER-GET-CACHE-CONTROL")
     if any(is_csrf_cookie(raw) for raw in set_cookies(response)):
         found.append("VER-INIT-CSRF-COOKIE")
     if check_target is not None and 300 <= response.status_code < 400:
         found.append("VER-RESP-LOCATION")
     doc = _json_or_none(response)
-    if check_target is not None and check_target.ui is not None and isinstance(doc, dict) \
-            and isinstance(doc.get("ui"), dict):
-        found.append("VER-RESP-MESSAGE-IDS")
+    if is_flow_document(doc):
+        found.append("VER-RESP-JSON-TYPE")
+        if check_target is not None and check_target.ui is not None:
+            found.append("VER-RESP-MESSAGE-IDS")
     meta = case.meta
     if meta is None or meta.generation.mode.is_positive:
         found.append("VER-FUZZ-POSITIVE-ACCEPTED")

@@ -1,8 +1,8 @@
 """The fuzzer's own response checks, and the one requirement each check the fuzzer runs breaks.
 
 * **Custom checks** (:data:`CUSTOM_CHECKS`), registered with schemathesis by name when this module is imported
-  (here and only here, so each is registered once): Cache-Control on flow reads, CSRF cookie attributes, message
-  ids known to the profile, redirect targets, no debug or stack traces. They judge against the
+  (here and only here, so each is registered once): Cache-Control on flow reads, CSRF cookie attributes, a flow's
+  media type, message ids known to the profile, redirect targets, no debug or stack traces. They judge against the
   :class:`CheckTarget` made active with :func:`checking`; without one they skip.
 * **Check to requirement** (:data:`CHECK_REQUIREMENTS`): every check the fuzzer runs (schemathesis's and the
   custom ones) and the ONE requirement a failure of it breaks; :func:`fuzz_check_functions` looks them up in
@@ -30,7 +30,10 @@ from ..response_rules import (
     RedirectTargets,
     cache_control_problem,
     csrf_cookie_problems,
+    flow_content_type_problem,
     is_csrf_cookie,
+    is_flow_document,
+    is_flow_read,
     leak,
     location_problem,
 )
@@ -102,7 +105,7 @@ def _json_or_none(response: schemathesis.Response) -> Any:
 @schemathesis.check
 def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
-    if operation_id(case) != "getVerificationFlow" or response.status_code != 200:
+    if not is_flow_read(operation_id(case), response.status_code):
         return None
     problem = cache_control_problem(", ".join(header_values(response, "cache-control")) or None)
     if problem:
@@ -160,6 +163,17 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
 
 
 @schemathesis.check
+def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
+    if not is_flow_document(_json_or_none(response)):
+        return None
+    problem = flow_content_type_problem(", ".join(header_values(response, "content-type")) or None)
+    if problem:
+        raise AssertionError(problem)
+    return None
+
+
+@schemathesis.check
 def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
     found = leak((response.content or b"").decode("utf-8", errors="replace"), _json_or_none(response))
@@ -169,7 +183,8 @@ def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.C
 
 
 CUSTOM_CHECKS: tuple[Callable[..., bool | None], ...] = (
-    flow_cache_control, csrf_cookie_attributes, known_message_ids, redirect_location, no_body_leak,
+    flow_cache_control, csrf_cookie_attributes, flow_content_type, known_message_ids, redirect_location,
+    no_body_leak,
 )
 
 #: Every check the fuzzer runs and the ONE requirement a failure of it breaks, in reporting priority: when one
@@ -182,6 +197,7 @@ CHECK_REQUIREMENTS: dict[str, str] = {
     "csrf_cookie_attributes": "VER-INIT-CSRF-COOKIE",
     "redirect_location": "VER-RESP-LOCATION",
     "content_type_conformance": "VER-RESP-CONTENT-TYPE",
+    "flow_content_type": "VER-RESP-JSON-TYPE",
     "response_headers_conformance": "VER-RESP-HEADERS",
     "response_schema_conformance": "VER-RESP-SCHEMA",
     "known_message_ids": "VER-RESP-MESSAGE-IDS",
@@ -189,6 +205,10 @@ CHECK_REQUIREMENTS: dict[str, str] = {
     "positive_data_acceptance": "VER-FUZZ-POSITIVE-ACCEPTED",
 }
 STATEFUL_REQUIREMENT = "VER-FUZZ-STATEFUL"
+#: what every fuzzed response is judged against: the requirements of the response checks, without the two that
+#: judge whether a request was accepted (VER-FUZZ-POSITIVE-ACCEPTED, VER-FUZZ-NEGATIVE-REJECTED).
+RESPONSE_REQUIREMENTS: tuple[str, ...] = tuple(
+    req for req in CHECK_REQUIREMENTS.values() if not req.startswith("VER-FUZZ-"))
 
 
 def fuzz_check_functions() -> list[Callable[..., bool | None]]:

@@ -231,9 +231,9 @@ def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _evidence(judged_by: Mapping[str, int]) -> str:
-    """What passed a requirement, e.g. ``565 checks passed: contract 540, status 25``."""
+    """What passed a requirement, e.g. ``565 answers judged: contract 540, status 25``."""
     parts = ", ".join(f"{name} {n}" for name, n in sorted(judged_by.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{sum(judged_by.values())} checks passed: {parts}"
+    return f"{sum(judged_by.values())} answers judged: {parts}"
 
 
 def _kinds(values: Iterable[str]) -> list[str]:

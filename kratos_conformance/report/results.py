@@ -61,10 +61,11 @@ class TestRecord:
     kind: str | None = None
     #: requirement ids of the test's ``@pytest.mark.requirement`` markers.
     markers: list[str] = field(default_factory=list)
-    #: passing checks per requirement id.
+    #: per requirement id, how many answers passing checks judged.
     passed_checks: dict[str, int] = field(default_factory=dict)
-    #: per requirement id, which checks passed and how often (``contract``: the contract judge on an exchange,
-    #: ``status``, ``redirect``...: a scenario's named condition; ``fuzz``: a fuzzing run's evidence).
+    #: per requirement id, which checks passed and on how many answers (``contract``: the contract judge, one per
+    #: exchange; ``status``, ``redirect``...: a scenario's named condition; ``fuzz``: the fuzzed responses that
+    #: could break it).
     judged_by: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_checks: list[FailedCheck] = field(default_factory=list)
     #: (operation, status, client kind) per exchange; (before, after, operation, kind) per submission.
@@ -120,9 +121,10 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
         if check.name == MEASURE:
             continue  # a figure reported, not a check judged
         if check.passed:
-            passed[check.requirement] = passed.get(check.requirement, 0) + 1
+            judged = getattr(check, "judged", 1)
+            passed[check.requirement] = passed.get(check.requirement, 0) + judged
             by = judged_by.setdefault(check.requirement, {})
-            by[check.name] = by.get(check.name, 0) + 1
+            by[check.name] = by.get(check.name, 0) + judged
         else:
             failures.append(FailedCheck(check.requirement, check.name, redact_text(check.detail),
                                         [plain_exchange(ex) for ex in check.exchanges]))
@@ -183,7 +185,7 @@ class RequirementResult:
     reason: str = ""
     tests: list[str] = field(default_factory=list)
     passed_checks: int = 0
-    #: which checks passed it and how often, over every test (the evidence behind a pass).
+    #: which checks passed it and on how many answers, over every test (the evidence behind a pass).
     judged_by: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     ledger: dict[str, str] | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.fuzzing import Fuzzer, report_passes
+from kratos_conformance.fuzzing import RESPONSE_REQUIREMENTS, Fuzzer, report_passes
 from kratos_conformance.fuzzing.plugin import FuzzRun
 
 OPERATIONS = [
@@ -19,11 +19,6 @@ OPERATIONS = [
     "updateVerificationFlow",
     "followVerificationLink",
 ]
-#: what every fuzzed response is judged against (one check each; see fuzzing.CHECK_REQUIREMENTS).
-RESPONSE_REQUIREMENTS = (
-    "VER-RESP-NO-5XX", "VER-RESP-STATUS", "VER-RESP-NO-LEAK", "VER-GET-CACHE-CONTROL", "VER-INIT-CSRF-COOKIE",
-    "VER-RESP-LOCATION", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA", "VER-RESP-MESSAGE-IDS",
-)
 
 
 @pytest.mark.requirement(*RESPONSE_REQUIREMENTS, "VER-FUZZ-POSITIVE-ACCEPTED")
