@@ -85,6 +85,22 @@ MEASURE = "measure"
 #: measurement no evidence of a pass, and shown with the requirement's result (``known_defects``).
 KNOWN_DEFECT = "known defect"
 
+#: added to a check's name when what it compared with was learned from the target's own answers (UI URLs taken
+#: from its first redirects): the report then shows the evidence as consistency, not as the configured value.
+AGAINST_LEARNED = ", against learned UI URLs"
+
+
+def check_name(name: str, *, learned: bool) -> str:
+    """The name a check reports under: ``name``, marked :data:`AGAINST_LEARNED` when it judged against a learned
+    value."""
+    return name + AGAINST_LEARNED if learned else name
+
+
+def base_check_name(name: str) -> str:
+    """A reported check name without the :data:`AGAINST_LEARNED` mark."""
+    return name.removesuffix(AGAINST_LEARNED)
+
+
 CheckListener = Callable[[CheckResult], None]
 _listeners: list[CheckListener] = []
 _held: list[list[CheckResult]] = []
@@ -184,7 +200,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
 
     ``to`` None: the URL is unknown (not given, and the target's redirects did not show it), so only the shape
     is judged: an absolute http(s) Location. ``learned``: ``to`` was learned from the target's own redirects,
-    which the detail says (such a check shows consistency, not the configured URL)."""
+    which the detail and the check's name say (such a check shows consistency, not the configured URL)."""
     location = ex.location or ""
     shown = f"{ex.status} Location {_redacted_location(ex)!r}"
     if to is None:
@@ -199,7 +215,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
         missing = {k: v for k, v in query.items() if got.get(k) != v}
         ok = not missing
         detail = f"Location lacks query values {sorted(missing)}" if missing else detail
-    expect(req, ok, detail, ex, name="redirect")
+    expect(req, ok, detail, ex, name=check_name("redirect", learned=learned and to is not None))
     return location
 
 
@@ -292,12 +308,13 @@ def node_message(f: Flow, node_name: str, message_id: int, req: str, ex: Exchang
 
 
 def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool, ui_url: str | None,
-                       json_status: int = 200) -> None:
-    """A JSON client gets ``json_status`` with the flow; a browser is sent back to ``<ui_url>?flow=<flow_id>``."""
+                       learned: bool = False, json_status: int = 200) -> None:
+    """A JSON client gets ``json_status`` with the flow; a browser is sent back to ``<ui_url>?flow=<flow_id>``
+    (``learned``: see :func:`redirect`)."""
     if wants_json:
         status(ex, json_status, req)
     else:
-        redirect(ex, req, ui_url, query={"flow": flow_id})
+        redirect(ex, req, ui_url, query={"flow": flow_id}, learned=learned)
 
 
 def address_verified(address: Any, ex: Exchange, req: str) -> None:

@@ -170,6 +170,11 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert settings["method"] == {"value": "code", "source": "learned"}       # from the mail, not from "active"
     assert settings["ui_url"]["source"] == "learned" and settings["ui_url"]["value"].endswith("/verification")
     assert settings["error_ui_url"]["source"] == "learned"
+    # and the checks judged against those learned URLs say so in the evidence
+    evidence = {r["id"]: r.get("judged_by", {}) for r in
+                json.loads((tmp_path / "conformance-report.json").read_text())["requirements"]}
+    assert set(evidence["VER-RESP-LOCATION"]) == {"contract, against learned UI URLs"}
+    assert "redirect, against learned UI URLs" in evidence["VER-INIT-BROWSER-303"]
     fast = _target(mail_port, code_lifespan="1s")
     try:
         code, lines, _ = run(capsys, tmp_path, *args_for(fast, mail_port, "--challenge-lifespan", "1"))
@@ -194,6 +199,9 @@ def test_a_server_whose_ui_the_suite_serves_passes_and_the_report_says_so(capsys
     settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
     assert settings["ui_url"] == {"value": ui + "verification", "source": "served"}
     assert settings["error_ui_url"] == {"value": ui + "error", "source": "served"}
+    location = next(r for r in json.loads((tmp_path / "conformance-report.json").read_text())["requirements"]
+                    if r["id"] == "VER-RESP-LOCATION")
+    assert set(location["judged_by"]) == {"contract"}  # judged against URLs the suite knows, not learned ones
 
 
 def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_path, healthy: RunningTarget) -> None:

@@ -220,7 +220,8 @@ def unnamed_requirements(markers: Sequence[str], results: Sequence[checks.CheckR
     """The requirements a test's own checks judged that its markers do not name, sorted (a helper's checks on
     the way to a state, see :func:`checks.precondition`, are not the test's own)."""
     return sorted({r.requirement for r in results
-                   if r.name not in CROSS_CUTTING_CHECKS and not r.precondition} - set(markers))
+                   if checks.base_check_name(r.name) not in CROSS_CUTTING_CHECKS and not r.precondition}
+                  - set(markers))
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

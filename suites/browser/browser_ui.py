@@ -234,7 +234,8 @@ class BrowserUi:
                       f"the browser init answered {first.status if first else 'nothing'}, not 303", *nav.exchanges)
         if self.target.ui_url:
             checks.expect(req, under(nav.url, self.target.ui_url),
-                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
+                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
+                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
         checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
         checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
                       *nav.exchanges)
@@ -302,7 +303,8 @@ class BrowserUi:
                       f"{first.status if first else 'nothing'}", *nav.exchanges)
         if self.target.ui_url:
             checks.expect(req, under(nav.url, self.target.ui_url),
-                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges)
+                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
+                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
         if flow_id is not None:
             checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",
                           *nav.exchanges)

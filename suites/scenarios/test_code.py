@@ -44,7 +44,8 @@ def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: A
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     step = verifier.submit_code(flow, wrong(str(mail.code)))
-    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url)
+    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
+                              learned=target.learned("ui_url"))
     checks.expect(req, step.flow is not None and step.flow.id == flow.id, "a wrong code replaced the flow",
                   step.exchange)
     assert step.flow is not None
@@ -108,7 +109,8 @@ def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, 
     flow, mail = verifier.sent(identity.email)
     step = verifier.submit_code(flow, str(mail.code))
     req = "VER-CODE-SUCCESS"
-    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url)
+    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
+                              learned=target.learned("ui_url"))
     assert step.flow is not None
     checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
     checks.flow_messages(step.flow, [ids.VERIFIED], req, step.exchange)

@@ -1,8 +1,9 @@
 """Every response conforms to the contract.
 
 The plugin's contract judge (kratos_conformance/contract_checks.py) judges EVERY exchange of every scenario as it
-is recorded: documented status, media type, required headers, body schema, redirect targets, the release's
-messages and node layouts, no leaks, no server errors. This module walks each client kind through every branch once
+is recorded: documented status, media type, required headers, body schema, redirect targets, a flow read's
+Cache-Control, CSRF cookies, a flow's media type, the release's messages and node layouts, no leaks, no server
+errors. This module walks each client kind through every branch once
 and proves the judge really evaluated each of those requirements along the way.
 """
 
@@ -13,15 +14,19 @@ import uuid
 import pytest
 
 from kratos_conformance.admin_api import AdminApi
+from kratos_conformance.checks import base_check_name
 from kratos_conformance.exchanges import OPERATIONS
 from kratos_conformance.pytest_plugin import TestLog
 from kratos_conformance.verifier import Verifier
 
 JUDGED = ("VER-RESP-STATUS", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA",
-          "VER-RESP-MESSAGE-IDS", "VER-UI-LAYOUT", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX")
+          "VER-RESP-MESSAGE-IDS", "VER-UI-LAYOUT", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX", "VER-RESP-JSON-TYPE",
+          "VER-GET-CACHE-CONTROL")
+#: judged only where a browser or SPA client is answered: redirects, and the CSRF cookie of its flow's init
+JUDGED_FOR_BROWSERS = ("VER-RESP-LOCATION", "VER-INIT-CSRF-COOKIE")
 
 
-@pytest.mark.requirement(*JUDGED, "VER-RESP-LOCATION")
+@pytest.mark.requirement(*JUDGED, *JUDGED_FOR_BROWSERS)
 def test_every_response_of_a_full_walk_conforms(verifier: Verifier, admin: AdminApi, _test_log: TestLog) -> None:
     identity = admin.create_identity()
     client = verifier.client
@@ -36,13 +41,16 @@ def test_every_response_of_a_full_walk_conforms(verifier: Verifier, admin: Admin
     verifier.prove(flow, mail)                                       # passed_challenge
     client.submit(flow.id, verifier.email_body(flow, identity.email))  # replaced flow: 410 / 303
 
-    judged = {c.requirement for c in _test_log.checks if c.name == "contract"}
+    contract = [c for c in _test_log.checks if base_check_name(c.name) == "contract"]
+    judged = {c.requirement for c in contract}
     missing = [r for r in JUDGED if r not in judged]
     assert not missing, f"the contract judge never evaluated {missing} during a full walk"
     # every answer to one of the contract's operations was judged, not only some
     answered = [ex for ex in _test_log.exchanges if ex.operation in OPERATIONS.values()]
-    status_judged = [c for c in _test_log.checks if c.name == "contract" and c.requirement == "VER-RESP-STATUS"]
+    status_judged = [c for c in contract if c.requirement == "VER-RESP-STATUS"]
     assert len(status_judged) == len(answered) > 0, (
         f"{len(answered)} answers to the contract's operations, {len(status_judged)} judged for VER-RESP-STATUS")
     if not verifier.kind.wants_json:
         assert "VER-RESP-LOCATION" in judged, "a browser walk redirects, so redirect targets must have been judged"
+    if verifier.kind.flow_type == "browser":
+        assert "VER-INIT-CSRF-COOKIE" in judged, "a browser flow's init sets the CSRF cookie, which must be judged"
