@@ -550,6 +550,7 @@ def test_the_debug_secrets_file_must_stay_outside_the_report_dir(tmp_path: Path)
 
 
 def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() -> None:
+    from kratos_conformance.checks import check_name
     from kratos_conformance.report.plugin import unnamed_requirements
 
     own = CheckResult("VER-SUBMIT-BROWSER-303", "redirect", True, "ok", ())
@@ -560,3 +561,6 @@ def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() 
     assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT"], [own, on_the_way, judge, figure, tolerated]) == [
         "VER-SUBMIT-BROWSER-303"]
     assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT", "VER-SUBMIT-BROWSER-303"], [own, on_the_way]) == []
+    learned = CheckResult("VER-RESP-LOCATION", check_name("contract", learned=True), True, "ok", ())
+    assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT"], [learned]) == []  # still the contract judge's
+    assert unnamed_requirements([], [own]) == ["VER-SUBMIT-BROWSER-303"]     # a test without a marker, too

@@ -246,7 +246,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                              log.checks if log else [], failed=item.stash.get(_FAILED_KEY, False),
                              target=state.target)
         setattr(report, RECORD_ATTR, record.to_dict())
-        unnamed = unnamed_requirements(markers, log.checks if log else []) if markers else []
+        unnamed = unnamed_requirements(markers, log.checks if log else [])
         if unnamed:
             item.warn(UnnamedRequirementWarning(
                 f"judged {', '.join(unnamed)}, which its requirement marker does not name: add them to the "
