@@ -79,9 +79,18 @@ def cache_control_problem(value: str | None) -> str | None:
 CSRF_COOKIE_NAME = re.compile(r"^csrf_token_[0-9a-f]{64}$")
 
 
+#: how the name of every anti-CSRF cookie Kratos sets begins
+CSRF_COOKIE_PREFIX = "csrf_token"
+
+
+def is_csrf_cookie_name(name: str) -> bool:
+    """A cookie of this name is an anti-CSRF cookie (``csrf_token...``)."""
+    return name.strip().startswith(CSRF_COOKIE_PREFIX)
+
+
 def is_csrf_cookie(set_cookie: str) -> bool:
     """The ``Set-Cookie`` value sets an anti-CSRF cookie (``csrf_token...``)."""
-    return set_cookie.split("=", 1)[0].strip().startswith("csrf_token")
+    return is_csrf_cookie_name(set_cookie.split("=", 1)[0])
 
 
 def cookie_attributes(set_cookie: str) -> dict[str, str]:

@@ -13,7 +13,12 @@ from browser_ui import CONTINUE_SELECTOR, BrowserUi
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi, Identity
-from kratos_conformance.response_rules import stored_csrf_cookie_problems
+from kratos_conformance.response_rules import (
+    CSRF_COOKIE_PREFIX,
+    is_absolute_http_url,
+    is_csrf_cookie_name,
+    stored_csrf_cookie_problems,
+)
 from kratos_conformance.target import Target
 
 
@@ -53,7 +58,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_messages("VER-CODE-SUCCESS", [ids.VERIFIED])
     href = ui.continue_href()
     checks.expect("VER-BROWSER-WALK-CODE", ui.shows(CONTINUE_SELECTOR)
-                  and str(href).startswith(("http://", "https://")),
+                  and is_absolute_http_url(str(href)),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-CODE-VERIFIED")
 
@@ -73,7 +78,7 @@ def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_messages("VER-LINK-VALID", [ids.VERIFIED])
     href = ui.continue_href()
     checks.expect("VER-BROWSER-WALK-LINK", ui.shows(CONTINUE_SELECTOR)
-                  and str(href).startswith(("http://", "https://")),
+                  and is_absolute_http_url(str(href)),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-LINK-VERIFIED")
 
@@ -83,7 +88,7 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> N
     start = ui.open_init()
     ui.shots.take(ui.page, "form")
     req = "VER-BROWSER-COOKIE-HTTPONLY"
-    stored = [c for c in ui.context.cookies(target.public_url) if c["name"].startswith("csrf_token")]
+    stored = [c for c in ui.context.cookies(target.public_url) if is_csrf_cookie_name(c["name"])]
     checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
                   *start.exchanges)
     cookie = stored[0]
@@ -91,7 +96,7 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> N
     checks.expect(req, not problems, f"the browser stored the CSRF cookie {cookie['name']}: {'; '.join(problems)}",
                   *start.exchanges)
     visible = str(ui.page.evaluate("() => document.cookie"))
-    checks.expect(req, "csrf_token" not in visible,
+    checks.expect(req, CSRF_COOKIE_PREFIX not in visible,
                   "page scripts can read the CSRF cookie (document.cookie shows it)", *start.exchanges)
     token = ui.page.locator('input[type=hidden][name="csrf_token"]')
     checks.expect("VER-INIT-NODES", token.count() == 1 and bool(token.first.get_attribute("value")),

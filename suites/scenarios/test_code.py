@@ -7,7 +7,10 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi
+from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail
+from kratos_conformance.response_rules import is_absolute_http_url
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
 
@@ -118,10 +121,10 @@ def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, 
     checks.address_verified(*admin.address(identity), "VER-CODE-VERIFIED")
 
 
-def _check_continue(flow, ex) -> None:
+def _check_continue(flow: Flow, ex: Exchange) -> None:
     req = "VER-CODE-CONTINUE"
     href = flow.continue_url
-    checks.expect(req, bool(href) and str(href).startswith(("http://", "https://")),
+    checks.expect(req, bool(href) and is_absolute_http_url(str(href)),
                   f"no continue anchor with an absolute href: {flow.layout}", ex)
     checks.expect(req, flow.ui.get("method") == "GET" and flow.ui.get("action") == href,
                   f"ui.method/action {flow.ui.get('method')!r} {flow.ui.get('action')!r} do not lead to {href!r}", ex)
