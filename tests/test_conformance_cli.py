@@ -192,12 +192,13 @@ def load(path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def clean_and_broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A clean run and a run on a reference target with the wrong_code_400 fault (the same scenarios)."""
+    """A clean run and a run on a reference target with the wrong_code_400 fault (the same scenarios), whose
+    summary shows what changed since the clean one."""
     base = tmp_path_factory.mktemp("e2e")
     clean = cli("run", "--report-dir", str(base / "clean"), "--", "-k", CODE_SUBSET,
                 env={"KRATOS_CONFORMANCE_FUZZ_SEED": "4242"})
     broken = cli("run", "--report-dir", str(base / "broken"), "--reference-faults", "wrong_code_400",
-                 "--", "-k", CODE_SUBSET)
+                 "--compare-with", str(base / "clean" / "conformance-report.json"), "--", "-k", CODE_SUBSET)
     return {"base": base, "clean": clean, "broken": broken}
 
 
@@ -213,6 +214,8 @@ def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dic
     assert {("choose_method", "sent_email"), ("sent_email", "passed_challenge")} <= transitions
     assert 'data-verdict="conformant"' in (reports / "summary.html").read_text(encoding="utf-8")
     assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
+    svg = (reports / "state-machine.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and 'data-from="sent_email" data-to="passed_challenge"' in svg
 
 
 def test_allure_results_carry_steps_exchanges_labels_and_requirement_links(clean_and_broken: dict[str, Any]) -> None:
@@ -237,6 +240,10 @@ def test_diffing_a_clean_run_against_a_broken_target_lists_exactly_what_broke(
     broken, base = clean_and_broken["broken"], clean_and_broken["base"]
     assert broken.returncode == 1, broken.stdout[-3000:] + broken.stderr
     assert "failed: VER-CODE-WRONG\n" in broken.stdout
+    summary = (base / "broken" / "summary.html").read_text(encoding="utf-8")  # run with --compare-with the clean one
+    changes = summary[summary.index('<section id="changes">'):]
+    assert "1 regression(s), 0 fix(es)" in changes
+    assert changes.index('class="regression" data-requirement="VER-CODE-WRONG"') < changes.index("</section>")
     old, new = str(base / "clean" / "conformance-report.json"), str(base / "broken" / "conformance-report.json")
     result = cli("diff", old, new, "--json")
     assert result.returncode == 1, result.stderr

@@ -486,6 +486,8 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
     assert page.locator("#requirements tr.requirement").count() + \
         page.locator("#passed-requirements tr.requirement").count() == len(load_catalog())
     assert page.locator("#passed-requirements").is_visible() is False
+    assert page.locator("#coverage-operations").bounding_box()["y"] < page.locator("#requirements").bounding_box()["y"]
+    assert html.rindex('id="passed-requirements"') > html.rindex("<table")  # the passed ones come last
     assert page.locator("tr#req-VER-CODE-WRONG").get_attribute("data-status") == "failed"
     assert page.locator("#coverage-operations td.hit").count() >= 1
     page.locator("#failures details summary").first.click()
@@ -497,7 +499,7 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
     edges = page.locator("svg#state-machine g.edge[data-exercised=true]")
     drawn = {(edges.nth(i).get_attribute("data-from"), edges.nth(i).get_attribute("data-to")):
              int(edges.nth(i).get_attribute("data-count") or 0) for i in range(edges.count())}
-    assert drawn == counted
+    assert drawn == counted and edges.count() == len(counted)  # one edge each, none drawn twice
     failing_loop = 'svg#state-machine g.edge.failing[data-from="choose_method"][data-to="choose_method"]'
     assert page.locator(failing_loop).count() == 1
     assert page.evaluate("document.styleSheets.length") == 1  # the inline style sheet, nothing else
@@ -523,12 +525,13 @@ def test_the_summary_shows_what_changed_since_a_previous_report() -> None:
     old = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-WRONG": 1}),
                             record("t::b", failed=("VER-CODE-LIMIT",), outcome=FAILED)])
     new = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-LIMIT": 1, "VER-CSRF-WRONG": 1}),
-                            record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED)])
+                            record("t::b", failed=("VER-CODE-WRONG", "VER-LINK-USED"), outcome=FAILED)])
     html = render_summary(new, changes=diff_reports(old, new), compared_with="old/conformance-report.json")
     changes = html[html.index('<section id="changes">'):html.index("</section>")]
     assert changes.index('class="regression" data-requirement="VER-CODE-WRONG"') < \
         changes.index('class="fix" data-requirement="VER-CODE-LIMIT"') < \
         changes.index('class="newly-exercised" data-requirement="VER-CSRF-WRONG"')
+    assert 'class="newly-exercised failing" data-requirement="VER-LINK-USED"' in changes  # judged now, and failing
     assert html.index('id="changes"') < html.index('id="failures"')
     assert 'id="changes"' not in render_summary(new)
 

@@ -25,7 +25,7 @@ from ..curl import curl_for_exchange
 from ..exchanges import Exchange
 from .conformance_json import SUMMARY_NAME, load_report
 from .coverage import CONTRACT_OPERATIONS
-from .diff import Diff, diff_reports
+from .diff import ABSENT, Diff, diff_reports
 from .results import PASSED, STATUSES, UNEXPECTEDLY_PASSING
 from .state_machine import STYLE as STATE_MACHINE_STYLE
 from .state_machine import render_svg
@@ -37,6 +37,8 @@ STATE_MACHINE_NAME = "state-machine.svg"
 MAX_FAILURES_SHOWN = 5
 KIND_ORDER = ("native", "browser", "spa")
 STATE_ORDER = ("choose_method", "sent_email", "passed_challenge")
+#: statuses of a requirement that was not judged in a run (a change from one of these is "newly exercised")
+NOT_JUDGED = frozenset({"not_exercised", "skipped", ABSENT})
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1200px;
@@ -59,7 +61,7 @@ pre{background:#f7f8fa;border:1px solid #e1e4ea;padding:.5rem;overflow-x:auto;fo
 details{margin:.3rem 0}summary{cursor:pointer}.failure{border-left:3px solid #b42318;padding-left:.7rem;margin:.8rem 0}
 .muted{color:#667}p.cause{font-weight:600;margin:.2rem 0}pre.curl{background:#fbfbf4}
 section.requirement-failures h3{font-size:1rem;margin:.9rem 0 .2rem}
-#changes li.regression{color:#b42318;font-weight:600}#changes li.fix{color:#1f7a3d}
+#changes li.regression,#changes li.failing{color:#b42318;font-weight:600}#changes li.fix{color:#1f7a3d}
 """ + STATE_MACHINE_STYLE
 
 
@@ -95,25 +97,27 @@ def render_summary(doc: Mapping[str, Any], *, changes: Diff | None = None, compa
         _verdict(doc), _counts(doc["counts"]), _changes(changes, compared_with), _failures(doc),
         _measurements(doc.get("measurements") or []),
         '<nav><a href="#state-machine-section">state machine</a> · <a href="#meta">run</a> · '
-        '<a href="#requirements">requirements</a> · <a href="#coverage-operations">coverage</a></nav>',
+        '<a href="#coverage-operations">coverage</a> · <a href="#requirements">requirements</a></nav>',
         _state_machine(doc["coverage"]["transitions"]),
         _meta(doc), _runs(doc.get("runs")), _unexpected(doc),
-        _requirements([r for r in reqs if r["status"] != PASSED], [r for r in reqs if r["status"] == PASSED]),
         _operations_grid(doc["coverage"]["operations"]), _transitions_grid(doc["coverage"]["transitions"]),
+        _requirements([r for r in reqs if r["status"] != PASSED], [r for r in reqs if r["status"] == PASSED]),
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p)
 
 
 def _changes(changes: Diff | None, compared_with: str) -> str:
-    """What changed since the previous report: regressions first, then fixes, then newly exercised requirements."""
+    """What changed since the previous report: regressions first, then fixes, then newly exercised requirements
+    (judged now, not judged before: not exercised, skipped or not in the catalog), a failing one marked."""
     if changes is None:
         return ""
-    newly = [c for c in changes.changes if c.old in ("not_exercised", "absent") and c.new == PASSED]
+    newly = [c for c in changes.changes if c.old in NOT_JUDGED and c.new not in NOT_JUDGED]
     others = [c for c in changes.changes if c not in newly]
     items = ([("regression", c, "passed → " + _label(c.new)) for c in changes.regressions]
              + [("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
-             + [("newly-exercised", c, _label(c.old) + " → passed") for c in newly]
+             + [("newly-exercised" + ("" if c.new == PASSED else " failing"), c, f"{_label(c.old)} → {_label(c.new)}")
+                for c in newly]
              + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
     listed = "".join(f'<li class="{kind}" data-requirement="{_e(c.requirement)}"><a href="#req-{_e(c.requirement)}">'
                      f'{_e(c.requirement)}</a> {_e(what)}: {_e(c.statement)}</li>' for kind, c, what in items)
