@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 
-from ..checks import RequirementFailure, expect
+from ..checks import RequirementFailure, check_name, expect
 from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, server_gone, unreachable
 from ..errors import CannotJudge
 from ..exchanges import Recorder
@@ -162,7 +162,8 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
         judged = stats.passed[req_id]
         if judged:
             expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
-                   f"({stats.label})", name="fuzz", judged=judged)
+                   f"({stats.label})", name=check_name("fuzz", learned=req_id in stats.against_learned),
+                   judged=judged)
 
 
 def _emit(failure: RequirementFailure) -> None:
@@ -184,6 +185,9 @@ class Fuzzer:
         self.run_seed = run_seed
         self.schema = fuzz_schema(target.public_url, seed_value=run_seed, contract_path=contract_path)
         self.check_target = CheckTarget.from_target(target)
+        #: the redirect rule judges against UI URLs learned from the target's first redirects when none was given
+        self.against_learned = frozenset({"VER-RESP-LOCATION"} if target.learned("ui_url")
+                                         or target.learned("error_ui_url") else ())
         self.checks = fuzz_check_functions()
         register_hooks()
 
@@ -204,7 +208,7 @@ class Fuzzer:
         operation = self.operation(op_id)
         generation = GenerationMode(mode)
         negative = generation is GenerationMode.NEGATIVE
-        stats = RunStats(f"{op_id} [{mode}]", method=self.method)
+        stats = RunStats(f"{op_id} [{mode}]", method=self.method, against_learned=self.against_learned)
         search = _Search(budget.time_limit, budget.shrink_time, stats)
         session = _session(keep_cookies=False)
         strategy = operation.as_strategy(generation_mode=generation)
@@ -310,7 +314,7 @@ class Fuzzer:
         failure is reported as VER-FUZZ-STATEFUL with the steps that led to it.
         """
         fuzzer = self
-        stats = RunStats(f"stateful [{kind}]", method=self.method)
+        stats = RunStats(f"stateful [{kind}]", method=self.method, against_learned=self.against_learned)
         search = _Search(budget.stateful_time_limit, 0.0, stats)
         base = self.schema.as_state_machine()
         accept = KIND_ACCEPT[kind]

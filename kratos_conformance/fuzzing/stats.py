@@ -33,6 +33,9 @@ class RunStats:
     dropped_walks: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     passed: Counter[str] = field(default_factory=Counter)
+    #: requirements whose checks compared the answers with values learned from the target's own answers (the UI
+    #: URLs, when not given): their passes are reported as such.
+    against_learned: frozenset[str] = frozenset()
 
     @property
     def reached_share(self) -> float | None:
@@ -54,6 +57,7 @@ class RunStats:
         self.dropped_walks += other.dropped_walks
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
+        self.against_learned |= other.against_learned
 
     def summary(self) -> str:
         share = self.reached_share

@@ -35,6 +35,7 @@ import pytest
 pytest.register_assert_rewrite("kratos_conformance.pytest_plugin")  # imported here first when loaded with -p
 
 from .. import checks  # noqa: E402
+from ..bundle import suites_dir  # noqa: E402
 from ..catalog import load_catalog  # noqa: E402
 from ..errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
 from ..options import RunOptions  # noqa: E402
@@ -246,7 +247,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                              log.checks if log else [], failed=item.stash.get(_FAILED_KEY, False),
                              target=state.target)
         setattr(report, RECORD_ATTR, record.to_dict())
-        unnamed = unnamed_requirements(markers, log.checks if log else [])
+        in_a_suite = markers or item.path.resolve().is_relative_to(suites_dir().resolve())
+        unnamed = unnamed_requirements(markers, log.checks if log else []) if in_a_suite else []
         if unnamed:
             item.warn(UnnamedRequirementWarning(
                 f"judged {', '.join(unnamed)}, which its requirement marker does not name: add them to the "
