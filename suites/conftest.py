@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 
@@ -14,7 +15,7 @@ from kratos_conformance.clients import Client, ClientFactory, ClientKind
 from kratos_conformance.exchanges import Recorder
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, MailSource
-from kratos_conformance.pytest_plugin import launch_embedded_target
+from kratos_conformance.pytest_plugin import ConformanceRun, launch_embedded_target
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier
 
@@ -99,10 +100,12 @@ class ExpiringFlows:
 
 
 @pytest.fixture(scope="session")
-def expiring_flows(conformance_run, target: Target, mail: MailSource, active_method: str) -> ExpiringFlows:
+def expiring_flows(conformance_run: ConformanceRun, target: Target, mail: MailSource,
+                   active_method: str) -> ExpiringFlows:
     """For every client kind one flow without and one with return_to (when the target has an allowed one)."""
     def make(kind: ClientKind, return_to: str | None) -> Callable[[], Expiring]:
         def work() -> Expiring:
+            assert conformance_run.clients is not None
             verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
             return Expiring(verifier, verifier.new_flow(return_to), return_to)
         return work
@@ -170,7 +173,7 @@ class ExpiringChallenges:
 
     def start(self) -> None:
         """Make a batch for the kinds not claimed yet (evidence held for the scenario that claims it)."""
-        batch = {kind.value: Ahead(self._recorder, lambda kind=kind: self._make(kind))
+        batch = {kind.value: Ahead(self._recorder, partial(self._make, kind))
                  for kind in ClientKind if kind.value not in self._claimed}
         for ahead in batch.values():
             ahead.run()
@@ -216,15 +219,17 @@ class ExpiringChallenges:
 
 
 @pytest.fixture(scope="session")
-def expiring_challenges(conformance_run, target: Target, mail: MailSource, active_method: str
+def expiring_challenges(conformance_run: ConformanceRun, target: Target, mail: MailSource, active_method: str
                         ) -> ExpiringChallenges | None:
     """The session's expiring challenges, or None when the target's code/token lifespan is unknown or too long."""
     lifespan = target.challenge_lifespan
     if lifespan is None or lifespan > target.wait_budget or not target.has_admin or _outlives_its_flow(target):
         return None
+    assert conformance_run.clients is not None
     admin = AdminApi(target, conformance_run.recorder, conformance_run.clients.transport)
 
     def make(kind: ClientKind) -> SentChallenge:
+        assert conformance_run.clients is not None
         verifier = Verifier(conformance_run.clients(kind), target, mail, active_method)
         identity = admin.create_identity()
         return SentChallenge(verifier, identity, verifier.send(identity.email))

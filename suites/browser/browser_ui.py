@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -201,7 +201,7 @@ class BrowserUi:
         return tuple(self.last.exchanges) if self.last else ()
 
     # -- steps ---------------------------------------------------------------------------------------------------
-    def _navigate(self, action: Callable[[], Any], what: str) -> Nav:
+    def _navigate(self, action: Callable[[], object], what: str) -> Nav:
         try:
             with self.page.expect_navigation() as nav:
                 action()

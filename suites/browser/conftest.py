@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from browser_ui import CHROMIUM_ARGS, BrowserUi, Screenshots
@@ -20,6 +20,9 @@ from kratos_conformance.exchanges import Recorder
 from kratos_conformance.mail import MailSource
 from kratos_conformance.pytest_plugin import OPTIONS_KEY
 from kratos_conformance.target import Target
+
+if TYPE_CHECKING:  # typing only; playwright is imported by the chromium fixture, which skips without it
+    from playwright.sync_api import Browser, Page
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: how long one browser action (click, navigation, wait for an element) may take before the step fails.
@@ -36,7 +39,8 @@ def chromium_path() -> str | None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember the outcome of the test body, so the page fixture can photograph a failure."""
     report = yield
     if report.when == "call":
@@ -45,7 +49,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium() -> Iterator[Browser]:
     """A headless Chromium (one per module; Playwright gives every launch a fresh temporary profile)."""
     sync_api = pytest.importorskip("playwright.sync_api", exc_type=ImportError,
                                    reason="Playwright for Python is not installed or does not import "
@@ -78,7 +82,7 @@ def shots(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Screen
 
 
 @pytest.fixture
-def page(chromium: Any, shots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(chromium: Browser, shots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a new, empty browser context (no cookies, no storage); a failure is photographed."""
     context = chromium.new_context(viewport={"width": 900, "height": 800}, locale="en-US")
     context.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -94,7 +98,7 @@ def page(chromium: Any, shots: Screenshots, request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
-def ui(page: Any, target: Target, mail: MailSource, active_method: str, shots: Screenshots,
+def ui(page: Page, target: Target, mail: MailSource, active_method: str, shots: Screenshots,
        recorder: Recorder) -> BrowserUi:
     """The driver: one person's browser on the target's verification UI; its exchanges go to the run's recorder
     (the test's log and reports, and the contract judge), like every client's."""

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi
+from kratos_conformance.clients import ClientFactory
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail
 from kratos_conformance.response_rules import is_absolute_http_url
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
+
+if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
+    from conftest import ExpiringChallenges
 
 pytestmark = pytest.mark.usefixtures("code_method")
 
@@ -188,7 +194,7 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
 
 @pytest.mark.requirement("VER-CODE-LINK-HEAD")
 @pytest.mark.parametrize("kind", ["native"])
-def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin: AdminApi, make_client,
+def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin: AdminApi, make_client: ClientFactory,
                                                        req: str) -> None:
     # the user's flow is an API flow, so it can be read back after a stranger touched it (no CSRF binding)
     identity = admin.create_identity()
@@ -217,7 +223,7 @@ def test_code_submission_is_not_csrf_checked(verifier: Verifier, admin: AdminApi
 
 
 @pytest.mark.requirement("VER-CODE-EXPIRED")
-def test_expired_code_starts_over_with_4070005(expired_challenges, kind: str, admin: AdminApi,
+def test_expired_code_starts_over_with_4070005(expired_challenges: ExpiringChallenges, kind: str, admin: AdminApi,
                                                target: Target, req: str) -> None:
     sent = expired_challenges[kind]
     verifier, flow = sent.verifier, sent.flow

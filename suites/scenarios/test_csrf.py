@@ -8,6 +8,7 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
+from kratos_conformance.clients import ClientFactory
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
@@ -50,7 +51,7 @@ def test_browser_flow_email_with_wrong_csrf_token_is_refused(verifier: Verifier,
 
 @pytest.mark.requirement("VER-CSRF-WRONG", "VER-SUBMIT-ERROR-UI-ID")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_token_of_another_session_is_refused(verifier: Verifier, make_client, target: Target) -> None:
+def test_token_of_another_session_is_refused(verifier: Verifier, make_client: ClientFactory, target: Target) -> None:
     other = Verifier(make_client(verifier.kind), target, verifier.mail, verifier.method).new_flow()
     flow = verifier.new_flow()
     ex = verifier.client.submit(flow.id, verifier.email_body(flow, _address(), csrf_token=other.csrf_token))
@@ -80,7 +81,8 @@ def test_api_flow_email_with_an_origin_is_400(verifier: Verifier, req: str) -> N
 
 @pytest.mark.requirement("VER-CSRF-TOKEN-BOUND", "VER-SUBMIT-ERROR-UI-ID")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_the_right_token_without_its_cookie_is_refused(verifier: Verifier, make_client, target: Target) -> None:
+def test_the_right_token_without_its_cookie_is_refused(verifier: Verifier, make_client: ClientFactory,
+                                                       target: Target) -> None:
     flow = verifier.new_flow()
     cookieless = make_client(verifier.kind)  # the same kind of client, without the flow's cookie
     ex = cookieless.submit(flow.id, verifier.email_body(flow, _address()))

@@ -7,6 +7,8 @@ starts and these scenarios run last (``expired`` in suites/conftest.py), so the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from kratos_conformance import checks
@@ -15,9 +17,12 @@ from kratos_conformance.clients import ClientFactory
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import query_param
 
+if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
+    from conftest import ExpiringFlows
+
 
 @pytest.mark.requirement("VER-GET-410-API")
-def test_expired_api_flow_is_410_with_details_api(expired, target: Target, req: str) -> None:
+def test_expired_api_flow_is_410_with_details_api(expired: ExpiringFlows, target: Target, req: str) -> None:
     e = expired.get("native")
     ex = e.verifier.client.get_flow(e.flow.id)
     checks.status(ex, 410, req)
@@ -29,7 +34,8 @@ def test_expired_api_flow_is_410_with_details_api(expired, target: Target, req: 
 
 @pytest.mark.requirement("VER-GET-410-BROWSER")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, kind: str, req: str) -> None:
+def test_expired_browser_flow_is_410_with_redirect_to(expired: ExpiringFlows, target: Target, kind: str,
+                                                      req: str) -> None:
     e = expired.get(kind)
     ex = e.verifier.client.get_flow(e.flow.id)
     checks.status(ex, 410, req)
@@ -41,7 +47,7 @@ def test_expired_browser_flow_is_410_with_redirect_to(expired, target: Target, k
 
 @pytest.mark.requirement("VER-GET-403-BEFORE-410")
 @pytest.mark.parametrize("kind", ["browser", "spa"])
-def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired, make_client: ClientFactory,
+def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired: ExpiringFlows, make_client: ClientFactory,
                                                                 kind: str, req: str) -> None:
     e = expired.get(kind)
     stranger = make_client(kind)  # a client without the flow's CSRF cookie
@@ -52,7 +58,8 @@ def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired, make_cl
 
 
 @pytest.mark.requirement("VER-EXPIRY-POST")
-def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, kind: str, req: str) -> None:
+def test_post_to_expired_flow_starts_over_with_4070005(expired: ExpiringFlows, target: Target, kind: str,
+                                                       req: str) -> None:
     e = expired.get(kind)
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
@@ -70,7 +77,7 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired, target: Target, 
 
 
 @pytest.mark.requirement("VER-EXPIRY-RETURN-TO")
-def test_new_flow_after_expiry_keeps_return_to(expired, target: Target, kind: str, req: str) -> None:
+def test_new_flow_after_expiry_keeps_return_to(expired: ExpiringFlows, target: Target, kind: str, req: str) -> None:
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
     e = expired.get(kind, "return_to")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from kratos_conformance import checks
@@ -11,6 +13,9 @@ from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
+
+if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
+    from conftest import ExpiringChallenges
 
 pytestmark = pytest.mark.usefixtures("link_method")
 
@@ -78,7 +83,7 @@ def test_token_of_another_flow_starts_over_with_4070001(verifier: Verifier, admi
 
 
 @pytest.mark.requirement("VER-LINK-EXPIRED")
-def test_expired_token_starts_over_with_4070005(expired_challenges, kind: str, admin: AdminApi,
+def test_expired_token_starts_over_with_4070005(expired_challenges: ExpiringChallenges, kind: str, admin: AdminApi,
                                                 target: Target, req: str) -> None:
     sent = expired_challenges[kind]
     ex = sent.verifier.client.open(str(sent.mail.verification_link))

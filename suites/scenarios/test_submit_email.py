@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.clients import Client
+from kratos_conformance.clients import Client, ClientFactory
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.target import Target
@@ -57,8 +58,8 @@ def test_every_body_encoding_is_accepted(verifier: Verifier, encoding: str, req:
 @pytest.mark.requirement("VER-SUBMIT-BROWSER-303")
 @pytest.mark.parametrize("kind", ["browser"])
 def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
-    verifier: Verifier, make_client, target: Target
-, req: str) -> None:
+    verifier: Verifier, make_client: ClientFactory, target: Target, req: str
+) -> None:
     api_flow = Verifier(make_client("native"), target, verifier.mail, verifier.method).new_flow()
     address = f"x-{uuid.uuid4().hex[:8]}@conformance.test"
     ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, address))
@@ -66,7 +67,7 @@ def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
                     query={"flow": api_flow.id})
 
 
-def _validation_error(verifier: Verifier, flow: Flow, body: dict, req: str, target: Target) -> Step:
+def _validation_error(verifier: Verifier, flow: Flow, body: dict[str, Any], req: str, target: Target) -> Step:
     """Post ``body``: JSON clients get 400 with the flow, a browser gets 303 back to the UI.
 
     Returns the step whose exchange shows the resulting flow (the POST, or the browser's follow-up GET).
@@ -86,6 +87,7 @@ def test_missing_email_is_400_with_4000002(verifier: Verifier, target: Target, r
     body = verifier.email_body(flow, "")
     del body["email"]
     step = _validation_error(verifier, flow, body, req, target)
+    assert step.flow is not None
     checks.node_message(step.flow, "email", ids.REQUIRED, req, step.exchange)
 
 
@@ -95,6 +97,7 @@ def test_invalid_email_gets_the_profile_message(verifier: Verifier, target: Targ
     flow = verifier.new_flow()
     step = _validation_error(verifier, flow, verifier.email_body(flow, "not-an-email"),
                              req, target)
+    assert step.flow is not None
     result, ex = step.flow, step.exchange
     profile = target.profile
     checks.node_message(result, "email", profile.invalid_email_message_id, req, ex)
@@ -108,6 +111,7 @@ def test_unknown_method_is_400(verifier: Verifier, target: Target, active_method
     flow = verifier.new_flow()
     body = verifier.email_body(flow, "m@conformance.test", method="carrier-pigeon")
     step = _validation_error(verifier, flow, body, req, target)
+    assert step.flow is not None
     checks.expect(req, step.flow.id == flow.id, f"the flow was replaced by {step.flow.id}", step.exchange)
     if active_method == "code":
         checks.node_message(step.flow, "method", ids.GENERIC_ERROR, req, step.exchange)
@@ -121,6 +125,7 @@ def test_inactive_method_is_400_with_4010006(verifier: Verifier, target: Target,
     other = "link" if active_method == "code" else "code"
     body = verifier.email_body(flow, "m@conformance.test", method=other)
     step = _validation_error(verifier, flow, body, req, target)
+    assert step.flow is not None
     checks.flow_messages(step.flow, [ids.NO_METHOD], req, step.exchange)
 
 

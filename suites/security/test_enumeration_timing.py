@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
+from typing import cast
 
 import pytest
 from security_load import Load
@@ -92,7 +93,8 @@ def header_shape(ex: Exchange) -> dict[str, object]:
             cookie, _, attributes = value.partition(";")
             entry = (cookie.split("=", 1)[0].strip(), tuple(sorted(a.strip().lower() for a in attributes.split(";")
                                                                   if a.strip())))
-            shape.setdefault("set-cookie", []).append(entry)  # type: ignore[union-attr]
+            cookies = cast(list[tuple[str, tuple[str, ...]]], shape.setdefault("set-cookie", []))
+            cookies.append(entry)
         else:
             shape[name] = "<varies>" if name in VOLATILE_HEADERS else value
     return shape
