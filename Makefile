@@ -23,7 +23,7 @@ unexport PYTHONDONTWRITEBYTECODE
 help:
 	@echo "make conformance   whole suite against the embedded reference target (TARGET=<url> for a deployed one)"
 	@echo "make test          the project's own tests (after make lint)"
-	@echo "make lint          ruff over the project, mypy over the library"
+	@echo "make lint          ruff over the project, mypy over the library, the reference target and the suites"
 	@echo "make bench         benchmarks: time to verdict per run profile vs the bare-client floor, fuzz rates"
 	@echo "make mutation      the suite against the clean reference target and each named fault (~7 min on 2 cores)"
 	@echo "make reference     start the reference target in the foreground"

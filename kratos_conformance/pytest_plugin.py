@@ -335,7 +335,7 @@ def admin(conformance_run: ConformanceRun) -> AdminApi:
 
 
 @pytest.fixture
-def make_client(conformance_run: ConformanceRun) -> Any:
+def make_client(conformance_run: ConformanceRun) -> ClientFactory:
     """``make_client("native" | "browser" | "spa")`` -> a fresh client with an empty cookie jar."""
     assert conformance_run.clients is not None
     return conformance_run.clients
