@@ -107,6 +107,8 @@ _fault("get_flow_csrf_unchecked", BOTH, "GET /flows returns a browser flow to a 
 _fault("get_flow_expiry_before_csrf", BOTH,
        "GET /flows checks expiry before CSRF: an expired browser flow answers 410 to a client without its cookie")
 _fault("cookie_not_httponly", BOTH, "the CSRF cookie is set without the HttpOnly attribute")
+_fault("ui_page_mirrors_csrf_cookie", BOTH,
+       "the UI page copies the CSRF token into a second cookie page scripts can read (csrf_token_ui, not HttpOnly)")
 # --- enumeration -------------------------------------------------------------------------------------------------
 _fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")
 _fault("unknown_address_header", BOTH,

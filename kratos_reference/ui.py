@@ -51,7 +51,10 @@ def ui_routes(service: VerificationService) -> list[Route]:
         lookup = ClientRequest("GET", str(request.url), {"id": flow_id}, headers, dict(request.cookies))
         outcome = await run_in_threadpool(service.get_flow, lookup)
         if outcome.status == 200:
-            return flow_page(outcome.body)
+            response = flow_page(outcome.body)
+            if "ui_page_mirrors_csrf_cookie" in config.faults:
+                response.set_cookie("csrf_token_ui", _csrf_token(outcome.body), path="/", samesite="lax")
+            return response
         if outcome.status in (403, 404):
             return redirect_response(restart, request.method)
         error = (outcome.body or {}).get("error", {})
@@ -73,6 +76,14 @@ def ui_routes(service: VerificationService) -> list[Route]:
     return [Route("/ui/verification", verification, methods=["GET"]),
             Route("/ui/error", error, methods=["GET"]),
             Route("/ui/welcome", welcome, methods=["GET"])]
+
+
+def _csrf_token(flow: dict[str, Any]) -> str:
+    """The value of a flow's csrf_token node ("" without one)."""
+    for node in flow.get("ui", {}).get("nodes", []):
+        if node.get("attributes", {}).get("name") == "csrf_token":
+            return str(node["attributes"].get("value") or "")
+    return ""
 
 
 def error_page(error: dict[str, Any], status: int, error_id: str = "") -> HTMLResponse:

@@ -85,6 +85,14 @@ def probe_cookie_not_httponly(target: RunningTarget, sink: SmtpSink) -> Any:
     return "HttpOnly" in cookie
 
 
+def probe_ui_page_mirrors_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
+    with browser_client() as client:
+        init = client.get(target.public_url + "self-service/verification/browser")
+        page = client.get(init.headers["location"])
+        csrf_cookies = [name for name in client.cookies if name.startswith("csrf_token")]
+    return len(csrf_cookies), page.status_code
+
+
 def probe_unknown_address_mailed(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     flow = _api_flow(target).json()
@@ -579,6 +587,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "no_attempt_limit": (probe_no_attempt_limit, {"max_submissions": 1}, [200, 410]),
     "csrf_not_checked": (probe_csrf_not_checked, {}, 403),
     "cookie_not_httponly": (probe_cookie_not_httponly, {}, True),
+    "ui_page_mirrors_csrf_cookie": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
     "unknown_address_mailed": (probe_unknown_address_mailed, {}, 0),
     "address_not_marked_verified": (probe_address_not_marked_verified, {}, True),
     "get_link_verifies": (probe_get_link_verifies, {}, False),
