@@ -77,9 +77,10 @@ KRATOS_SQLITE_LOCKED = (
     "'database table is locked' (a shared-cache lock, which no busy timeout waits for), answered as an error saying "
     "so (a 500, or a 400 whose error says code 500), or, where the flow's error handler catches it, as the flow "
     "with message 4000001 and no text (a 400, or the flow a browser is sent to): measured on v1.3.1 under the "
-    "timing scenario's load and in a resend racing a code (2 of 12 full runs, 1 of 3 security-suite runs), and on "
-    "v26.2.0 once, the timing scenario's flow init answered 500 after more than 30 full runs without it; v25.4.0 "
-    "keeps its data the same way; never on PostgreSQL. The request is sent once more, and that answer is judged")
+    "timing scenario's load and in a resend racing a code (2 of 12 full runs, 1 of 3 security-suite runs); after "
+    "more than 30 full runs without it, once on v26.2.0 (the timing scenario's flow init answered 500) and once on "
+    "v25.4.0 (a resend racing a code answered 400); never on PostgreSQL. The request is sent once more, and that "
+    "answer is judged")
 
 
 def _sqlite_table_locked(status: int, body: str) -> bool:
