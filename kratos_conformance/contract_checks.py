@@ -67,7 +67,7 @@ class ContractJudge:
             checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {ex.status}", ex, known=known)
             return
         for req, problems in self.findings(ex).items():
-            learned = req == "VER-RESP-LOCATION" and self.learned_redirect_targets
+            learned = req == "VER-RESP-LOCATION" and self.target.ui_urls_learned
             checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex,
                           name=checks.check_name("contract", learned=learned))
 
@@ -100,11 +100,6 @@ class ContractJudge:
                 layout = self.ui.layout_problem(flow)
                 found["VER-UI-LAYOUT"] = [layout] if layout else []
         return found
-
-    @property
-    def learned_redirect_targets(self) -> bool:
-        """A UI URL that redirects are judged against was learned from the target's own redirects."""
-        return self.target.learned("ui_url") or self.target.learned("error_ui_url")
 
     @property
     def redirect_targets(self) -> RedirectTargets:

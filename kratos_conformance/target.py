@@ -124,6 +124,12 @@ class Target:
         entry = self.settings.get(setting)
         return isinstance(entry, Mapping) and entry.get("source") == "learned"
 
+    @property
+    def ui_urls_learned(self) -> bool:
+        """A UI URL that redirects are judged against was learned from the target's own redirects (see
+        :meth:`learned`)."""
+        return self.learned("ui_url") or self.learned("error_ui_url")
+
     def check_reachable(self, timeout: float = 5.0) -> None:
         """Raise :class:`CannotJudge` (one line) if the public or admin API does not answer HTTP at all.
 

@@ -186,8 +186,7 @@ class Fuzzer:
         self.schema = fuzz_schema(target.public_url, seed_value=run_seed, contract_path=contract_path)
         self.check_target = CheckTarget.from_target(target)
         #: the redirect rule judges against UI URLs learned from the target's first redirects when none was given
-        self.against_learned = frozenset({"VER-RESP-LOCATION"} if target.learned("ui_url")
-                                         or target.learned("error_ui_url") else ())
+        self.against_learned = frozenset({"VER-RESP-LOCATION"} if target.ui_urls_learned else ())
         self.checks = fuzz_check_functions()
         register_hooks()
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,11 +92,13 @@ def header_values(response: schemathesis.Response, name: str) -> list[str]:
 
 
 def _json_or_none(response: schemathesis.Response) -> Any:
+    """The JSON document a response carries (None when it is not JSON). schemathesis keeps the parsed document on
+    the response, so every check of one response shares one parse."""
     ctype = (header_values(response, "content-type") or [""])[0].split(";")[0].strip().lower()
     if not ctype.endswith("json") or not response.content:
         return None
     try:
-        return json.loads(response.content)
+        return response.json()
     except (ValueError, RecursionError):
         return None
 

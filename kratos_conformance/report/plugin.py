@@ -21,6 +21,7 @@ set to the verdict: 0 conformant, 1 not conformant, 2 cannot judge.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -217,6 +218,12 @@ class UnnamedRequirementWarning(pytest.PytestWarning):
 CROSS_CUTTING_CHECKS = frozenset({"contract", checks.MEASURE, checks.KNOWN_DEFECT})
 
 
+@functools.cache
+def _suites() -> Path:
+    """The suites' folder, resolved once (every test's teardown asks whether the test lies in it)."""
+    return suites_dir().resolve()
+
+
 def unnamed_requirements(markers: Sequence[str], results: Sequence[checks.CheckResult]) -> list[str]:
     """The requirements a test's own checks judged that its markers do not name, sorted (a helper's checks on
     the way to a state, see :func:`checks.precondition`, are not the test's own)."""
@@ -247,7 +254,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                              log.checks if log else [], failed=item.stash.get(_FAILED_KEY, False),
                              target=state.target)
         setattr(report, RECORD_ATTR, record.to_dict())
-        in_a_suite = markers or item.path.resolve().is_relative_to(suites_dir().resolve())
+        in_a_suite = markers or item.path.resolve().is_relative_to(_suites())
         unnamed = unnamed_requirements(markers, log.checks if log else []) if in_a_suite else []
         if unnamed:
             item.warn(UnnamedRequirementWarning(
