@@ -25,6 +25,8 @@ RUN_PROFILES = ("smoke", "default", "deep")
 SECURITY_LOADS = ("off", "low", "default")
 #: the fuzzing budgets (kratos_conformance.fuzzing.BUDGETS); each run profile names the one it uses.
 FUZZ_BUDGETS = RUN_PROFILES
+#: the fewest samples per side the timing comparison takes: fewer cannot show a difference (nor give a variance)
+TIMING_SAMPLES_MIN = 5
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "many connections are open at once; unset: as --security-load says)"),
     OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends at once (unset: as "
                "--security-load says; more than --max-submissions, or the race cannot judge the limit)"),
-    OptionSpec("timing-samples", "how many known and as many unknown addresses the timing comparison times (unset: "
-               "as --security-load says)"),
+    OptionSpec("timing-samples", "how many known and as many unknown addresses the timing comparison times, at least "
+               f"{TIMING_SAMPLES_MIN} (unset: as --security-load says)"),
     OptionSpec("guess-limit-per-flow", "highest acceptable chance that online guessing finds a flow's code within its "
                "attempt limit", "1e-4"),
     OptionSpec("guess-limit-per-hour", "highest acceptable chance that guessing at the measured flow-creation rate "
@@ -198,9 +200,9 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     return number
 
 
-def _count(name: str, value: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
-        raise CannotJudge(f"--{name}: {value!r} is not a whole number of at least 1")
+def _count(name: str, value: str, minimum: int = 1) -> int:
+    if not value.strip().isdigit() or int(value) < minimum:
+        raise CannotJudge(f"--{name}: {value!r} is not a whole number of at least {minimum}")
     return int(value)
 
 
@@ -299,7 +301,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
                               SECURITY_LOADS),
         race_size=_count("race-size", raw["race_size"]) if raw["race_size"] else None,
         race_wrong_codes=_count("race-wrong-codes", raw["race_wrong_codes"]) if raw["race_wrong_codes"] else None,
-        timing_samples=_count("timing-samples", raw["timing_samples"]) if raw["timing_samples"] else None,
+        timing_samples=(_count("timing-samples", raw["timing_samples"], TIMING_SAMPLES_MIN)
+                        if raw["timing_samples"] else None),
         guess_limit_per_flow=_probability("guess-limit-per-flow", raw["guess_limit_per_flow"]),
         guess_limit_per_hour=_probability("guess-limit-per-hour", raw["guess_limit_per_hour"])
         if raw["guess_limit_per_hour"] else None,

@@ -132,7 +132,8 @@ def test_deployment_figures_are_options_with_kratos_defaults() -> None:
     assert (set_.race_size, set_.race_wrong_codes, set_.timing_samples) == (6, 12, 8)
     for bad, words in (({"max_submissions": "0"}, "--max-submissions"), ({"race_size": "x"}, "--race-size"),
                        ({"cookie_same_site": "loose"}, "--cookie-same-site"),
-                       ({"cookie_path": "auth"}, "--cookie-path"), ({"timing_samples": "2.5"}, "--timing-samples")):
+                       ({"cookie_path": "auth"}, "--cookie-path"), ({"timing_samples": "2.5"}, "--timing-samples"),
+                       ({"timing_samples": "1"}, "--timing-samples: '1' is not a whole number of at least 5")):
         with pytest.raises(CannotJudge, match=words):
             parse_options(bad, environ={})
 

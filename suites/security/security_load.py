@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Load:
-    """How many requests a race sends at once, how many wrong codes it throws, how many timing samples it takes."""
+    """How many requests a race sends at once (``racers``), how many wrong codes the attempt-limit race sends at once
+    (``wrong_codes``), how many timing samples it takes per side (``samples``)."""
 
     racers: int
     wrong_codes: int

@@ -101,7 +101,7 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
     flow, mail = verifier.sent(identity.email)
     wrong = f"{(int(str(mail.code)) + 1) % 1_000_000:06d}"
     racing = verifier.client.race(submissions(target, flow.id, verifier.code_body(flow, wrong),
-                                              load.wrong_codes), load.racers)
+                                              load.wrong_codes), load.wrong_codes)  # all M at once
     no_server_error(racing, req, target)
     evaluated = [ex for ex in racing if judged_wrong(ex)]
     checks.expect(req, len(evaluated) <= limit,
