@@ -353,6 +353,21 @@ def test_judge_orders_findings_by_requirement_priority(st_schema: Any) -> None:
     assert found == sorted(found, key=order.index)
 
 
+def test_a_schema_failure_names_the_best_matching_error_not_the_whole_body(st_schema: Any) -> None:
+    """An ``active`` no method has, as the fuzzer reports it: the offending path, the value and the rule first,
+    as the contract judge says it, not schemathesis's "is not valid under any of the given schemas"."""
+    case = flows_get(st_schema)
+    doc = flow_doc([1080003])
+    doc["active"] = "password"
+    resp = response(200, body=doc, headers=[("Cache-Control", NO_STORE)],
+                    url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")
+    with fuzzing.checking(CHECK_TARGET):
+        (schema,) = [f for f in fuzzing.judge(case, resp) if f.requirement == "VER-RESP-SCHEMA"]
+    assert schema.message.startswith(
+        "Response violates schema: /active: 'password' is not one of ['code', 'link', 'default']")
+    assert "(rule enum at " in schema.message and "any of" not in schema.message
+
+
 def test_a_failure_starts_with_the_requirement_and_carries_a_redacted_curl_line(st_schema: Any) -> None:
     case = case_for(st_schema, "POST", "/self-service/verification", query={"flow": FLOW_ID},
                     body={"method": "code"}, media_type="application/json")

@@ -47,6 +47,7 @@ from kratos_conformance.report.results import (
     decide_verdict,
     derive_results,
     outcome_from_phases,
+    plain_exchange,
     record_test,
     unattributed_failures,
 )
@@ -224,6 +225,12 @@ def test_measurements_are_reported_and_a_reported_figure_is_no_evidence_of_a_pas
     assert [m["test"] for m in doc["measurements"]] == ["t::race", "t::race"]
     html = render_summary(doc)
     assert "over the limit" in html and "verifications among 10 simultaneous correct codes" in html
+    assert '<td class="run">' not in html  # one run: no run column
+    merged = merge_reports([("code", doc), ("link", doc)])
+    assert [m["run"] for m in merged["measurements"]] == ["code", "code", "link", "link"]
+    rows = render_summary(merged).split('<table id="measurements">')[1].split("</table>")[0]
+    assert "<th>run</th>" in rows and rows.count('<td class="run">code</td>') == 2
+    assert rows.count('<td class="run">link</td>') == 2
 
 
 def test_a_tolerated_known_defect_is_shown_with_the_requirement_and_is_no_evidence_of_a_pass() -> None:
@@ -505,6 +512,42 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
     assert page.evaluate("document.styleSheets.length") == 1  # the inline style sheet, nothing else
     assert requests == [path.as_uri()]  # self-contained: no request besides the page itself
     assert SECRET not in html and "REDACTED" in html
+
+
+def test_a_long_list_of_changes_leaves_the_first_failure_on_the_first_screen(tmp_path: Path,
+                                                                            chromium_page: Any) -> None:
+    """Compared with a report where every requirement had another status, each is a change: the regressions stay in
+    view, the rest is folded, and the first failed requirement's cause is still on the 1280x800 first screen."""
+    page, _ = chromium_page
+    doc = json.loads(json.dumps(failing_report()))
+    before = json.loads(json.dumps(doc))
+    for req in before["requirements"]:
+        req["status"] = SKIPPED if req["status"] == PASSED else PASSED
+    changes = diff_reports(before, doc)
+    assert len(changes.changes) > 20
+    path = tmp_path / "summary.html"
+    path.write_text(render_summary(doc, changes=changes, compared_with="old/conformance-report.json"), "utf-8")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(path.as_uri())
+    assert page.locator("#other-changes li").count() == len(changes.fixes) + len(changes.changes)
+    assert page.locator("#other-changes li").first.is_visible() is False
+    box = page.locator("#failures section.requirement-failures p.cause").first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800, box
+
+
+def test_the_curl_line_repeats_the_request_the_failure_is_about() -> None:
+    """A check's first piece of evidence; for a test that failed outside any check, the last request it sent."""
+    from kratos_conformance.report.html import curl_of
+
+    def sent(url: str) -> dict[str, Any]:
+        return plain_exchange(Exchange.record(httpx.Response(400, request=httpx.Request("GET", url)), "native", 0.0,
+                                              0.01))
+
+    first, last = sent(f"{BASE}self-service/verification/api"), sent(f"{BASE}self-service/verification/flows?id=x")
+    assert str(curl_of({"check": OUTSIDE_CHECKS, "exchanges": [first, last]})).endswith("flows?id=x'")
+    assert str(curl_of({"check": "status", "exchanges": [first, last]})).endswith("verification/api")
+    assert curl_of({"check": "status", "detail": "x\n  curl 'http://fuzz/'", "exchanges": [first]}) == \
+        "curl 'http://fuzz/'"
 
 
 def test_the_state_machine_draws_what_the_run_never_walked_dashed() -> None:

@@ -28,7 +28,14 @@ from schemathesis.core.parameters import ParameterLocation
 
 from ..catalog import requirement
 from ..checks import RequirementFailure, expect_unless_known
-from ..contract import component_validator, deref, load_contract
+from ..contract import (
+    component_validator,
+    deref,
+    load_contract,
+    response_schema,
+    schema_validator,
+    validation_errors,
+)
 from ..curl import curl_line
 from ..exchanges import Exchange
 from ..profiles import Profile
@@ -81,7 +88,9 @@ def judge(case: schemathesis.Case, response: schemathesis.Response,
         pass
     finally:
         _results.reset(token)
-    findings = [Finding(r.name, CHECK_REQUIREMENTS.get(r.name, STATEFUL_REQUIREMENT), _failure_text(r.failure))
+    findings = [Finding(r.name, CHECK_REQUIREMENTS.get(r.name, STATEFUL_REQUIREMENT),
+                        (r.name == "response_schema_conformance" and _schema_failure_text(case, response))
+                        or _failure_text(r.failure))
                 for r in sink if r.failure is not None
                 and (r.name != "negative_data_rejection" or negative_on_the_wire(case))]
     order = list(CHECK_REQUIREMENTS)
@@ -203,6 +212,23 @@ def _submission_schema() -> Any:
 def _failure_text(failure: Failure) -> str:
     text = f"{failure.title}: {failure.message}" if failure.message else failure.title
     return redact_text(" ".join(text.split()))[:600]
+
+
+def _schema_failure_text(case: schemathesis.Case, response: schemathesis.Response) -> str | None:
+    """A schema failure told as the contract judge tells it: the best-matching error first, with its JSON path and
+    the schema rule (``/active: 'default' is not one of ['code', 'link'] (rule enum at ...)``), not schemathesis's
+    message quoting the whole body before it; ``None`` when the contract does not explain it."""
+    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
+    try:
+        schema = response_schema(load_contract(), case.operation.path, case.operation.method.lower(),
+                                 str(response.status_code), content_type)
+        errors = validation_errors(schema_validator(schema), response.json())
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not errors:
+        return None
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return redact_text(f"Response violates schema: {errors[0]}{more}")[:600]
 
 
 def known_transient(response: schemathesis.Response, profile: Profile) -> bool:

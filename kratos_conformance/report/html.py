@@ -26,7 +26,7 @@ from ..exchanges import Exchange
 from .conformance_json import SUMMARY_NAME, load_report
 from .coverage import CONTRACT_OPERATIONS
 from .diff import ABSENT, Diff, diff_reports
-from .results import PASSED, STATUSES, UNEXPECTEDLY_PASSING
+from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING
 from .state_machine import STYLE as STATE_MACHINE_STYLE
 from .state_machine import render_svg
 
@@ -114,30 +114,40 @@ def _changes(changes: Diff | None, compared_with: str) -> str:
         return ""
     newly = [c for c in changes.changes if c.old in NOT_JUDGED and c.new not in NOT_JUDGED]
     others = [c for c in changes.changes if c not in newly]
-    items = ([("regression", c, "passed → " + _label(c.new)) for c in changes.regressions]
-             + [("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
-             + [("newly-exercised" + ("" if c.new == PASSED else " failing"), c, f"{_label(c.old)} → {_label(c.new)}")
-                for c in newly]
-             + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
-    listed = "".join(f'<li class="{kind}" data-requirement="{_e(c.requirement)}"><a href="#req-{_e(c.requirement)}">'
-                     f'{_e(c.requirement)}</a> {_e(what)}: {_e(c.statement)}</li>' for kind, c, what in items)
+    regressions = [("regression", c, "passed → " + _label(c.new)) for c in changes.regressions]
+    rest = ([("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
+            + [("newly-exercised" + ("" if c.new == PASSED else " failing"), c, f"{_label(c.old)} → {_label(c.new)}")
+               for c in newly]
+            + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
     head = (f"{len(changes.regressions)} regression(s), {len(changes.fixes)} fix(es), {len(newly)} newly "
             f"exercised, {len(others)} other change(s), {changes.unchanged} unchanged")
+    # The regressions stay in view; the rest is folded, so that the failures below stay on the first screen.
+    folded = (f'<details id="other-changes"><summary>{len(rest)} fix(es), newly exercised and other change(s)'
+              f"</summary>{_change_list(rest)}</details>" if rest else "")
     return (f'<section id="changes"><h2>Since {_e(compared_with or "the previous report")}</h2><p>{_e(head)}</p>'
-            f'{"<ul>" + listed + "</ul>" if listed else ""}</section>')
+            f"{_change_list(regressions)}{folded}</section>")
+
+
+def _change_list(items: Sequence[tuple[str, Any, str]]) -> str:
+    listed = "".join(f'<li class="{kind}" data-requirement="{_e(c.requirement)}"><a href="#req-{_e(c.requirement)}">'
+                     f'{_e(c.requirement)}</a> {_e(what)}: {_e(c.statement)}</li>' for kind, c, what in items)
+    return f"<ul>{listed}</ul>" if listed else ""
 
 
 def _measurements(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The numbers the checks judged (races, guessing, timing), with what they were held to."""
+    """The numbers the checks judged (races, guessing, timing), with what they were held to; in a merged report of
+    several runs (methods), which run measured each."""
     if not rows:
         return ""
+    runs = any("run" in m for m in rows)
     body = "".join(
         f'<tr data-requirement="{_e(m["requirement"])}" class="{"" if m["passed"] else "st-failed"}">'
         f'<td class="id"><a href="#req-{_e(m["requirement"])}">{_e(m["requirement"])}</a></td>'
-        f'<td>{_e(m["name"])}</td><td class="n">{_e(_number(m["value"]))} {_e(m["unit"])}</td>'
+        + (f'<td class="run">{_e(m.get("run", ""))}</td>' if runs else "")
+        + f'<td>{_e(m["name"])}</td><td class="n">{_e(_number(m["value"]))} {_e(m["unit"])}</td>'
         f'<td>{_e(m["limit"])}</td><td>{"" if m["passed"] else "over the limit"}</td></tr>' for m in rows)
-    return (f'<h2>Measurements</h2><table id="measurements"><tr><th>requirement</th><th>what</th><th>value</th>'
-            f'<th>held to</th><th></th></tr>{body}</table>')
+    return (f'<h2>Measurements</h2><table id="measurements"><tr><th>requirement</th>{"<th>run</th>" if runs else ""}'
+            f'<th>what</th><th>value</th><th>held to</th><th></th></tr>{body}</table>')
 
 
 def _number(value: float) -> str:
@@ -315,12 +325,15 @@ def cause_of(failure: Mapping[str, Any]) -> str:
 
 def curl_of(failure: Mapping[str, Any]) -> str | None:
     """The curl line that repeats the failing request: the one the detail carries (fuzzing), else one built from the
-    first recorded exchange (already redacted)."""
+    recorded exchange it is about (already redacted): a check's first piece of evidence, or for a test that failed
+    outside any check the last request it sent before failing."""
     for line in str(failure.get("detail") or "").splitlines():
         if line.strip().startswith(("curl ", "printf ")):
             return line.strip()
     exchanges = failure.get("exchanges") or []
-    return curl_for_exchange(exchanges[0]) if exchanges else None
+    if not exchanges:
+        return None
+    return curl_for_exchange(exchanges[-1] if failure.get("check") == OUTSIDE_CHECKS else exchanges[0])
 
 
 def _failure(f: Mapping[str, Any]) -> str:
