@@ -35,9 +35,9 @@ from typing import Any, NoReturn
 from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
-from .mail import SmtpSink, open_mail_source, parse_mail_source
+from .mail import open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
-from .preflight import PREFLIGHT_ENV, Findings, preflight
+from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
@@ -200,12 +200,8 @@ def run_preflight(opts: RunOptions) -> Findings | None:
         findings = preflight(opts, mail, say=said.append)
     finally:
         mail.close()
-    if isinstance(mail, SmtpSink):
-        said.insert(0, f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)"
-                    if parse_mail_source(opts.mail_source).port else
-                    "no mail is read: the built-in SMTP sink has no address the server's courier knows "
-                    "(--mail-source smtp-sink://HOST:PORT); the scenarios that read mail need --admin-url too")
-    for line in said:
+    sink = where_mail_is_read(opts, mail)
+    for line in ([sink] if sink else []) + said:
         print(f"{PROG}: {line}", flush=True)
     return findings
 

@@ -33,7 +33,7 @@ from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
 from .errors import CannotJudge, first_line
 from .flow_document import Flow
-from .mail import Inbox, Mail, MailNotReceived, MailSource
+from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
 from .redact import redact_url
 from .target import API_INIT, SUBMIT
@@ -334,6 +334,18 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
                           "are its public and admin APIs") from None
     finally:
         check.close()
+
+
+def where_mail_is_read(options: RunOptions, mail: MailSource) -> str | None:
+    """For the built-in SMTP sink with a deployed target, the line that says where it listens (or that it listens
+    nowhere a courier knows, and so reads no mail); ``None`` for a mail catcher. Printed by every run that opens
+    it: the command line's and a plain pytest run's."""
+    if not isinstance(mail, SmtpSink):
+        return None
+    if parse_mail_source(options.mail_source).port:
+        return f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)"
+    return ("no mail is read: the built-in SMTP sink has no address the server's courier knows "
+            "(--mail-source smtp-sink://HOST:PORT); the scenarios that read mail need --admin-url too")
 
 
 def _error_reason(answer: httpx.Response) -> str:

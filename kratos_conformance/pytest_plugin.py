@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
 from .options import OPTIONS, RunOptions, parse_options
-from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight
+from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight, where_mail_is_read
 from .profiles import get_profile
 from .target import Target
 from .ui_server import VerificationUi, parse_listen, served_urls
@@ -105,6 +105,8 @@ class ConformanceRun:
         self.clients: ClientFactory | None = None
         #: the method the preflight's mail showed (None: no mail round trip, or the embedded target).
         self.mailed_method: str | None = None
+        #: where a preflight run here says what it found (the conformance_run fixture: pytest's terminal)
+        self.say: Callable[[str], None] = lambda _: None
 
     def launch(self) -> None:
         """An embedded run: open the SMTP sink and launch the reference target's process without waiting for it
@@ -187,7 +189,12 @@ class ConformanceRun:
                 "identity_schema": Setting("default", "given"),
                 "identity_traits": Setting(dict(DEFAULT_TRAITS), "given")})
         handed = os.environ.get(PREFLIGHT_ENV)
-        return Findings.from_json(handed) if handed else preflight(opts, mail)
+        if handed:
+            return Findings.from_json(handed)
+        sink = where_mail_is_read(opts, mail)  # the command line says it before pytest; a plain pytest run here
+        if sink:
+            self.say(sink)
+        return preflight(opts, mail, say=self.say)
 
     def close(self) -> None:
         if self.clients is not None:
@@ -287,6 +294,13 @@ def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
     """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
     spool = (getattr(pytestconfig, "workerinput", None) or {}).get(WORKER_SPOOL_KEY)
     run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY], spool)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        def say(line: str) -> None:
+            with capture.global_and_fixture_disabled():  # on the terminal, not in the test's captured output
+                reporter.write_line(f"kratos-conformance: {line}")
+        run.say = say
     try:
         run.start()
     except CannotJudge as exc:

@@ -210,3 +210,18 @@ def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_p
     assert code == 0, lines
     assert not [line for line in printed if "listens on" in line], printed
     assert [line for line in printed if "no mail is read" in line and "smtp-sink://HOST:PORT" in line], printed
+
+
+def test_a_plain_pytest_run_says_where_the_sink_listens(tmp_path: Path, healthy: RunningTarget, mail_port: int) -> None:
+    """The suites run by pytest itself (no command line before it) run the preflight there, and print on the
+    terminal where the built-in SMTP sink listens and what the preflight found."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites/scenarios/test_get.py", "-q", "-p",
+                           "no:cacheprovider", "-k", "test_unknown_flow_is_404", *args_for(healthy, mail_port),
+                           "--report-dir", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"kratos-conformance: the SMTP sink listens on 127.0.0.1:{mail_port}" in done.stdout, done.stdout
+    assert "kratos-conformance: preflight: " in done.stdout and "a verification mail arrived" in done.stdout
