@@ -35,7 +35,7 @@ from typing import Any, NoReturn
 from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
-from .mail import open_mail_source, parse_mail_source
+from .mail import MailSource, open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
@@ -53,7 +53,8 @@ SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "su
           "security": "suites/security", "all": "suites"}
 #: the run options that matter to ``record``.
 RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
-                  "profile", "challenge_lifespan", "mail_timeout", "reference_method")
+                  "profile", "challenge_lifespan", "mail_timeout", "reference_method", "identity_schema",
+                  "identity_traits")
 _PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly (see above)",
                   5: "no tests were collected"}
 
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("a", help="a transcript, or the name of a recording that ships with the suite "
                          f"({', '.join(RECORDINGS)}; its method is taken from the other side)")
     compare.add_argument("b", help="the other transcript (or recording name)")
+    compare.add_argument("--method", choices=("code", "link"), help="the method whose recordings to compare when "
+                         "both sides are recordings that ship with the suite (two releases)")
     compare.add_argument("--accepted", help="YAML ledger of accepted differences (case, path, reason)")
     compare.add_argument("--prose", action="store_true", help="also compare the wording of error texts")
     merge = sub.add_parser("merge", help="merge DIR/<label>/conformance-report.json into DIR/")
@@ -132,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "record":
             return command_record(ns)
         if ns.command == "compare":
-            return command_compare(ns.a, ns.b, accepted=ns.accepted, prose=ns.prose)
+            return command_compare(ns.a, ns.b, accepted=ns.accepted, prose=ns.prose, method=ns.method)
         return command_merge(Path(ns.report_dir), ns.labels)
     except CannotJudge as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -404,18 +407,30 @@ def command_record(ns: argparse.Namespace) -> int:
 
 
 def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, ...], progress: Any) -> dict[str, Any]:
+    if not opts.admin_url or not opts.return_to:
+        raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
+    assert opts.public_url is not None
+    mail = open_mail_source(parse_mail_source(opts.mail_source))
+    try:
+        findings = preflight(opts, mail)  # the identity schema and traits to seed with; setup problems in seconds
+        target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
+                        profile=get_profile(opts.profile), wait_budget=opts.wait_budget,
+                        mail_timeout=opts.mail_timeout, challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url,
+                        error_ui_url=opts.error_ui_url, return_to=opts.return_to,
+                        identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
+                        flow_lifespan=findings.flow_lifespan)
+        return _record_with(target, mail, opts, ns, only, progress)
+    finally:
+        mail.close()
+
+
+def _record_with(target: Target, mail: MailSource, opts: RunOptions, ns: argparse.Namespace,
+                 only: tuple[str, ...], progress: Any) -> dict[str, Any]:
     from . import differential
     from .clients import Client, ClientKind
     from .exchanges import Recorder
     from .flow_document import mapping
 
-    if not opts.admin_url or not opts.return_to:
-        raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
-    assert opts.public_url is not None
-    target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
-                    profile=get_profile(opts.profile), wait_budget=opts.wait_budget, mail_timeout=opts.mail_timeout,
-                    challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url, error_ui_url=opts.error_ui_url,
-                    return_to=opts.return_to)
     target.check_reachable()
     target = target.with_learned_ui_urls()
     import httpx
@@ -428,17 +443,15 @@ def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, 
         method = None
     if method not in ("code", "link"):
         raise CannotJudge(f"cannot tell the server's method: an API flow's active is {method!r}")
-    mail = open_mail_source(parse_mail_source(opts.mail_source))
-    try:
-        return differential.record(target, mail, method=method, challenge_lifespan=opts.challenge_lifespan,
-                                   server=ns.server or target.public_url, default_return_url=ns.default_return_url,
-                                   only=only, progress=progress)
-    finally:
-        mail.close()
+    return differential.record(target, mail, method=method, challenge_lifespan=opts.challenge_lifespan,
+                               server=ns.server or target.public_url, default_return_url=ns.default_return_url,
+                               only=only, progress=progress)
 
 
-def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool = False) -> int:
-    """Print the differences between two transcripts; exit 1 if any is left after the accepted ones."""
+def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool = False,
+                    method: str | None = None) -> int:
+    """Print the differences between two transcripts (files, or recordings that ship with the suite, of ``method``
+    or else of the other side's method); exit 1 if any is left after the accepted ones."""
     from . import differential
 
     docs: dict[str, dict[str, Any]] = {}
@@ -448,15 +461,15 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
     for name in (a, b):
         if name in differential.RECORDINGS:
             other = next((d for n, d in docs.items() if n != name), None)
-            if other is None:
-                raise CannotJudge("compare needs at least one transcript file to take the method from")
-            docs[name] = differential.recording(name, other["method"])
+            if method is None and other is None:
+                raise CannotJudge("compare of two recordings needs --method code or --method link")
+            docs[name] = differential.recording(name, method or str(other and other["method"]))
     diffs = differential.compare(docs[a], docs[b], prose=prose)
     ledger = differential.load_ledger(accepted) if accepted else []
     left, stale = differential.apply_ledger(diffs, ledger)
-    names = (Path(a).stem, Path(b).stem)
+    label_a, label_b = (n if n in differential.RECORDINGS else Path(n).stem for n in (a, b))
     if left:
-        print(differential.render(left, names))
+        print(differential.render(left, (label_a, label_b)))
     for entry in stale:
         print(f"accepted but not seen: {entry.case} {entry.path} ({entry.reason})")
     cases = len(set(docs[a]["cases"]) | set(docs[b]["cases"]))

@@ -64,6 +64,7 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--reference-method", "code,link", "--report-dir", "README.md"], "--report-dir README.md/code: cannot"),
     (["record", "--out", "pyproject.toml/mine.json"], "--out pyproject.toml: cannot write there"),
     (["record", "--out", "tests"], "--out tests: is a directory"),
+    (["compare", "kratos-v26.2.0", "kratos-v25.4.0"], "compare of two recordings needs --method"),
     (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
@@ -200,6 +201,50 @@ def clean_and_broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     broken = cli("run", "--report-dir", str(base / "broken"), "--reference-faults", "wrong_code_400",
                  "--compare-with", str(base / "clean" / "conformance-report.json"), "--", "-k", CODE_SUBSET)
     return {"base": base, "clean": clean, "broken": broken}
+
+
+def test_two_releases_compare_by_name_and_their_differences_fail(tmp_path: Path) -> None:
+    """The recordings that ship with the suite compare by name, labelled so: a release against itself has no
+    difference (exit 0), v26.2.0 against v1.3.1 has some (exit 1)."""
+    same = cli("compare", "kratos-v26.2.0", "kratos-v26.2.0", "--method", "link")
+    assert same.returncode == 0 and "0 difference(s)" in same.stdout, same.stdout + same.stderr
+    apart = cli("compare", "kratos-v26.2.0", "kratos-v1.3.1", "--method", "code")
+    assert apart.returncode == 1, apart.stdout + apart.stderr
+    assert "kratos-v26.2.0" in apart.stdout and "kratos-v1.3.1" in apart.stdout
+    assert re.search(r"kratos-conformance: [1-9]\d* difference\(s\)", apart.stdout), apart.stdout
+
+
+def test_record_a_deployed_server_and_compare_its_transcript(tmp_path: Path) -> None:
+    """``record`` against a deployed server (the reference target served, its courier mailing the built-in sink)
+    writes a transcript; compared with itself it has no difference, and one changed answer is one difference."""
+    from kratos_reference import ReferenceConfig, serve
+
+    port = free_port()
+    target = serve(ReferenceConfig(public_url="http://127.0.0.1:0/", admin_url="http://127.0.0.1:0/",
+                                   smtp_url=f"smtp://127.0.0.1:{port}", flow_lifespan=10.0,
+                                   allowed_return_urls=("https://app.example.test",)))
+    mine = tmp_path / "mine.json"
+    try:
+        recorded = cli("record", "--public-url", target.public_url, "--admin-url", target.admin_url,
+                       "--mail-source", f"smtp-sink://127.0.0.1:{port}", "--return-to",
+                       "https://app.example.test/after", "--cases", "get.,init.", "--out", str(mine))
+    finally:
+        target.stop()
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    assert "recorded " in recorded.stdout and "(code) into" in recorded.stdout
+    doc = json.loads(mine.read_text())
+    assert doc["method"] == "code" and all(name.startswith(("get.", "init.")) for name in doc["cases"])
+    same = cli("compare", str(mine), str(mine))
+    assert same.returncode == 0 and "0 difference(s)" in same.stdout, same.stdout
+    changed = json.loads(mine.read_text())
+    case = sorted(changed["cases"])[0]
+    first = changed["cases"][case][0]
+    first["status"] = 599 if first.get("status") != 599 else 598
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(changed))
+    apart = cli("compare", str(mine), str(other))
+    assert apart.returncode == 1 and case in apart.stdout, apart.stdout
+    assert "kratos-conformance: 1 difference(s) in 1 of" in apart.stdout, apart.stdout
 
 
 def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dict[str, Any]) -> None:
