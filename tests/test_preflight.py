@@ -98,6 +98,8 @@ def test_wrong_admin_token(capsys, tmp_path, healthy: RunningTarget, mail_port: 
     args = args_for(healthy, mail_port)
     args[5] = "not-the-token"
     cannot_judge(capsys, tmp_path, args, "refused the suite (401)", "--admin-token")
+    missing = args[:4] + args[6:]  # no --admin-token at all
+    cannot_judge(capsys, tmp_path, missing, "refused the suite (401)", "--admin-token")
 
 
 def test_base_url_mismatch(capsys, tmp_path, mail_port: int) -> None:
@@ -225,3 +227,33 @@ def test_a_plain_pytest_run_says_where_the_sink_listens(tmp_path: Path, healthy:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"kratos-conformance: the SMTP sink listens on 127.0.0.1:{mail_port}" in done.stdout, done.stdout
     assert "kratos-conformance: preflight: " in done.stdout and "a verification mail arrived" in done.stdout
+
+
+@pytest.mark.parametrize(("code", "flow", "runs"), [
+    (1, 10, True),    # the code dies first: the expired-code scenario waits for it
+    (3, 3, False),    # they die together: waiting would test an expired flow instead
+    (4, 2, False),    # the flow dies first
+], ids=["code-shorter", "equal", "code-longer"])
+def test_expiry_scenarios_hold_for_every_ordering_of_code_and_flow_lifespans(capsys, tmp_path, mail_port: int,
+                                                                             code: int, flow: int, runs: bool) -> None:
+    """The expired-code scenarios run only when a code can expire while its flow lives; otherwise each is skipped
+    naming the two lifespans, and none fails."""
+    import json
+
+    target = _target(mail_port, code_lifespan=f"{code}s", flow_lifespan=f"{flow}s")
+    try:
+        status = cli.main(["run", "--suite", "scenarios", "--report-dir", str(tmp_path),
+                           *args_for(target, mail_port, "--challenge-lifespan", str(code)),
+                           "--", "-k", "test_expired_code_starts_over or test_unknown_flow_is_404"])
+    finally:
+        target.stop()
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    tests = [t for t in json.loads((tmp_path / "conformance-report.json").read_text())["tests"]
+             if "test_expired_code_starts_over" in t["nodeid"]]
+    assert tests
+    if runs:
+        assert {t["outcome"] for t in tests} == {"passed"}, tests
+    else:
+        assert {t["outcome"] for t in tests} == {"skipped"}, tests
+        assert all(f"lifespan {code}s is not shorter than the flow lifespan {flow}s" in t["reason"] for t in tests)
