@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -44,16 +45,22 @@ def junit_times(path: Path) -> tuple[dict[str, float], list[tuple[float, str]]]:
     return dict(per_suite), sorted(tests, reverse=True)[:8]
 
 
+def preflight_seconds(output: str) -> float | None:
+    """The preflight's time as the command prints it (``... (preflight 1.2s)``); None if it did not finish."""
+    found = re.search(r"preflight: .*\(preflight (\d+(?:\.\d+)?)s\)", output)
+    return float(found.group(1)) if found else None
+
+
 def run_profile(profile: str, options: list[str]) -> dict[str, Any]:
     report_dir = Path(tempfile.mkdtemp(prefix=f"bench-deployed-{profile}-"))
     cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", SUITES[profile], "--run-profile", profile,
            "--report-dir", str(report_dir), *options]
     done = run_measured(cmd, ROOT)
-    preflight_ran = any("preflight:" in line for line in done.output.splitlines())
+    preflight = preflight_seconds(done.output)
     summary, session = done.pytest_summary()
     result: dict[str, Any] = {"profile": profile, "exit_code": done.exit_code, "wall": round(done.wall, 2),
                               "session": session, "summary": summary, "peak_rss_mib": done.peak_rss_mib,
-                              "outside_pytest": round(done.wall - session, 2), "preflight_ran": preflight_ran}
+                              "outside_pytest": round(done.wall - session, 2), "preflight": preflight}
     junit = report_dir / "junit.xml"
     if junit.is_file():
         per_suite, slowest = junit_times(junit)
@@ -76,9 +83,10 @@ def main() -> int:
     for profile in [p.strip() for p in ns.profiles.split(",") if p.strip()]:
         result = run_profile(profile, options)
         results.append(result)
+        preflight = "no preflight" if result["preflight"] is None else f"preflight {result['preflight']:.1f}s"
         print(f"{profile}: {result['wall']:.1f}s command to verdict (exit {result['exit_code']}), pytest session "
-              f"{result['session']:.1f}s, outside pytest (start, preflight, reports) {result['outside_pytest']:.1f}s, "
-              f"peak memory {result['peak_rss_mib']:.0f} MiB; {result['summary']}")
+              f"{result['session']:.1f}s, outside pytest {result['outside_pytest']:.1f}s ({preflight}; the rest: "
+              f"start and reports), peak memory {result['peak_rss_mib']:.0f} MiB; {result['summary']}")
         for suite, seconds in result.get("per_suite", {}).items():
             print(f"    {suite}: {seconds:.1f}s")
         for seconds, name in result.get("slowest", [])[:5]:

@@ -304,6 +304,7 @@ class _Preflight:
 def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], None] = lambda _: None) -> Findings:
     """Run the preflight against the deployed server the options name; CannotJudge (one line) on the first problem."""
     check = _Preflight(options, mail, say)
+    started = time.monotonic()
     try:
         check.lifespans()
         flow = check.public_api()
@@ -326,7 +327,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         lifespan = f"{flow.lifespan:g}s" if flow.lifespan is not None else "unknown"
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""
         say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "
-            f"{schema_id!r}{mail_line}")
+            f"{schema_id!r}{mail_line} (preflight {time.monotonic() - started:.1f}s)")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "

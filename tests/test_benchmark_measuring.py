@@ -68,3 +68,13 @@ def test_the_capture_hands_the_suite_an_answer_it_can_still_read_to_its_end() ->
         capture_plugin._captured.clear()
         server.shutdown()
         server.server_close()
+
+
+def test_the_deployed_benchmark_reads_the_preflight_s_time_from_what_the_command_prints() -> None:
+    from benchmarks.bench_deployed import preflight_seconds
+
+    said = ("kratos-conformance: the SMTP sink listens on 127.0.0.1:1025 (where the server's courier sends)\n"
+            "kratos-conformance: preflight: http://127.0.0.1:4433/ answers as itself, flow lifespan 10s, identity "
+            "schema 'default', a verification mail arrived in 0.4s via smtp-sink (preflight 1.7s)\n....\n")
+    assert preflight_seconds(said) == 1.7
+    assert preflight_seconds("kratos-conformance: cannot judge: ...") is None
