@@ -15,7 +15,7 @@ reaches. Values, messages on nodes and the message texts are not part of a layou
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -76,10 +76,17 @@ class UiExpectations:
     known_ids: frozenset[int]
     message_types: dict[int, str]
     layouts: dict[tuple[str, str, str], frozenset[Layout]]
+    #: the announcements (a flow's info and success messages: a code or link sent, the address verified) the
+    #: release shows, by (method, state). Error messages are judged per release only: which one a state shows
+    #: depends on input beyond any script.
+    state_messages: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
 
     def message_problems(self, flow: Any) -> list[str]:
-        """Messages of the flow the release does not show: unknown ids, or a known id of another type."""
+        """Messages of the flow the release does not show: unknown ids, a known id of another type, or an
+        announcement the release shows for this method only in other states."""
         problems = []
+        method, state = method_of(flow), str(flow.get("state")) if isinstance(flow, dict) else ""
+        announced = frozenset().union(*self.state_messages.values()) if self.state_messages else frozenset()
         for text in texts(flow):
             msg_id, msg_type = text["id"], text.get("type")
             if msg_id not in self.known_ids:
@@ -87,6 +94,11 @@ class UiExpectations:
             elif msg_id in self.message_types and msg_type != self.message_types[msg_id]:
                 problems.append(f"message {msg_id} has type {msg_type!r}, {self.release} gives it "
                                 f"{self.message_types[msg_id]!r}")
+            elif method is not None and msg_id in announced \
+                    and msg_id not in self.state_messages.get((method, state), frozenset()):
+                shown = sorted(s for (m, s), found in self.state_messages.items() if m == method and msg_id in found)
+                problems.append(f"message {msg_id} in a {method} flow in {state}; {self.release} shows it "
+                                + (f"only in {', '.join(shown)}" if shown else f"in no {method} flow"))
         return sorted(set(problems))
 
     def can_judge_layout(self, flow: Any) -> bool:
@@ -134,14 +146,19 @@ def _learned(release: str, known_ids: frozenset[int]) -> UiExpectations:
 
     message_types: dict[int, str] = {}
     layouts: dict[tuple[str, str, str], set[Layout]] = {}
+    infos: dict[tuple[str, str], set[int]] = {}
     for method in ("code", "link"):
         for flow in _recorded_flows(recording(release, method)["cases"].values()):
+            infos.setdefault((method, str(flow.get("state"))), set())
             for text in texts(flow):
                 message_types.setdefault(text["id"], str(text.get("type")))
+                if text.get("type") in ("info", "success") and text in items(mapping(flow.get("ui")).get("messages")):
+                    infos[(method, str(flow.get("state")))].add(text["id"])
             key = (method, str(flow.get("type")), str(flow.get("state")))
             layouts.setdefault(key, set()).add(layout_of(flow))
     return UiExpectations(release, known_ids | frozenset(message_types), message_types,
-                          {key: frozenset(found) for key, found in layouts.items()})
+                          {key: frozenset(found) for key, found in layouts.items()},
+                          {key: frozenset(found) for key, found in infos.items()})
 
 
 def _recorded_flows(cases: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -166,10 +166,7 @@ def test_cookie_and_cache_headers(contract: dict[str, Any]) -> None:
         assert "Set-Cookie" not in deref(contract, response).get("headers", {}), f"native init {status}"
     cache = deref(contract, flows_200["headers"]["Cache-Control"])
     assert cache["required"] is True
-    validator = schema_validator(cache["schema"])
-    assert validator.is_valid("private, no-cache, no-store, must-revalidate")
-    assert not validator.is_valid("no-cache")
-    assert not validator.is_valid("public, max-age=60")
+    assert "pattern" not in cache["schema"]  # its value is VER-GET-CACHE-CONTROL's (response_rules), judged once
 
 
 def test_discriminators_are_pinned(contract: dict[str, Any]) -> None:
@@ -650,8 +647,9 @@ SCHEMATHESIS_VERDICTS: list[tuple[str, str, int, Any, dict[str, str], str | None
     ("flows 200 sent_email", f"GET {FLOWS}", 200, code_sent_email_browser(), NO_STORE, JSON, True),
     ("flows 200 passed_challenge", f"GET {FLOWS}", 200, code_passed_challenge(), NO_STORE, JSON, True),
     ("flows 200 without Cache-Control", f"GET {FLOWS}", 200, code_sent_email_browser(), {}, JSON, False),
+    # the header's value is not the contract's to judge: VER-GET-CACHE-CONTROL's fuzz check is (test_fuzzing.py)
     ("flows 200 cacheable", f"GET {FLOWS}", 200, code_sent_email_browser(), {"Cache-Control": "max-age=60"}, JSON,
-     False),
+     True),
     ("flows 200 state done", f"GET {FLOWS}", 200, INVALID_BODIES[0][2], NO_STORE, JSON, False),
     ("flows 410 expired", f"GET {FLOWS}", 410, ERROR_410_EXPIRED, {}, JSON, True),
     ("flows 404", f"GET {FLOWS}", 404, ERROR_404, {}, JSON, True),

@@ -42,23 +42,34 @@ def text(message_id: int, kind: str = "info") -> dict[str, Any]:
     return {"id": message_id, "text": f"message {message_id}", "type": kind}
 
 
-def flow_doc(messages: list[int] | None = None, **extra: Any) -> dict[str, Any]:
-    """A browser flow in choose_method (code method), valid against the contract."""
+def _input(group: str, name: str, kind: str, label: int | None = None, value: str | None = None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"name": name, "type": kind, "required": kind != "submit", "disabled": False,
+                                  "node_type": "input"}
+    if value is not None:
+        attributes["value"] = value
+    return {"type": "input", "group": group, "messages": [], "meta": {"label": text(label)} if label else {},
+            "attributes": attributes}
+
+
+def flow_doc(messages: list[int] | None = None, state: str = "choose_method", **extra: Any) -> dict[str, Any]:
+    """A browser flow of the code method in ``state`` (choose_method or sent_email), its nodes laid out as Kratos
+    v26.2.0 lays them out, valid against the contract."""
+    csrf = _input("default", "csrf_token", "hidden", value="masked-csrf-value")
+    nodes = {
+        "choose_method": [_input("code", "email", "email", 1070007), _input("code", "method", "submit", 1070009,
+                                                                            "code"), csrf],
+        "sent_email": [_input("code", "method", "hidden", value="code"), _input("code", "code", "text", 1070011),
+                       _input("code", "method", "submit", 1070009, "code"), csrf,
+                       _input("code", "email", "submit", 1070008, "a@example.org")],
+    }[state]
     doc: dict[str, Any] = {
-        "id": FLOW_ID, "type": "browser", "state": "choose_method", "active": "code",
+        "id": FLOW_ID, "type": "browser", "state": state, "active": "code",
         "expires_at": "2026-01-01T00:10:00Z", "issued_at": "2026-01-01T00:00:00Z",
         "request_url": PUBLIC + "self-service/verification/browser",
         "ui": {
             "action": f"{PUBLIC}self-service/verification?flow={FLOW_ID}", "method": "POST",
             "messages": [text(m) for m in messages or []],
-            "nodes": [
-                {"type": "input", "group": "default", "messages": [], "meta": {},
-                 "attributes": {"name": "csrf_token", "type": "hidden", "value": "masked-csrf-value",
-                                "required": True, "disabled": False, "node_type": "input"}},
-                {"type": "input", "group": "code", "messages": [], "meta": {"label": text(1070007)},
-                 "attributes": {"name": "email", "type": "email", "required": True, "disabled": False,
-                                "node_type": "input"}},
-            ],
+            "nodes": nodes,
         },
     }
     doc.update(extra)
@@ -268,14 +279,34 @@ def test_csrf_cookie_check(st_schema: Any, cookie: str, problem: str) -> None:
 
 def test_message_id_check(st_schema: Any) -> None:
     case = flows_get(st_schema)
-    assert passes(fuzzing.known_message_ids, response(200, body=flow_doc([1080003])), case)
-    assert not passes(fuzzing.known_message_ids, response(200, body=flow_doc([1080003, 4999999])), case)
+    assert passes(fuzzing.known_message_ids, response(200, body=flow_doc([1080003], "sent_email")), case)
+    unknown = flow_doc([1080003, 4999999], "sent_email")
+    assert not passes(fuzzing.known_message_ids, response(200, body=unknown), case)
     labelled = flow_doc()
     labelled["ui"]["nodes"][1]["meta"]["label"] = text(1234567)
     assert not passes(fuzzing.known_message_ids, response(200, body=labelled), case)
     mistyped = flow_doc()
     mistyped["ui"]["messages"] = [text(1080003, "error")]  # Kratos shows 1080003 as info
     assert not passes(fuzzing.known_message_ids, response(200, body=mistyped), case)
+    early = flow_doc([1080003])  # "a code was sent" on a flow still choosing its method
+    assert not passes(fuzzing.known_message_ids, response(200, body=early), case)
+
+
+def test_layout_check(st_schema: Any) -> None:
+    """VER-UI-LAYOUT in fuzzing: a flow laid out as Kratos lays it out passes, the same nodes in another order fail,
+    and a flow whose method cannot be told is not judged (nor counted as evidence)."""
+    case = flows_get(st_schema)
+    for state in ("choose_method", "sent_email"):
+        assert passes(fuzzing.ui_layout, response(200, body=flow_doc(state=state)), case)
+        assert "VER-UI-LAYOUT" in fuzzing.could_break(case, response(200, body=flow_doc(state=state)), CHECK_TARGET)
+    shuffled = flow_doc()
+    shuffled["ui"]["nodes"].reverse()
+    assert not passes(fuzzing.ui_layout, response(200, body=shuffled), case)
+    unknown = flow_doc(active="default")
+    unknown["ui"]["nodes"] = [n for n in unknown["ui"]["nodes"] if n["group"] == "default"]
+    with fuzzing.checking(CHECK_TARGET):
+        assert fuzzing.ui_layout(None, response(200, body=unknown), case) is None
+    assert "VER-UI-LAYOUT" not in fuzzing.could_break(case, response(200, body=unknown), CHECK_TARGET)
 
 
 @pytest.mark.parametrize(("location", "ok"), [
@@ -334,7 +365,7 @@ def test_judge_reports_an_undocumented_status_under_ver_resp_status(st_schema: A
 
 def test_judge_finds_nothing_wrong_with_a_conforming_flow_read(st_schema: Any) -> None:
     case = flows_get(st_schema)
-    resp = response(200, body=flow_doc([1080003]), headers=[("Cache-Control", NO_STORE)],
+    resp = response(200, body=flow_doc([1080003], "sent_email"), headers=[("Cache-Control", NO_STORE)],
                     url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")
     with fuzzing.checking(CHECK_TARGET):
         assert fuzzing.judge(case, resp) == []
@@ -357,7 +388,7 @@ def test_a_schema_failure_names_the_best_matching_error_not_the_whole_body(st_sc
     """An ``active`` no method has, as the fuzzer reports it: the offending path, the value and the rule first,
     as the contract judge says it, not schemathesis's "is not valid under any of the given schemas"."""
     case = flows_get(st_schema)
-    doc = flow_doc([1080003])
+    doc = flow_doc([1080003], "sent_email")
     doc["active"] = "password"
     resp = response(200, body=doc, headers=[("Cache-Control", NO_STORE)],
                     url=f"{PUBLIC}self-service/verification/flows?id={FLOW_ID}")

@@ -3,9 +3,10 @@
 The recordings (kratos_conformance/recordings/) hold what Kratos really answered to every scripted case, with ids,
 tokens, times and base URLs abstracted. Each answer is turned back into a concrete HTTP response (placeholders
 replaced by well-formed values) and judged the way a scenario's exchange is judged: documented status, media type
-and headers, body schema, redirect target, a flow read's Cache-Control, CSRF cookies, a flow's media type,
-message ids known to the v26 profile, no leaks, no server error. A contract that a healthy Kratos breaks would fail
-every run against it; this catches it without Kratos present.
+and headers, body schema, redirect target, a flow read's Cache-Control, CSRF cookies, a flow's media type, message
+ids and announcements per method and state as the profile's release shows them, node layouts, no leaks, no server
+error. A contract that a healthy Kratos breaks would fail every run against it; this catches it without Kratos
+present.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kratos_conformance import message_ids as ids
 from kratos_conformance.contract_checks import ContractJudge
 from kratos_conformance.differential import recording
 from kratos_conformance.exchanges import Exchange
@@ -140,6 +142,23 @@ def test_layout_is_judged_only_where_a_recording_shows_one() -> None:
     assert judge.findings(exchange(step))["VER-UI-LAYOUT"]          # active "code": judged, and wrong
     body["active"] = "default"
     assert "VER-UI-LAYOUT" not in judge.findings(exchange(step))    # nothing to compare with: not judged
+
+
+def test_announcements_are_judged_per_method_and_state() -> None:
+    """What a flow announces (code sent, link sent, verified) is judged against the states Kratos announces it in,
+    per method: "verified" on a flow still choosing its method, or a link flow saying a code was sent, is wrong."""
+    judge = ContractJudge(target("kratos-v26"))
+    passed = json.loads(json.dumps(recording("kratos-v26.2.0", "code")["cases"]["code.correct/native"][3]))
+    assert judge.findings(exchange(passed))["VER-RESP-MESSAGE-IDS"] == []
+    created = _last_step("init.create/native")
+    created["response"]["body"]["ui"]["messages"] = [{"id": ids.VERIFIED, "type": "success", "text": "verified"}]
+    assert judge.findings(exchange(created))["VER-RESP-MESSAGE-IDS"] == [
+        "message 1080002 in a code flow in choose_method; kratos-v26.2.0 shows it only in passed_challenge"]
+    link = json.loads(json.dumps(recording("kratos-v26.2.0", "link")["cases"]["email.known/native"][1]))
+    assert judge.findings(exchange(link))["VER-RESP-MESSAGE-IDS"] == []
+    link["response"]["body"]["ui"]["messages"][0]["id"] = ids.CODE_SENT
+    assert judge.findings(exchange(link))["VER-RESP-MESSAGE-IDS"] == [
+        "message 1080003 in a link flow in sent_email; kratos-v26.2.0 shows it in no link flow"]
 
 
 def test_the_cache_cookie_and_media_type_rules_are_judged_on_every_answer_they_apply_to() -> None:

@@ -143,3 +143,13 @@ def test_each_rule_is_written_once(rule: str) -> None:
                      if "reference" not in path.parts and pattern.search(path.read_text(encoding="utf-8")))
     assert holders == ["kratos_conformance/response_rules.py"], f"{rule} is written in {holders}"
     assert pattern.search(Path(response_rules.__file__).read_text(encoding="utf-8"))
+
+
+def test_the_contract_leaves_header_values_to_the_rules() -> None:
+    """The contract documents which headers a response carries; what their values must say is a rule of
+    response_rules.py (the no-cache directives once had a second, disagreeing copy as a header pattern here)."""
+    from kratos_conformance.contract import load_contract
+
+    headers = load_contract()["components"]["headers"]
+    patterned = sorted(name for name, header in headers.items() if "pattern" in (header.get("schema") or {}))
+    assert patterned == [], f"header values judged by a pattern in the contract: {patterned}"
