@@ -74,3 +74,26 @@ def test_req_is_the_markers_one_id_and_refuses_several_or_none(pytester: pytest.
         "*names one id; this one names 2: VER-INIT-API-200, VER-INIT-API-NO-COOKIE*",
         "*names one id; this one names 0: none*",
     ])
+
+
+def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_judging="""
+        import pytest
+        from kratos_conformance import checks
+
+        @pytest.mark.requirement("VER-INIT-SHAPE")
+        def test_named(req):
+            checks.expect(req, True, "judged what the marker names")
+
+        @pytest.mark.requirement("VER-INIT-SHAPE")
+        def test_unnamed(req):
+            checks.expect(req, True, "judged what the marker names")
+            checks.expect("VER-GET-200", True, "and one it does not name")
+    """)
+    result = pytester.runpytest_subprocess("-p", "kratos_conformance.pytest_plugin", "-p",
+                                           "kratos_conformance.report.plugin", "-p", "no:cacheprovider",
+                                           "--report-dir", str(pytester.path / "reports"))
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*test_unnamed*", "*UnnamedRequirementWarning: judged VER-GET-200, which its "
+                                 "requirement marker does not name*"])
+    assert "test_named" not in result.stdout.str().split("warnings summary")[1]

@@ -153,3 +153,26 @@ def test_the_contract_leaves_header_values_to_the_rules() -> None:
     headers = load_contract()["components"]["headers"]
     patterned = sorted(name for name, header in headers.items() if "pattern" in (header.get("schema") or {}))
     assert patterned == [], f"header values judged by a pattern in the contract: {patterned}"
+
+
+def test_a_scenario_s_redirect_check_with_the_ui_unknown_judges_the_shape_and_can_fail() -> None:
+    """``checks.redirect(to=None)`` (no UI URL given nor learned) accepts only a 303 to an absolute http(s) URL:
+    never "any Location", as ``ui_url or ""`` once did."""
+    import httpx
+
+    from kratos_conformance import checks
+    from kratos_conformance.exchanges import Exchange
+
+    def answer(status: int, location: str) -> Exchange:
+        request = httpx.Request("GET", "http://127.0.0.1:4433/self-service/verification/browser")
+        return Exchange.record(httpx.Response(status, headers={"location": location}, request=request), "browser",
+                               0.0, 0.0)
+
+    with checks.hold() as held:
+        assert checks.redirect(answer(303, "https://ui.example/verification?flow=1"), "VER-INIT-BROWSER-303",
+                               None) == "https://ui.example/verification?flow=1"
+        for status, location in ((303, "/verification?flow=1"), (302, "https://ui.example/verification"),
+                                 (303, "javascript:alert(1)")):
+            with pytest.raises(checks.RequirementFailure, match="absolute URL"):
+                checks.redirect(answer(status, location), "VER-INIT-BROWSER-303", None)
+    assert [r.passed for r in held] == [True, False, False, False]
