@@ -292,21 +292,11 @@ def test_message_id_check(st_schema: Any) -> None:
     assert not passes(fuzzing.known_message_ids, response(200, body=early), case)
 
 
-def test_layout_check(st_schema: Any) -> None:
-    """VER-UI-LAYOUT in fuzzing: a flow laid out as Kratos lays it out passes, the same nodes in another order fail,
-    and a flow whose method cannot be told is not judged (nor counted as evidence)."""
-    case = flows_get(st_schema)
-    for state in ("choose_method", "sent_email"):
-        assert passes(fuzzing.ui_layout, response(200, body=flow_doc(state=state)), case)
-        assert "VER-UI-LAYOUT" in fuzzing.could_break(case, response(200, body=flow_doc(state=state)), CHECK_TARGET)
-    shuffled = flow_doc()
-    shuffled["ui"]["nodes"].reverse()
-    assert not passes(fuzzing.ui_layout, response(200, body=shuffled), case)
-    unknown = flow_doc(active="default")
-    unknown["ui"]["nodes"] = [n for n in unknown["ui"]["nodes"] if n["group"] == "default"]
-    with fuzzing.checking(CHECK_TARGET):
-        assert fuzzing.ui_layout(None, response(200, body=unknown), case) is None
-    assert "VER-UI-LAYOUT" not in fuzzing.could_break(case, response(200, body=unknown), CHECK_TARGET)
+def test_the_fuzzer_does_not_judge_node_layouts() -> None:
+    """Kratos lays a flow out after the input it was given (a fuzzed email on a passed flow adds an email node, a
+    transient_payload adds a node of its own; seen against Kratos v26.2.0), so a layout is judged only on the
+    scenarios' scripted answers, which the recordings cover (contract_checks), never on fuzzed ones."""
+    assert "VER-UI-LAYOUT" not in fuzzing.CHECK_REQUIREMENTS.values()
 
 
 @pytest.mark.parametrize(("location", "ok"), [

@@ -59,7 +59,6 @@ from .response_checks import (
     known_message_ids,
     no_body_leak,
     redirect_location,
-    ui_layout,
 )
 from .schema import fuzz_contract, fuzz_schema
 from .stats import RunStats, reached_flow_logic
@@ -72,7 +71,7 @@ __all__ = [
     # response_checks
     "CHECK_REQUIREMENTS", "CUSTOM_CHECKS", "RESPONSE_REQUIREMENTS", "STATEFUL_REQUIREMENT", "CheckTarget",
     "checking", "csrf_cookie_attributes", "flow_cache_control", "flow_content_type", "fuzz_check_functions",
-    "known_message_ids", "no_body_leak", "redirect_location", "ui_layout",
+    "known_message_ids", "no_body_leak", "redirect_location",
     # judging
     "could_break", "curl_for", "curl_for_case", "judge", "negative_on_the_wire", "requirement_failure",
     # live_flows

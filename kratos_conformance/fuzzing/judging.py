@@ -128,8 +128,6 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
         found.append("VER-RESP-JSON-TYPE")
         if check_target is not None and check_target.ui is not None:
             found.append("VER-RESP-MESSAGE-IDS")
-            if check_target.ui.can_judge_layout(doc):
-                found.append("VER-UI-LAYOUT")
     meta = case.meta
     if meta is None or meta.generation.mode.is_positive:
         found.append("VER-FUZZ-POSITIVE-ACCEPTED")

@@ -149,22 +149,6 @@ def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathe
 
 
 @schemathesis.check
-def ui_layout(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-UI-LAYOUT: a flow's nodes (names, types, groups, order, labels) are laid out as the release lays out a
-    flow of its method, type and state (judged only where a recording shows one)."""
-    check_target = _active_target.get()
-    if check_target is None or check_target.ui is None:
-        return True  # nothing to judge against: skipped
-    flow = _json_or_none(response)
-    if not is_flow_document(flow) or not check_target.ui.can_judge_layout(flow):
-        return None
-    problem = check_target.ui.layout_problem(flow)
-    if problem:
-        raise AssertionError(problem)
-    return None
-
-
-@schemathesis.check
 def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-LOCATION: every redirect points at the UI, the error UI or the target's public API."""
     check_target = _active_target.get()
@@ -200,7 +184,7 @@ def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.C
 
 
 CUSTOM_CHECKS: tuple[Callable[..., bool | None], ...] = (
-    flow_cache_control, csrf_cookie_attributes, flow_content_type, known_message_ids, ui_layout, redirect_location,
+    flow_cache_control, csrf_cookie_attributes, flow_content_type, known_message_ids, redirect_location,
     no_body_leak,
 )
 
@@ -218,7 +202,6 @@ CHECK_REQUIREMENTS: dict[str, str] = {
     "response_headers_conformance": "VER-RESP-HEADERS",
     "response_schema_conformance": "VER-RESP-SCHEMA",
     "known_message_ids": "VER-RESP-MESSAGE-IDS",
-    "ui_layout": "VER-UI-LAYOUT",
     "negative_data_rejection": "VER-FUZZ-NEGATIVE-REJECTED",
     "positive_data_acceptance": "VER-FUZZ-POSITIVE-ACCEPTED",
 }
