@@ -75,8 +75,9 @@ UNPROVEN_BY_DESIGN: dict[str, str] = {
                                   "by the scenario of that request first",
     "VER-INJECT-CRLF": "the reference target's HTTP server refuses to write CR or LF into a header, so a fault "
                        "cannot put them there",
-    "VER-RACE-RESEND": "a fault that lets an old code outlive a racing resend is caught by the sequential VER-CODE-"
-                       "RESEND first (resend_keeps_old_code)",
+    "VER-RACE-RESEND": "the race can only fail when the old code loses the race and still verifies afterwards; a "
+                       "fault that keeps old codes alive (resend_keeps_old_code) lets the old code win the race "
+                       "instead, and is caught by the sequential VER-CODE-RESEND",
 }
 DEFAULT_REPORT_DIR = Path("reports/mutation")
 DEFAULT_FUZZ_BUDGET = "smoke"

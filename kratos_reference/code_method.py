@@ -27,13 +27,11 @@ import uuid
 
 from . import api_errors, mail_templates, messages, nodes
 from .bodies import Submission
+from .faults import RACE_WINDOW
 from .flow_kit import FlowKit
 from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
 from .timefmt import format_time
-
-#: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
-RACE_WINDOW = 0.1
 
 SUBMITTED_TOO_OFTEN = "The request was submitted too often. Please request another code."
 CODE_ALREADY_USED = "The code was already used. Please request another code."

@@ -20,6 +20,8 @@ from __future__ import annotations
 CODE: tuple[str, ...] = ("code",)
 LINK: tuple[str, ...] = ("link",)
 BOTH: tuple[str, ...] = ("code", "link")
+#: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
+RACE_WINDOW = 0.1
 
 KNOWN_FAULTS: dict[str, str] = {}
 FAULT_METHODS: dict[str, tuple[str, ...]] = {}
@@ -155,9 +157,9 @@ _fault("no_cache_control", BOTH,
        "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header")
 
 # --- races, injection and timing (what only concurrent, hostile or measured requests show) -----------------------
-_fault("race_single_use", CODE,
-       "a code is checked, then marked used a moment later, with submissions to a flow not serialised: several "
-       "simultaneous correct submissions all verify")
+_fault("race_single_use", BOTH,
+       "a code or link token is checked, then marked used a moment later, with submissions to a flow not "
+       "serialised: several simultaneous correct submissions or link openings all verify")
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")

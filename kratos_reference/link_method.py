@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import time
 import uuid
 
 from . import api_errors, mail_templates, messages
+from .faults import RACE_WINDOW
 from .flow_kit import FlowKit
 from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
@@ -83,7 +85,15 @@ class LinkMethod:
     def _use_token(self, attempt: Attempt, flow: FlowRecord, token: str) -> Outcome | None:
         """A link click: unknown/used/other-flow -> 4070001, expired -> 4070005 (new browser flows), else verified."""
         now = self.kit.clock()
-        row = self.storage.use_token(flow.id, _hash(token), now)
+        if "race_single_use" in self.config.faults:
+            row = self.storage.find_token(_hash(token))  # checked here, marked used a moment later: a race window
+            if row is not None and (row["flow_id"] != flow.id or row["used_us"] is not None):
+                row = None
+            elif row is not None:
+                time.sleep(RACE_WINDOW)
+                self.storage.use_token(flow.id, _hash(token), now)
+        else:
+            row = self.storage.use_token(flow.id, _hash(token), now)
         if row is None:
             found = self.storage.find_token(_hash(token))
             if found is not None and "link_token_reusable" in self.config.faults and found["flow_id"] == flow.id:
