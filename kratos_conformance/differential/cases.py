@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 from ..clients import Client, ClientKind
-from .script import FOREIGN_RETURN_TO, Case, CaseFunction, CaseStopped, Script, Wait
+from .script import BACKSLASH_FOREIGN_HOST, FOREIGN_RETURN_TO, Case, CaseFunction, CaseStopped, Script, Wait
 
 ALL = (ClientKind.NATIVE, ClientKind.BROWSER, ClientKind.SPA)
 BROWSERS = (ClientKind.BROWSER, ClientKind.SPA)
@@ -60,6 +61,14 @@ def init_return_to_allowed(s: Script, kind: ClientKind) -> None:
 @case("init.return-to-foreign")
 def init_return_to_foreign(s: Script, kind: ClientKind) -> None:
     s.client(kind).init(return_to=FOREIGN_RETURN_TO)
+
+
+@case("init.return-to-backslash")
+def init_return_to_backslash(s: Script, kind: ClientKind) -> None:
+    """A foreign host in the backslash form a browser reads as ``scheme://host``, with the allow-listed URL's
+    scheme (Kratos accepts it: a known defect of its profiles)."""
+    scheme = urlsplit(s.setting.bases["return-to"]).scheme
+    s.client(kind).init(return_to=f"{scheme}:{BACKSLASH_FOREIGN_HOST}")
 
 
 # --- get ----------------------------------------------------------------------------------------------------------
@@ -271,6 +280,14 @@ def csrf_other_session(s: Script, kind: ClientKind) -> None:
     client = s.client(kind)
     flow = s.start(client)
     s.submit(client, flow, s.email_body(flow, s.address(), csrf_token=other.csrf_token))
+
+
+@case("csrf.token-bound", kinds=BROWSERS)
+def csrf_token_bound(s: Script, kind: ClientKind) -> None:
+    """The flow's right CSRF token, sent by a client of the same kind without the flow's cookie."""
+    flow = s.start(s.client(kind))
+    cookieless = s.client(kind)
+    s.submit(cookieless, flow, s.email_body(flow, s.address()))
 
 
 @case("csrf.api-cookie", kinds=(ClientKind.NATIVE,))

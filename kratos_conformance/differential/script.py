@@ -36,6 +36,8 @@ from .normalize import Normalizer
 EXPIRY_MARGIN = 0.6
 #: the return_to a case uses that no server allows.
 FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
+#: a foreign return_to's host and path in backslash form, after a scheme (a browser reads ``scheme://evil...``)
+BACKSLASH_FOREIGN_HOST = "\\\\evil.conformance.invalid\\steal"
 #: the domain of every address a case makes up.
 DOMAIN = "conformance.test"
 
