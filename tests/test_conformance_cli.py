@@ -501,3 +501,27 @@ def test_a_defect_of_the_suite_itself_is_one_line_with_the_traceback_kept(monkey
     saved = Path(line.split("the traceback is in ")[1].split(":")[0])
     assert "Traceback" in saved.read_text(encoding="utf-8") and "a key the suite expected" in saved.read_text()
     saved.unlink()
+
+
+def test_the_security_suite_reports_its_figures_and_one_option_turns_the_load_off(tmp_path: Path) -> None:
+    """The race, guessing and timing numbers reach the JSON report and the summary's measurements table; with
+    --security-load off the race and timing scenarios are skipped with that reason and report no figure."""
+    measured = "test_one_correct_code or test_simultaneous_wrong or test_online_guessing or take_as_long"
+    low = cli("run", "--suite", "security", "--security-load", "low", "--reference-method", "code",
+              "--report-dir", str(tmp_path / "low"), "--", "-k", measured)
+    assert low.returncode == 0, low.stdout[-3000:] + low.stderr[-2000:]
+    doc = json.loads((tmp_path / "low" / "conformance-report.json").read_text())
+    figures = {m["requirement"] for m in doc["measurements"]}
+    assert {"VER-RACE-CODE-SINGLE-USE", "VER-RACE-ATTEMPT-LIMIT", "VER-CODE-GUESSING", "VER-ENUM-TIMING"} <= figures
+    html = (tmp_path / "low" / "summary.html").read_text(encoding="utf-8")
+    table = html[html.index('<table id="measurements">'):]
+    table = table[:table.index("</table>")]
+    for requirement in figures:
+        assert f'data-requirement="{requirement}"' in table
+    off = cli("run", "--suite", "security", "--security-load", "off", "--reference-method", "code",
+              "--report-dir", str(tmp_path / "off"), "--", "-k", measured + " or test_return_to")
+    assert off.returncode == 0, off.stdout[-3000:] + off.stderr[-2000:]
+    doc = json.loads((tmp_path / "off" / "conformance-report.json").read_text())
+    loaded = [t for t in doc["tests"] if "race" in t["nodeid"] or "take_as_long" in t["nodeid"]]
+    assert loaded and all(t["outcome"] == "skipped" and "--security-load off" in t["reason"] for t in loaded)
+    assert not [m for m in doc["measurements"] if m["requirement"].startswith(("VER-RACE", "VER-ENUM-TIMING"))]
