@@ -7,7 +7,7 @@
     kratos-conformance diff OLD.json NEW.json [--json]
     kratos-conformance merge --report-dir DIR LABEL [LABEL ...]
     kratos-conformance record [--public-url URL ...] --out TRANSCRIPT.json
-    kratos-conformance compare A.json B.json|kratos-v26.2.0 [--accepted LEDGER.yaml]
+    kratos-conformance compare A.json B.json|kratos-v26.2.0 [--accepted ACCEPTED.yaml]
 
 ``run`` validates every option first and, for a deployed target, checks that the target and the mail source answer;
 then it runs pytest in this process with the conformance and report plugins, writing JUnit XML, Allure results,
@@ -41,7 +41,7 @@ from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
-from .report.expected_failures import EXPECTED_FAILURES, ledger_path, load_ledger
+from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
 from .report.html import write_summary
 from .report.results import FAILED, Verdict, verdict_lines
 from .target import Target
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b", help="the other transcript (or recording name)")
     compare.add_argument("--method", choices=("code", "link"), help="the method whose recordings to compare when "
                          "both sides are recordings that ship with the suite (two releases)")
-    compare.add_argument("--accepted", help="YAML ledger of accepted differences (case, path, reason)")
+    compare.add_argument("--accepted", help="YAML file of accepted differences (case, path, reason)")
     compare.add_argument("--prose", action="store_true", help="also compare the wording of error texts")
     merge = sub.add_parser("merge", help="merge DIR/<label>/conformance-report.json into DIR/")
     merge.add_argument("--report-dir", default="reports", help="the directory holding one sub-directory per run")
@@ -340,7 +340,7 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
     runs = validate(ns)
     for opts in runs:
         writable_directory(opts.report_dir, "--report-dir")
-    load_ledger(ledger_path(getattr(ns, EXPECTED_FAILURES.dest)))
+    load_expected_failures(expected_failures_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
     suites = suite_paths(ns.suite or os.environ.get(SUITE_ENV) or "scenarios", root)
     findings = run_preflight(runs[0])
@@ -465,8 +465,8 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
                 raise CannotJudge("compare of two recordings needs --method code or --method link")
             docs[name] = differential.recording(name, method or str(other and other["method"]))
     diffs = differential.compare(docs[a], docs[b], prose=prose)
-    ledger = differential.load_ledger(accepted) if accepted else []
-    left, stale = differential.apply_ledger(diffs, ledger)
+    entries = differential.load_accepted(accepted) if accepted else []
+    left, stale = differential.apply_accepted(diffs, entries)
     label_a, label_b = (n if n in differential.RECORDINGS else Path(n).stem for n in (a, b))
     if left:
         print(differential.render(left, (label_a, label_b)))

@@ -1,7 +1,7 @@
 """The ``kratos-conformance`` command: exit codes, one-line refusals, and end to end against the reference target.
 
 The end-to-end tests run small ``-k`` subsets of the scenarios (a few seconds each): a clean run, a run on a
-reference target started with the ``wrong_code_400`` fault, the same with an expected-failures ledger, both
+reference target started with the ``wrong_code_400`` fault, the same with an expected-failures file, both
 methods with the secrets dump on (then every output is grepped for the real secrets), and one run under xdist.
 """
 
@@ -57,7 +57,7 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--reference-method", "code,sms"], "--reference-method: 'sms' is not one of"),
     (["run", "--reference-method", "code,code"], "names a method twice"),
     (["run", "--mail-source", "pigeon"], "--mail-source: 'pigeon'"),
-    (["run", "--expected-failures", "no-such-ledger.yaml"], "--expected-failures no-such-ledger.yaml"),
+    (["run", "--expected-failures", "no-such-file.yaml"], "--expected-failures no-such-file.yaml"),
     (["run", "--suite", "nope"], "--suite: 'nope' is not one of"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
     (["run", "--report-dir", "pyproject.toml/reports"], "--report-dir pyproject.toml/reports: cannot write there"),
@@ -314,9 +314,9 @@ def test_merge_combines_runs_into_one_report_and_summary(clean_and_broken: dict[
     assert 'href="broken/summary.html"' in (base / "summary.html").read_text(encoding="utf-8")
 
 
-def test_known_failures_in_the_ledger_do_not_fail_the_gate(tmp_path: Path) -> None:
-    ledger = tmp_path / "expected-failures.yaml"
-    ledger.write_text("expected_failures:\n"
+def test_known_failures_in_the_expected_failures_file_do_not_fail_the_gate(tmp_path: Path) -> None:
+    expected = tmp_path / "expected-failures.yaml"
+    expected.write_text("expected_failures:\n"
                       "  - requirement: VER-CODE-WRONG\n    reason: answers 400 for a wrong code\n"
                       "    link: https://tracker.example.com/KR-1\n    target: embedded\n"
                       "  - requirement: VER-CODE-SUCCESS\n    reason: was broken last release\n"
@@ -324,15 +324,15 @@ def test_known_failures_in_the_ledger_do_not_fail_the_gate(tmp_path: Path) -> No
     reports = tmp_path / "reports"
     result = cli("run", "--report-dir", str(reports), "--reference-faults", "wrong_code_400",
                  "--", "-k", "test_wrong_code or test_correct_code", env={"KRATOS_CONFORMANCE_EXPECTED_FAILURES":
-                                                                          str(ledger)})
+                                                                          str(expected)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    assert "unexpectedly passing (shrink the ledger): VER-CODE-SUCCESS" in result.stdout
+    assert "unexpectedly passing (shrink the expected-failures file): VER-CODE-SUCCESS" in result.stdout
     assert "3 xfailed" in result.stdout
     doc = load(reports / "conformance-report.json")
     statuses = {r["id"]: r for r in doc["requirements"]}
     assert statuses["VER-CODE-WRONG"]["status"] == "expected_failure"
     assert statuses["VER-CODE-WRONG"]["ledger"]["link"] == "https://tracker.example.com/KR-1"
-    assert doc["unexpectedly_passing"] == ["VER-CODE-SUCCESS"] and doc["expected_failures_ledger"] == str(ledger)
+    assert doc["unexpectedly_passing"] == ["VER-CODE-SUCCESS"] and doc["expected_failures_ledger"] == str(expected)
     junit = (reports / "junit.xml").read_text(encoding="utf-8")
     assert junit.count('type="pytest.xfail"') == 3 and "<failure" not in junit
 

@@ -140,8 +140,8 @@ def test_deployment_figures_are_options_with_kratos_defaults() -> None:
 
 def test_the_ci_examples_set_only_run_options_and_name_files_that_exist() -> None:
     """Copied as written, the CI gates must not stop at "could not judge": every KRATOS_CONFORMANCE_* variable
-    they set is an option's, and the ledger they point at is a valid one in this checkout."""
-    from kratos_conformance.report.expected_failures import load_ledger
+    they set is an option's, and the expected failures they point at is a valid one in this checkout."""
+    from kratos_conformance.report.expected_failures import load_expected_failures
 
     root = Path(__file__).resolve().parents[1]
     known = _run_environment_names()
@@ -152,13 +152,13 @@ def test_the_ci_examples_set_only_run_options_and_name_files_that_exist() -> Non
         assert names and names <= known, (example.name, names - known)
         ledger = re.search(r"KRATOS_CONFORMANCE_EXPECTED_FAILURES:\s*(\S+)", text)
         assert ledger, example.name
-        assert load_ledger(root / ledger.group(1)).entries == ()
+        assert load_expected_failures(root / ledger.group(1)).entries == ()
 
 
-def test_the_example_ledger_s_commented_entry_is_a_valid_entry() -> None:
+def test_the_example_expected_failures_commented_entry_is_a_valid_entry() -> None:
     import yaml
 
-    from kratos_conformance.report.expected_failures import load_ledger
+    from kratos_conformance.report.expected_failures import load_expected_failures
 
     path = Path(__file__).resolve().parents[1] / "examples" / "ci" / "expected-failures.yaml"
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -166,7 +166,7 @@ def test_the_example_ledger_s_commented_entry_is_a_valid_entry() -> None:
     uncommented = "\n".join(line[2:] for line in lines[start:] if line.startswith("# "))
     assert yaml.safe_load(uncommented)["expected_failures"]
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "ledger.yaml"
+        copy = Path(tmp) / "expected-failures.yaml"
         copy.write_text(uncommented, encoding="utf-8")
-        (entry,) = load_ledger(copy).entries
+        (entry,) = load_expected_failures(copy).entries
     assert entry.requirement == "VER-GET-CACHE-CONTROL" and entry.method == "code"

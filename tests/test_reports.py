@@ -1,5 +1,5 @@
-"""Reports and the gate: results from test records, the ledger, coverage, the JSON report and its schema, the HTML
-summary (rendered by headless Chromium), the diff, and the xdist hand-over of test records."""
+"""Reports and the gate: results from test records, the expected failures, coverage, the JSON report and its schema,
+the HTML summary (rendered by headless Chromium), the diff, and the xdist hand-over of test records."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from kratos_conformance.report.expected_failures import (
     ExpectedFailure,
     ExpectedFailures,
     RunContext,
-    ledger_path,
-    load_ledger,
+    expected_failures_path,
+    load_expected_failures,
 )
 from kratos_conformance.report.html import render_summary
 from kratos_conformance.report.results import (
@@ -135,10 +135,10 @@ def test_requirement_results_follow_the_checks() -> None:
     assert results["VER-LINK-REPLAY"].reason == "no test evaluated a check of it"
 
 
-def test_the_ledger_turns_failures_into_expected_failures_and_flags_stale_entries() -> None:
-    ledger = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "known: answers 400", "https://tracker/1"),
+def test_expected_failures_turn_failures_into_expected_failures_and_flags_stale_entries() -> None:
+    expected = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "known: answers 400", "https://tracker/1"),
                      ExpectedFailure("VER-GET-200", "was broken", "https://tracker/2")))
-    results = by_id(derive_results(RECORDS, load_catalog(), ledger, CTX))
+    results = by_id(derive_results(RECORDS, load_catalog(), expected, CTX))
     assert results["VER-CODE-WRONG"].status == EXPECTED_FAILURE
     assert results["VER-CODE-WRONG"].reason == "known: answers 400 (https://tracker/1)"
     assert results["VER-CODE-WRONG"].ledger == {"requirement": "VER-CODE-WRONG", "reason": "known: answers 400",
@@ -155,9 +155,9 @@ def test_verdicts() -> None:
     clean = [r for r in RECORDS if r.outcome != FAILED]
     ok = decide_verdict(derive_results(clean, catalog, ExpectedFailures(), CTX), [])
     assert (ok.name, ok.exit_code) == ("conformant", 0)
-    ledgered = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),
+    expected = ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),
                                  ExpectedFailure("VER-CODE-LIMIT", "r", "l")))
-    known = decide_verdict(derive_results(RECORDS, catalog, ledgered, CTX), [])
+    known = decide_verdict(derive_results(RECORDS, catalog, expected, CTX), [])
     assert (known.name, known.exit_code) == ("conformant", 0) and "2 expected failure(s)" in known.reason
     broken = decide_verdict(derive_results(RECORDS, catalog, ExpectedFailures(), CTX), [])
     assert (broken.name, broken.exit_code, broken.reason) == ("not_conformant", 1, "2 requirement(s) failed")
@@ -174,8 +174,8 @@ def test_test_outcomes_from_phase_reports() -> None:
     ok, teardown = Phase("setup", "passed"), Phase("teardown", "passed")
     assert outcome_from_phases([ok, Phase("call", "passed"), teardown]) == (PASSED, "")
     assert outcome_from_phases([Phase("setup", "skipped", "no admin API"), teardown]) == (SKIPPED, "no admin API")
-    assert outcome_from_phases([ok, Phase("call", "skipped", "", "expected failure (ledger)"), teardown]) \
-        == ("xfailed", "expected failure (ledger)")
+    xfail = "expected failure (expected-failures file)"
+    assert outcome_from_phases([ok, Phase("call", "skipped", "", xfail), teardown]) == ("xfailed", xfail)
     assert outcome_from_phases([ok, Phase("call", "passed"), Phase("teardown", "failed", "boom")]) == (FAILED, "boom")
 
 
@@ -313,25 +313,25 @@ def test_transitions_are_read_from_the_exchanges() -> None:
     assert [r["count"] for r in doubled["transitions"]] == [2 * r["count"] for r in matrix["transitions"]]
 
 
-# --- the ledger -----------------------------------------------------------------------------------------------
+# --- the expected failures ----------------------------------------------------------------------------------------
 
-def test_ledger_file_and_matchers(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.yaml"
+def test_expected_failures_file_and_matchers(tmp_path: Path) -> None:
+    path = tmp_path / "expected-failures.yaml"
     path.write_text("expected_failures:\n"
                     "  - {requirement: VER-CODE-WRONG, reason: known, link: 'https://t/1', target: embedded}\n"
                     "  - {requirement: VER-GET-200, reason: prod only, link: 'https://t/2',"
                     " target: 'https://id.example.com/*', profile: kratos-v25}\n"
                     "  - {requirement: VER-LINK-VALID, reason: link, link: 'https://t/3', method: link}\n")
-    ledger = load_ledger(path)
+    ledger = load_expected_failures(path)
     assert ledger.path == str(path) and len(ledger.entries) == 3
     prod = RunContext("https://id.example.com/auth/", False, "kratos-v25", "code")
     assert ledger.lookup("VER-CODE-WRONG", CTX) is not None and ledger.lookup("VER-CODE-WRONG", prod) is None
     assert ledger.lookup("VER-GET-200", prod) is not None and ledger.lookup("VER-GET-200", CTX) is None
     assert ledger.lookup("VER-LINK-VALID", CTX) is None
     assert ledger.lookup("VER-LINK-VALID", RunContext(BASE, True, "kratos-v26", "link")) is not None
-    assert load_ledger(None).entries == () and ledger_path(None, {}) is None
-    assert ledger_path(None, {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "x.yaml"
-    assert ledger_path("y.yaml", {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "y.yaml"
+    assert load_expected_failures(None).entries == () and expected_failures_path(None, {}) is None
+    assert expected_failures_path(None, {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "x.yaml"
+    assert expected_failures_path("y.yaml", {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "y.yaml"
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -343,13 +343,13 @@ def test_ledger_file_and_matchers(tmp_path: Path) -> None:
     ("- [unclosed\n", "not valid YAML"),
 ])
 def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "ledger.yaml"
+    path = tmp_path / "expected-failures.yaml"
     path.write_text(content)
     with pytest.raises(CannotJudge) as err:
-        load_ledger(path)
+        load_expected_failures(path)
     assert message in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(CannotJudge, match="cannot read it"):
-        load_ledger(tmp_path / "missing.yaml")
+        load_expected_failures(tmp_path / "missing.yaml")
 
 
 # --- the JSON report ------------------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ def synthetic_report(records: list[TestRecord] = RECORDS, ledger: ExpectedFailur
         profile="kratos-v26", method=method, seed=None, started_at="2026-01-01T00:00:00Z",
         finished_at="2026-01-01T00:00:30Z", duration=30.0,
         verdict=decide_verdict(results, unattributed, cannot_judge), results=results, records=records,
-        unattributed=unattributed, coverage=coverage_matrix(r.observed for r in records), ledger_path=None)
+        unattributed=unattributed, coverage=coverage_matrix(r.observed for r in records), expected_failures_path=None)
 
 
 def test_the_schema_is_valid_and_reports_validate_against_it() -> None:

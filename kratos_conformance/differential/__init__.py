@@ -31,16 +31,16 @@ from .compare import (
     FORMAT,
     Accepted,
     Difference,
-    apply_ledger,
+    apply_accepted,
     compare,
-    load_ledger,
+    load_accepted,
     load_transcript,
     render,
     save_transcript,
 )
 from .script import Setting, run_cases
 
-__all__ = ["Accepted", "Difference", "RECORDINGS", "apply_ledger", "compare", "load_ledger", "load_transcript",
+__all__ = ["Accepted", "Difference", "RECORDINGS", "apply_accepted", "compare", "load_accepted", "load_transcript",
            "record", "record_embedded", "recording", "render", "save_transcript"]
 
 #: the embedded reference target's lifespans while it is recorded: a code or token expires (1.5 s + the script's

@@ -67,7 +67,7 @@ def init_return_to_foreign(s: Script, kind: ClientKind) -> None:
 def init_return_to_backslash(s: Script, kind: ClientKind) -> None:
     """A foreign host in the backslash form a browser reads as ``scheme://host``, with the allow-listed URL's
     scheme (Kratos accepts it: a known defect of its profiles)."""
-    scheme = urlsplit(s.setting.bases["return-to"]).scheme
+    scheme = urlsplit(str(s.setting.bases["return-to"])).scheme
     s.client(kind).init(return_to=f"{scheme}:{BACKSLASH_FOREIGN_HOST}")
 
 

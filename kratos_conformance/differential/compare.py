@@ -1,9 +1,9 @@
 """Compare two normalized transcripts and list where the servers answered differently.
 
 Each step is flattened into ``path -> value`` pairs (``3.response.body.ui.nodes[1].attributes.name``); a difference
-is a path whose value differs or that only one side has. A ledger of accepted differences (YAML: ``case`` and
+is a path whose value differs or that only one side has. A file of accepted differences (YAML: ``case`` and
 ``path`` patterns in shell glob syntax, and the ``reason``) takes known, explained ones out of the list; an entry
-that no longer matches anything is reported as stale, so the ledger cannot outlive what it explains.
+that no longer matches anything is reported as stale, so the file cannot outlive what it explains.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ MISSING: Any = _Missing()
 
 @dataclass(frozen=True)
 class Accepted:
-    """A ledger entry: differences on matching cases and paths are known, for ``reason``."""
+    """An accepted difference: differences on matching cases and paths are known, for ``reason``."""
 
     case: str
     path: str
@@ -97,10 +97,10 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any], *, prose: bool = False) 
     return found
 
 
-def apply_ledger(diffs: Iterable[Difference], ledger: Iterable[Accepted]
+def apply_accepted(diffs: Iterable[Difference], accepted: Iterable[Accepted]
                  ) -> tuple[list[Difference], list[Accepted]]:
-    """The differences no ledger entry accepts, and the ledger entries that accepted nothing (stale)."""
-    entries = list(ledger)
+    """The differences no accepted entry covers, and the accepted entries that covered nothing (stale)."""
+    entries = list(accepted)
     used: set[int] = set()
     left: list[Difference] = []
     for diff in diffs:
@@ -111,17 +111,17 @@ def apply_ledger(diffs: Iterable[Difference], ledger: Iterable[Accepted]
     return left, [entry for i, entry in enumerate(entries) if i not in used]
 
 
-def load_ledger(path: str | Path) -> list[Accepted]:
-    """Read a ledger of accepted differences; CannotJudge (one line) if it is unreadable or malformed."""
+def load_accepted(path: str | Path) -> list[Accepted]:
+    """Read a file of accepted differences; CannotJudge (one line) if it is unreadable or malformed."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
     except (OSError, yaml.YAMLError) as exc:
-        raise CannotJudge(f"differences ledger {path}: {exc}") from None
+        raise CannotJudge(f"accepted differences {path}: {exc}") from None
     entries = doc.get("accepted", []) if isinstance(doc, dict) else doc
     out = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("case", "path", "reason")):
-            raise CannotJudge(f"differences ledger {path}: entry {i + 1} needs case, path and reason")
+            raise CannotJudge(f"accepted differences {path}: entry {i + 1} needs case, path and reason")
         out.append(Accepted(entry["case"], entry["path"], entry["reason"]))
     return out
 

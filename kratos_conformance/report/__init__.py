@@ -1,7 +1,7 @@
 """Reports of a conformance run and the CI gate built on them.
 
 - :mod:`.results`: test records -> requirement results -> the verdict,
-- :mod:`.expected_failures`: the expected-failures ledger,
+- :mod:`.expected_failures`: the expected-failures file,
 - :mod:`.coverage`: operation x status x client kind, and the state transitions exercised,
 - :mod:`.conformance_json`: ``conformance-report.json`` (schema ``conformance-report.schema.json``) and merging,
 - :mod:`.html`: the one-page ``summary.html``,

@@ -62,7 +62,7 @@ def build_report(*, target: dict[str, Any], profile: str, method: str | None, se
                  started_at: str, finished_at: str, duration: float, verdict: Verdict,
                  results: Sequence[RequirementResult], records: Sequence[TestRecord],
                  unattributed: Sequence[Mapping[str, str]], coverage: dict[str, Any],
-                 ledger_path: str | None) -> dict[str, Any]:
+                 expected_failures_path: str | None) -> dict[str, Any]:
     """The report document of one run."""
     suite_version, deps = versions()
     return {
@@ -81,7 +81,7 @@ def build_report(*, target: dict[str, Any], profile: str, method: str | None, se
         "verdict": {"name": verdict.name, "exit_code": verdict.exit_code, "reason": verdict.reason},
         "counts": status_counts(r.status for r in results),
         "unexpectedly_passing": [r.id for r in results if r.unexpectedly_passing],
-        "expected_failures_ledger": ledger_path,
+        "expected_failures_ledger": expected_failures_path,
         "requirements": [r.as_dict() for r in results],
         "unattributed_failures": [dict(u) for u in unattributed],
         "tests": [

@@ -1,7 +1,7 @@
 """Compare two conformance reports requirement by requirement: what broke, what got fixed, what else changed.
 
 A *regression* is a requirement that passed in the old report and fails in the new one (``failed`` or
-``expected_failure``: a ledger entry explains a failure, it does not undo it). A *fix* is the way back. Every other
+``expected_failure``: an expected failure explains a failure, it does not undo it). A *fix* is the way back. Every other
 change of status (passed -> skipped, not exercised -> passed, a requirement added to or dropped from the catalog)
 is listed as a change. ``kratos-conformance diff`` exits 1 when there is a regression, else 0.
 """

@@ -1,6 +1,6 @@
-"""The expected-failures ledger: requirements known to fail on a target, with the reason and a link.
+"""The expected-failures file: requirements known to fail on a target, with the reason and a link.
 
-A ledger is a YAML file (``--expected-failures PATH`` or ``KRATOS_CONFORMANCE_EXPECTED_FAILURES``)::
+An expected-failures file is YAML (``--expected-failures PATH`` or ``KRATOS_CONFORMANCE_EXPECTED_FAILURES``)::
 
     expected_failures:
       - requirement: VER-CODE-WRONG
@@ -12,7 +12,8 @@ A ledger is a YAML file (``--expected-failures PATH`` or ``KRATOS_CONFORMANCE_EX
 
 A failing requirement with an entry that applies is an *expected failure*: it does not fail the gate. A requirement
 with an applicable entry that passes is *unexpectedly passing*: the gate stays green and the report asks to shrink
-the ledger. A malformed ledger ends the run before it starts (:class:`CannotJudge`, exit code 2).
+the expected failures. A malformed expected-failures file ends the run before it starts (:class:`CannotJudge`,
+exit code 2).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from ..catalog import load_catalog
 from ..errors import CannotJudge
 from ..options import OptionSpec
 
-#: the option (and its environment variable) that names the ledger; pytest and the CLI both offer it.
-EXPECTED_FAILURES = OptionSpec("expected-failures", "YAML ledger of known failures (requirement, reason, link, "
+#: the option (and its environment variable) that names the expected failures; pytest and the CLI both offer it.
+EXPECTED_FAILURES = OptionSpec("expected-failures", "YAML file of known failures (requirement, reason, link, "
                                "optional target/profile/method): they do not fail the gate")
 
 #: the pattern that matches the embedded reference target (whose URL is an ephemeral loopback port).
@@ -42,7 +43,7 @@ _MATCHERS = ("target", "profile", "method")
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a ledger entry may be restricted to: the target, the profile and the verification method."""
+    """What an expected failure may be restricted to: the target, the profile and the verification method."""
 
     public_url: str | None
     embedded: bool
@@ -81,7 +82,7 @@ class ExpectedFailure:
 
 @dataclass(frozen=True)
 class ExpectedFailures:
-    """The entries of one ledger file (empty when no ledger was given)."""
+    """The entries of one expected-failures file (empty when no file was given)."""
 
     entries: tuple[ExpectedFailure, ...] = ()
     path: str | None = None
@@ -94,14 +95,15 @@ class ExpectedFailures:
         return None
 
 
-def ledger_path(value: str | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The ledger to use: the option's value, else ``KRATOS_CONFORMANCE_EXPECTED_FAILURES``, else none."""
+def expected_failures_path(value: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The expected failures to use: the option's value, else ``KRATOS_CONFORMANCE_EXPECTED_FAILURES``, else none."""
     env = os.environ if environ is None else environ
     return value or env.get(EXPECTED_FAILURES.env) or None
 
 
-def load_ledger(path: str | Path | None) -> ExpectedFailures:
-    """Read and validate a ledger; ``None`` gives the empty ledger. Raises :class:`CannotJudge` (one line)."""
+def load_expected_failures(path: str | Path | None) -> ExpectedFailures:
+    """Read and validate an expected-failures file; ``None`` gives no expected failures. Raises
+    :class:`CannotJudge` (one line)."""
     if path is None or str(path) == "":
         return ExpectedFailures()
     where = f"--expected-failures {path}"

@@ -9,7 +9,7 @@ In each test's process (an xdist worker, or the only one):
 - Allure: every exchange becomes a step with its redacted transcript attached, every check a step; at the end of
   the test, labels (endpoint, transition, client kind) and requirement links (:mod:`.report.allure_steps`); the
   Allure files are written by a background thread (:mod:`.report.allure_writer`);
-- a failure whose failing checks are ALL covered by the expected-failures ledger is reported as ``xfailed``
+- a failure whose failing checks are ALL covered by the expected-failures file is reported as ``xfailed``
   (strict=False semantics), so JUnit, Allure and pytest's own summary agree with the gate;
 - the test's log is condensed into a :class:`~.report.results.TestRecord` (plain data) and attached to the teardown
   report, so it reaches the xdist controller (``pytest_runtest_logreport``).
@@ -48,8 +48,8 @@ from .expected_failures import (  # noqa: E402
     EXPECTED_FAILURES,
     ExpectedFailures,
     RunContext,
-    ledger_path,
-    load_ledger,
+    expected_failures_path,
+    load_expected_failures,
 )
 from .html import write_summary  # noqa: E402
 from .results import (  # noqa: E402
@@ -76,10 +76,10 @@ _ABORTED = {2: "the run was interrupted", 3: "pytest hit an internal error", 4: 
 
 @dataclass
 class ReportState:
-    """The session's report state: the ledger, what the tests saw, and (at the end) the verdict."""
+    """The session's report state: the expected failures, what the tests saw, and (at the end) the verdict."""
 
     options: RunOptions
-    ledger: ExpectedFailures
+    expected_failures: ExpectedFailures
     secrets_file: Path | None
     worker: bool
     allure: bool
@@ -110,12 +110,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Load the ledger and check the debug secrets file (after the conformance plugin parsed the options)."""
+    """Load the expected failures and check the debug secrets file (after the conformance plugin parsed the options)."""
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None:
         return
     try:
-        ledger = load_ledger(ledger_path(config.getoption(EXPECTED_FAILURES.dest)))
+        expected_failures = load_expected_failures(expected_failures_path(config.getoption(EXPECTED_FAILURES.dest)))
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
     secrets_file = Path(os.environ[debug_secrets.ENV]) if os.environ.get(debug_secrets.ENV) else None
@@ -124,7 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if problem:
             pytest.exit(f"kratos-conformance: {problem}", returncode=EXIT_CANNOT_JUDGE)
     state = ReportState(
-        options=options, ledger=ledger, secrets_file=secrets_file, worker=hasattr(config, "workerinput"),
+        options=options, expected_failures=expected_failures, secrets_file=secrets_file,
+        worker=hasattr(config, "workerinput"),
         allure=bool(getattr(config.option, "allure_report_dir", None)),
     )
     config.stash[STATE_KEY] = state
@@ -152,7 +153,8 @@ def public_url_without_credentials(url: str | None) -> str | None:
 
 @pytest.fixture(autouse=True)
 def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> Iterator[None]:
-    """Per test: learn the target (for the ledger), stream Allure steps, and (debug only) dump the real secrets."""
+    """Per test: learn the target (for the expected failures), stream Allure steps, and (debug only) dump the real
+    secrets."""
     state = _state(request.config)
     if state is None or "conformance_run" not in request.fixturenames:
         yield
@@ -186,15 +188,15 @@ def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> I
         debug_secrets.dump(state.secrets_file, request.node.nodeid, found)
 
 
-def _ledger_xfail(state: ReportState, log: TestLog | None) -> str | None:
-    """The xfail reason if every failing check of the test is an expected failure of the ledger, else None."""
+def _expected_xfail(state: ReportState, log: TestLog | None) -> str | None:
+    """The xfail reason if every failing check of the test is an expected failure, else None."""
     if log is None or state.context is None:
         return None
     failing = list(dict.fromkeys(c.requirement for c in log.checks if not c.passed))
-    entries = [state.ledger.lookup(rid, state.context) for rid in failing]
+    entries = [state.expected_failures.lookup(rid, state.context) for rid in failing]
     if not failing or not all(entries):
         return None
-    return "expected failure (ledger): " + "; ".join(f"{e.requirement}: {e.reason} ({e.link})"
+    return "expected failure (expected-failures file): " + "; ".join(f"{e.requirement}: {e.reason} ({e.link})"
                                                       for e in entries if e is not None)
 
 
@@ -243,7 +245,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     log = item.stash.get(TEST_LOG_KEY, None)
     if report.failed and report.when in ("setup", "call") and call.excinfo is not None \
             and isinstance(call.excinfo.value, checks.RequirementFailure):
-        reason = _ledger_xfail(state, log)
+        reason = _expected_xfail(state, log)
         if reason is not None:
             report.outcome, report.wasxfail = "skipped", reason
     if report.failed:
@@ -336,7 +338,7 @@ class ReportPlugin:
             "admin_api": bool(opts.admin_url)})
         method = target_info.pop("method", None)
         context = RunContext(target_info["public_url"], opts.embedded, opts.profile, method)
-        results = derive_results(records, load_catalog(), state.ledger, context)
+        results = derive_results(records, load_catalog(), state.expected_failures, context)
         unattributed = unattributed_failures(records)
         verdict = decide_verdict(results, unattributed, state.aborted or _ABORTED.get(int(exitstatus)))
         doc = build_report(
@@ -344,7 +346,7 @@ class ReportPlugin:
             started_at=state.started_at or utc_now(), finished_at=utc_now(),
             duration=time.monotonic() - state.started if state.started else 0.0, verdict=verdict,
             results=results, records=records, unattributed=unattributed,
-            coverage=coverage_matrix(r.observed for r in records), ledger_path=state.ledger.path,
+            coverage=coverage_matrix(r.observed for r in records), expected_failures_path=state.expected_failures.path,
         )
         json_path = write_report(doc, opts.report_dir)
         written = write_summary(doc, opts.report_dir, compare_with=opts.compare_with)

@@ -10,9 +10,9 @@ A requirement is
 
 - **failed** when any check of it failed, in any test, or when a test that names it (``@requirement``) failed
   outside any check (an exception, a plain assert): a broken scenario never counts as evidence of conformance;
-- **expected failure** when it failed and the expected-failures ledger has an entry for it that applies;
-- **passed** when checks of it were evaluated and all of them passed (if the ledger lists it anyway, it is
-  *unexpectedly passing*: shrink the ledger);
+- **expected failure** when it failed and the expected-failures file has an entry for it that applies;
+- **passed** when checks of it were evaluated and all of them passed (if the expected failures lists it anyway, it is
+  *unexpectedly passing*: shrink the expected-failures file);
 - **skipped** when it was never evaluated and the tests that name it were skipped (the reasons are kept);
 - **not exercised** when no check of it was ever evaluated and no skipped test names it.
 """
@@ -35,7 +35,7 @@ PASSED, FAILED, EXPECTED_FAILURE, SKIPPED, NOT_EXERCISED = (
     "passed", "failed", "expected_failure", "skipped", "not_exercised")
 #: every requirement status, worst first (the order merged reports use to combine runs).
 STATUSES: tuple[str, ...] = (FAILED, EXPECTED_FAILURE, PASSED, SKIPPED, NOT_EXERCISED)
-UNEXPECTEDLY_PASSING = "unexpectedly passing: shrink the ledger"
+UNEXPECTEDLY_PASSING = "unexpectedly passing: shrink the expected-failures file"
 OUTSIDE_CHECKS = "(outside any check)"
 #: how many of its last exchanges a test that failed outside any check keeps for the report.
 FAILURE_CONTEXT_EXCHANGES = 3
@@ -188,6 +188,7 @@ class RequirementResult:
     #: which checks passed it and on how many answers, over every test (the evidence behind a pass).
     judged_by: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    #: the expected failure that applies (the report's field keeps its first name, ``ledger``)
     ledger: dict[str, str] | None = None
     unexpectedly_passing: bool = False
     #: failures the release profile tolerates as known defects of the release (test, detail): a requirement that
@@ -198,9 +199,9 @@ class RequirementResult:
         return asdict(self)
 
 
-def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirement], ledger: ExpectedFailures,
+def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirement], expected: ExpectedFailures,
                    context: RunContext) -> list[RequirementResult]:
-    """One result per catalog requirement (catalog order), from every test record and the ledger."""
+    """One result per catalog requirement (catalog order), from every test record and the expected failures."""
     results = {rid: RequirementResult(rid, r.level, r.area, r.statement, r.source) for rid, r in catalog.items()}
     marked: dict[str, set[str]] = {rid: set() for rid in catalog}
     skips: dict[str, set[str]] = {rid: set() for rid in catalog}
@@ -227,7 +228,7 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
             results[rid].tests.append(rec.nodeid)
     for rid, res in results.items():
         _decide(res, sorted(marked[rid]), skips[rid])
-        entry = ledger.lookup(rid, context)
+        entry = expected.lookup(rid, context)
         if entry is not None:
             res.ledger = entry.as_dict()
             if res.status == FAILED:
@@ -238,7 +239,7 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
 
 
 def _decide(res: RequirementResult, marked: list[str], skip_reasons: set[str]) -> None:
-    """Set the status and reason of ``res`` from its evidence (before the ledger is applied)."""
+    """Set the status and reason of ``res`` from its evidence (before the expected failures is applied)."""
     if res.failures:
         res.status = FAILED
         res.reason = res.failures[0].detail.splitlines()[0] if res.failures[0].detail else "a check failed"
@@ -277,7 +278,7 @@ CONFORMANT, NOT_CONFORMANT, CANNOT_JUDGE = "conformant", "not_conformant", "cann
 
 def decide_verdict(results: Sequence[RequirementResult], unattributed: Sequence[Mapping[str, str]],
                    cannot_judge: str | None = None) -> Verdict:
-    """The verdict of one run from its requirement results (the ledger is already applied)."""
+    """The verdict of one run from its requirement results (the expected failures is already applied)."""
     if cannot_judge:
         return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, cannot_judge)
     failed = [r.id for r in results if r.status == FAILED]
@@ -290,7 +291,7 @@ def decide_verdict(results: Sequence[RequirementResult], unattributed: Sequence[
         return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, "no requirement was exercised")
     expected = sum(r.status == EXPECTED_FAILURE for r in results)
     return Verdict(CONFORMANT, EXIT_CONFORMANT, f"{len(judged) - expected} requirement(s) passed"
-                   + (f", {expected} expected failure(s) from the ledger" if expected else ""))
+                   + (f", {expected} expected failure(s) from the expected-failures file" if expected else ""))
 
 
 def status_counts(statuses: Iterable[str]) -> dict[str, int]:
@@ -311,7 +312,7 @@ def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[
     if failed:
         lines.append("  failed: " + ", ".join(failed))
     if unexpected:
-        lines.append("  unexpectedly passing (shrink the ledger): " + ", ".join(unexpected))
+        lines.append("  unexpectedly passing (shrink the expected-failures file): " + ", ".join(unexpected))
     if written:
         lines.append("  reports: " + ", ".join(str(p) for p in written))
     return lines

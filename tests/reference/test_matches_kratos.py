@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from kratos_conformance.differential import apply_ledger, compare, load_ledger, record_embedded, recording, render
+from kratos_conformance.differential import apply_accepted, compare, load_accepted, record_embedded, recording, render
 
-LEDGER = Path(__file__).with_name("differences-from-kratos.yaml")
+ACCEPTED = Path(__file__).with_name("differences-from-kratos.yaml")
 KRATOS = "kratos-v26.2.0"
 
 
 @pytest.mark.parametrize("method", ["code", "link"])
 def test_the_reference_target_answers_like_kratos(method: str, tmp_path: Path) -> None:
     mine = record_embedded(method, log_path=tmp_path / "reference.log")
-    left, stale = apply_ledger(compare(recording(KRATOS, method), mine), load_ledger(LEDGER))
+    left, stale = apply_accepted(compare(recording(KRATOS, method), mine), load_accepted(ACCEPTED))
     assert not left, f"{len(left)} differences from {KRATOS} ({method}):\n" + render(left, ("kratos", "reference"))
     assert not stale, "accepted differences that no longer occur: " + "; ".join(f"{e.case} {e.path}" for e in stale)
 
@@ -31,6 +31,6 @@ def test_one_changed_answer_is_a_difference(tmp_path: Path) -> None:
     mine = record_embedded("code", faults=("wrong_code_400",), only=("code.wrong",), log_path=tmp_path / "ref.log")
     kratos = recording(KRATOS, "code")
     kratos = {**kratos, "cases": {k: v for k, v in kratos["cases"].items() if k in mine["cases"]}}
-    left, _ = apply_ledger(compare(kratos, mine), load_ledger(LEDGER))
+    left, _ = apply_accepted(compare(kratos, mine), load_accepted(ACCEPTED))
     changed = [(d.case, d.path, d.a, d.b) for d in left]
     assert ("code.wrong/native", "3.response.status", 200, 400) in changed, render(left)
