@@ -261,6 +261,12 @@ def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dic
     assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
     svg = (reports / "state-machine.svg").read_text(encoding="utf-8")
     assert svg.startswith("<svg") and 'data-from="sent_email" data-to="passed_challenge"' in svg
+    counted: dict[tuple[str, str], int] = {}
+    for row in doc["coverage"]["transitions"]:
+        counted[(row["from"], row["to"])] = counted.get((row["from"], row["to"]), 0) + row["count"]
+    drawn = {(a, b): int(n) for a, b, n in re.findall(
+        r'data-from="([^"]+)" data-to="([^"]+)" data-count="(\d+)"[^>]*data-exercised="true"', svg)}
+    assert drawn == counted  # the file draws one edge per transition the report counted, with its count
 
 
 def test_allure_results_carry_steps_exchanges_labels_and_requirement_links(clean_and_broken: dict[str, Any]) -> None:
