@@ -146,19 +146,19 @@ def _learned(release: str, known_ids: frozenset[int]) -> UiExpectations:
 
     message_types: dict[int, str] = {}
     layouts: dict[tuple[str, str, str], set[Layout]] = {}
-    infos: dict[tuple[str, str], set[int]] = {}
+    announcements: dict[tuple[str, str], set[int]] = {}
     for method in ("code", "link"):
         for flow in _recorded_flows(recording(release, method)["cases"].values()):
-            infos.setdefault((method, str(flow.get("state"))), set())
+            announcements.setdefault((method, str(flow.get("state"))), set())
             for text in texts(flow):
                 message_types.setdefault(text["id"], str(text.get("type")))
                 if text.get("type") in ("info", "success") and text in items(mapping(flow.get("ui")).get("messages")):
-                    infos[(method, str(flow.get("state")))].add(text["id"])
+                    announcements[(method, str(flow.get("state")))].add(text["id"])
             key = (method, str(flow.get("type")), str(flow.get("state")))
             layouts.setdefault(key, set()).add(layout_of(flow))
     return UiExpectations(release, known_ids | frozenset(message_types), message_types,
                           {key: frozenset(found) for key, found in layouts.items()},
-                          {key: frozenset(found) for key, found in infos.items()})
+                          {key: frozenset(found) for key, found in announcements.items()})
 
 
 def _recorded_flows(cases: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -216,7 +216,7 @@ def _failure_text(failure: Failure) -> str:
 
 def _schema_failure_text(case: schemathesis.Case, response: schemathesis.Response) -> str | None:
     """A schema failure told as the contract judge tells it: the best-matching error first, with its JSON path and
-    the schema rule (``/active: 'default' is not one of ['code', 'link'] (rule enum at ...)``), not schemathesis's
+    the schema rule (``/active: 'password' is not one of [...] (rule enum at ...)``), not schemathesis's
     message quoting the whole body before it; ``None`` when the contract does not explain it."""
     content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
     try:
