@@ -157,9 +157,12 @@ _fault("no_cache_control", BOTH,
        "flow GETs lack the Cache-Control: private, no-cache, no-store, must-revalidate header")
 
 # --- races, injection and timing (what only concurrent, hostile or measured requests show) -----------------------
-_fault("race_single_use", BOTH,
-       "a code or link token is checked, then marked used a moment later, with submissions to a flow not "
-       "serialised: several simultaneous correct submissions or link openings all verify")
+_fault("race_single_use", CODE,
+       "a code is checked, then marked used a moment later, with submissions to a flow not serialised: several "
+       "simultaneous correct submissions all verify")
+_fault("race_link_single_use", LINK,
+       "a link token is checked, then marked used a moment later, with link openings of a flow not serialised: "
+       "several simultaneous openings of the link all verify")
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")

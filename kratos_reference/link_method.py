@@ -85,7 +85,7 @@ class LinkMethod:
     def _use_token(self, attempt: Attempt, flow: FlowRecord, token: str) -> Outcome | None:
         """A link click: unknown/used/other-flow -> 4070001, expired -> 4070005 (new browser flows), else verified."""
         now = self.kit.clock()
-        if "race_single_use" in self.config.faults:
+        if "race_link_single_use" in self.config.faults:
             row = self.storage.find_token(_hash(token))  # checked here, marked used a moment later: a race window
             if row is not None and (row["flow_id"] != flow.id or row["used_us"] is not None):
                 row = None

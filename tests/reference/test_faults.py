@@ -378,6 +378,12 @@ def probe_race_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
     return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
 
 
+def probe_race_link_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
+    _, link, _ = _sent_link_flow(target, sink)
+    answers = _at_once(5, lambda: httpx.get(link, headers=JSON))
+    return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
+
+
 def probe_race_attempt_count(target: RunningTarget, sink: SmtpSink) -> Any:
     flow, code, _ = _sent_flow(target, sink)
     answers = _at_once(10, lambda: _submit_code(flow, _wrong(code)))
@@ -632,6 +638,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "flow_json_text_plain": (probe_flow_json_text_plain, {}, "application/json; charset=utf-8"),
     "error_leaks_debug": (probe_error_leaks_debug, {}, ["code", "message", "status"]),
     "race_single_use": (probe_race_single_use, {}, 1),
+    "race_link_single_use": (probe_race_link_single_use, {"method": "link"}, 1),
     "race_attempt_count": (probe_race_attempt_count, {}, True),
     "host_header_links": (probe_host_header_links, {}, True),
     "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
