@@ -35,7 +35,7 @@ from typing import Any, NoReturn
 from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
-from .mail import MailSource, open_mail_source, parse_mail_source
+from .mail import open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
@@ -407,45 +407,29 @@ def command_record(ns: argparse.Namespace) -> int:
 
 
 def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, ...], progress: Any) -> dict[str, Any]:
+    from . import differential
+
     if not opts.admin_url or not opts.return_to:
         raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
     assert opts.public_url is not None
     mail = open_mail_source(parse_mail_source(opts.mail_source))
     try:
-        findings = preflight(opts, mail)  # the identity schema and traits to seed with; setup problems in seconds
+        # the preflight proves the server answers and mails, and learns the identity schema, the traits and the
+        # method its mail shows (as a run learns them)
+        findings = preflight(opts, mail)
+        if findings.method not in ("code", "link"):
+            raise CannotJudge("cannot tell the server's method: its verification mail shows neither a code nor a link")
         target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
                         profile=get_profile(opts.profile), wait_budget=opts.wait_budget,
                         mail_timeout=opts.mail_timeout, challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url,
                         error_ui_url=opts.error_ui_url, return_to=opts.return_to,
                         identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
-                        flow_lifespan=findings.flow_lifespan)
-        return _record_with(target, mail, opts, ns, only, progress)
+                        flow_lifespan=findings.flow_lifespan).with_learned_ui_urls()
+        return differential.record(target, mail, method=findings.method, challenge_lifespan=opts.challenge_lifespan,
+                                   server=ns.server or target.public_url, default_return_url=ns.default_return_url,
+                                   only=only, progress=progress)
     finally:
         mail.close()
-
-
-def _record_with(target: Target, mail: MailSource, opts: RunOptions, ns: argparse.Namespace,
-                 only: tuple[str, ...], progress: Any) -> dict[str, Any]:
-    from . import differential
-    from .clients import Client, ClientKind
-    from .exchanges import Recorder
-    from .flow_document import mapping
-
-    target.check_reachable()
-    target = target.with_learned_ui_urls()
-    import httpx
-
-    with httpx.HTTPTransport() as transport:
-        answer = Client(target, ClientKind.NATIVE, Recorder(), transport).init()
-    try:
-        method = mapping(answer.json()).get("active")
-    except ValueError:
-        method = None
-    if method not in ("code", "link"):
-        raise CannotJudge(f"cannot tell the server's method: an API flow's active is {method!r}")
-    return differential.record(target, mail, method=method, challenge_lifespan=opts.challenge_lifespan,
-                               server=ns.server or target.public_url, default_return_url=ns.default_return_url,
-                               only=only, progress=progress)
 
 
 def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool = False,
@@ -461,9 +445,10 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
     for name in (a, b):
         if name in differential.RECORDINGS:
             other = next((d for n, d in docs.items() if n != name), None)
-            if method is None and other is None:
+            taken = method or (other or {}).get("method")
+            if taken is None:
                 raise CannotJudge("compare of two recordings needs --method code or --method link")
-            docs[name] = differential.recording(name, method or str(other and other["method"]))
+            docs[name] = differential.recording(name, str(taken))
     diffs = differential.compare(docs[a], docs[b], prose=prose)
     entries = differential.load_accepted(accepted) if accepted else []
     left, stale = differential.apply_accepted(diffs, entries)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from .flow_document import items, mapping, message_id
@@ -86,7 +86,7 @@ class UiExpectations:
         announcement the release shows for this method only in other states."""
         problems = []
         method, state = method_of(flow), str(flow.get("state")) if isinstance(flow, dict) else ""
-        announced = frozenset().union(*self.state_messages.values()) if self.state_messages else frozenset()
+        announced = self._announced
         for text in texts(flow):
             msg_id, msg_type = text["id"], text.get("type")
             if msg_id not in self.known_ids:
@@ -100,6 +100,11 @@ class UiExpectations:
                 problems.append(f"message {msg_id} in a {method} flow in {state}; {self.release} shows it "
                                 + (f"only in {', '.join(shown)}" if shown else f"in no {method} flow"))
         return sorted(set(problems))
+
+    @cached_property
+    def _announced(self) -> frozenset[int]:
+        """Every announcement the release shows in some method and state (derived once, not per flow judged)."""
+        return frozenset().union(*self.state_messages.values())
 
     def can_judge_layout(self, flow: Any) -> bool:
         """Whether the recordings hold layouts for the flow's method, type and state (else there is nothing to

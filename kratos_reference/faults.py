@@ -22,6 +22,8 @@ LINK: tuple[str, ...] = ("link",)
 BOTH: tuple[str, ...] = ("code", "link")
 #: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
 RACE_WINDOW = 0.1
+#: the race faults: under any of them, submissions to one flow are not serialised (a race window can open)
+RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count"})
 
 KNOWN_FAULTS: dict[str, str] = {}
 FAULT_METHODS: dict[str, tuple[str, ...]] = {}

@@ -42,6 +42,7 @@ from .bodies import Decoded
 from .code_method import CodeMethod
 from .config import ReferenceConfig
 from .courier import Courier
+from .faults import RACE_FAULTS
 from .flow_kit import FlowKit
 from .flow_model import (
     Attempt,
@@ -203,7 +204,7 @@ class VerificationService:
         if flow_id is None:
             return self._forward(attempt.req, api_errors.bad_request("The flow query parameter is missing or "
                                                                      "malformed."))
-        unserialised = {"race_single_use", "race_link_single_use", "race_attempt_count"} & self.config.faults
+        unserialised = RACE_FAULTS & self.config.faults
         with contextlib.nullcontext() if unserialised else self._locks[hash(flow_id) % _LOCK_STRIPES]:
             flow = self.storage.get_flow(flow_id)
             if flow is None:
