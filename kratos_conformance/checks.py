@@ -12,7 +12,7 @@ import contextvars
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Requirement, requirement
@@ -287,6 +287,13 @@ def flow(ex: Exchange, req: str, *, type: str | None = None, state: str | None =
     if state is not None:
         flow_state(f, state, req, ex)
     return f
+
+
+def came_back(f: Flow | None, req: str, ex: Exchange) -> Flow:
+    """The flow a request led to (the one in its body, or the one its redirect points at); ``req`` fails when none
+    came back."""
+    expect(req, f is not None, "no flow came back", ex, name="flow_came_back")
+    return cast(Flow, f)
 
 
 def flow_state(f: Flow, state: str, req: str, ex: Exchange) -> None:

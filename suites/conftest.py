@@ -188,7 +188,10 @@ class ExpiringChallenges:
             self.start()
 
     def _ready_at(self, ahead: Ahead[SentChallenge]) -> float:
-        assert ahead.finished_at is not None
+        """When the challenge's code or token will have expired; never, for work that failed ahead (its claim redoes
+        it in the open, so that the scenario reports the failure as its own)."""
+        if ahead.finished_at is None:
+            return float("inf")
         return ahead.finished_at + self.lifespan + EXPIRY_MARGIN
 
     def _alive_until(self, ahead: Ahead[SentChallenge]) -> float:

@@ -154,6 +154,10 @@ def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Pat
                 for f in matrix.faults if runs[f.name].verdict != "caught"]
     assert not uncaught, "faults the suite does not catch (gaps):\n" + "\n".join(uncaught)
     assert matrix.ok and matrix.score == 1.0
+    # a failure must name the requirement it breaks: one outside any check (a crash) says nothing to a user
+    unnamed = {name: tests for name, run in runs.items()
+               if (tests := [x.test for x in run.failures if not x.requirement])}
+    assert not unnamed, f"fault runs with failures that name no requirement: {unnamed}"
     # every requirement's check is shown to fail on some fault, but for the few that cannot be, with the reason
     gaps = [req_id for req_id in matrix.unproven if req_id not in mutation.UNPROVEN_BY_DESIGN]
     assert not gaps, f"requirements no fault made fail: {gaps}"

@@ -17,6 +17,6 @@ def test_allowed_return_to_becomes_the_continue_url(verifier: Verifier, admin: A
         pytest.skip("no allow-listed --return-to given for this target")
     identity = admin.create_identity()
     _, step = verifier.passed(identity.email, return_to=target.return_to)
-    assert step.flow is not None
-    checks.expect(req, step.flow.continue_url == target.return_to,
-                  f"continue URL is {step.flow.continue_url!r}, want {target.return_to}", step.exchange)
+    passed = checks.came_back(step.flow, req, step.exchange)
+    checks.expect(req, passed.continue_url == target.return_to,
+                  f"continue URL is {passed.continue_url!r}, want {target.return_to}", step.exchange)

@@ -29,10 +29,10 @@ def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
     checks.answered_with_flow(step.exchange, flow.id, req if verifier.kind.wants_json else "VER-SUBMIT-BROWSER-303",
                               wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
                               learned=target.learned("ui_url"))
-    assert step.flow is not None
-    checks.flow_state(step.flow, "sent_email", req, step.exchange)
-    checks.flow_messages(step.flow, [ids.SENT[active_method]], req, step.exchange)
-    mail = verifier.wait_mail(identity.email, step.flow)
+    sent = checks.came_back(step.flow, req, step.exchange)
+    checks.flow_state(sent, "sent_email", req, step.exchange)
+    checks.flow_messages(sent, [ids.SENT[active_method]], req, step.exchange)
+    mail = verifier.wait_mail(identity.email, sent)
     if active_method == "code":
         checks.expect("VER-CODE-MAIL", mail.code is not None and len(mail.code) == 6,
                       f"mail {mail.subject!r} carries no 6-digit code")
