@@ -188,10 +188,10 @@ def validate(ns: argparse.Namespace) -> list[RunOptions]:
     return runs
 
 
-def run_preflight(opts: RunOptions) -> Findings | None:
-    """For a deployed target, the preflight (:mod:`.preflight`): seconds, CannotJudge with one line on a setup
-    problem; its findings go to the pytest run. Once it passed, says what it found and where the built-in SMTP sink
-    listens."""
+def run_preflight(opts: RunOptions, *, browser: bool = False) -> Findings | None:
+    """For a deployed target, the preflight (:mod:`.preflight`; ``browser``: the browser walks will run): seconds,
+    CannotJudge with one line on a setup problem; its findings go to the pytest run. Once it passed, says what it
+    found and where the built-in SMTP sink listens."""
     if opts.embedded:
         return None
     try:
@@ -200,7 +200,7 @@ def run_preflight(opts: RunOptions) -> Findings | None:
         raise CannotJudge(f"{exc} (check --mail-source)") from None
     said: list[str] = []
     try:
-        findings = preflight(opts, mail, say=said.append)
+        findings = preflight(opts, mail, say=said.append, browser=browser)
     finally:
         mail.close()
     sink = where_mail_is_read(opts, mail)
@@ -343,7 +343,8 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
     load_expected_failures(expected_failures_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
     suites = suite_paths(ns.suite or os.environ.get(SUITE_ENV) or "scenarios", root)
-    findings = run_preflight(runs[0])
+    browser = root / SUITES["browser"]
+    findings = run_preflight(runs[0], browser=any(p == browser or p in browser.parents for p in suites))
     docs: list[tuple[str, dict[str, Any]]] = []
     for opts in runs:
         if len(runs) > 1:

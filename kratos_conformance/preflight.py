@@ -11,7 +11,9 @@ naming the fix as soon as one has the wrong answer:
    verifiable address from the traits template                   -> ``--identity-schema``, ``--identity-traits``;
 5. a verification mail for that identity reaches the mail source -> where the server's courier sends;
 6. a given code/link lifespan fits the wait budget and, when it is short, the mailed code or link no longer
-   verifies once it is over         -> ``--wait-budget``, the real lifespan, or no ``--challenge-lifespan``.
+   verifies once it is over         -> ``--wait-budget``, the real lifespan, or no ``--challenge-lifespan``;
+7. when the browser walks run: the server sends browsers to a verification UI that answers, or to the one
+   ``--serve-ui`` serves                  -> start the UI, ``--serve-ui``, or the server's ``ui_url``.
 
 What it finds is returned as :class:`Findings`: the identity schema and traits template the scenarios seed
 identities with, the flow lifespan, how long the mail took, and each setting with where its value came from
@@ -26,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -36,7 +39,8 @@ from .flow_document import Flow
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
 from .redact import redact_url
-from .target import API_INIT, SUBMIT
+from .target import API_INIT, BROWSER_INIT, SUBMIT
+from .ui_server import served_urls
 
 #: the longest the preflight waits for its mail (the whole preflight must end within seconds).
 MAIL_WAIT = 7.0
@@ -288,6 +292,37 @@ class _Preflight:
         self.settings["challenge_lifespan_cross_checked"] = Setting(True, "learned")
 
     # -- 6: lifespans ------------------------------------------------------------------------------------------
+    # -- 7: the verification UI the browser walks open ---------------------------------------------------------
+    def verification_ui(self) -> None:
+        """The UI a browser flow's redirect leads to answers (or is the one ``--serve-ui`` will serve). A browser
+        init that does not redirect is left to the scenarios to judge: that is the server's answer, not setup."""
+        init = self.get(self.http, self.public + BROWSER_INIT, "target", headers={"Accept": "text/html"})
+        location = init.headers.get("location")
+        if init.status_code not in (302, 303) or not location:
+            return
+        page = urljoin(self.public, location)
+        where = _without_query(page)
+        served = served_urls(self.options.serve_ui)[0] if self.options.serve_ui else None
+        if served is not None and self.options.ui_url is None:
+            if where != served:
+                raise CannotJudge(f"the server sends browsers to {where} (its verification ui_url), not to the UI "
+                                  f"--serve-ui {self.options.serve_ui} serves at {served}: set the server's ui_url "
+                                  "to it, or --serve-ui to the address ui_url names")
+            return  # served by this run once the preflight has passed
+        cookies = "; ".join(f"{name}={value}" for name, value in init.cookies.items())
+        self.last = f"GET {redact_url(page)}"
+        try:
+            answer = request_within(self.http, "GET", page, deadline=DEADLINE,
+                                    headers={"Accept": "text/html", **({"Cookie": cookies} if cookies else {})})
+        except httpx.HTTPError as exc:
+            raise CannotJudge(f"the verification UI at {where} (where the server sends browsers) does not answer "
+                              f"({str(exc) or type(exc).__name__}): start it, or give --serve-ui HOST:PORT for that "
+                              "address to have the suite serve one") from None
+        if answer.status_code >= 400:
+            raise CannotJudge(f"the verification UI at {where} (where the server sends browsers) answered "
+                              f"{answer.status_code}: start the UI there, or give --serve-ui HOST:PORT for that "
+                              "address to have the suite serve one")
+
     def lifespans(self) -> None:
         given = self.options.challenge_lifespan
         if given is not None and given > self.options.wait_budget:
@@ -301,13 +336,17 @@ class _Preflight:
         self.admin.close()
 
 
-def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], None] = lambda _: None) -> Findings:
-    """Run the preflight against the deployed server the options name; CannotJudge (one line) on the first problem."""
+def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], None] = lambda _: None,
+              browser: bool = False) -> Findings:
+    """Run the preflight against the deployed server the options name (``browser``: the browser walks will run);
+    CannotJudge (one line) on the first problem."""
     check = _Preflight(options, mail, say)
     started = time.monotonic()
     try:
         check.lifespans()
         flow = check.public_api()
+        if browser:
+            check.verification_ui()
         schema_id, traits, seconds, method = "default", {"email": EMAIL_PLACEHOLDER}, None, None
         if options.admin_url:
             check.admin_api()
@@ -347,6 +386,11 @@ def where_mail_is_read(options: RunOptions, mail: MailSource) -> str | None:
         return f"the SMTP sink listens on {mail.host}:{mail.port} (where the server's courier sends)"
     return ("no mail is read: the built-in SMTP sink has no address the server's courier knows "
             "(--mail-source smtp-sink://HOST:PORT); the scenarios that read mail need --admin-url too")
+
+
+def _without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def _error_reason(answer: httpx.Response) -> str:

@@ -107,6 +107,8 @@ class ConformanceRun:
         self.mailed_method: str | None = None
         #: where a preflight run here says what it found (the conformance_run fixture: pytest's terminal)
         self.say: Callable[[str], None] = lambda _: None
+        #: whether the session runs browser walks (a preflight run here then checks the UI they open)
+        self.browser_walks = False
 
     def launch(self) -> None:
         """An embedded run: open the SMTP sink and launch the reference target's process without waiting for it
@@ -194,7 +196,7 @@ class ConformanceRun:
         sink = where_mail_is_read(opts, mail)  # the command line says it before pytest; a plain pytest run here
         if sink:
             self.say(sink)
-        return preflight(opts, mail, say=self.say)
+        return preflight(opts, mail, say=self.say, browser=self.browser_walks)
 
     def close(self) -> None:
         if self.clients is not None:
@@ -290,10 +292,11 @@ def _worker_suffix() -> str:
 
 
 @pytest.fixture(scope="session")
-def conformance_run(pytestconfig: pytest.Config) -> Iterator[ConformanceRun]:
+def conformance_run(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
     """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
     spool = (getattr(pytestconfig, "workerinput", None) or {}).get(WORKER_SPOOL_KEY)
     run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY], spool)
+    run.browser_walks = any(item.path.parent.name == "browser" for item in request.session.items)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:

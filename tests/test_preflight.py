@@ -206,6 +206,26 @@ def test_a_server_whose_ui_the_suite_serves_passes_and_the_report_says_so(capsys
     assert set(location["judged_by"]) == {"contract"}  # judged against URLs the suite knows, not learned ones
 
 
+def test_browser_walks_without_a_ui_that_answers(capsys, tmp_path, mail_port: int) -> None:
+    """Kratos serves no UI of its own: browser walks against a ui_url where nothing listens would fail a healthy
+    server, so the preflight ends the run naming --serve-ui."""
+    nothing = f"http://127.0.0.1:{free_port()}/"
+    target = _target(mail_port, ui_url=nothing + "verification", error_ui_url=nothing + "error")
+    try:
+        line = cannot_judge(capsys, tmp_path, args_for(target, mail_port, "--suite", "browser"),
+                            f"{nothing}verification", "does not answer", "--serve-ui")
+    finally:
+        target.stop()
+    assert "where the server sends browsers" in line
+
+
+def test_serve_ui_where_the_server_does_not_send_browsers(capsys, tmp_path, healthy: RunningTarget,
+                                                          mail_port: int) -> None:
+    served = f"127.0.0.1:{free_port()}"
+    cannot_judge(capsys, tmp_path, args_for(healthy, mail_port, "--suite", "browser", "--serve-ui", served),
+                 f"{healthy.public_url}ui/verification", f"http://{served}/verification", "ui_url")
+
+
 def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_path, healthy: RunningTarget) -> None:
     """A bare smtp-sink has no address the deployed server's courier knows: the run never claims it listens for it."""
     code, lines, _ = run(capsys, tmp_path, "--public-url", healthy.public_url)
