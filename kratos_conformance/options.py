@@ -27,6 +27,8 @@ SECURITY_LOADS = ("off", "low", "default")
 FUZZ_BUDGETS = RUN_PROFILES
 #: the fewest samples per side the timing comparison takes: fewer cannot show a difference (nor give a variance)
 TIMING_SAMPLES_MIN = 5
+#: the fewest racers a race sends: one request alone cannot race (its single-use check could not fail)
+RACE_SIZE_MIN = 2
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
     OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
                "wrong codes, 10 samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
-    OptionSpec("race-size", "how many simultaneous requests a race sends (the same code or link N times, also how "
-               "many connections are open at once; unset: as --security-load says)"),
+    OptionSpec("race-size", f"how many simultaneous requests a race sends, at least {RACE_SIZE_MIN} (the same code or "
+               "link N times, also how many connections are open at once; unset: as --security-load says)"),
     OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends at once (unset: as "
                "--security-load says; more than --max-submissions, or the race cannot judge the limit)"),
     OptionSpec("timing-samples", "how many known and as many unknown addresses the timing comparison times, at least "
@@ -299,7 +301,7 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         mail_timeout=_number("mail-timeout", raw["mail_timeout"], minimum=0.1),
         security_load=_choice("security-load", (raw["security_load"] or "default").strip().lower(),
                               SECURITY_LOADS),
-        race_size=_count("race-size", raw["race_size"]) if raw["race_size"] else None,
+        race_size=_count("race-size", raw["race_size"], RACE_SIZE_MIN) if raw["race_size"] else None,
         race_wrong_codes=_count("race-wrong-codes", raw["race_wrong_codes"]) if raw["race_wrong_codes"] else None,
         timing_samples=(_count("timing-samples", raw["timing_samples"], TIMING_SAMPLES_MIN)
                         if raw["timing_samples"] else None),

@@ -99,13 +99,15 @@ class CodeMethod:
 
     def _issue_code(self, flow: FlowRecord, address_id: str | None,
                     req: ClientRequest) -> mail_templates.MailContent:
-        """Create and store a 6-digit code for the flow; the mail content carrying it."""
+        """Create and store a 6-digit code for the flow (8 or 4 under their faults); the mail content carrying it."""
         code = f"{secrets.randbelow(1_000_000):06d}"
         if "sequential_codes" in self.config.faults:
             self._last_code = (self._last_code + 7919) % 1_000_000
             code = f"{self._last_code:06d}"
         if "code_8_digits" in self.config.faults:
             code = f"{secrets.randbelow(100_000_000):08d}"
+        if "code_4_digits" in self.config.faults:
+            code = f"{secrets.randbelow(10_000):04d}"
         now = self.kit.clock()
         self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._hash(flow.id, code),
                                  now + int(self.config.code_lifespan * 1_000_000), now)

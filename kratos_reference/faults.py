@@ -22,8 +22,9 @@ LINK: tuple[str, ...] = ("link",)
 BOTH: tuple[str, ...] = ("code", "link")
 #: the pause between checking and writing under the race faults (long enough for simultaneous requests to meet)
 RACE_WINDOW = 0.1
-#: the race faults: under any of them, submissions to one flow are not serialised (a race window can open)
-RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count"})
+#: the race faults: under any of them, submissions to a flow are not serialised (a race window can open, also between
+#: flows that share a lock stripe)
+RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count", "address_update_conflict"})
 
 KNOWN_FAULTS: dict[str, str] = {}
 FAULT_METHODS: dict[str, tuple[str, ...]] = {}
@@ -86,6 +87,7 @@ _fault("resend_keeps_old_code", CODE, "resending a code does not invalidate the 
 _fault("code_other_flow_accepted", CODE, "an unused code issued for another flow verifies the flow it is sent to")
 _fault("link_token_other_flow_accepted", LINK, "a link token of another flow verifies the flow it is opened on")
 _fault("code_8_digits", CODE, "codes have 8 digits instead of 6")
+_fault("code_4_digits", CODE, "codes have 4 digits instead of 6: five attempts per flow guess one code in 2,000")
 _fault("sequential_codes", CODE, "each code is the one issued before plus 7919 (mod 10^6): guessable from one's own")
 _fault("link_unknown_token_404", LINK,
        "an unknown link token answers 404 instead of a new browser flow with 4070001")
@@ -168,6 +170,10 @@ _fault("race_link_single_use", LINK,
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")
+_fault("address_update_conflict", BOTH,
+       "verifying an address reads it, then writes it a moment later only if nothing changed it meanwhile: of two "
+       "flows for one address proven at the same moment, the second fails with 4000001 (try again) instead of "
+       "passing")
 _fault("host_header_links", BOTH,
        "the mailed link is built from the request's X-Forwarded-Host or Host header instead of the public URL")
 _fault("return_to_prefix_match", BOTH,

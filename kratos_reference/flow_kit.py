@@ -30,6 +30,7 @@ from . import api_errors, csrf, mail_templates, messages, nodes
 from .bodies import BodyError, PayloadError, Submission
 from .config import ReferenceConfig
 from .courier import Courier
+from .faults import RACE_WINDOW
 from .flow_model import Attempt, ClientRequest, Invalid, Outcome, Refused, return_to_of, with_query
 from .return_to import ReturnToForbidden, check_return_to
 from .storage import FlowRecord, Storage
@@ -43,6 +44,8 @@ COOKIE_NEEDS_BROWSER_FLOW = (
     'The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. The flow '
     "however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors "
     "including CSRF, the request has been blocked. Please consult the documentation.")
+#: the reason a flow gives when another verification of its address won the race (address_update_conflict fault)
+ADDRESS_CHANGED = "The address was changed by another request. Please try again."
 #: cookies a CDN sets that do not make a request a browser's
 _CLOUDFLARE_COOKIES = ("__cf", "_cf", "cf_")
 
@@ -223,7 +226,12 @@ class FlowKit:
 
     def pass_challenge(self, attempt: Attempt, flow: FlowRecord, address_id: str | None, group: str) -> None:
         """Mark the address verified and move the flow to passed_challenge."""
-        if address_id and "address_not_marked_verified" not in self.config.faults:
+        if address_id and "address_update_conflict" in self.config.faults:
+            version = self.storage.address_version(address_id)  # read, then written a moment later: a race window
+            time.sleep(RACE_WINDOW)
+            if not self.storage.mark_address_verified_if(address_id, self.clock(), version):
+                raise Invalid((None, messages.generic_error(ADDRESS_CHANGED)))
+        elif address_id and "address_not_marked_verified" not in self.config.faults:
             self.storage.mark_address_verified(address_id, self.clock())
         continue_url = self.continue_url(flow)
         token = attempt.csrf.token()

@@ -216,6 +216,21 @@ class Storage:
             db.execute("UPDATE verifiable_addresses SET verified = 1, verified_us = ?, status = 'completed', "
                        "updated_us = ? WHERE id = ?", (now_us, now_us, address_id))
 
+    def address_version(self, address_id: str) -> int | None:
+        """When the address was last updated, as a version to compare and set with (the address_update_conflict
+        fault only)."""
+        with self._lock:
+            row = self._conn.execute("SELECT updated_us FROM verifiable_addresses WHERE id = ?",
+                                     (address_id,)).fetchone()
+            return int(row["updated_us"]) if row else None
+
+    def mark_address_verified_if(self, address_id: str, now_us: int, version: int | None) -> bool:
+        """:meth:`mark_address_verified` only while the address is still at ``version``; whether it was marked."""
+        with self._transaction() as db:
+            return db.execute("UPDATE verifiable_addresses SET verified = 1, verified_us = ?, status = 'completed', "
+                              "updated_us = ? WHERE id = ? AND updated_us IS ?",
+                              (now_us, now_us, address_id, version)).rowcount == 1
+
     # --- flows ----------------------------------------------------------------------------------
 
     def insert_flow(self, flow: FlowRecord) -> None:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from kratos_conformance import checks
-from kratos_conformance.mail import Inbox, MailNotReceived, SmtpSink, assert_no_mail, wait_for_mail
+from kratos_conformance.mail import Inbox, MailNotReceived, SmtpSink, assert_no_mail, wait_for_mail, wrong_code
 
 TOKEN = "A" * 32
 
@@ -127,3 +127,9 @@ def test_a_malformed_mail_is_read_as_far_as_it_goes() -> None:
     assert mail.raw_headers["Message-ID"] == "<[bad@>"
     mail = mail_from_bytes("m2", raw.replace(b"To: ", b"X-To: "))  # recipients from the To header, which is gone
     assert mail.code == "482913"
+
+
+@pytest.mark.parametrize(("code", "wrong"), [("123456", "123457"), ("999999", "999990"), ("0042", "0043"),
+                                             ("ab9z", "ab9a"), ("K7Q", "K7R"), (None, "000001")])
+def test_a_wrong_code_keeps_the_length_and_alphabet_of_the_right_one(code: str | None, wrong: str) -> None:
+    assert wrong_code(code) == wrong != code

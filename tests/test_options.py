@@ -133,7 +133,8 @@ def test_deployment_figures_are_options_with_kratos_defaults() -> None:
     for bad, words in (({"max_submissions": "0"}, "--max-submissions"), ({"race_size": "x"}, "--race-size"),
                        ({"cookie_same_site": "loose"}, "--cookie-same-site"),
                        ({"cookie_path": "auth"}, "--cookie-path"), ({"timing_samples": "2.5"}, "--timing-samples"),
-                       ({"timing_samples": "1"}, "--timing-samples: '1' is not a whole number of at least 5")):
+                       ({"timing_samples": "1"}, "--timing-samples: '1' is not a whole number of at least 5"),
+                       ({"race_size": "1"}, "--race-size: '1' is not a whole number of at least 2")):
         with pytest.raises(CannotJudge, match=words):
             parse_options(bad, environ={})
 

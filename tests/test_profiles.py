@@ -9,7 +9,7 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance.checks import CheckResult, Measurement, RequirementFailure
 from kratos_conformance.errors import CannotJudge
-from kratos_conformance.profiles import PROFILES, get_profile
+from kratos_conformance.profiles import PROFILES, get_profile, within_known_race
 
 
 def test_every_kratos_profile_knows_the_measured_defects_by_requirement_and_case() -> None:
@@ -143,3 +143,11 @@ def test_a_known_transient_500_is_sent_once_more_and_reported(heard: list[CheckR
     first = heard[0]
     assert first.requirement == "VER-RESP-NO-5XX" and first.passed is not failed
     assert first.name == ("contract" if failed else checks.KNOWN_DEFECT)
+
+
+@pytest.mark.parametrize(("winners", "racers", "within"), [
+    (1, 10, True), (4, 10, True), (5, 10, True), (6, 10, False), (10, 10, False),
+    (2, 4, True), (3, 4, False), (2, 2, True), (2, 3, True), (3, 3, False)])
+def test_kratos_s_single_use_race_is_excused_only_as_far_as_it_was_measured(winners: int, racers: int,
+                                                                             within: bool) -> None:
+    assert within_known_race(winners, racers) is within

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from ..clients import Client, ClientKind
+from ..mail import wrong_code
 from .script import BACKSLASH_FOREIGN_HOST, FOREIGN_RETURN_TO, Case, CaseFunction, CaseStopped, Script, Wait
 
 ALL = (ClientKind.NATIVE, ClientKind.BROWSER, ClientKind.SPA)
@@ -30,11 +31,6 @@ def case(name: str, *, methods: tuple[str, ...] = ("code", "link"), kinds: tuple
         CASES.append(Case(name, function, methods, kinds))
         return function
     return register
-
-
-def wrong(code: str | None) -> str:
-    """A six-digit code that is not ``code``."""
-    return f"{(int(code or 0) + 1) % 1_000_000:06d}"
 
 
 # --- init ---------------------------------------------------------------------------------------------------------
@@ -329,7 +325,7 @@ def code_wrong(s: Script, kind: ClientKind) -> None:
     identity = s.identity()
     client = s.client(kind)
     flow, mail = s.sent(client, identity)
-    s.submit(client, flow, s.code_body(flow, wrong(mail.code)))
+    s.submit(client, flow, s.code_body(flow, wrong_code(mail.code)))
     s.address_state(identity)
 
 
@@ -348,7 +344,7 @@ def code_limit(s: Script, kind: ClientKind) -> None:
     client = s.client(kind)
     flow, mail = s.sent(client, identity)
     for _ in range(7):  # bounded: Kratos replaces the flow after max_submissions (5) attempts
-        ex = client.submit(flow.id, s.code_body(flow, wrong(mail.code)))
+        ex = client.submit(flow.id, s.code_body(flow, wrong_code(mail.code)))
         new_id = s.flow_id_in(ex)
         if ex.status == 410 or (ex.status == 303 and new_id != flow.id):
             if new_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import string
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import cached_property
@@ -105,6 +106,17 @@ class Mail:
             if m:
                 return m.group(1)
         return self.link_param("code")
+
+
+def wrong_code(code: str | None) -> str:
+    """A code of the same length and alphabet as ``code`` that is not ``code``: its last character moved on by one
+    within its alphabet (digits, lower-case or upper-case letters). For no code, a six-digit one."""
+    code = code or "000000"
+    last = code[-1]
+    for alphabet in (string.digits, string.ascii_lowercase, string.ascii_uppercase):
+        if last in alphabet:
+            return code[:-1] + alphabet[(alphabet.index(last) + 1) % len(alphabet)]
+    return code[:-1] + ("1" if last == "0" else "0")
 
 
 def _without_urls(text: str) -> str:

@@ -10,12 +10,8 @@ from browser_ui import BrowserUi
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi, unique_address
+from kratos_conformance.mail import wrong_code
 from kratos_conformance.target import Target
-
-
-def wrong(code: str) -> str:
-    """A 6-digit code that is not ``code``."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 @pytest.mark.usefixtures("code_method")
@@ -25,7 +21,7 @@ def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: Admin
     flow_id = str(ui.open_init().flow_id)
     ui.submit_email(identity.email)
     mail = ui.wait_mail(identity.email, flow_id)
-    nav = ui.submit_code(wrong(str(mail.code)))
+    nav = ui.submit_code(wrong_code(mail.code))
     ui.shots.take(ui.page, "wrong-code")
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
     ui.expect_messages(req, [ids.CODE_INVALID_OR_USED])

@@ -12,7 +12,7 @@ from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.clients import ClientFactory
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.flow_document import Flow
-from kratos_conformance.mail import Mail
+from kratos_conformance.mail import Mail, wrong_code
 from kratos_conformance.response_rules import is_absolute_http_url
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
@@ -21,11 +21,6 @@ if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder'
     from conftest import ExpiringChallenges
 
 pytestmark = pytest.mark.usefixtures("code_method")
-
-
-def wrong(code: str) -> str:
-    """A 6-digit code that is not ``code``."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 @pytest.mark.requirement("VER-CODE-NODES-SENT")
@@ -52,7 +47,7 @@ def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: A
                                                     req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
-    step = verifier.submit_code(flow, wrong(str(mail.code)))
+    step = verifier.submit_code(flow, wrong_code(mail.code))
     checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
                               learned=target.learned("ui_url"))
     checks.expect(req, step.flow is not None and step.flow.id == flow.id, "a wrong code replaced the flow",
@@ -79,7 +74,7 @@ def test_code_of_another_flow_is_wrong(verifier: Verifier, admin: AdminApi, req:
 def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi, target: Target, req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
-    bad = wrong(str(mail.code))
+    bad = wrong_code(mail.code)
     limit = target.max_submissions
     for attempt in range(1, limit + 11):  # noqa: B007 (read after the loop) - bounded: 10 past the limit
         ex = verifier.client.submit(flow.id, verifier.code_body(flow, bad))

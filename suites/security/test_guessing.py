@@ -15,10 +15,12 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.checks import Measurement
+from kratos_conformance.mail import wrong_code
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier
 
-#: wrong codes tried at most before the attempt limit counts as missing
+#: wrong codes tried at most before the attempt limit counts as missing (or one more than --max-submissions, if
+#: that is higher: a server configured for more attempts is judged by the arithmetic, not by this cap)
 ATTEMPT_CAP = 30
 #: flows created to measure the creation rate
 RATE_FLOWS = 10
@@ -43,22 +45,23 @@ def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminA
     flow, mail = verifier.sent(identity.email)
     code = str(mail.code)
     space = alphabet_size([code]) ** len(code)
-    wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+    wrong = wrong_code(code)
+    cap = max(ATTEMPT_CAP, target.max_submissions + 1)
     attempts = 0
-    for _ in range(ATTEMPT_CAP):
+    for _ in range(cap):
         step = verifier.submit_code(flow, wrong)
         if step.flow is None or step.flow.id != flow.id:
             break  # replaced: the limit is reached
         attempts += 1
     else:
-        attempts = ATTEMPT_CAP
+        attempts = cap
     started = time.perf_counter()
     for _ in range(RATE_FLOWS):
         verifier.new_flow()
     rate = RATE_FLOWS / (time.perf_counter() - started)
     per_flow = min(1.0, attempts / space)
     per_hour = 1 - (1 - per_flow) ** (rate * 3600)
-    capped = attempts >= ATTEMPT_CAP
+    capped = attempts >= cap
     checks.expect(req, not capped and per_flow <= target.guess_limit_per_flow,
                   f"{attempts}{'+' if capped else ''} guesses per flow on a space of {space}: chance {per_flow:.3g} "
                   f"per flow", step.exchange,
@@ -88,7 +91,7 @@ def test_codes_and_tokens_tell_nothing_about_each_other(verifier: Verifier, admi
                   f"codes or tokens repeat", measurement=Measurement(
                       f"repeated values among {len(secrets)} codes or tokens", len(secrets) - len(set(secrets)),
                       limit="0"))
-    if active_method == "code":
+    if active_method == "code" and all(s.isdigit() for s in secrets):
         numbers, modulus = [int(s) for s in secrets], 10 ** max(len(s) for s in secrets)
         steps = {(b - a) % modulus for a, b in zip(numbers, numbers[1:])}  # a sequence wraps past its largest code
         checks.expect(req, len(steps) > 1, f"consecutive codes are {steps.pop()} apart every time: a sequence")

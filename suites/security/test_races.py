@@ -17,6 +17,8 @@ from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.checks import Measurement
 from kratos_conformance.exchanges import Exchange
+from kratos_conformance.mail import wrong_code
+from kratos_conformance.profiles import within_known_race
 from kratos_conformance.target import SUBMIT, Target
 from kratos_conformance.verifier import Verifier, flow_in
 
@@ -49,11 +51,13 @@ def no_server_error(exchanges: Sequence[Exchange], req: str, target: Target) -> 
 
 def single_use(racing: Sequence[Exchange], req: str, what: str, admin: AdminApi, identity: Identity,
                target: Target) -> None:
-    """At most one of the racers verified (and then the address is verified); the count is reported. Several
-    winners are tolerated where the release profile knows them as its defect (Kratos on PostgreSQL)."""
+    """At most one of the racers verified (and then the address is verified); the count is reported. A few
+    winners are tolerated where the release profile knows them as its defect (Kratos on PostgreSQL), no more than
+    that defect was measured to let through (:func:`within_known_race`)."""
     wins = [ex for ex in racing if passed(ex)]
+    known = target.profile.tolerates(req) if within_known_race(len(wins), len(racing)) else None
     checks.expect_unless_known(req, len(wins) <= 1, f"{len(wins)} of {len(racing)} {what} verified",
-                               *(wins or racing)[:3], known=target.profile.tolerates(req),
+                               *(wins or racing)[:3], known=known,
                                measurement=Measurement(f"verifications among {len(racing)} {what}", len(wins),
                                                        limit="at most 1"))
     if wins:
@@ -99,7 +103,7 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
                     "(--race-wrong-codes)")
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
-    wrong = f"{(int(str(mail.code)) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(mail.code)
     racing = verifier.client.race(submissions(target, flow.id, verifier.code_body(flow, wrong),
                                               load.wrong_codes), load.wrong_codes)  # all M at once
     no_server_error(racing, req, target)
@@ -132,8 +136,12 @@ def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: Adm
                                        ("GET", str(second_mail.verification_link), {})], 2)
     no_server_error(racing, req, target)
     wins = [ex for ex in racing if passed(ex)]
-    checks.measure(req, Measurement("flows passed among two proven at once", len(wins), limit="reported"),
-                   f"{len(wins)} of the two flows passed", *racing)
+    # a racer answered with the release's known transient defect (SQLite's table lock) is not held to passing
+    lost = [ex for ex in racing
+            if not passed(ex) and not target.profile.tolerates_transient(ex.status, ex.response_body)]
+    checks.expect(req, not lost, f"{len(wins)} of the two flows passed, each proven with its own "
+                  f"{'code' if active_method == 'code' else 'link'}", *(lost or racing),
+                  measurement=Measurement("flows passed among two proven at once", len(wins), limit="2"))
     if wins:
         checks.address_verified(*admin.address(identity), req)
 

@@ -270,7 +270,7 @@ def probe_link_token_other_flow_accepted(target: RunningTarget, sink: SmtpSink) 
     return httpx.get(link.replace(first["id"], second["id"]), headers=JSON).status_code
 
 
-def probe_code_8_digits(target: RunningTarget, sink: SmtpSink) -> Any:
+def probe_code_length(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     create_identity(target.admin_url, email)
     _submit_email(_api_flow(target).json(), email)
@@ -388,6 +388,20 @@ def probe_race_attempt_count(target: RunningTarget, sink: SmtpSink) -> Any:
     flow, code, _ = _sent_flow(target, sink)
     answers = _at_once(10, lambda: _submit_code(flow, _wrong(code)))
     return sum(a.status_code == 200 and 4070006 in message_ids(a.json()) for a in answers) <= 5
+
+
+def probe_address_update_conflict(target: RunningTarget, sink: SmtpSink) -> Any:
+    """Two flows for one address, each proven with its own code at the same moment: how many passed."""
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    proofs = []
+    for count in (1, 2):
+        flow = _api_flow(target).json()
+        sent = httpx.post(flow["ui"]["action"], json={"method": "code", "email": email}, headers=JSON).json()
+        proofs.append((sent, sink.wait_for(email, count).code))
+    answers = iter(proofs)
+    passed = _at_once(2, lambda: _submit_code(*next(answers)))
+    return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in passed)
 
 
 def probe_host_header_links(target: RunningTarget, sink: SmtpSink) -> Any:
@@ -618,7 +632,9 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "link_token_never_expires": (probe_link_token_never_expires, {"method": "link", "link_lifespan": "200ms"}, 303),
     "resend_keeps_old_code": (probe_resend_keeps_old_code, {}, [4070006]),
     "link_token_other_flow_accepted": (probe_link_token_other_flow_accepted, {"method": "link"}, 303),
-    "code_8_digits": (probe_code_8_digits, {}, 6),
+    "code_8_digits": (probe_code_length, {}, 6),
+    "code_4_digits": (probe_code_length, {}, 6),
+    "address_update_conflict": (probe_address_update_conflict, {}, 2),
     "link_token_short": (probe_link_token_short, {"method": "link"}, 32),
     "head_link_verifies": (probe_head_link_verifies, {}, False),
     "code_submission_csrf_checked": (probe_code_submission_csrf_checked, {}, 200),
