@@ -71,7 +71,7 @@ KRATOS_BACKSLASH_RETURN_TO = (
 KRATOS_SINGLE_USE_RACE = (
     "Ory Kratos on PostgreSQL can read a code or link token as unused in several simultaneous requests before one "
     "marks it used: 2 to 4 of 10 simultaneous submissions each answered that the flow passed in 17 of 31 runs "
-    "across the three releases, up to 2 of 4 in 6 runs of v26.2.0 (on SQLite, which serialises writers, never more "
+    "across the three releases, up to 2 of 4 in 12 runs of v26.2.0 (on SQLite, which serialises writers, never more "
     "than one); more winners than half the racers (and than 2) are beyond it, and fail")
 
 

@@ -286,6 +286,28 @@ def test_allure_results_carry_steps_exchanges_labels_and_requirement_links(clean
     assert attachment.startswith("> POST ") and "REDACTED" in attachment
 
 
+def test_the_summary_of_a_run_with_failures_shows_the_first_failure_on_its_first_screen(
+        clean_and_broken: dict[str, Any], chromium_page: Any) -> None:
+    """A real run with failures (the reference target with a fault, compared with a clean run), opened at 1280x800:
+    the verdict and the first failed requirement with its one-line cause are on the first screen, which is saved as
+    reports/summary-first-screen.png."""
+    page, _ = chromium_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto((clean_and_broken["base"] / "broken" / "summary.html").as_uri())
+    verdict = page.locator("#verdict")
+    assert "NOT CONFORMANT" in verdict.inner_text()
+    first = page.locator("#failures section.requirement-failures").first
+    assert first.get_attribute("data-requirement") == "VER-CODE-WRONG"
+    cause = first.locator("p.cause").first
+    assert "got 400" in cause.inner_text(), cause.inner_text()
+    for element in (verdict, cause):
+        box = element.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800, box
+    shot = ROOT / "reports" / "summary-first-screen.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+
+
 def test_diffing_a_clean_run_against_a_broken_target_lists_exactly_what_broke(
         clean_and_broken: dict[str, Any]) -> None:
     broken, base = clean_and_broken["broken"], clean_and_broken["base"]

@@ -4,7 +4,6 @@ the HTML summary (rendered by headless Chromium), the diff, and the xdist hand-o
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from kratos_conformance.report.expected_failures import (
     expected_failures_path,
     load_expected_failures,
 )
-from kratos_conformance.report.html import render_summary
+from kratos_conformance.report.html import MAX_REGRESSIONS_SHOWN, render_summary
 from kratos_conformance.report.results import (
     EXPECTED_FAILURE,
     FAILED,
@@ -52,7 +51,6 @@ from kratos_conformance.report.results import (
     unattributed_failures,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 BASE = "http://127.0.0.1:4433/"
 FLOW = "0b1f5bde-3e0c-4a8c-9d3c-5f1e2c3d4e5f"
 NEW_FLOW = "7c2a9d10-1111-4222-8333-944455556666"
@@ -422,25 +420,6 @@ def test_diff_lists_regressions_fixes_and_other_changes() -> None:
 
 # --- the HTML summary -----------------------------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def chromium_page() -> Any:
-    """A headless Chromium page (Playwright driving Debian's Chromium); skips with the reason without one."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/install-browser.sh")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        requests: list[str] = []
-        page.on("request", lambda req: requests.append(req.url))
-        yield page, requests
-        browser.close()
-
-
 SECRET = "s3cr3t-csrf-cookie-value"
 
 
@@ -484,9 +463,6 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
         box = element.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 800, box
     assert "curl" in first.locator("pre.curl").first.inner_text()
-    shot = ROOT / "reports" / "summary-first-screen.png"
-    shot.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(shot))
     # the failures come before the requirement tables; the passed ones are collapsed
     failures_y = page.locator("#failures").bounding_box()["y"]
     assert failures_y < page.locator("#requirements").bounding_box()["y"]
@@ -533,6 +509,43 @@ def test_a_long_list_of_changes_leaves_the_first_failure_on_the_first_screen(tmp
     assert page.locator("#other-changes li").first.is_visible() is False
     box = page.locator("#failures section.requirement-failures p.cause").first.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 800, box
+
+
+def test_many_regressions_leave_the_first_failure_on_the_first_screen(tmp_path: Path, chromium_page: Any) -> None:
+    """Compared with a clean run, a broken server regresses dozens of requirements: the first five stay in view, the
+    rest is folded, and the first failed requirement's cause is still on the 1280x800 first screen."""
+    page, _ = chromium_page
+    doc = json.loads(json.dumps(failing_report()))
+    evidence = next(r["failures"] for r in doc["requirements"] if r["status"] == "failed")
+    for req in [r for r in doc["requirements"] if r["status"] != "failed"][:30]:
+        req["status"], req["failures"] = "failed", evidence
+    before = json.loads(json.dumps(doc))
+    for req in before["requirements"]:
+        req["status"] = PASSED
+    changes = diff_reports(before, doc)
+    assert len(changes.regressions) >= 30
+    path = tmp_path / "summary.html"
+    path.write_text(render_summary(doc, changes=changes, compared_with="old/conformance-report.json"), "utf-8")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(path.as_uri())
+    assert page.locator("#changes > ul > li.regression").count() == MAX_REGRESSIONS_SHOWN
+    assert page.locator("#more-regressions li.regression").count() == len(changes.regressions) - MAX_REGRESSIONS_SHOWN
+    assert page.locator("#more-regressions li").first.is_visible() is False
+    box = page.locator("#failures section.requirement-failures p.cause").first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800, box
+
+
+def test_expected_failures_come_after_the_failures_that_fail_the_gate() -> None:
+    doc = json.loads(json.dumps(failing_report()))
+    evidence = next(r["failures"] for r in doc["requirements"] if r["status"] == "failed")
+    first = doc["requirements"][0]  # before every failed one in catalog order
+    assert first["status"] != "failed"
+    first["status"], first["failures"] = "expected_failure", evidence
+    html = render_summary(doc)
+    failures = html[html.index('id="failures"'):]
+    failed = [r["id"] for r in doc["requirements"] if r["status"] == "failed"]
+    positions = [failures.index(f'data-requirement="{req_id}"') for req_id in failed]
+    assert positions == sorted(positions) and max(positions) < failures.index(f'data-requirement="{first["id"]}"')
 
 
 def test_the_curl_line_repeats_the_request_the_failure_is_about() -> None:

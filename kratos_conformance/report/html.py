@@ -35,6 +35,8 @@ SUMMARY_TITLE = "Kratos verification-flow conformance"
 STATE_MACHINE_NAME = "state-machine.svg"
 #: failures shown per requirement (the JSON report has them all).
 MAX_FAILURES_SHOWN = 5
+#: regressions listed in view above the failures; more are folded, so that the first failure stays on the first screen
+MAX_REGRESSIONS_SHOWN = 5
 KIND_ORDER = ("native", "browser", "spa")
 STATE_ORDER = ("choose_method", "sent_email", "passed_challenge")
 #: statuses of a requirement that was not judged in a run (a change from one of these is "newly exercised")
@@ -121,11 +123,14 @@ def _changes(changes: Diff | None, compared_with: str) -> str:
             + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
     head = (f"{len(changes.regressions)} regression(s), {len(changes.fixes)} fix(es), {len(newly)} newly "
             f"exercised, {len(others)} other change(s), {changes.unchanged} unchanged")
-    # The regressions stay in view; the rest is folded, so that the failures below stay on the first screen.
+    # The first regressions stay in view; the rest is folded, so that the failures below stay on the first screen.
+    shown, hidden = regressions[:MAX_REGRESSIONS_SHOWN], regressions[MAX_REGRESSIONS_SHOWN:]
+    more = (f'<details id="more-regressions"><summary>{len(hidden)} more regression(s)</summary>'
+            f"{_change_list(hidden)}</details>" if hidden else "")
     folded = (f'<details id="other-changes"><summary>{len(rest)} fix(es), newly exercised and other change(s)'
               f"</summary>{_change_list(rest)}</details>" if rest else "")
     return (f'<section id="changes"><h2>Since {_e(compared_with or "the previous report")}</h2><p>{_e(head)}</p>'
-            f"{_change_list(regressions)}{folded}</section>")
+            f"{_change_list(shown)}{more}{folded}</section>")
 
 
 def _change_list(items: Sequence[tuple[str, Any, str]]) -> str:
@@ -350,20 +355,25 @@ def _failure(f: Mapping[str, Any]) -> str:
 
 
 def _failures(doc: Mapping[str, Any]) -> str:
-    sections = []
-    for r in doc["requirements"]:
-        if r["status"] not in ("failed", "expected_failure"):
-            continue
-        shown = r["failures"][:MAX_FAILURES_SHOWN]
-        more = len(r["failures"]) - len(shown)
-        more_note = f'<p class="muted">and {more} more in conformance-report.json</p>' if more > 0 else ""
-        sections.append(
-            f'<section class="requirement-failures" data-requirement="{_e(r["id"])}">'
-            f'<h3><a href="#req-{_e(r["id"])}">{_e(r["id"])}</a> <span class="chip st-{_e(r["status"])}">'
-            f'{_e(_label(r["status"]))}</span> {_e(r["statement"])}</h3>'
-            f'{"".join(_failure(f) for f in shown)}{more_note}</section>')
+    """What failed: the failed requirements (catalog order), the tests that failed outside any requirement, then the
+    expected failures (they do not fail the gate, so they never push a real failure down)."""
+    failed = [r for r in doc["requirements"] if r["status"] == "failed"]
+    expected = [r for r in doc["requirements"] if r["status"] == "expected_failure"]
+    sections = [_requirement_failures(r) for r in failed]
     for u in doc["unattributed_failures"]:
         sections.append(f'<section class="unattributed"><h3>test failed outside any requirement</h3>'
                         f'<code>{_e(u["test"])}</code><pre>{_e(u["reason"])}</pre></section>')
+    sections += [_requirement_failures(r) for r in expected]
     body = "".join(sections) or '<p class="muted">none</p>'
     return f'<h2>What failed</h2><div id="failures">{body}</div>'
+
+
+def _requirement_failures(r: Mapping[str, Any]) -> str:
+    """A failed (or expected-to-fail) requirement with its first failures."""
+    shown = r["failures"][:MAX_FAILURES_SHOWN]
+    more = len(r["failures"]) - len(shown)
+    more_note = f'<p class="muted">and {more} more in conformance-report.json</p>' if more > 0 else ""
+    return (f'<section class="requirement-failures" data-requirement="{_e(r["id"])}">'
+            f'<h3><a href="#req-{_e(r["id"])}">{_e(r["id"])}</a> <span class="chip st-{_e(r["status"])}">'
+            f'{_e(_label(r["status"]))}</span> {_e(r["statement"])}</h3>'
+            f'{"".join(_failure(f) for f in shown)}{more_note}</section>')
