@@ -249,28 +249,35 @@ def test_a_plain_pytest_run_says_where_the_sink_listens(tmp_path: Path, healthy:
     assert "kratos-conformance: preflight: " in done.stdout and "a verification mail arrived" in done.stdout
 
 
+#: the scenario of an expired challenge, by method
+EXPIRED_CHALLENGE = {"code": "test_expired_code_starts_over", "link": "test_expired_token_starts_over"}
+
+
+@pytest.mark.parametrize("method", ["code", "link"])
 @pytest.mark.parametrize(("code", "flow", "runs"), [
     (1, 10, True),    # the code dies first: the expired-code scenario waits for it
     (3, 3, False),    # they die together: waiting would test an expired flow instead
     (4, 2, False),    # the flow dies first
 ], ids=["code-shorter", "equal", "code-longer"])
 def test_expiry_scenarios_hold_for_every_ordering_of_code_and_flow_lifespans(capsys, tmp_path, mail_port: int,
-                                                                             code: int, flow: int, runs: bool) -> None:
-    """The expired-code scenarios run only when a code can expire while its flow lives; otherwise each is skipped
-    naming the two lifespans, and none fails."""
+                                                                             method: str, code: int, flow: int,
+                                                                             runs: bool) -> None:
+    """The expired-code and expired-link scenarios run only when a code or link can expire while its flow lives;
+    otherwise each is skipped naming the two lifespans, and none fails."""
     import json
 
-    target = _target(mail_port, code_lifespan=f"{code}s", flow_lifespan=f"{flow}s")
+    target = _target(mail_port, method=method, code_lifespan=f"{code}s", link_lifespan=f"{code}s",
+                     flow_lifespan=f"{flow}s")
     try:
         status = cli.main(["run", "--suite", "scenarios", "--report-dir", str(tmp_path),
                            *args_for(target, mail_port, "--challenge-lifespan", str(code)),
-                           "--", "-k", "test_expired_code_starts_over or test_unknown_flow_is_404"])
+                           "--", "-k", f"{EXPIRED_CHALLENGE[method]} or test_unknown_flow_is_404"])
     finally:
         target.stop()
     out, err = capsys.readouterr()
     assert status == 0, out + err
     tests = [t for t in json.loads((tmp_path / "conformance-report.json").read_text())["tests"]
-             if "test_expired_code_starts_over" in t["nodeid"]]
+             if EXPIRED_CHALLENGE[method] in t["nodeid"]]
     assert tests
     if runs:
         assert {t["outcome"] for t in tests} == {"passed"}, tests
