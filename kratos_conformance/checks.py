@@ -87,18 +87,18 @@ KNOWN_DEFECT = "known defect"
 
 #: added to a check's name when what it compared with was learned from the target's own answers (UI URLs taken
 #: from its first redirects): the report then shows the evidence as consistency, not as the configured value.
-AGAINST_LEARNED = ", against learned UI URLs"
+AGAINST_LEARNED = ", against learned "
 
 
-def check_name(name: str, *, learned: bool) -> str:
-    """The name a check reports under: ``name``, marked :data:`AGAINST_LEARNED` when it judged against a learned
-    value."""
-    return name + AGAINST_LEARNED if learned else name
+def check_name(name: str, *, learned: bool, what: str = "UI URLs") -> str:
+    """The name a check reports under: ``name``, marked ``, against learned <what>`` (:data:`AGAINST_LEARNED`) when
+    it judged against a value learned from the target's own answers rather than given."""
+    return f"{name}{AGAINST_LEARNED}{what}" if learned else name
 
 
 def base_check_name(name: str) -> str:
     """A reported check name without the :data:`AGAINST_LEARNED` mark."""
-    return name.removesuffix(AGAINST_LEARNED)
+    return name.split(AGAINST_LEARNED, 1)[0]
 
 
 CheckListener = Callable[[CheckResult], None]

@@ -76,7 +76,8 @@ class Findings:
     flow_lifespan: float | None
     mail_seconds: float | None
     settings: dict[str, Setting] = field(default_factory=dict)
-    #: the method the mailed challenge shows (a token link: link, a code: code); None without a mail round trip.
+    #: the method the mailed challenge shows (a token link: link, a code: code); without a mail round trip, a new
+    #: flow's ``active`` (judging other flows' ``active`` against it shows only that they agree); None if neither.
     method: str | None = None
 
     def to_json(self) -> str:
@@ -362,6 +363,9 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         else:
             say("preflight: no --admin-url: the mail round trip and the scenarios that need a known address are "
                 "skipped")
+            if flow.active in ("code", "link"):  # no mail to tell: the new flow's own word, marked learned
+                method = flow.active
+                check.settings["method"] = Setting(method, "learned")
         findings = Findings(schema_id, traits, flow.lifespan, seconds, check.settings, method)
         lifespan = f"{flow.lifespan:g}s" if flow.lifespan is not None else "unknown"
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""

@@ -103,7 +103,8 @@ class ConformanceRun:
         self.mail: MailSource | None = None
         self.target: Target | None = None
         self.clients: ClientFactory | None = None
-        #: the method the preflight's mail showed (None: no mail round trip, or the embedded target).
+        #: the method the preflight found, from its mail or else a new flow's ``active`` (None: neither told, or the
+        #: embedded target).
         self.mailed_method: str | None = None
         #: where a preflight run here says what it found (the conformance_run fixture: pytest's terminal)
         self.say: Callable[[str], None] = lambda _: None

@@ -232,6 +232,17 @@ def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_p
     assert code == 0, lines
     assert not [line for line in printed if "listens on" in line], printed
     assert [line for line in printed if "no mail is read" in line and "smtp-sink://HOST:PORT" in line], printed
+    # no mail tells the method: a new flow's active does, and the checks of other flows' active say they judged
+    # against that learned value (they show the flows agree, not that the server uses the method it should)
+    import json
+
+    code, lines, _ = run(capsys, tmp_path, "--public-url", healthy.public_url, "--run-profile", "default",
+                         "--", "-k", "test_new_flow_shape")
+    assert code == 0, lines
+    doc = json.loads((tmp_path / "conformance-report.json").read_text())
+    assert doc["target"]["settings"]["method"] == {"value": "code", "source": "learned"}
+    shape = next(r for r in doc["requirements"] if r["id"] == "VER-INIT-SHAPE")
+    assert "active, against learned method" in shape["judged_by"], shape["judged_by"]
 
 
 def test_a_plain_pytest_run_says_where_the_sink_listens(tmp_path: Path, healthy: RunningTarget, mail_port: int) -> None:

@@ -417,13 +417,17 @@ class Fuzzer:
 
 
 def detect_method(target: Target, transport: httpx.BaseTransport | None = None) -> str | None:
-    """The method (code or link) of the target: the embedded one says, else the ``active`` of a fresh API flow.
+    """The method (code or link) of the target: the embedded one says, else the one the preflight found (from its
+    mail), else the ``active`` of a fresh API flow.
 
     Unlike the plugin's ``active_method`` fixture this is not judged: a target whose flows break the contract
     still gets fuzzed (and the fuzzing reports the break with a reproduction). None if it cannot be told.
     """
     if target.reference_method in ("code", "link"):
         return target.reference_method
+    found = (target.settings.get("method") or {}).get("value")
+    if found in ("code", "link"):
+        return str(found)
     own = transport is None
     transport = transport or httpx.HTTPTransport()
     try:

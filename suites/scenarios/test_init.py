@@ -49,7 +49,8 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, 
     flow, ex = step.flow, step.exchange
     assert flow is not None
     checks.flow_state(flow, "choose_method", req, ex)
-    checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex)
+    checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex,
+                  name=checks.check_name("active", learned=target.learned("method"), what="method"))
     checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex)
     action = target.public("self-service/verification", flow=flow.id)
     checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex)
@@ -61,7 +62,7 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, 
 
 
 @pytest.mark.requirement("VER-INIT-NODES")
-def test_choose_method_nodes(verifier: Verifier, active_method: str, req: str) -> None:
+def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: str, req: str) -> None:
     step = verifier.start()
     flow = step.flow
     assert flow is not None
@@ -71,7 +72,8 @@ def test_choose_method_nodes(verifier: Verifier, active_method: str, req: str) -
                   f"no required email input in {flow.layout}", ex)
     submit = flow.node("method", "submit")
     checks.expect(req, submit is not None and submit.value == active_method,
-                  f"no submit button with value {active_method!r} in {flow.layout}", ex)
+                  f"no submit button with value {active_method!r} in {flow.layout}", ex,
+                  name=checks.check_name("method_button", learned=target.learned("method"), what="method"))
     csrf = flow.node("csrf_token")
     if flow.type == "browser":
         checks.expect(req, csrf is not None and bool(csrf.value) and csrf.input_type == "hidden",
