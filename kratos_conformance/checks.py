@@ -199,8 +199,9 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
     the Location.
 
     ``to`` None: the URL is unknown (not given, and the target's redirects did not show it), so only the shape
-    is judged: an absolute http(s) Location. ``learned``: ``to`` was learned from the target's own redirects,
-    which the detail and the check's name say (such a check shows consistency, not the configured URL)."""
+    is judged: an absolute http(s) Location, and the check's name says so. ``learned``: ``to`` was learned from the
+    target's own redirects, which the detail and the check's name say (such a check shows consistency, not the
+    configured URL)."""
     location = ex.location or ""
     shown = f"{ex.status} Location {_redacted_location(ex)!r}"
     if to is None:
@@ -215,7 +216,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
         missing = {k: v for k, v in query.items() if got.get(k) != v}
         ok = not missing
         detail = f"Location lacks query values {sorted(missing)}" if missing else detail
-    expect(req, ok, detail, ex, name=check_name("redirect", learned=learned and to is not None))
+    expect(req, ok, detail, ex, name="redirect, shape only" if to is None else check_name("redirect", learned=learned))
     return location
 
 

@@ -176,3 +176,4 @@ def test_a_scenario_s_redirect_check_with_the_ui_unknown_judges_the_shape_and_ca
             with pytest.raises(checks.RequirementFailure, match="absolute URL"):
                 checks.redirect(answer(status, location), "VER-INIT-BROWSER-303", None)
     assert [r.passed for r in held] == [True, False, False, False]
+    assert {r.name for r in held} == {"redirect, shape only"}  # a pass on shape alone says so

@@ -232,10 +232,7 @@ class BrowserUi:
         first = nav.first
         checks.expect(req, first is not None and first.status == 303,
                       f"the browser init answered {first.status if first else 'nothing'}, not 303", *nav.exchanges)
-        if self.target.ui_url:
-            checks.expect(req, under(nav.url, self.target.ui_url),
-                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
-                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
+        self._ended_on_the_ui(req, nav)
         checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
         checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
                       *nav.exchanges)
@@ -294,6 +291,14 @@ class BrowserUi:
                                        wait=self.target.mail_timeout, flow_id=flow_id)
 
     # -- outcomes ------------------------------------------------------------------------------------------------
+    def _ended_on_the_ui(self, req: str, nav: Nav) -> None:
+        """The browser ended on the target's UI (the page it shows, after every redirect; the Location of each
+        redirect is the contract judge's)."""
+        if self.target.ui_url:
+            checks.expect(req, under(nav.url, self.target.ui_url),
+                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
+                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
+
     def expect_redirected_to_ui(self, req: str, nav: Nav, *, flow_id: str | None = None,
                                 new_flow_instead_of: str | None = None) -> None:
         """The first response of ``nav`` was a 303 and the browser ended on the UI with the expected flow."""
@@ -301,10 +306,7 @@ class BrowserUi:
         checks.expect(req, first is not None and first.status == 303,
                       f"expected the {first.method if first else ''} to be answered 303, got "
                       f"{first.status if first else 'nothing'}", *nav.exchanges)
-        if self.target.ui_url:
-            checks.expect(req, under(nav.url, self.target.ui_url),
-                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
-                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
+        self._ended_on_the_ui(req, nav)
         if flow_id is not None:
             checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",
                           *nav.exchanges)
