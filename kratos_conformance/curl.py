@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .media_types import media_type
 from .redact import REDACTED, SECRET_FIELDS, redact_body, redact_headers, redact_json, redact_text, redact_url
 
 #: headers every HTTP library adds; leaving them out keeps the reproduction short.
@@ -33,7 +34,7 @@ def redact_request_body(body: bytes | str | None, content_type: str | None) -> s
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     if not raw:
         return ""
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    ctype = media_type(content_type)
     text = raw.decode("utf-8", errors="replace")
     if ctype.endswith("json"):
         try:

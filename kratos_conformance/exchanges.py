@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .media_types import media_type
 from .redact import redact_body, redact_headers, redact_url, redact_values, sent_secrets
 
 #: operationIds of the contract, keyed by (method, path suffix after the public base path).
@@ -108,7 +109,7 @@ class Exchange:
     @property
     def content_type(self) -> str:
         """The response media type without parameters, lower case ("" if none)."""
-        return (self.response.headers.get("content-type") or "").split(";")[0].strip().lower()
+        return media_type(self.response.headers.get("content-type"))
 
     # -- showing it (redacted) -------------------------------------------------------------------------------
     def render(self, max_body: int = 4000) -> str:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .media_types import media_type
+
 REDACTED = "REDACTED"
 
 #: Header names whose whole value is a secret.
@@ -157,7 +159,7 @@ def sent_secrets(headers: Iterable[tuple[str, str]], url: str, body: bytes, cont
             found.add(value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value)
     found |= {v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k.lower() in SECRET_FIELDS}
     if body:
-        ctype = (content_type or "").split(";")[0].strip().lower()
+        ctype = media_type(content_type)
         text = body.decode("utf-8", errors="replace")
         if ctype == "application/x-www-form-urlencoded":
             found |= {v for k, v in parse_qsl(text, keep_blank_values=True) if k.lower() in SECRET_FIELDS}
@@ -183,7 +185,7 @@ def redact_body(body: bytes, content_type: str | None, also: Iterable[str] = ())
 
 
 def _redacted_body(body: bytes, content_type: str | None) -> str:
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    ctype = media_type(content_type)
     text = body.decode("utf-8", errors="replace")
     if ctype.endswith("json") or ctype == "":
         try:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..exchanges import Exchange
+from ..media_types import media_type
 from ..response_rules import CSRF_COOKIE_NAME
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -150,7 +151,7 @@ class Normalizer:
         """A body: parsed JSON or form fields, ``<html>`` for markup, ``<N bytes>`` for anything else."""
         if not content:
             return None
-        media = content_type.split(";")[0].strip().lower()
+        media = media_type(content_type)
         if media.endswith("json"):
             try:
                 return self.value(json.loads(content))
@@ -170,7 +171,7 @@ class Normalizer:
         request = ex.response.request
         req_headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in KEPT_REQUEST_HEADERS}
         if "content-type" in req_headers:
-            req_headers["content-type"] = req_headers["content-type"].split(";")[0].strip()
+            req_headers["content-type"] = media_type(req_headers["content-type"])
         cookies = sorted(self.set_cookie(c).split("=", 1)[0] for c in request.headers.get("cookie", "").split(";")
                          if c.strip())
         sent: dict[str, Any] = {"method": request.method, "url": self.url(str(request.url)), "headers": req_headers}

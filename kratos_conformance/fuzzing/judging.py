@@ -38,6 +38,7 @@ from ..contract import (
 )
 from ..curl import curl_line
 from ..exchanges import Exchange
+from ..media_types import media_type
 from ..profiles import Profile
 from ..redact import redact_text
 from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_document, is_flow_read
@@ -110,7 +111,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
         found.append("VER-RESP-STATUS")
     if documented is not None:
         declares_content, declares_headers, declares_schema = documented
-        ctype = (header_values(response, "content-type") or [""])[0].split(";")[0].strip().lower()
+        ctype = media_type((header_values(response, "content-type") or [""])[0])
         if declares_content:
             found.append("VER-RESP-CONTENT-TYPE")
         if declares_headers:
@@ -172,7 +173,7 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
     meta = case.meta
     if meta is None:
         return True
-    media = (case.media_type or "").split(";")[0].strip().lower()
+    media = media_type(case.media_type)
     for location, info in meta.components.items():
         if info.mode is not GenerationMode.NEGATIVE or location is ParameterLocation.QUERY:
             continue
@@ -218,7 +219,7 @@ def _schema_failure_text(case: schemathesis.Case, response: schemathesis.Respons
     """A schema failure told as the contract judge tells it: the best-matching error first, with its JSON path and
     the schema rule (``/active: 'password' is not one of [...] (rule enum at ...)``), not schemathesis's
     message quoting the whole body before it; ``None`` when the contract does not explain it."""
-    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
+    content_type = media_type((response.headers.get("content-type") or [""])[0])
     try:
         schema = response_schema(load_contract(), case.operation.path, case.operation.method.lower(),
                                  str(response.status_code), content_type)

@@ -23,6 +23,7 @@ from typing import Any, cast
 import schemathesis
 
 from ..contract import load_contract
+from ..media_types import media_type
 from ..response_rules import (
     KRATOS_COOKIE_POLICY,
     CookiePolicy,
@@ -94,7 +95,7 @@ def header_values(response: schemathesis.Response, name: str) -> list[str]:
 def _json_or_none(response: schemathesis.Response) -> Any:
     """The JSON document a response carries (None when it is not JSON). schemathesis keeps the parsed document on
     the response, so every check of one response shares one parse."""
-    ctype = (header_values(response, "content-type") or [""])[0].split(";")[0].strip().lower()
+    ctype = media_type((header_values(response, "content-type") or [""])[0])
     if not ctype.endswith("json") or not response.content:
         return None
     try:
