@@ -237,7 +237,8 @@ def test_every_difference_is_recorded_and_no_entry_is_stale(
 
 
 def test_ledger_entries_are_well_formed(ledger: dict[str, Any]) -> None:
-    """Ids are unique and stable-looking; every entry has where, kind, reason and source."""
+    """Ids are unique and stable-looking; every entry has where, kind, reason and a source that cites the code of
+    Kratos (or of the library it answers through), not only notes about it."""
     assert (REPO_ROOT / ledger["upstream"]).resolve() == DEFAULT_UPSTREAM_PATH.resolve()
     assert (REPO_ROOT / ledger["fragment"]).resolve() == DEFAULT_CONTRACT_PATH.resolve()
     entries = ledger["entries"]
@@ -248,6 +249,7 @@ def test_ledger_entries_are_well_formed(ledger: dict[str, Any]) -> None:
         assert entry["kind"] in ("added", "removed", "changed")
         assert entry["where"].split(".")[0] in ("paths", "components")
         assert len(entry["reason"]) > 40 and entry["source"].strip()
+        assert re.search(r"\bory/(kratos|herodot) \S+\.go\b", entry["source"]), entry["id"]
 
 
 def test_all_docs_vs_behaviour_items_are_recorded(ledger: dict[str, Any]) -> None:
