@@ -23,7 +23,8 @@ from .flow_document import items, mapping, message_id
 from .profiles import Profile
 
 #: one node as a layout sees it: (group, name or anchor id, input type or node type, label id).
-NodeShape = tuple[str, str, str, "int | None"]
+#: a node as a layout sees it: group, name, type, label id, and the value of a ``method`` node (the method it submits)
+NodeShape = tuple[str, str, str, "int | None", "str | None"]
 Layout = tuple[NodeShape, ...]
 
 
@@ -52,8 +53,10 @@ def layout_of(flow: Any) -> Layout:
         node = mapping(node)
         attrs = mapping(node.get("attributes"))
         label = message_id(mapping(node.get("meta")).get("label")) or None
-        shapes.append((str(node.get("group", "")), str(attrs.get("name") or attrs.get("id") or ""),
-                       str(attrs.get("type") or node.get("type") or ""), label))
+        name = str(attrs.get("name") or attrs.get("id") or "")
+        value = str(attrs.get("value")) if name == "method" and attrs.get("value") is not None else None
+        shapes.append((str(node.get("group", "")), name, str(attrs.get("type") or node.get("type") or ""), label,
+                       value))
     return tuple(shapes)
 
 
@@ -137,7 +140,8 @@ def _distance(a: Layout, b: Layout) -> int:
 
 
 def _show(layout: Layout) -> str:
-    return "[" + ", ".join(f"{g}/{n}:{t}" + (f"#{label}" if label else "") for g, n, t, label in layout) + "]"
+    return "[" + ", ".join(f"{g}/{n}:{t}" + (f"={value}" if value else "") + (f"#{label}" if label else "")
+                           for g, n, t, label, value in layout) + "]"
 
 
 def expectations(profile: Profile) -> UiExpectations:

@@ -144,6 +144,42 @@ def test_layout_is_judged_only_where_a_recording_shows_one() -> None:
     assert "VER-UI-LAYOUT" not in judge.findings(exchange(step))    # nothing to compare with: not judged
 
 
+def _swap(nodes: list[dict[str, Any]], i: int, j: int) -> None:
+    nodes[i], nodes[j] = nodes[j], nodes[i]
+
+
+def _swap_labels(nodes: list[dict[str, Any]], i: int, j: int) -> None:
+    nodes[i]["meta"]["label"], nodes[j]["meta"]["label"] = nodes[j]["meta"]["label"], nodes[i]["meta"]["label"]
+
+
+#: one change each to the nodes of a code flow in sent_email as Kratos v26.2.0 answers it: the hidden method node,
+#: the code input (label 1070011), the method button (1070009), the resend button (1070008)
+LAYOUT_CHANGES = {
+    "order": lambda nodes: _swap(nodes, 1, 2),
+    "group": lambda nodes: nodes[1].update(group="default"),
+    "hidden method node missing": lambda nodes: nodes.pop(0),
+    "hidden method node's value": lambda nodes: nodes[0]["attributes"].update(value="link"),
+    "labels 1070011 and 1070009 swapped": lambda nodes: _swap_labels(nodes, 1, 2),
+    "resend label 1070008 as 1070007": lambda nodes: nodes[3]["meta"]["label"].update(id=ids.LABEL_EMAIL),
+    "type": lambda nodes: nodes[1]["attributes"].update(type="number"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(LAYOUT_CHANGES))
+def test_each_part_of_a_node_layout_is_judged(change: str) -> None:
+    """VER-UI-LAYOUT holds a flow's nodes to Kratos's in their order, groups, names, types, labels and the method a
+    method node submits: the recorded flow conforms, and any one change to it fails."""
+    judge = ContractJudge(target("kratos-v26"))
+    step = json.loads(json.dumps(recording("kratos-v26.2.0", "code")["cases"]["email.known/native"][1]))
+    nodes = step["response"]["body"]["ui"]["nodes"]
+    assert [(n["attributes"]["name"], (n["meta"].get("label") or {}).get("id")) for n in nodes] == [
+        ("method", None), ("code", ids.LABEL_VERIFICATION_CODE), ("method", ids.LABEL_CONTINUE),
+        ("email", ids.LABEL_RESEND_CODE)]
+    assert judge.findings(exchange(step))["VER-UI-LAYOUT"] == []
+    LAYOUT_CHANGES[change](nodes)
+    assert judge.findings(exchange(step))["VER-UI-LAYOUT"], change
+
+
 def test_announcements_are_judged_per_method_and_state() -> None:
     """What a flow announces (code sent, link sent, verified) is judged against the states Kratos announces it in,
     per method: "verified" on a flow still choosing its method, or a link flow saying a code was sent, is wrong."""
