@@ -200,6 +200,9 @@ def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin
     address, admin_ex = admin.address(identity)
     checks.expect(req, not address.verified, "a HEAD on the emailed link verified the address", admin_ex)
     checks.flow(verifier.client.get_flow(flow.id), req, state="sent_email")  # the user's flow, as it reads now
+    # nor did it use up the code: the user, coming after the scanner, still verifies with it
+    after = verifier.submit_code(flow, str(mail.code))
+    checks.flow_state(checks.came_back(after.flow, req, after.exchange), "passed_challenge", req, after.exchange)
 
 
 @pytest.mark.requirement("VER-CSRF-CODE-EXEMPT")
