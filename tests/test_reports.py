@@ -463,6 +463,10 @@ def test_summary_html_leads_with_the_failures_and_draws_the_state_machine(tmp_pa
         box = element.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 800, box
     assert "curl" in first.locator("pre.curl").first.inner_text()
+    # the SPA's curl line carries its cookie and CSRF token REDACTED: the summary says how to run it again
+    schema_failure = page.locator('#failures section[data-requirement="VER-RESP-SCHEMA"]').first
+    assert "REDACTED" in schema_failure.locator("pre.curl").first.inner_text()
+    assert "put in the cookie, CSRF token or code" in schema_failure.locator("p.curl-note").first.inner_text()
     # the failures come before the requirement tables; the passed ones are collapsed
     failures_y = page.locator("#failures").bounding_box()["y"]
     assert failures_y < page.locator("#requirements").bounding_box()["y"]

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..curl import curl_for_exchange
 from ..exchanges import Exchange
+from ..redact import REDACTED
 from .conformance_json import SUMMARY_NAME, load_report
 from .coverage import CONTRACT_OPERATIONS
 from .diff import ABSENT, Diff, diff_reports
@@ -37,6 +38,9 @@ STATE_MACHINE_NAME = "state-machine.svg"
 MAX_FAILURES_SHOWN = 5
 #: regressions listed in view above the failures; more are folded, so that the first failure stays on the first screen
 MAX_REGRESSIONS_SHOWN = 5
+#: said under a curl line whose secrets (cookie, CSRF token, code) were taken out
+REDACTED_NOTE = ("the secrets in this line are REDACTED: to run it again, put in the cookie, CSRF token or code of a "
+                 "flow of your own")
 KIND_ORDER = ("native", "browser", "spa")
 STATE_ORDER = ("choose_method", "sent_email", "passed_challenge")
 #: statuses of a requirement that was not judged in a run (a change from one of these is "newly exercised")
@@ -350,6 +354,7 @@ def _failure(f: Mapping[str, Any]) -> str:
         for i, ex in enumerate(f["exchanges"], 1))
     return (f'<div class="failure"><p class="cause">{_e(cause_of(f))}</p>'
             + (f'<pre class="curl">{_e(curl)}</pre>' if curl else "")
+            + (f'<p class="muted curl-note">{REDACTED_NOTE}</p>' if curl and REDACTED in curl else "")
             + f'<div class="muted">{run}<code>{_e(f["test"])}</code> — check <code>{_e(f["check"])}</code></div>'
             f'<details><summary>the whole failure</summary><pre>{_e(f["detail"])}</pre></details>{exchanges}</div>')
 
