@@ -261,12 +261,32 @@ def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dic
     assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
     svg = (reports / "state-machine.svg").read_text(encoding="utf-8")
     assert svg.startswith("<svg") and 'data-from="sent_email" data-to="passed_challenge"' in svg
-    counted: dict[tuple[str, str], int] = {}
+    assert drawn_edges(svg) == counted_edges(doc)  # one edge per counted transition: counts per kind, failures
+
+
+def counted_edges(doc: dict[str, Any]) -> dict[tuple[str, str], tuple[dict[str, int], int]]:
+    """A report's coverage.transitions by edge: the count per client kind, and how many were in failing tests."""
+    counted: dict[tuple[str, str], tuple[dict[str, int], int]] = {}
     for row in doc["coverage"]["transitions"]:
-        counted[(row["from"], row["to"])] = counted.get((row["from"], row["to"]), 0) + row["count"]
-    drawn = {(a, b): int(n) for a, b, n in re.findall(
-        r'data-from="([^"]+)" data-to="([^"]+)" data-count="(\d+)"[^>]*data-exercised="true"', svg)}
-    assert drawn == counted  # the file draws one edge per transition the report counted, with its count
+        kinds, failed = counted.setdefault((row["from"], row["to"]), ({}, 0))
+        kinds[row["client_kind"]] = kinds.get(row["client_kind"], 0) + row["count"]
+        counted[(row["from"], row["to"])] = (kinds, failed + row["failed"])
+    return counted
+
+
+def drawn_edges(svg: str) -> dict[tuple[str, str], tuple[dict[str, int], int]]:
+    """The exercised edges a state-machine.svg draws: the counts per client kind its label shows, and its failures
+    (data-failed, which the label and the failing style must agree with)."""
+    drawn: dict[tuple[str, str], tuple[dict[str, int], int]] = {}
+    for style, a, b, total, failed, label in re.findall(
+            r'<g class="edge (\w+)" data-from="([^"]+)" data-to="([^"]+)" data-count="(\d+)" data-failed="(\d+)" '
+            r'data-exercised="true">.*?<text [^>]*>([^<]*)</text></g>', svg):
+        kinds = {kind: int(n) for kind, n in re.findall(r"(\w+) (\d+)(?= ·|$)", label)}
+        assert sum(kinds.values()) == int(total), label
+        assert (style == "failing") == (int(failed) > 0) == (f"{failed} in failing tests" in label), label
+        assert (a, b) not in drawn, f"{a} -> {b} drawn twice"
+        drawn[(a, b)] = (kinds, int(failed))
+    return drawn
 
 
 def test_allure_results_carry_steps_exchanges_labels_and_requirement_links(clean_and_broken: dict[str, Any]) -> None:
@@ -316,6 +336,9 @@ def test_diffing_a_clean_run_against_a_broken_target_lists_exactly_what_broke(
     summary = (base / "broken" / "summary.html").read_text(encoding="utf-8")  # run with --compare-with the clean one
     changes = summary[summary.index('<section id="changes">'):]
     assert "1 regression(s), 0 fix(es)" in changes
+    doc = load(base / "broken" / "conformance-report.json")
+    drawn = drawn_edges((base / "broken" / "state-machine.svg").read_text(encoding="utf-8"))
+    assert drawn == counted_edges(doc) and any(failed for _, failed in drawn.values())  # the failing edge, marked
     assert changes.index('class="regression" data-requirement="VER-CODE-WRONG"') < changes.index("</section>")
     old, new = str(base / "clean" / "conformance-report.json"), str(base / "broken" / "conformance-report.json")
     result = cli("diff", old, new, "--json")
