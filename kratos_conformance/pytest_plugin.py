@@ -173,7 +173,11 @@ class ConformanceRun:
                                       "timing_samples", "known_defects")},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
-                         if ui_sources[name] is not None}},
+                         if ui_sources[name] is not None},
+                      **{name: {"value": getattr(opts, name), "source": opts.source(name)}
+                         for name in ("wait_budget", "mail_timeout")},
+                      "return_to": {"value": return_to,
+                                    "source": "given" if opts.return_to or opts.embedded else "default"}},
         )
         self.target.check_reachable()
         if self.target.ui_url is None or self.target.error_ui_url is None:

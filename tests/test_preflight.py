@@ -177,6 +177,14 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
                 json.loads((tmp_path / "conformance-report.json").read_text())["requirements"]}
     assert set(evidence["VER-RESP-LOCATION"]) == {"contract, against learned UI URLs"}
     assert "redirect, against learned UI URLs" in evidence["VER-INIT-BROWSER-303"]
+    assert settings["wait_budget"] == {"value": 30.0, "source": "default"}
+    assert settings["return_to"] == {"value": None, "source": "default"}
+    # the summary shows the same settings with their sources
+    summary = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    table = summary[summary.index('<details id="settings">'):]
+    table = table[:table.index("</details>")]
+    for name, entry in settings.items():
+        assert f'<tr data-setting="{name}" data-source="{entry["source"]}">' in table, name
     fast = _target(mail_port, code_lifespan="1s")
     try:
         code, lines, _ = run(capsys, tmp_path, *args_for(fast, mail_port, "--challenge-lifespan", "1"))

@@ -15,6 +15,7 @@ Stable hooks for tools and tests: ``#verdict`` (``data-verdict``, ``data-exit-co
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -105,7 +106,7 @@ def render_summary(doc: Mapping[str, Any], *, changes: Diff | None = None, compa
         '<nav><a href="#state-machine-section">state machine</a> · <a href="#meta">run</a> · '
         '<a href="#coverage-operations">coverage</a> · <a href="#requirements">requirements</a></nav>',
         _state_machine(doc["coverage"]["transitions"]),
-        _meta(doc), _runs(doc.get("runs")), _unexpected(doc),
+        _meta(doc), _settings(doc["target"].get("settings") or {}), _runs(doc.get("runs")), _unexpected(doc),
         _operations_grid(doc["coverage"]["operations"]), _transitions_grid(doc["coverage"]["transitions"]),
         _requirements([r for r in reqs if r["status"] != PASSED], [r for r in reqs if r["status"] == PASSED]),
         "</body></html>",
@@ -195,6 +196,19 @@ def _meta(doc: Mapping[str, Any]) -> str:
     ]
     body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<table class="meta" id="meta">{body}</table>'
+
+
+def _settings(settings: Mapping[str, Any]) -> str:
+    """The settings the run judged by, each with where its value came from (given, learned, served, default): a
+    check against a learned value shows the server is consistent, not that it is configured as it should be."""
+    if not settings:
+        return ""
+    rows = "".join(
+        f'<tr data-setting="{_e(name)}" data-source="{_e(entry.get("source"))}"><td>{_e(name)}</td>'
+        f'<td><code>{_e(json.dumps(entry.get("value")))}</code></td><td>{_e(entry.get("source"))}</td></tr>'
+        for name, entry in sorted(settings.items()) if isinstance(entry, Mapping))
+    return (f'<details id="settings"><summary>settings the run judged by, and where each came from</summary>'
+            f'<table><tr><th>setting</th><th>value</th><th>source</th></tr>{rows}</table></details>')
 
 
 def _counts(counts: Mapping[str, int]) -> str:
