@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 #: hop-by-hop headers and the ones the proxy recomputes
 _DROPPED = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
@@ -54,6 +54,10 @@ def spoil(mode: str, request: tuple[str, str, list[tuple[str, str]], bytes], ans
         return 500, [("Content-Type", "text/plain"), ("X-Debug-Request", " ".join(v for _, v in headers))], sent
     if mode == "garbage":
         return status, [("Content-Type", "application/json")], b"{not json"
+    if mode == "reflects-query-in-a-header":  # echoes return_to (decoded, CR and LF included) in a header
+        sent = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+        echoed = [("X-Return-To", sent["return_to"])] if "return_to" in sent else []
+        return status, out_headers + echoed, content
     raise ValueError(f"unknown mode {mode!r}")
 
 

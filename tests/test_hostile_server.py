@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -35,14 +35,16 @@ def upstream() -> Iterator[tuple[EmbeddedTarget, int]]:
 
 
 def run_through(upstream: tuple[EmbeddedTarget, int], tmp_path: Path, public: HostileProxy | None = None,
-                admin: HostileProxy | None = None, env: dict[str, str] | None = None
+                admin: HostileProxy | None = None, env: dict[str, str] | None = None, args: Sequence[str] = ()
                 ) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """The smoke run against the upstream, through the proxies given; its result and report folder."""
+    """The smoke run (or what ``args`` make of it) against the upstream, through the proxies given; its result and
+    report folder."""
     target, port = upstream
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "kratos_conformance", "run", "--run-profile", "smoke", "--report-dir", str(reports),
            "--public-url", public.url if public else target.public_url,
-           "--admin-url", admin.url if admin else target.admin_url, "--mail-source", f"smtp-sink://127.0.0.1:{port}"]
+           "--admin-url", admin.url if admin else target.admin_url, "--mail-source", f"smtp-sink://127.0.0.1:{port}",
+           *args]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KRATOS_CONFORMANCE_")}
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL,
                             env={**clean, **(env or {})})
@@ -198,3 +200,17 @@ def test_a_request_left_unanswered_fails_the_requirement_in_one_line(upstream: t
                                        r"HTTP answer \(", f["detail"]) for f in unanswered), unanswered[:1]
     assert all("\nreproduce (secrets redacted): curl -X POST " in f["detail"] for f in unanswered)
     assert "RemoteProtocolError" not in result.stdout and "httpx/_transports" not in result.stdout
+
+
+def test_a_server_that_writes_a_query_value_into_a_header_fails_the_crlf_check(upstream: tuple[EmbeddedTarget, int],
+                                                                             tmp_path: Path) -> None:
+    """VER-INJECT-CRLF can fail: no fault of the reference target can write CR or LF into a header (its HTTP server
+    refuses), so a proxy echoes return_to, decoded, into a header of its own, and the injected line arrives."""
+    target, _ = upstream
+    with HostileProxy(target.public_url, "reflects-query-in-a-header", r"/self-service/verification/") as proxy:
+        result, reports = run_through(upstream, tmp_path, proxy, args=[
+            "--suite", "security", "--run-profile", "default", "--", "-k", "cr_and_lf"])
+    doc = assert_a_verdict(result, reports)
+    assert doc is not None and result.returncode == 1, result.stdout[-2000:]
+    crlf = next(r for r in doc["requirements"] if r["id"] == "VER-INJECT-CRLF")  # type: ignore[union-attr]
+    assert crlf["status"] == "failed" and "x-injected" in crlf["failures"][0]["detail"].lower()
