@@ -76,9 +76,6 @@ UNPROVEN_BY_DESIGN: dict[str, str] = {
     "VER-INJECT-CRLF": "the reference target's HTTP server refuses to write CR or LF into a header, so a fault "
                        "cannot put them there (tests/test_hostile_server.py shows the check failing on a proxy that "
                        "echoes return_to into a header)",
-    "VER-RACE-RESEND": "the race can only fail when the old code loses the race and still verifies afterwards; a "
-                       "fault that keeps old codes alive (resend_keeps_old_code) lets the old code win the race "
-                       "instead, and is caught by the sequential VER-CODE-RESEND",
 }
 DEFAULT_REPORT_DIR = Path("reports/mutation")
 DEFAULT_FUZZ_BUDGET = "smoke"

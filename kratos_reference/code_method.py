@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
+import threading
 import time
 import uuid
 
@@ -80,7 +82,11 @@ class CodeMethod:
                 raise Invalid((None, messages.generic_error("Invalid request.")))
             raise Invalid(("email", messages.property_missing("email")))
         self.kit.ensure_csrf(attempt, body, flow, self.name)
-        if "resend_keeps_old_code" not in self.config.faults:
+        if "resend_drops_old_code_late" in self.config.faults:  # after the answer: a window for the old code
+            late = threading.Timer(3 * RACE_WINDOW, self._drop_codes_late, (flow.id, self.kit.clock()))
+            late.daemon = True
+            late.start()
+        elif "resend_keeps_old_code" not in self.config.faults:
             self.storage.delete_codes_of_flow(flow.id)
         known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id, attempt.req))
         flow.ui["nodes"] = nodes.code_sent_email_nodes(attempt.csrf.token() if flow.type == "browser" else None,
@@ -91,6 +97,13 @@ class CodeMethod:
         self.kit.mark_sent(flow, known, messages.verification_code_sent())
         self.storage.update_flow(flow)
         return None
+
+    def _drop_codes_late(self, flow_id: str, issued_before_us: int) -> None:
+        """The resend_drops_old_code_late fault's late drop of the old codes."""
+        try:
+            self.storage.delete_codes_of_flow(flow_id, issued_before_us)
+        except sqlite3.ProgrammingError:
+            pass  # the target stopped meanwhile
 
     # --- the code ---------------------------------------------------------------------------------------
 

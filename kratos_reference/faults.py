@@ -174,6 +174,9 @@ _fault("address_update_conflict", BOTH,
        "verifying an address reads it, then writes it a moment later only if nothing changed it meanwhile: of two "
        "flows for one address proven at the same moment, the second fails with 4000001 (try again) instead of "
        "passing")
+_fault("resend_drops_old_code_late", CODE,
+       "a resend answers before it drops the flow's old code (a moment later): the old code, sent right after the "
+       "resend was answered, still verifies")
 _fault("host_header_links", BOTH,
        "the mailed link is built from the request's X-Forwarded-Host or Host header instead of the public URL")
 _fault("return_to_prefix_match", BOTH,

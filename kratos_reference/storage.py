@@ -276,10 +276,11 @@ class Storage:
 
     # --- codes and tokens ------------------------------------------------------------------------
 
-    def delete_codes_of_flow(self, flow_id: str) -> None:
-        """Drop every code issued for the flow."""
+    def delete_codes_of_flow(self, flow_id: str, issued_before_us: int | None = None) -> None:
+        """Drop every code issued for the flow (or only those issued before ``issued_before_us``)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM codes WHERE flow_id = ?", (flow_id,))
+            db.execute("DELETE FROM codes WHERE flow_id = ? AND created_us < ?",
+                       (flow_id, issued_before_us if issued_before_us is not None else 2 ** 62))
 
     def insert_code(self, code_id: str, flow_id: str, address_id: str | None, code_hash: str,
                     expires_us: int, now_us: int) -> None:

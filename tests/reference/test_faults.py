@@ -262,6 +262,16 @@ def probe_resend_keeps_old_code(target: RunningTarget, sink: SmtpSink) -> Any:
     return message_ids(_submit_code(flow, first).json())
 
 
+def probe_resend_drops_old_code_late(target: RunningTarget, sink: SmtpSink) -> Any:
+    """The old code, sent the moment the resend is answered."""
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _submit_email(_api_flow(target).json(), email).json()
+    first = sink.wait_for(email).code
+    _submit_email(flow, email)
+    return message_ids(_submit_code(flow, first).json())
+
+
 def probe_link_token_other_flow_accepted(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     create_identity(target.admin_url, email)
@@ -631,6 +641,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "code_never_expires": (probe_code_never_expires, {"code_lifespan": "200ms"}, 410),
     "link_token_never_expires": (probe_link_token_never_expires, {"method": "link", "link_lifespan": "200ms"}, 303),
     "resend_keeps_old_code": (probe_resend_keeps_old_code, {}, [4070006]),
+    "resend_drops_old_code_late": (probe_resend_drops_old_code_late, {}, [4070006]),
     "link_token_other_flow_accepted": (probe_link_token_other_flow_accepted, {"method": "link"}, 303),
     "code_8_digits": (probe_code_length, {}, 6),
     "code_4_digits": (probe_code_length, {}, 6),
