@@ -99,8 +99,8 @@ _RETRY_AFTER_ERROR = "An error occured, please retry the flow."
 KRATOS_RESEND_RACE = (
     "Ory Kratos v1.3.1 can take a resend and the old code racing it both: the resend answers sent_email (a new code "
     "mailed) and the old code verifies the flow, as no order of the two would (1 of 4 runs on SQLite, 3 of 8 on "
-    "PostgreSQL; never in 8 PostgreSQL and 4 SQLite runs of v26.2.0 nor in the runs of v25.4.0). The old code sent "
-    "after the resend's answer is refused, as it should be")
+    "PostgreSQL; never in 8 PostgreSQL and 4 SQLite runs each of v26.2.0 and v25.4.0). The old code sent after the "
+    "resend's answer is refused, as it should be")
 
 
 def _sqlite_table_locked(status: int, body: str) -> bool:
