@@ -89,13 +89,12 @@ KRATOS_SQLITE_LOCKED = (
     "with message 4000001 and no text (a 400, or the flow a browser is sent to): measured on v1.3.1 under the "
     "timing scenario's load and in a resend racing a code (2 of 12 full runs, 1 of 3 security-suite runs); after "
     "more than 30 full runs without it, once on v26.2.0 (the timing scenario's flow init answered 500) and once on "
-    "v25.4.0 (a resend racing a code answered 400); never on PostgreSQL. On v1.3.1 the code strategy's error handler "
-    "may also answer it as a replaced flow (410 self_service_flow_replaced, reason 'An error occured, please retry "
-    "the flow.', nothing logged): one of two flows for one address proven at the same moment, in 1 of 4 SQLite "
-    "security-suite runs, and in none of 8 on PostgreSQL (taken for the lock for that). The request is sent once "
-    "more, and that answer is judged")
-#: the replaced flow of Kratos's code strategy after an internal error (see :data:`KRATOS_SQLITE_LOCKED`)
-_RETRY_AFTER_ERROR = "An error occured, please retry the flow."
+    "v25.4.0 (a resend racing a code answered 400); never on PostgreSQL. The request is sent once more, and that "
+    "answer is judged")
+KRATOS_TWO_FLOWS_SQLITE = (
+    "Ory Kratos v1.3.1 on an in-memory SQLite can refuse one of two flows for one address proven at the same moment "
+    "(a 410 replacing the flow, nothing logged): 1 of 4 security-suite runs; never in 8 runs on PostgreSQL, nor on "
+    "v26.2.0 or v25.4.0")
 KRATOS_RESEND_RACE = (
     "Ory Kratos v1.3.1 can take a resend and the old code racing it both: the resend answers sent_email (a new code "
     "mailed) and the old code verifies the flow, as no order of the two would (1 of 4 runs on SQLite, 3 of 8 on "
@@ -107,8 +106,6 @@ def _sqlite_table_locked(status: int, body: str) -> bool:
     """Kratos's locked in-memory SQLite as it reaches a client (see :data:`KRATOS_SQLITE_LOCKED`)."""
     if status >= 400 and "database table is locked" in body:  # a 500, or a 400 whose error says code 500
         return True
-    if status == 410:
-        return _sqlite_lock_as_retry(body)
     if status not in (200, 400) or str(ids.GENERIC_ERROR) not in body:
         return False
     try:
@@ -118,16 +115,6 @@ def _sqlite_table_locked(status: int, body: str) -> bool:
     ui = mapping(mapping(doc).get("ui"))
     return any(message_id(m) == ids.GENERIC_ERROR and not mapping(m).get("text") for m in items(ui.get("messages")))
 
-
-def _sqlite_lock_as_retry(body: str) -> bool:
-    """The lock as v1.3.1's code strategy answers it: a 410 replacing the flow for a generic "retry" reason."""
-    if _RETRY_AFTER_ERROR not in body:
-        return False
-    try:
-        error = mapping(mapping(json.loads(body)).get("error"))
-    except (ValueError, RecursionError):
-        return False
-    return error.get("id") == "self_service_flow_replaced" and error.get("reason") == _RETRY_AFTER_ERROR
 
 
 #: transient server errors a release may be known for, by case of VER-RESP-NO-5XX: whether an answer (status,
@@ -146,7 +133,8 @@ PROFILES: dict[str, Profile] = {
     "kratos-v25": Profile("kratos-v25", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
                           "kratos-v25.4.0", _KRATOS_DEFECTS),
     "kratos-v1.3": Profile("kratos-v1.3", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
-                           "kratos-v1.3.1", {**_KRATOS_DEFECTS, "VER-RACE-RESEND": KRATOS_RESEND_RACE}),
+                           "kratos-v1.3.1", {**_KRATOS_DEFECTS, "VER-RACE-RESEND": KRATOS_RESEND_RACE,
+                                             "VER-RACE-TWO-FLOWS": KRATOS_TWO_FLOWS_SQLITE}),
 }
 DEFAULT_PROFILE = "kratos-v26"
 

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-key", dest="tls_key", metavar="KEY.pem", help="the certificate's private key")
     parser.add_argument("--unverifiable-email", dest="verifiable_email", action="store_false", default=None,
                         help="the identity schema does not mark the email trait for verification")
+    parser.add_argument("--identity-schema-id", dest="identity_schema_id", metavar="ID",
+                        help="the id of the one identity schema (Kratos: identity.default_schema_id; default: default)")
+    parser.add_argument("--identity-required-trait", dest="identity_required_traits", action="append", metavar="NAME",
+                        help="a string trait the identity schema requires besides the email address (repeatable)")
     parser.add_argument("--list-faults", action="store_true", help="list the known faults and exit")
     parser.add_argument("--parent-pid", type=int, metavar="PID",
                         help="stop when the process PID is gone (a test run that started the target and was killed)")
@@ -97,7 +101,7 @@ def load_config(args: argparse.Namespace) -> ReferenceConfig:
                 "max_submissions", "notify_unknown_recipients", "allowed_return_urls", "ui_url", "error_ui_url",
                 "default_return_url", "smtp_url", "mail_from", "database", "admin_token", "max_body_bytes",
                 "faults", "enabled", "dev_mode", "verifiable_email", "cookie_same_site", "cookie_path",
-                "tls_cert", "tls_key"):
+                "tls_cert", "tls_key", "identity_schema_id", "identity_required_traits"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = value

@@ -128,6 +128,10 @@ class ReferenceConfig:
     #: whether the identity schema marks the email trait for verification (False: identities get no verifiable
     #: address, and no verification mail is ever sent)
     verifiable_email: bool = True
+    #: the one identity schema's id (Kratos's identity.default_schema_id) and the traits it requires besides the
+    #: email address (strings, e.g. ("name",))
+    identity_schema_id: str = "default"
+    identity_required_traits: tuple[str, ...] = ()
     allowed_return_urls: tuple[str, ...] = ()
     ui_url: str | None = None
     error_ui_url: str | None = None
@@ -162,6 +166,12 @@ class ReferenceConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(f"{key}: expected an integer >= {minimum}, got {value!r}")
+        if not isinstance(self.identity_schema_id, str) or not self.identity_schema_id:
+            raise ConfigError(f"identity_schema_id: expected a name, got {self.identity_schema_id!r}")
+        if isinstance(self.identity_required_traits, str) or not all(
+                isinstance(t, str) and t and t != "email" for t in self.identity_required_traits):
+            raise ConfigError("identity_required_traits: expected a list of trait names other than email")
+        set_(self, "identity_required_traits", tuple(self.identity_required_traits))
         if isinstance(self.allowed_return_urls, str) or not isinstance(self.allowed_return_urls, (tuple, list)):
             raise ConfigError("allowed_return_urls: expected a list of URLs")
         set_(self, "allowed_return_urls", tuple(

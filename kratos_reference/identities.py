@@ -2,8 +2,9 @@
 
 Contract:
 - ``create_identity(payload)`` takes ``{"schema_id": "default", "traits": {"email": ...}}`` (schema_id optional,
-  only "default" exists; optional "state" and "verifiable_addresses" [{value, verified, status}] to seed an
-  address) and answers (201, identity JSON, Location) / (400, error) for a missing or invalid email trait /
+  defaulting to the configured ``identity_schema_id``, the only schema; optional "state" and
+  "verifiable_addresses" [{value, verified, status}] to seed an address) and answers (201, identity JSON,
+  Location) / (400, error) for an unknown schema, a missing or invalid email trait or a missing required trait /
   (409, error) when the address belongs to another identity. Addresses are stored lowercase.
 - Identity JSON: id, schema_id, schema_url, state, state_changed_at, traits, verifiable_addresses
   [{id, value, verified, via "email", status, verified_at (only when verified), created_at, updated_at}],
@@ -86,8 +87,8 @@ class IdentityAdmin:
         """POST /admin/identities: (status, body, Location header or None)."""
         if not isinstance(payload, dict):
             return (*_bad("The request body must be a JSON object."), None)
-        schema_id = payload.get("schema_id", "default")
-        if schema_id != "default":
+        schema_id = payload.get("schema_id", self.config.identity_schema_id)
+        if schema_id != self.config.identity_schema_id:
             return (*_bad(f"Unable to find JSON Schema ID: {schema_id}"), None)
         traits = payload.get("traits")
         if not isinstance(traits, dict):
@@ -98,6 +99,11 @@ class IdentityAdmin:
         if not is_valid_email(email):
             return (*_bad(f'I[#/traits/email] S[#/properties/traits/properties/email/format] "{email}" is not valid '
                           '"email"'), None)
+        missing = [name for name in self.config.identity_required_traits
+                   if not isinstance(traits.get(name), str) or not traits[name]]
+        if missing:
+            listed = ", ".join(f'"{name}"' for name in missing)
+            return (*_bad(f"I[#/traits] S[#/properties/traits/required] missing properties: {listed}"), None)
         state = payload.get("state", "active")
         if state not in ("active", "inactive"):
             return (*_bad('state: value must be one of "active", "inactive"'), None)

@@ -8,7 +8,7 @@ Contract (each route delegates to ``VerificationService`` and only translates HT
   GET  /self-service/verification?flow=&code= | &token=    -> emailed links (303; a link's token: 200 for JSON)
   GET  /self-service/errors?id=                            -> the stored error behind the error UI
   GET  /health/alive, /health/ready                        -> 200 {"status": "ok"}
-  GET  /schemas, /schemas/{id}                             -> the identity JSON schemas (only "default")
+  GET  /schemas, /schemas/{id}                             -> the identity JSON schema (identity_schema_id)
   GET  /ui/verification, /ui/error, /ui/welcome            -> the HTML pages (ui.py)
 Submissions are decoded by bodies.py against the configured method's schema (bodies of at most
 max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, error documents as
@@ -35,18 +35,22 @@ from .http_common import BodyTooLarge, error_response, json_response, read_body,
 
 
 def identity_schema(config: ReferenceConfig) -> dict[str, object]:
-    """The one identity schema ("default"): an email trait, marked for verification unless the config says not."""
+    """The one identity schema (``identity_schema_id``, "default" unless configured): an email trait, marked for
+    verification unless the config says not, and the required string traits the config adds."""
     marks: dict[str, object] = {"credentials": {"password": {"identifier": True}}, "recovery": {"via": "email"}}
     if config.verifiable_email:
         marks["verification"] = {"via": "email"}
+    traits: dict[str, object] = {"email": {"type": "string", "format": "email", "title": "E-Mail",
+                                           "ory.sh/kratos": marks}}
+    traits.update({name: {"type": "string", "minLength": 1} for name in config.identity_required_traits})
     return {
-        "$id": "https://schemas.reference.test/default.schema.json",
+        "$id": f"https://schemas.reference.test/{config.identity_schema_id}.schema.json",
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "Person",
         "type": "object",
-        "properties": {"traits": {"type": "object", "properties": {"email": {
-            "type": "string", "format": "email", "title": "E-Mail", "ory.sh/kratos": marks}},
-            "required": ["email"], "additionalProperties": False}},
+        "properties": {"traits": {"type": "object", "properties": traits,
+                                  "required": ["email", *config.identity_required_traits],
+                                  "additionalProperties": False}},
     }
 
 
@@ -55,7 +59,9 @@ DEBUG_TRACE = ("goroutine 87 [running]:\ngithub.com/ory/kratos/selfservice/flow/
                "updateVerificationFlow(...)\n\t/project/selfservice/flow/verification/handler.go:412 +0x1c4")
 
 
-DEFAULT_SCHEMA_REF = base64.urlsafe_b64encode(b"default").decode("ascii").rstrip("=")
+def schema_ref(schema_id: str) -> str:
+    """How Kratos names a schema in its schema URLs: the id, base64url-encoded without padding."""
+    return base64.urlsafe_b64encode(schema_id.encode()).decode("ascii").rstrip("=")
 
 
 def client_request(request: Request) -> ClientRequest:
@@ -167,12 +173,13 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         return response
 
     async def schema(request: Request) -> Response:
-        if request.path_params["schema_id"] not in ("default", DEFAULT_SCHEMA_REF):
+        schema_id = service.config.identity_schema_id
+        if request.path_params["schema_id"] not in (schema_id, schema_ref(schema_id)):
             return with_csrf_cookie(request, error_response(404))
         return with_csrf_cookie(request, json_response(200, identity_schema(service.config)))
 
     async def schemas(request: Request) -> Response:
-        return with_csrf_cookie(request, json_response(200, [{"id": "default",
+        return with_csrf_cookie(request, json_response(200, [{"id": service.config.identity_schema_id,
                                                                "schema": identity_schema(service.config)}]))
 
     routes: list[BaseRoute] = [

@@ -156,6 +156,37 @@ def test_identity_traits_that_the_schema_refuses(capsys, tmp_path, healthy: Runn
     cannot_judge(capsys, tmp_path, args, "refused a test identity", "--identity-traits")
 
 
+def test_a_schema_that_needs_more_traits_than_the_address(capsys, tmp_path, mail_port: int) -> None:
+    """A deployment whose only schema is not called default and requires a name: the preflight learns the schema
+    from the server's list, and the admin API's refusal of an identity without the name ends the run naming the
+    option."""
+    target = _target(mail_port, identity_schema_id="person", identity_required_traits=("name",))
+    try:
+        line = cannot_judge(capsys, tmp_path, args_for(target, mail_port), "refused a test identity of schema "
+                            "'person'", '"name"', "--identity-traits")
+    finally:
+        target.stop()
+    assert "missing properties" in line
+
+
+def test_a_schema_with_more_traits_runs_to_a_verdict_with_its_traits_template(capsys, tmp_path,
+                                                                             mail_port: int) -> None:
+    """The same deployment with --identity-traits: every scenario seeds its identities that way, and the run ends
+    in a verdict, the learned schema and the given template in the report."""
+    import json
+
+    target = _target(mail_port, identity_schema_id="person", identity_required_traits=("name",))
+    try:
+        code, lines, _ = run(capsys, tmp_path, *args_for(target, mail_port, "--identity-traits",
+                                                         '{"email": "{email}", "name": "Test User"}'))
+    finally:
+        target.stop()
+    assert code == 0, lines + printed[-20:]
+    settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
+    assert settings["identity_schema"] == {"value": "person", "source": "learned"}
+    assert settings["identity_traits"] == {"value": {"email": "{email}", "name": "Test User"}, "source": "given"}
+
+
 def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tmp_path, healthy: RunningTarget,
                                                                        mail_port: int) -> None:
     import json
