@@ -1,32 +1,18 @@
-"""The verification contract: loading it, validating bodies against it, and comparing it with upstream.
+"""The verification contract: loading it and validating bodies against it.
 
 The contract is ``openapi/verification.yaml`` (an OpenAPI 3.0.3 fragment describing how a Kratos v26.2.0
 server really behaves on the verification endpoints).  ``openapi/drift.yaml`` is the ledger of every
-place where that fragment departs from the published Kratos API document.  This module holds the code
-both the suite and the project's own tests use for them:
+place where that fragment departs from the published Kratos API document (:mod:`.drift` checks it).  This module
+holds what the suite uses at run time:
 
-* :func:`load_contract`, :func:`load_drift`, :func:`load_upstream` read the files;
+* :func:`load_contract` reads the contract, :func:`deref` / :func:`resolve_ref` follow its references;
 * :func:`component_validator` / :func:`validate_component` check a JSON body against a named schema
-  (OpenAPI 3.0 ``nullable`` is translated to JSON Schema);
-* :func:`compare_with_upstream` lists the structural differences between fragment and upstream, and
-  :func:`check_ledger` matches them against the ledger (unrecorded differences, stale entries, malformed
-  entries).
-
-Locators (``where``) are dot-separated paths such as
-``paths./self-service/verification/flows.get.responses.410`` or
-``components.schemas.uiText.properties.type.enum``.  Parameters are addressed as
-``paths.<path>.<method>.parameters.<in>.<name>``.  Ledger locators may use shell-style wildcards inside a
-segment (``*`` never crosses a dot).
+  (OpenAPI 3.0 ``nullable`` is translated to JSON Schema), :func:`response_schema` finds a response's schema.
 """
 
 from __future__ import annotations
 
 import copy
-import fnmatch
-import json
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,23 +27,13 @@ from .redact import redact_values, secret_values
 #: The repository root (the parent of the ``kratos_conformance`` package) in a checkout; the bundle when installed.
 REPO_ROOT: Path = data_root()
 DEFAULT_CONTRACT_PATH: Path = contract_dir() / "verification.yaml"
-DEFAULT_DRIFT_PATH: Path = contract_dir() / "drift.yaml"
-#: The published Kratos API documents live beside the repository, in ``<repo>/../shared/upstream``.
-UPSTREAM_DIR: Path = REPO_ROOT.parent / "shared" / "upstream"
-DEFAULT_UPSTREAM_PATH: Path = UPSTREAM_DIR / "kratos-api-v26.2.0.json"
-
-#: Upstream paths that belong to the verification flow (compared with the fragment).
-VERIFICATION_PATH_PREFIX = "/self-service/verification"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-DRIFT_KINDS = ("added", "removed", "changed")
-DRIFT_ID_PATTERN = re.compile(r"^DRIFT-\d{3}$")
 
 
 # --------------------------------------------------------------------------------------------- loading
 
 
 @lru_cache(maxsize=8)
-def _read_yaml(path: str) -> Any:
+def read_yaml(path: str) -> Any:
     with open(path, encoding="utf-8") as handle:
         return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
 
@@ -67,21 +43,7 @@ def load_contract(path: str | Path | None = None) -> dict[str, Any]:
 
     ``path`` defaults to ``<repo>/openapi/verification.yaml``.
     """
-    return copy.deepcopy(_read_yaml(str(Path(path) if path else DEFAULT_CONTRACT_PATH)))
-
-
-def load_drift(path: str | Path | None = None) -> dict[str, Any]:
-    """Return the parsed drift ledger (``<repo>/openapi/drift.yaml`` by default)."""
-    return copy.deepcopy(_read_yaml(str(Path(path) if path else DEFAULT_DRIFT_PATH)))
-
-
-def load_upstream(path: str | Path | None = None) -> dict[str, Any] | None:
-    """Return the published Kratos API document, or ``None`` when the file is not there."""
-    target = Path(path) if path else DEFAULT_UPSTREAM_PATH
-    if not target.is_file():
-        return None
-    with open(target, encoding="utf-8") as handle:
-        return json.load(handle)
+    return copy.deepcopy(read_yaml(str(Path(path) if path else DEFAULT_CONTRACT_PATH)))
 
 
 # ------------------------------------------------------------------------------------------ references
@@ -117,23 +79,6 @@ def ref_name(node: Any) -> str | None:
     return None
 
 
-def resolve_locator(document: dict[str, Any], where: str) -> Any:
-    """Walk a dot-separated locator through ``document``, following references on the way.
-
-    Raises ``KeyError`` when the locator does not exist.
-    """
-    node: Any = document
-    for segment in where.split("."):
-        node = deref(document, node)
-        if isinstance(node, list):
-            node = node[int(segment)]
-        elif isinstance(node, dict) and segment in node:
-            node = node[segment]
-        else:
-            raise KeyError(f"{where}: no {segment!r}")
-    return node
-
-
 # ------------------------------------------------------------------------------------- JSON Schema use
 
 
@@ -165,7 +110,7 @@ def openapi_to_json_schema(node: Any) -> Any:
 
 @lru_cache(maxsize=8)
 def _converted_components(contract_path: str) -> dict[str, Any]:
-    contract = _read_yaml(contract_path)
+    contract = read_yaml(contract_path)
     schemas = contract["components"]["schemas"]
     return {"components": {"schemas": {name: openapi_to_json_schema(sub) for name, sub in schemas.items()}}}
 
@@ -229,392 +174,3 @@ def _explain(error: jsonschema.ValidationError) -> str:
     rule = "/".join(str(p) for p in deepest.absolute_schema_path)
     message = deepest.message if len(deepest.message) <= 300 else deepest.message[:300] + "..."
     return f"{where}: {message} (rule {deepest.validator} at {rule})"
-
-
-# ------------------------------------------------------------------------------- comparison with upstream
-
-
-@dataclass(frozen=True, order=True)
-class Difference:
-    """One structural difference between the fragment and the upstream document."""
-
-    where: str
-    kind: str
-    detail: str = field(default="", compare=False)
-
-    def __str__(self) -> str:
-        return f"{self.kind:8} {self.where}  ({self.detail})" if self.detail else f"{self.kind:8} {self.where}"
-
-
-def _operations(document: dict[str, Any], prefix: str | None) -> dict[tuple[str, str], dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for path, item in document.get("paths", {}).items():
-        if prefix is not None and not path.startswith(prefix):
-            continue
-        item = deref(document, item)
-        for method in HTTP_METHODS:
-            if method in item:
-                found[(path, method)] = item[method]
-    return found
-
-
-def _norm_enum(values: Any) -> tuple[str, ...] | None:
-    if values is None:
-        return None
-    return tuple(sorted(json.dumps(v, sort_keys=True) for v in values))
-
-
-def _norm_additional(document: dict[str, Any], value: Any) -> str:
-    if value is None or value is True or value == {}:
-        return "any"
-    if value is False:
-        return "none"
-    return f"schema:{_signature(document, value)}"
-
-
-def _signature(document: dict[str, Any], schema: Any) -> str:
-    """A short, comparable description of a schema's shape at one level (refs named, not followed)."""
-    if schema is None:
-        return "none"
-    if not isinstance(schema, dict):
-        return repr(schema)
-    name = ref_name(schema)
-    if name:
-        return f"ref:{name}"
-    for combinator in ("oneOf", "anyOf", "allOf"):
-        if combinator in schema:
-            branches = sorted(_signature(document, branch) for branch in schema[combinator])
-            return f"{combinator}[{','.join(branches)}]"
-    parts = [f"type={schema.get('type')}", f"format={schema.get('format')}", f"enum={_norm_enum(schema.get('enum'))}"]
-    if schema.get("type") == "array" or "items" in schema:
-        parts.append(f"items={_signature(document, schema.get('items'))}")
-    return "inline(" + ";".join(parts) + ")"
-
-
-def _referenced_schemas(document: dict[str, Any], roots: Iterable[Any]) -> set[str]:
-    """Names of all ``components.schemas`` reachable from ``roots`` (references followed transitively)."""
-    names: set[str] = set()
-    pending: list[Any] = list(roots)
-    visited_refs: set[str] = set()
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref not in visited_refs:
-                visited_refs.add(ref)
-                if ref.startswith("#/components/schemas/"):
-                    names.add(ref.rsplit("/", 1)[-1])
-                pending.append(resolve_ref(document, ref))
-            pending.extend(v for k, v in node.items() if k != "$ref")
-        elif isinstance(node, list):
-            pending.extend(node)
-    return names
-
-
-class _Comparer:
-    """Collects differences between one upstream document and the fragment."""
-
-    def __init__(self, upstream: dict[str, Any], fragment: dict[str, Any]) -> None:
-        self.up = upstream
-        self.fr = fragment
-        self.diffs: list[Difference] = []
-
-    def add(self, kind: str, where: str, detail: str = "") -> None:
-        self.diffs.append(Difference(where=where, kind=kind, detail=detail))
-
-    # -- operations -----------------------------------------------------------------------------------
-
-    def operations(self, prefix: str) -> None:
-        up_ops = _operations(self.up, prefix)
-        fr_ops = _operations(self.fr, None)
-        for key in sorted(set(up_ops) | set(fr_ops)):
-            where = f"paths.{key[0]}.{key[1]}"
-            if key not in fr_ops:
-                self.add("removed", where, f"upstream operationId {up_ops[key].get('operationId')}")
-            elif key not in up_ops:
-                self.add("added", where, f"operationId {fr_ops[key].get('operationId')}")
-            else:
-                self.operation(where, up_ops[key], fr_ops[key])
-
-    def operation(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
-        if up.get("operationId") != fr.get("operationId"):
-            self.add("changed", f"{where}.operationId", f"{up.get('operationId')} -> {fr.get('operationId')}")
-        self.parameters(where, up.get("parameters", []), fr.get("parameters", []))
-        self.request_body(where, up.get("requestBody"), fr.get("requestBody"))
-        self.responses(where, up.get("responses", {}), fr.get("responses", {}))
-
-    def parameters(self, where: str, up_list: list[Any], fr_list: list[Any]) -> None:
-        def index(document: dict[str, Any], items: list[Any]) -> dict[tuple[str, str], dict[str, Any]]:
-            result = {}
-            for item in items:
-                param = deref(document, item)
-                name = param["name"].lower() if param["in"] == "header" else param["name"]
-                result[(param["in"], name)] = param
-            return result
-
-        up_params, fr_params = index(self.up, up_list), index(self.fr, fr_list)
-        for key in sorted(set(up_params) | set(fr_params)):
-            shown = (up_params.get(key) or fr_params[key])["name"]
-            loc = f"{where}.parameters.{key[0]}.{shown}"
-            if key not in fr_params:
-                self.add("removed", loc)
-            elif key not in up_params:
-                self.add("added", loc)
-            else:
-                up_p, fr_p = up_params[key], fr_params[key]
-                if bool(up_p.get("required")) != bool(fr_p.get("required")):
-                    self.add("changed", f"{loc}.required", f"{up_p.get('required')} -> {fr_p.get('required')}")
-                up_sig = _signature(self.up, up_p.get("schema"))
-                fr_sig = _signature(self.fr, fr_p.get("schema"))
-                if up_sig != fr_sig:
-                    self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
-
-    def content(self, where: str, up: dict[str, Any] | None, fr: dict[str, Any] | None) -> None:
-        up, fr = up or {}, fr or {}
-        for media in sorted(set(up) | set(fr)):
-            loc = f"{where}.content.{media}"
-            if media not in fr:
-                self.add("removed", loc)
-            elif media not in up:
-                self.add("added", loc)
-            else:
-                up_sig = _signature(self.up, up[media].get("schema"))
-                fr_sig = _signature(self.fr, fr[media].get("schema"))
-                if up_sig != fr_sig:
-                    self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
-
-    def request_body(self, where: str, up: Any, fr: Any) -> None:
-        loc = f"{where}.requestBody"
-        if up is None and fr is None:
-            return
-        if fr is None:
-            self.add("removed", loc)
-            return
-        if up is None:
-            self.add("added", loc)
-            return
-        up, fr = deref(self.up, up), deref(self.fr, fr)
-        if bool(up.get("required")) != bool(fr.get("required")):
-            self.add("changed", f"{loc}.required", f"{up.get('required')} -> {fr.get('required')}")
-        self.content(loc, up.get("content"), fr.get("content"))
-
-    def responses(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
-        for status in sorted(set(map(str, up)) | set(map(str, fr))):
-            loc = f"{where}.responses.{status}"
-            up_r = _response_for(up, status)
-            fr_r = _response_for(fr, status)
-            if fr_r is None:
-                self.add("removed", loc)
-                continue
-            if up_r is None:
-                self.add("added", loc)
-                continue
-            up_r, fr_r = deref(self.up, up_r), deref(self.fr, fr_r)
-            self.content(loc, up_r.get("content"), fr_r.get("content"))
-            up_h = {name.lower(): name for name in up_r.get("headers", {})}
-            fr_h = {name.lower(): name for name in fr_r.get("headers", {})}
-            for key in sorted(set(up_h) | set(fr_h)):
-                shown = up_h.get(key) or fr_h[key]
-                if key not in fr_h:
-                    self.add("removed", f"{loc}.headers.{shown}")
-                elif key not in up_h:
-                    self.add("added", f"{loc}.headers.{shown}")
-
-    # -- schemas --------------------------------------------------------------------------------------
-
-    def schemas(self, prefix: str) -> None:
-        up_schemas = self.up.get("components", {}).get("schemas", {})
-        fr_schemas = self.fr.get("components", {}).get("schemas", {})
-        roots = [op for op in _operations(self.up, prefix).values()]
-        needed = _referenced_schemas(self.up, roots)
-        for name in sorted(needed - set(fr_schemas)):
-            self.add("removed", f"components.schemas.{name}", "used by an upstream verification operation")
-        for name in sorted(set(fr_schemas) - set(up_schemas)):
-            self.add("added", f"components.schemas.{name}")
-        for name in sorted(set(fr_schemas) & set(up_schemas)):
-            self.schema(f"components.schemas.{name}", up_schemas[name], fr_schemas[name], depth=0)
-
-    def schema(self, loc: str, up: Any, fr: Any, depth: int) -> None:
-        if depth > 12 or not isinstance(up, dict) or not isinstance(fr, dict):
-            return
-        up_name, fr_name = ref_name(up), ref_name(fr)
-        if up_name and fr_name:
-            if up_name != fr_name:
-                self.add("changed", f"{loc}.$ref", f"{up_name} -> {fr_name}")
-            return  # named schemas are compared on their own
-        if up_name or fr_name:
-            # One side points at a named schema, the other is inline: compare what the reference holds.
-            up, fr = deref(self.up, up), deref(self.fr, fr)
-        for keyword in ("type", "format"):
-            if up.get(keyword) != fr.get(keyword):
-                self.add("changed", f"{loc}.{keyword}", f"{up.get(keyword)} -> {fr.get(keyword)}")
-        if bool(up.get("nullable")) != bool(fr.get("nullable")):
-            self.add("changed", f"{loc}.nullable", f"{up.get('nullable')} -> {fr.get('nullable')}")
-        if _norm_enum(up.get("enum")) != _norm_enum(fr.get("enum")):
-            self.add("changed", f"{loc}.enum", f"{up.get('enum')} -> {fr.get('enum')}")
-        up_add = _norm_additional(self.up, up.get("additionalProperties"))
-        fr_add = _norm_additional(self.fr, fr.get("additionalProperties"))
-        if up_add != fr_add:
-            self.add("changed", f"{loc}.additionalProperties", f"{up_add} -> {fr_add}")
-        elif isinstance(up.get("additionalProperties"), dict) and isinstance(fr.get("additionalProperties"), dict):
-            self.schema(f"{loc}.additionalProperties", up["additionalProperties"], fr["additionalProperties"],
-                        depth + 1)
-        if sorted(up.get("required", [])) != sorted(fr.get("required", [])):
-            self.add("changed", f"{loc}.required",
-                     f"{sorted(up.get('required', []))} -> {sorted(fr.get('required', []))}")
-        up_props, fr_props = up.get("properties", {}), fr.get("properties", {})
-        for prop in sorted(set(up_props) | set(fr_props)):
-            ploc = f"{loc}.properties.{prop}"
-            if prop not in fr_props:
-                self.add("removed", ploc)
-            elif prop not in up_props:
-                self.add("added", ploc)
-            else:
-                self.schema(ploc, up_props[prop], fr_props[prop], depth + 1)
-        if "items" in up or "items" in fr:
-            self.schema(f"{loc}.items", up.get("items", {}), fr.get("items", {}), depth + 1)
-        for combinator in ("oneOf", "anyOf", "allOf"):
-            up_b = sorted(_signature(self.up, b) for b in up.get(combinator, []))
-            fr_b = sorted(_signature(self.fr, b) for b in fr.get(combinator, []))
-            if up_b != fr_b:
-                self.add("changed", f"{loc}.{combinator}", f"{up_b} -> {fr_b}")
-        up_d, fr_d = up.get("discriminator"), fr.get("discriminator")
-        if (up_d is None) != (fr_d is None) or (
-            up_d is not None
-            and (
-                up_d.get("propertyName") != fr_d.get("propertyName")
-                or {k: v.rsplit("/", 1)[-1] for k, v in up_d.get("mapping", {}).items()}
-                != {k: v.rsplit("/", 1)[-1] for k, v in fr_d.get("mapping", {}).items()}
-            )
-        ):
-            self.add("changed", f"{loc}.discriminator", f"{up_d} -> {fr_d}")
-
-
-def compare_with_upstream(
-    fragment: dict[str, Any], upstream: dict[str, Any], prefix: str = VERIFICATION_PATH_PREFIX
-) -> list[Difference]:
-    """Every structural difference between ``fragment`` and the verification part of ``upstream``.
-
-    Compared: operations (added/removed), operationIds, parameters (presence, ``required``, schema shape),
-    request bodies (media types, schema shape), response statuses, their media types, schema shapes and
-    header names; for every schema both documents name alike: ``type``, ``format``, ``enum``,
-    ``nullable``, ``additionalProperties``, ``required``, properties (recursively), ``items``,
-    combinators and discriminators.  Upstream schemas used by the verification operations but missing from
-    the fragment count as removed.  Descriptions, summaries, tags, links and examples are not compared.
-    """
-    comparer = _Comparer(upstream, fragment)
-    comparer.operations(prefix)
-    comparer.schemas(prefix)
-    return sorted(set(comparer.diffs))
-
-
-# ------------------------------------------------------------------------------------- the drift ledger
-
-
-def locator_matches(pattern: str, where: str) -> bool:
-    """Whether a ledger locator (segments may hold ``*``/``?`` wildcards) matches a concrete locator."""
-    pattern_parts, parts = pattern.split("."), where.split(".")
-    return len(pattern_parts) == len(parts) and all(
-        fnmatch.fnmatchcase(part, pat) for pat, part in zip(pattern_parts, parts)
-    )
-
-
-@dataclass
-class LedgerReport:
-    """The outcome of matching the drift ledger against the real differences."""
-
-    unrecorded: list[Difference] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    malformed: list[str] = field(default_factory=list)
-    matched: dict[str, list[Difference]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.unrecorded or self.stale or self.malformed)
-
-    def explain(self) -> str:
-        """A readable summary of everything that is wrong with the ledger."""
-        lines: list[str] = []
-        if self.unrecorded:
-            lines.append("Differences from upstream that openapi/drift.yaml does not record:")
-            lines.extend(f"  {d}" for d in self.unrecorded)
-        if self.stale:
-            lines.append("Ledger entries that match no real difference (stale):")
-            lines.extend(f"  {s}" for s in self.stale)
-        if self.malformed:
-            lines.append("Malformed ledger entries:")
-            lines.extend(f"  {m}" for m in self.malformed)
-        return "\n".join(lines)
-
-
-def iter_entries(ledger: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The ledger's entries."""
-    yield from ledger.get("entries", [])
-
-
-def _text_at(document: dict[str, Any], where: str) -> str | None:
-    try:
-        value = resolve_locator(document, where)
-    except (KeyError, IndexError, ValueError):
-        return None
-    return value if isinstance(value, str) else None
-
-
-def check_ledger(
-    differences: Iterable[Difference],
-    ledger: dict[str, Any],
-    fragment: dict[str, Any],
-    upstream: dict[str, Any],
-) -> LedgerReport:
-    """Match the ledger against ``differences`` (from :func:`compare_with_upstream`).
-
-    A structural entry (``kind`` + ``where``) must match at least one difference of the same kind.  A
-    wording entry additionally carries ``upstream_text``: the upstream text at ``where`` must still contain
-    it and the fragment's text at ``where`` must exist and must not (the fragment says otherwise there).
-    Every difference must be matched by some structural entry.
-    """
-    report = LedgerReport()
-    differences = list(differences)
-    seen_ids: set[str] = set()
-    covered: set[Difference] = set()
-    for position, entry in enumerate(iter_entries(ledger)):
-        entry_id = entry.get("id", f"<entry {position}>")
-        problems = []
-        if not isinstance(entry.get("id"), str) or not DRIFT_ID_PATTERN.match(entry["id"]):
-            problems.append("id must look like DRIFT-001")
-        elif entry["id"] in seen_ids:
-            problems.append("duplicate id")
-        seen_ids.add(str(entry.get("id")))
-        for key in ("where", "kind", "reason", "source"):
-            if not isinstance(entry.get(key), str) or not entry[key].strip():
-                problems.append(f"missing {key}")
-        if entry.get("kind") not in DRIFT_KINDS:
-            problems.append(f"kind must be one of {DRIFT_KINDS}")
-        if problems:
-            report.malformed.append(f"{entry_id}: {', '.join(problems)}")
-            continue
-        where, kind = entry["where"], entry["kind"]
-        if "upstream_text" in entry:
-            phrase = entry["upstream_text"]
-            up_text, fr_text = _text_at(upstream, where), _text_at(fragment, where)
-            if up_text is None or phrase not in up_text:
-                report.stale.append(f"{entry_id}: upstream text at {where} no longer contains {phrase!r}")
-            elif fr_text is None:
-                report.stale.append(f"{entry_id}: the fragment has no text at {where}")
-            elif phrase in fr_text:
-                report.stale.append(f"{entry_id}: the fragment at {where} repeats {phrase!r}")
-            continue
-        hits = [d for d in differences if d.kind == kind and locator_matches(where, d.where)]
-        if not hits:
-            report.stale.append(f"{entry_id}: no {kind} difference at {where}")
-        report.matched[entry_id] = hits
-        covered.update(hits)
-    report.unrecorded = [d for d in differences if d not in covered]
-    return report
-
-
-def _response_for(responses: dict[Any, Any], status: str) -> Any:
-    """A spec's response for ``status``; YAML reads an unquoted ``200`` key as a number."""
-    if status in responses:
-        return responses[status]
-    return responses.get(int(status)) if status.isdigit() else None

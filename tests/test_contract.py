@@ -28,21 +28,23 @@ from schemathesis.specs.openapi.expressions import parser as st_parser
 
 from kratos_conformance.contract import (
     DEFAULT_CONTRACT_PATH,
-    DEFAULT_UPSTREAM_PATH,
     REPO_ROOT,
-    Difference,
-    check_ledger,
-    compare_with_upstream,
     component_validator,
     deref,
     load_contract,
-    load_drift,
-    load_upstream,
-    locator_matches,
     response_schema,
     schema_validator,
     validate_component,
     validation_errors,
+)
+from kratos_conformance.drift import (
+    DEFAULT_UPSTREAM_PATH,
+    Difference,
+    check_ledger,
+    compare_with_upstream,
+    load_drift,
+    load_upstream,
+    locator_matches,
 )
 
 VERIFICATION = "/self-service/verification"
