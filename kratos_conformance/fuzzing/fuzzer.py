@@ -40,16 +40,16 @@ from .judging import (
     no_answer_failure,
     requirement_failure,
 )
-from .live_flows import ALL_SLOTS, Injection, LivePool, Plan, _injection, plan_strategy, register_hooks
+from .live_flows import ALL_SLOTS, Injection, LivePool, Plan, current_injection, plan_strategy, register_hooks
 from .response_checks import (
     CHECK_REQUIREMENTS,
     FLOW_OPERATIONS,
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
     CheckTarget,
-    _json_or_none,
     checking,
     fuzz_check_functions,
+    json_or_none,
     operation_id,
 )
 from .schema import fuzz_schema
@@ -218,7 +218,7 @@ class Fuzzer:
             if not search.may_send():
                 raise _Stop()
             injection = Injection(plan, self.pool, self.method)
-            token = _injection.set(injection)
+            token = current_injection.set(injection)
             try:
                 response = case.call(session=session)
             except _UNSENDABLE:
@@ -234,7 +234,7 @@ class Fuzzer:
                 request_line = curl_for_case(case, self.schema.config.base_url)
                 raise search.failed(no_answer_failure(exc, request_line, context=context), request_line) from None
             finally:
-                _injection.reset(token)
+                current_injection.reset(token)
             self._count(stats, case, response, injection.applied)
             if known_transient(response, self.target.profile):
                 return
@@ -348,7 +348,7 @@ class Fuzzer:
                     case.body["csrf_token"] = self.tokens[flow_id]
 
             def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
-                doc = _json_or_none(response)
+                doc = json_or_none(response)
                 if isinstance(doc, dict) and doc.get("id") and isinstance(doc.get("ui"), dict):
                     token = Flow(doc).csrf_token
                     if token:

@@ -47,9 +47,9 @@ from .response_checks import (
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
     CheckTarget,
-    _json_or_none,
     fuzz_check_functions,
     header_values,
+    json_or_none,
     operation_id,
     set_cookies,
 )
@@ -124,7 +124,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
         found.append("VER-INIT-CSRF-COOKIE")
     if check_target is not None and 300 <= response.status_code < 400:
         found.append("VER-RESP-LOCATION")
-    doc = _json_or_none(response)
+    doc = json_or_none(response)
     if is_flow_document(doc):
         found.append("VER-RESP-JSON-TYPE")
         if check_target is not None and check_target.ui is not None:

@@ -281,7 +281,7 @@ class Injection:
     applied: bool = False
 
 
-_injection: contextvars.ContextVar[Injection | None] = contextvars.ContextVar("fuzz_injection", default=None)
+current_injection: contextvars.ContextVar[Injection | None] = contextvars.ContextVar("fuzz_injection", default=None)
 
 
 def apply_plan(case: schemathesis.Case, injection: Injection) -> None:
@@ -322,7 +322,7 @@ def apply_plan(case: schemathesis.Case, injection: Injection) -> None:
 
 def _inject_live_flow(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Global ``before_call`` hook: applies the active plan; does nothing outside a fuzzing send."""
-    injection = _injection.get()
+    injection = current_injection.get()
     if injection is not None:
         apply_plan(case, injection)
 

@@ -92,7 +92,7 @@ def header_values(response: schemathesis.Response, name: str) -> list[str]:
     return [v for k, values in response.headers.items() if k.lower() == lower for v in values]
 
 
-def _json_or_none(response: schemathesis.Response) -> Any:
+def json_or_none(response: schemathesis.Response) -> Any:
     """The JSON document a response carries (None when it is not JSON). schemathesis keeps the parsed document on
     the response, so every check of one response shares one parse."""
     ctype = media_type((header_values(response, "content-type") or [""])[0])
@@ -143,7 +143,7 @@ def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathe
     check_target = _active_target.get()
     if check_target is None or check_target.ui is None:
         return True  # nothing to judge against: skipped
-    problems = check_target.ui.message_problems(_json_or_none(response))
+    problems = check_target.ui.message_problems(json_or_none(response))
     if problems:
         raise AssertionError("; ".join(problems))
     return None
@@ -167,7 +167,7 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
 @schemathesis.check
 def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
-    if not is_flow_document(_json_or_none(response)):
+    if not is_flow_document(json_or_none(response)):
         return None
     problem = flow_content_type_problem(", ".join(header_values(response, "content-type")) or None)
     if problem:
@@ -178,7 +178,7 @@ def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathe
 @schemathesis.check
 def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
-    found = leak((response.content or b"").decode("utf-8", errors="replace"), _json_or_none(response))
+    found = leak((response.content or b"").decode("utf-8", errors="replace"), json_or_none(response))
     if found:
         raise AssertionError(f"the body leaks internals: {found}")
     return None

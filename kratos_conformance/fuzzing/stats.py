@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import schemathesis
 
-from .response_checks import _json_or_none, header_values
+from .response_checks import header_values, json_or_none
 
 
 @dataclass
@@ -82,7 +82,7 @@ def reached_flow_logic(response: schemathesis.Response) -> bool:
     if status == 404:
         return False
     if status == 400:
-        doc = _json_or_none(response)
+        doc = json_or_none(response)
         return isinstance(doc, dict) and "ui" in doc
     if 300 <= status < 400:
         location = (header_values(response, "location") or [""])[0]
