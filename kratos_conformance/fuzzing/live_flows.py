@@ -281,6 +281,7 @@ class Injection:
     applied: bool = False
 
 
+#: the injection of the case being sent (the fuzzer sets it around each case; the hooks read it)
 current_injection: contextvars.ContextVar[Injection | None] = contextvars.ContextVar("fuzz_injection", default=None)
 
 
