@@ -293,6 +293,14 @@ class _Preflight:
         self.settings["challenge_lifespan_cross_checked"] = Setting(True, "learned")
 
     # -- 6: lifespans ------------------------------------------------------------------------------------------
+    def lifespans(self) -> None:
+        given = self.options.challenge_lifespan
+        if given is not None and given > self.options.wait_budget:
+            raise CannotJudge(f"--challenge-lifespan {given:g}s exceeds --wait-budget {self.options.wait_budget:g}s: "
+                              f"raise --wait-budget to at least {given + 5:g}, or leave --challenge-lifespan out to "
+                              "skip the expired-code scenarios")
+        self.settings["challenge_lifespan"] = Setting(given, "given" if given is not None else "default")
+
     # -- 7: the verification UI the browser walks open ---------------------------------------------------------
     def verification_ui(self) -> None:
         """The UI a browser flow's redirect leads to answers (or is the one ``--serve-ui`` will serve). A browser
@@ -323,14 +331,6 @@ class _Preflight:
             raise CannotJudge(f"the verification UI at {where} (where the server sends browsers) answered "
                               f"{answer.status_code}: start the UI there, or give --serve-ui HOST:PORT for that "
                               "address to have the suite serve one")
-
-    def lifespans(self) -> None:
-        given = self.options.challenge_lifespan
-        if given is not None and given > self.options.wait_budget:
-            raise CannotJudge(f"--challenge-lifespan {given:g}s exceeds --wait-budget {self.options.wait_budget:g}s: "
-                              f"raise --wait-budget to at least {given + 5:g}, or leave --challenge-lifespan out to "
-                              "skip the expired-code scenarios")
-        self.settings["challenge_lifespan"] = Setting(given, "given" if given is not None else "default")
 
     def close(self) -> None:
         self.http.close()
