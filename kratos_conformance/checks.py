@@ -85,8 +85,9 @@ MEASURE = "measure"
 #: measurement no evidence of a pass, and shown with the requirement's result (``known_defects``).
 KNOWN_DEFECT = "known defect"
 
-#: added to a check's name when what it compared with was learned from the target's own answers (UI URLs taken
-#: from its first redirects): the report then shows the evidence as consistency, not as the configured value.
+#: added to a check's name, with what was learned, when what it compared with was learned from the target's own
+#: answers (UI URLs taken from its first redirects, the method from its mail or a flow): the report then shows the
+#: evidence as consistency, not as the configured value.
 AGAINST_LEARNED = ", against learned "
 
 

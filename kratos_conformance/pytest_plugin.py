@@ -105,7 +105,7 @@ class ConformanceRun:
         self.clients: ClientFactory | None = None
         #: the method the preflight found, from its mail or else a new flow's ``active`` (None: neither told, or the
         #: embedded target).
-        self.mailed_method: str | None = None
+        self.found_method: str | None = None
         #: where a preflight run here says what it found (the conformance_run fixture: pytest's terminal)
         self.say: Callable[[str], None] = lambda _: None
         #: whether the session runs browser walks (a preflight run here then checks the UI they open)
@@ -151,7 +151,7 @@ class ConformanceRun:
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None
         findings = self._findings(self.mail)
-        self.mailed_method = findings.method
+        self.found_method = findings.method
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile, tolerate_known_defects=opts.known_defects == "tolerate"),
@@ -385,8 +385,8 @@ def active_method(conformance_run: ConformanceRun) -> str:
     assert conformance_run.clients is not None and conformance_run.target is not None
     if conformance_run.target.reference_method is not None:
         return conformance_run.target.reference_method
-    if conformance_run.mailed_method is not None:
-        return conformance_run.mailed_method  # what the preflight's mail showed: flows' active is judged against it
+    if conformance_run.found_method is not None:
+        return conformance_run.found_method  # what the preflight's mail showed: flows' active is judged against it
     ex = conformance_run.clients(ClientKind.NATIVE).init()
     try:
         method = ex.json().get("active")

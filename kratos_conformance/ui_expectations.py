@@ -22,8 +22,8 @@ from typing import Any
 from .flow_document import items, mapping, message_id
 from .profiles import Profile
 
-#: one node as a layout sees it: (group, name or anchor id, input type or node type, label id).
-#: a node as a layout sees it: group, name, type, label id, and the value of a ``method`` node (the method it submits)
+#: one node as a layout sees it: (group, name or anchor id, input type or node type, label id, and for a ``method``
+#: node its value: the method it submits).
 NodeShape = tuple[str, str, str, "int | None", "str | None"]
 Layout = tuple[NodeShape, ...]
 
