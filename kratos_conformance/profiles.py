@@ -95,7 +95,8 @@ KRATOS_TWO_FLOWS_SQLITE = (
     "Ory Kratos on an in-memory SQLite can refuse one of two flows for one address proven at the same moment, as it "
     "does other writes that meet (see the table lock): v1.3.1 answered a code with a 410 replacing the flow (1 of 4 "
     "security-suite runs), v26.2.0 a link with a 303 to a new flow (1 of 15 link runs); never on PostgreSQL (8 "
-    "runs of v1.3.1, 24 of v26.2.0, 8 of v25.4.0). One refused flow of the two is tolerated, not two")
+    "runs of v1.3.1, 24 of v26.2.0, 8 of v25.4.0). Tolerated only as Kratos does it: one of the two flows replaced "
+    "(a 410 naming a new flow, or a 303 to one), not both, and not another answer")
 KRATOS_RESEND_RACE = (
     "Ory Kratos v1.3.1 can take a resend and the old code racing it both: the resend answers sent_email (a new code "
     "mailed) and the old code verifies the flow, as no order of the two would (1 of 4 runs on SQLite, 3 of 8 on "

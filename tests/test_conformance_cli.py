@@ -590,3 +590,15 @@ def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_
     assert race["status"] == "failed"
     winners = next(m["value"] for m in doc["measurements"] if m["requirement"] == "VER-RACE-CODE-SINGLE-USE")
     assert winners == 10
+
+
+def test_kratos_s_known_two_flow_refusal_excuses_no_other_way_of_refusing(tmp_path: Path) -> None:
+    """The Kratos profiles tolerate one of two flows for one address, proven at once, being replaced (the in-memory
+    SQLite's defect); a server that answers the second with an error on the flow (an update conflict) instead is
+    not excused, known defects tolerated or not."""
+    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults",
+                 "address_update_conflict", "--report-dir", str(tmp_path), "--", "-k", "two_flows")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    doc = json.loads((tmp_path / "conformance-report.json").read_text())
+    race = next(r for r in doc["requirements"] if r["id"] == "VER-RACE-TWO-FLOWS")
+    assert race["status"] == "failed" and not race.get("known_defects")
