@@ -103,9 +103,6 @@ class ConformanceRun:
         self.mail: MailSource | None = None
         self.target: Target | None = None
         self.clients: ClientFactory | None = None
-        #: the method the preflight found, from its mail or else a new flow's ``active`` (None: neither told, or the
-        #: embedded target).
-        self.found_method: str | None = None
         #: where a preflight run here says what it found (the conformance_run fixture: pytest's terminal)
         self.say: Callable[[str], None] = lambda _: None
         #: whether the session runs browser walks (a preflight run here then checks the UI they open)
@@ -151,7 +148,6 @@ class ConformanceRun:
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None
         findings = self._findings(self.mail)
-        self.found_method = findings.method
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile, tolerate_known_defects=opts.known_defects == "tolerate"),
@@ -381,12 +377,11 @@ def spa(make_client: ClientFactory) -> Client:
 @pytest.fixture(scope="session")
 def active_method(conformance_run: ConformanceRun) -> str:
     """The verification method the target uses (``code`` or ``link``): the embedded target's configured one, else
-    read from a fresh API flow (so a broken init fails its own scenario instead of ending the run)."""
+    the one the preflight found (:attr:`Target.known_method`), else read from a fresh API flow (so a broken init
+    fails its own scenario instead of ending the run)."""
     assert conformance_run.clients is not None and conformance_run.target is not None
-    if conformance_run.target.reference_method is not None:
-        return conformance_run.target.reference_method
-    if conformance_run.found_method is not None:
-        return conformance_run.found_method  # what the preflight's mail showed: flows' active is judged against it
+    if conformance_run.target.known_method is not None:
+        return conformance_run.target.known_method  # flows' active is judged against it
     ex = conformance_run.clients(ClientKind.NATIVE).init()
     try:
         method = ex.json().get("active")

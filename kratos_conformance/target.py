@@ -125,6 +125,16 @@ class Target:
         return isinstance(entry, Mapping) and entry.get("source") == "learned"
 
     @property
+    def known_method(self) -> str | None:
+        """The verification method the target is known to use: the embedded target's own, else the one the
+        preflight found (from its mail, or a new flow's ``active``); None when neither tells."""
+        if self.reference_method is not None:
+            return self.reference_method
+        entry = self.settings.get("method")
+        found = entry.get("value") if isinstance(entry, Mapping) else None
+        return str(found) if found in ("code", "link") else None
+
+    @property
     def ui_urls_learned(self) -> bool:
         """A UI URL that redirects are judged against was learned from the target's own redirects (see
         :meth:`learned`)."""

@@ -229,7 +229,7 @@ class FlowKit:
         if address_id and "address_update_conflict" in self.config.faults:
             version = self.storage.address_version(address_id)  # read, then written a moment later: a race window
             time.sleep(RACE_WINDOW)
-            if not self.storage.mark_address_verified_if(address_id, self.clock(), version):
+            if not self.storage.mark_address_verified(address_id, self.clock(), unless_changed_since=version):
                 raise Invalid((None, messages.generic_error(ADDRESS_CHANGED)))
         elif address_id and "address_not_marked_verified" not in self.config.faults:
             self.storage.mark_address_verified(address_id, self.clock())

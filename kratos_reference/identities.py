@@ -39,13 +39,17 @@ def _address_json(address: AddressRecord) -> dict[str, Any]:
     return body
 
 
+def schema_ref(schema_id: str) -> str:
+    """How Kratos names a schema in its schema URLs: the id, base64url-encoded without padding."""
+    return base64.urlsafe_b64encode(schema_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
 def identity_json(identity: IdentityRecord, public_url: str) -> dict[str, Any]:
     """The Kratos-shaped JSON of an identity."""
-    schema_ref = base64.urlsafe_b64encode(identity.schema_id.encode("utf-8")).decode("ascii").rstrip("=")
     return {
         "id": identity.id,
         "schema_id": identity.schema_id,
-        "schema_url": f"{public_url}schemas/{schema_ref}",
+        "schema_url": f"{public_url}schemas/{schema_ref(identity.schema_id)}",
         "state": identity.state,
         "state_changed_at": format_time(identity.created_us),
         "traits": identity.traits,

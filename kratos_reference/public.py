@@ -17,7 +17,6 @@ max_body_bytes). Flow JSON is served as ``application/json; charset=utf-8``, err
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from .config import ReferenceConfig
 from .flow_model import ClientRequest, Outcome
 from .flows import VerificationService
 from .http_common import BodyTooLarge, error_response, json_response, read_body, redirect_response, too_large_response
+from .identities import schema_ref
 
 
 def identity_schema(config: ReferenceConfig) -> dict[str, object]:
@@ -57,11 +57,6 @@ def identity_schema(config: ReferenceConfig) -> dict[str, object]:
 #: what a server left in debug mode puts into error.debug (the error_leaks_debug fault)
 DEBUG_TRACE = ("goroutine 87 [running]:\ngithub.com/ory/kratos/selfservice/flow/verification.(*Handler)."
                "updateVerificationFlow(...)\n\t/project/selfservice/flow/verification/handler.go:412 +0x1c4")
-
-
-def schema_ref(schema_id: str) -> str:
-    """How Kratos names a schema in its schema URLs: the id, base64url-encoded without padding."""
-    return base64.urlsafe_b64encode(schema_id.encode()).decode("ascii").rstrip("=")
 
 
 def client_request(request: Request) -> ClientRequest:

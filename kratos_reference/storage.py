@@ -210,11 +210,16 @@ class Storage:
             db.execute("UPDATE verifiable_addresses SET status = 'sent', updated_us = ? "
                        "WHERE id = ? AND status != 'completed'", (now_us, address_id))
 
-    def mark_address_verified(self, address_id: str, now_us: int) -> None:
-        """verified=true, verified_at=now, status completed."""
+    def mark_address_verified(self, address_id: str, now_us: int, *, unless_changed_since: int | None = None) -> bool:
+        """verified=true, verified_at=now, status completed; with ``unless_changed_since`` (an
+        :meth:`address_version`) only while the address is still at that version. Whether it was marked."""
+        sql = ("UPDATE verifiable_addresses SET verified = 1, verified_us = ?, status = 'completed', updated_us = ? "
+               "WHERE id = ?")
+        params: tuple[object, ...] = (now_us, now_us, address_id)
+        if unless_changed_since is not None:
+            sql, params = sql + " AND updated_us = ?", (*params, unless_changed_since)
         with self._transaction() as db:
-            db.execute("UPDATE verifiable_addresses SET verified = 1, verified_us = ?, status = 'completed', "
-                       "updated_us = ? WHERE id = ?", (now_us, now_us, address_id))
+            return db.execute(sql, params).rowcount == 1
 
     def address_version(self, address_id: str) -> int | None:
         """When the address was last updated, as a version to compare and set with (the address_update_conflict
@@ -223,13 +228,6 @@ class Storage:
             row = self._conn.execute("SELECT updated_us FROM verifiable_addresses WHERE id = ?",
                                      (address_id,)).fetchone()
             return int(row["updated_us"]) if row else None
-
-    def mark_address_verified_if(self, address_id: str, now_us: int, version: int | None) -> bool:
-        """:meth:`mark_address_verified` only while the address is still at ``version``; whether it was marked."""
-        with self._transaction() as db:
-            return db.execute("UPDATE verifiable_addresses SET verified = 1, verified_us = ?, status = 'completed', "
-                              "updated_us = ? WHERE id = ? AND updated_us IS ?",
-                              (now_us, now_us, address_id, version)).rowcount == 1
 
     # --- flows ----------------------------------------------------------------------------------
 
@@ -279,8 +277,10 @@ class Storage:
     def delete_codes_of_flow(self, flow_id: str, issued_before_us: int | None = None) -> None:
         """Drop every code issued for the flow (or only those issued before ``issued_before_us``)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM codes WHERE flow_id = ? AND created_us < ?",
-                       (flow_id, issued_before_us if issued_before_us is not None else 2 ** 62))
+            if issued_before_us is None:
+                db.execute("DELETE FROM codes WHERE flow_id = ?", (flow_id,))
+            else:
+                db.execute("DELETE FROM codes WHERE flow_id = ? AND created_us < ?", (flow_id, issued_before_us))
 
     def insert_code(self, code_id: str, flow_id: str, address_id: str | None, code_hash: str,
                     expires_us: int, now_us: int) -> None:

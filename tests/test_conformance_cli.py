@@ -578,15 +578,23 @@ def test_the_security_suite_reports_its_figures_and_one_option_turns_the_load_of
     assert not [m for m in doc["measurements"] if m["requirement"].startswith(("VER-RACE", "VER-ENUM-TIMING"))]
 
 
+def _security_run_with_fault(tmp_path: Path, fault: str, tests: str, requirement: str,
+                             *options: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The security scenarios ``tests`` against the code target with ``fault``, known defects tolerated (the
+    default): it must fail; the report and the result of ``requirement``."""
+    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", fault, *options,
+                 "--report-dir", str(tmp_path), "--", "-k", tests)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    doc = json.loads((tmp_path / "conformance-report.json").read_text())
+    return doc, next(r for r in doc["requirements"] if r["id"] == requirement)
+
+
 def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_path: Path) -> None:
     """The default profile (kratos-v26) tolerates Kratos's single-use race, measured at up to 4 winners of 10: a
     server where all 10 simultaneous correct codes verify (it never consumes a code) is beyond it and fails, with
     known defects tolerated."""
-    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", "code_reusable",
-                 "--race-size", "10", "--report-dir", str(tmp_path), "--", "-k", "test_one_correct_code")
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
-    doc = json.loads((tmp_path / "conformance-report.json").read_text())
-    race = next(r for r in doc["requirements"] if r["id"] == "VER-RACE-CODE-SINGLE-USE")
+    doc, race = _security_run_with_fault(tmp_path, "code_reusable", "test_one_correct_code",
+                                         "VER-RACE-CODE-SINGLE-USE", "--race-size", "10")
     assert race["status"] == "failed"
     winners = next(m["value"] for m in doc["measurements"] if m["requirement"] == "VER-RACE-CODE-SINGLE-USE")
     assert winners == 10
@@ -596,9 +604,5 @@ def test_kratos_s_known_two_flow_refusal_excuses_no_other_way_of_refusing(tmp_pa
     """The Kratos profiles tolerate one of two flows for one address, proven at once, being replaced (the in-memory
     SQLite's defect); a server that answers the second with an error on the flow (an update conflict) instead is
     not excused, known defects tolerated or not."""
-    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults",
-                 "address_update_conflict", "--report-dir", str(tmp_path), "--", "-k", "two_flows")
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
-    doc = json.loads((tmp_path / "conformance-report.json").read_text())
-    race = next(r for r in doc["requirements"] if r["id"] == "VER-RACE-TWO-FLOWS")
+    _, race = _security_run_with_fault(tmp_path, "address_update_conflict", "two_flows", "VER-RACE-TWO-FLOWS")
     assert race["status"] == "failed" and not race.get("known_defects")

@@ -423,11 +423,8 @@ def detect_method(target: Target, transport: httpx.BaseTransport | None = None) 
     Unlike the plugin's ``active_method`` fixture this is not judged: a target whose flows break the contract
     still gets fuzzed (and the fuzzing reports the break with a reproduction). None if it cannot be told.
     """
-    if target.reference_method in ("code", "link"):
-        return target.reference_method
-    found = (target.settings.get("method") or {}).get("value")
-    if found in ("code", "link"):
-        return str(found)
+    if target.known_method is not None:
+        return target.known_method
     own = transport is None
     transport = transport or httpx.HTTPTransport()
     try:
