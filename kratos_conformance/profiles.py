@@ -98,9 +98,10 @@ KRATOS_TWO_FLOWS_SQLITE = (
     "runs of v1.3.1, 24 of v26.2.0, 8 of v25.4.0). Tolerated only as Kratos does it: one of the two flows replaced "
     "(a 410 naming a new flow, or a 303 to one), not both, and not another answer")
 KRATOS_RESEND_RACE = (
-    "Ory Kratos v1.3.1 can take a resend and the old code racing it both: the resend answers sent_email (a new code "
-    "mailed) and the old code verifies the flow, as no order of the two would (1 of 4 runs on SQLite, 3 of 8 on "
-    "PostgreSQL; never in 8 PostgreSQL and 4 SQLite runs each of v26.2.0 and v25.4.0). The old code sent after the "
+    "Ory Kratos can take a resend and the old code racing it both: the resend answers sent_email (a new code mailed) "
+    "and the old code verifies the flow, as no order of the two would. On SQLite, v26.2.0 did in 4 of 6 runs, "
+    "v25.4.0 and v1.3.1 in none of 6; an earlier version of the scenario, which saw only the cases where the resend "
+    "answered first, caught v1.3.1 in 1 of 4 SQLite and 3 of 8 PostgreSQL runs. The old code sent after the "
     "resend's answer is refused, as it should be")
 
 
@@ -128,6 +129,7 @@ _KRATOS_DEFECTS = {
     "VER-RACE-LINK-SINGLE-USE": KRATOS_SINGLE_USE_RACE,
     "VER-RESP-NO-5XX/sqlite-table-locked": KRATOS_SQLITE_LOCKED,
     "VER-RACE-TWO-FLOWS": KRATOS_TWO_FLOWS_SQLITE,
+    "VER-RACE-RESEND": KRATOS_RESEND_RACE,
 }
 
 PROFILES: dict[str, Profile] = {
@@ -136,7 +138,7 @@ PROFILES: dict[str, Profile] = {
     "kratos-v25": Profile("kratos-v25", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
                           "kratos-v25.4.0", _KRATOS_DEFECTS),
     "kratos-v1.3": Profile("kratos-v1.3", ids.GENERIC_ERROR, '"{value}" is not valid "email"', _COMMON_IDS,
-                           "kratos-v1.3.1", {**_KRATOS_DEFECTS, "VER-RACE-RESEND": KRATOS_RESEND_RACE}),
+                           "kratos-v1.3.1", _KRATOS_DEFECTS),
 }
 DEFAULT_PROFILE = "kratos-v26"
 

@@ -175,7 +175,7 @@ def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, targe
                   f"after the race the flow is in {now.state!r}", resend, code)
     # one of them came first: the code (the flow passed, and a resend to a passed flow sends nothing) or the resend
     # (it dropped the old code, which then no longer verifies); a resend that mailed a new code AND the old code
-    # verifying means the old code outlived the resend (a known defect of Kratos v1.3.1)
+    # verifying means the old code outlived the resend (a known defect of Kratos)
     resent = resend.status == 200 and (flow_in(resend) or now).state == "sent_email"
     checks.expect_unless_known(req, not (resent and passed(code)), "the resend mailed a new code, and the old code, "
                                "racing it, verified the flow all the same", resend, code,
