@@ -97,6 +97,17 @@ class Exchange:
         return self.response.headers.get(name)
 
     @property
+    def error_id(self) -> str | None:
+        """The ``error.id`` a JSON error answer carries (None when the body is not one, or names none)."""
+        try:
+            doc = self.json()
+        except ValueError:
+            return None
+        err = doc.get("error") if isinstance(doc, dict) else None
+        found = err.get("id") if isinstance(err, dict) else None
+        return found if isinstance(found, str) else None
+
+    @property
     def location(self) -> str | None:
         """The live ``Location`` header, if any."""
         return self.response.headers.get("location")

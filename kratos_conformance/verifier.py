@@ -43,6 +43,14 @@ def _a_step_on_the_way(method: F) -> F:
     return cast(F, step)
 
 
+def replaced(ex: Exchange, flow_id: str | None) -> bool:
+    """The answer replaced flow ``flow_id`` with a new one: a 410 whose error is ``self_service_flow_replaced`` (a
+    JSON client), or a 303 to another flow (a browser)."""
+    if ex.status == 410:
+        return ex.error_id == "self_service_flow_replaced"
+    return ex.status == 303 and query_param(ex.location, "flow") not in (None, flow_id)
+
+
 def flow_in(ex: Exchange) -> Flow | None:
     """The flow a JSON answer carries, or None when the body is not a flow (an error, HTML, a redirect)."""
     try:

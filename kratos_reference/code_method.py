@@ -52,6 +52,9 @@ class CodeMethod:
         self.storage = kit.storage
         #: the last code issued (the sequential_codes fault only)
         self._last_code = secrets.randbelow(1_000_000)
+        #: when correct codes reached each flow (the race_refuses_all fault only)
+        self._arrivals: dict[str, list[float]] = {}
+        self._arrivals_lock = threading.Lock()
 
     def verify(self, attempt: Attempt, flow: FlowRecord) -> Outcome | None:
         """Handle a submission to ``flow`` (see the module docstring)."""
@@ -155,6 +158,8 @@ class CodeMethod:
             return self._wrong_code(attempt, body, flow)
         if row["expires_us"] < now and "code_never_expires" not in self.config.faults:
             return self._expired(attempt, flow.type, row["expires_us"])
+        if "race_refuses_all" in self.config.faults and self._met_another(flow.id):
+            return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
         if "race_single_use" in self.config.faults:
             if row["used_us"] is not None:  # checked here, marked used a moment later: a race window
                 return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
@@ -164,6 +169,16 @@ class CodeMethod:
             return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
         self.kit.pass_challenge(attempt, flow, row["address_id"], self.name)
         return None
+
+    def _met_another(self, flow_id: str) -> bool:
+        """Whether another correct code reached ``flow_id`` within :data:`RACE_WINDOW` of this one (waiting that long
+        to see): the race_refuses_all fault's conflict."""
+        now = time.monotonic()
+        with self._arrivals_lock:
+            self._arrivals.setdefault(flow_id, []).append(now)
+        time.sleep(RACE_WINDOW)
+        with self._arrivals_lock:
+            return sum(abs(then - now) < RACE_WINDOW for then in self._arrivals[flow_id]) > 1
 
     def _count_attempt(self, flow_id: str) -> int:
         """Count one code attempt; the flow's attempts so far."""

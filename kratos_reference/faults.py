@@ -24,7 +24,8 @@ BOTH: tuple[str, ...] = ("code", "link")
 RACE_WINDOW = 0.1
 #: the race faults: under any of them, submissions to a flow are not serialised (a race window can open, also between
 #: flows that share a lock stripe)
-RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count", "address_update_conflict"})
+RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count", "address_update_conflict",
+                         "race_refuses_all"})
 
 KNOWN_FAULTS: dict[str, str] = {}
 FAULT_METHODS: dict[str, tuple[str, ...]] = {}
@@ -167,6 +168,10 @@ _fault("race_single_use", CODE,
 _fault("race_link_single_use", LINK,
        "a link token is checked, then marked used a moment later, with link openings of a flow not serialised: "
        "several simultaneous openings of the link all verify")
+_fault("race_refuses_all", CODE,
+       "a correct code that meets another submission of it within a moment refuses both (a write conflict answered "
+       "as a used code), with submissions to a flow not serialised: of several simultaneous correct submissions none "
+       "verifies")
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")

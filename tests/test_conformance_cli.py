@@ -600,6 +600,17 @@ def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_
     assert winners == 10
 
 
+def test_a_server_that_lets_no_racer_verify_fails_known_defects_tolerated(tmp_path: Path) -> None:
+    """None of the simultaneous correct codes verifying fails too (the user proved the code and stays unverified):
+    the Kratos profiles excuse it only where a racer's answer shows Kratos's locked SQLite, which the answers of a
+    server refusing every racer as having used the code (the race_refuses_all fault) do not."""
+    doc, race = _security_run_with_fault(tmp_path, "race_refuses_all", "test_one_correct_code",
+                                         "VER-RACE-CODE-SINGLE-USE")
+    assert race["status"] == "failed" and not race["known_defects"]
+    winners = next(m for m in doc["measurements"] if m["requirement"] == "VER-RACE-CODE-SINGLE-USE")
+    assert (winners["value"], winners["limit"]) == (0, "exactly 1")
+
+
 def test_kratos_s_known_two_flow_refusal_excuses_no_other_way_of_refusing(tmp_path: Path) -> None:
     """The Kratos profiles tolerate one of two flows for one address, proven at once, being replaced (the in-memory
     SQLite's defect); a server that answers the second with an error on the flow (an update conflict) instead is

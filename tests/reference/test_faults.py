@@ -666,6 +666,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "flow_json_text_plain": (probe_flow_json_text_plain, {}, "application/json; charset=utf-8"),
     "error_leaks_debug": (probe_error_leaks_debug, {}, ["code", "message", "status"]),
     "race_single_use": (probe_race_single_use, {}, 1),
+    "race_refuses_all": (probe_race_single_use, {}, 1),
     "race_link_single_use": (probe_race_link_single_use, {"method": "link"}, 1),
     "race_attempt_count": (probe_race_attempt_count, {}, True),
     "host_header_links": (probe_host_header_links, {}, True),
