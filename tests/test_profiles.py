@@ -94,6 +94,20 @@ def test_the_locked_table_caught_by_the_flow_s_error_handler_is_known_too() -> N
     assert v13.tolerates_transient(400, "4000001, not JSON") is None
 
 
+CONFLICT = '{"error":{"code":400,"status":"Bad Request","message":"Unable to serialize access due to a concurrent ' \
+           'update in another session"}}'
+
+
+def test_kratos_s_write_conflict_is_known_as_a_conflict_to_retry_and_only_as_a_400() -> None:
+    """v1.3.1 refused racing correct codes with ory/x's ErrConcurrentUpdate (a 400): known to the Kratos profiles
+    as a transient answer, not as a 500 or a 200, and not under --known-defects fail."""
+    v13 = PROFILES["kratos-v1.3"]
+    assert "concurrent update" in str(v13.tolerates_transient(400, CONFLICT))
+    assert v13.tolerates_transient(500, CONFLICT) is None and v13.tolerates_transient(200, CONFLICT) is None
+    assert v13.strict().tolerates_transient(400, CONFLICT) is None
+    assert v13.tolerates_transient(400, '{"error":{"code":400,"message":"The request was malformed"}}') is None
+
+
 @pytest.mark.parametrize(("profile", "statuses", "failed"), [
     ("kratos-v26", [500, 200], False),    # sent once more; the 500 shown as the known defect
     ("strict", [500], True),              # the same answer under --known-defects fail fails
