@@ -87,9 +87,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
                "wrong codes, 10 samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
     OptionSpec("race-size", f"how many simultaneous requests a race sends, at least {RACE_SIZE_MIN} (the same code or "
-               "link N times, also how many connections are open at once; unset: as --security-load says)"),
-    OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends at once (unset: as "
-               "--security-load says; more than --max-submissions, or the race cannot judge the limit)"),
+               "link N times; unset: as --security-load says)"),
+    OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends (unset: as --security-load "
+               "says; more than --max-submissions, or the race cannot judge the limit)"),
+    OptionSpec("race-concurrency", f"how many of a race's requests are released together, each on a connection of "
+               f"its own, at least {RACE_SIZE_MIN} (the rest follow in rounds of as many; unset: all at once)"),
     OptionSpec("timing-samples", "how many known and as many unknown addresses the timing comparison times, at least "
                f"{TIMING_SAMPLES_MIN} (unset: as --security-load says)"),
     OptionSpec("guess-limit-per-flow", "highest acceptable chance that online guessing finds a flow's code within its "
@@ -143,6 +145,7 @@ class RunOptions:
     security_load: str
     race_size: int | None
     race_wrong_codes: int | None
+    race_concurrency: int | None
     timing_samples: int | None
     guess_limit_per_flow: float
     guess_limit_per_hour: float | None
@@ -303,6 +306,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
                               SECURITY_LOADS),
         race_size=_count("race-size", raw["race_size"], RACE_SIZE_MIN) if raw["race_size"] else None,
         race_wrong_codes=_count("race-wrong-codes", raw["race_wrong_codes"]) if raw["race_wrong_codes"] else None,
+        race_concurrency=(_count("race-concurrency", raw["race_concurrency"], RACE_SIZE_MIN)
+                          if raw["race_concurrency"] else None),
         timing_samples=(_count("timing-samples", raw["timing_samples"], TIMING_SAMPLES_MIN)
                         if raw["timing_samples"] else None),
         guess_limit_per_flow=_probability("guess-limit-per-flow", raw["guess_limit_per_flow"]),

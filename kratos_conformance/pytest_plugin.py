@@ -160,13 +160,14 @@ class ConformanceRun:
             cookie_same_site=opts.cookie_same_site, cookie_path=opts.cookie_path,
             max_submissions=opts.max_submissions,
             security_load=opts.security_load, race_size=opts.race_size, race_wrong_codes=opts.race_wrong_codes,
+            race_concurrency=opts.race_concurrency,
             timing_samples=opts.timing_samples, guess_limit_per_flow=opts.guess_limit_per_flow,
             guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
                       **{name: {"value": getattr(opts, name), "source": opts.source(name)}
                          for name in ("notify_unknown_recipients", "cookie_secure", "cookie_same_site", "cookie_path",
                                       "max_submissions", "security_load", "race_size", "race_wrong_codes",
-                                      "timing_samples", "known_defects")},
+                                      "race_concurrency", "timing_samples", "known_defects")},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None},

@@ -63,6 +63,7 @@ class Target:
     #: the load's figures the user set over the preset's (None: as ``security_load`` says)
     race_size: int | None = None
     race_wrong_codes: int | None = None
+    race_concurrency: int | None = None
     timing_samples: int | None = None
     guess_limit_per_flow: float = 1e-4
     guess_limit_per_hour: float | None = None

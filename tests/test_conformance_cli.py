@@ -600,6 +600,17 @@ def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_
     assert winners == 10
 
 
+def test_races_can_be_released_in_rounds_and_still_catch_a_counting_race(tmp_path: Path) -> None:
+    """``--race-concurrency 2`` sends the attempt-limit race's 20 wrong codes two at a time (a gentler load on a
+    production server): the report says so, and a server counting attempts by read-then-write still fails."""
+    doc, race = _security_run_with_fault(tmp_path, "race_attempt_count", "test_simultaneous_wrong",
+                                         "VER-RACE-ATTEMPT-LIMIT", "--race-concurrency", "2")
+    assert race["status"] == "failed"
+    figure = next(m for m in doc["measurements"] if m["requirement"] == "VER-RACE-ATTEMPT-LIMIT")
+    assert figure["name"] == "wrong codes evaluated among 20 sent 2 at a time" and figure["value"] > 5
+    assert doc["target"]["settings"]["race_concurrency"] == {"value": 2, "source": "given"}
+
+
 def test_a_server_that_lets_no_racer_verify_fails_known_defects_tolerated(tmp_path: Path) -> None:
     """None of the simultaneous correct codes verifying fails too (the user proved the code and stays unverified):
     the Kratos profiles excuse it only where a racer's answer shows Kratos's locked SQLite, which the answers of a

@@ -125,16 +125,18 @@ def test_an_option_set_to_its_default_value_is_reported_as_given() -> None:
 def test_deployment_figures_are_options_with_kratos_defaults() -> None:
     opts = parse_options({}, environ={})
     assert (opts.max_submissions, opts.cookie_same_site, opts.cookie_path) == (5, "Lax", "/")
-    assert (opts.race_size, opts.race_wrong_codes, opts.timing_samples) == (None, None, None)
+    assert (opts.race_size, opts.race_wrong_codes, opts.race_concurrency, opts.timing_samples) == (None,) * 4
     set_ = parse_options({"max_submissions": "3", "cookie_same_site": "STRICT", "cookie_path": "/auth",
-                          "race_size": "6", "race_wrong_codes": "12", "timing_samples": "8"}, environ={})
+                          "race_size": "6", "race_wrong_codes": "12", "race_concurrency": "3", "timing_samples": "8"},
+                         environ={})
     assert (set_.max_submissions, set_.cookie_same_site, set_.cookie_path) == (3, "Strict", "/auth")
-    assert (set_.race_size, set_.race_wrong_codes, set_.timing_samples) == (6, 12, 8)
+    assert (set_.race_size, set_.race_wrong_codes, set_.race_concurrency, set_.timing_samples) == (6, 12, 3, 8)
     for bad, words in (({"max_submissions": "0"}, "--max-submissions"), ({"race_size": "x"}, "--race-size"),
                        ({"cookie_same_site": "loose"}, "--cookie-same-site"),
                        ({"cookie_path": "auth"}, "--cookie-path"), ({"timing_samples": "2.5"}, "--timing-samples"),
                        ({"timing_samples": "1"}, "--timing-samples: '1' is not a whole number of at least 5"),
-                       ({"race_size": "1"}, "--race-size: '1' is not a whole number of at least 2")):
+                       ({"race_size": "1"}, "--race-size: '1' is not a whole number of at least 2"),
+                       ({"race_concurrency": "1"}, "--race-concurrency: '1' is not a whole number of at least 2")):
         with pytest.raises(CannotJudge, match=words):
             parse_options(bad, environ={})
 
