@@ -89,17 +89,23 @@ KNOWN_DEFECT = "known defect"
 #: answers (UI URLs taken from its first redirects, the method from its mail or a flow): the report then shows the
 #: evidence as consistency, not as the configured value.
 AGAINST_LEARNED = ", against learned "
+#: added to a check's name when what it would compare with is unknown (neither given nor learned), so that it judged
+#: the shape alone (a redirect to some absolute http(s) URL, not to the UI).
+SHAPE_ONLY = ", shape only"
 
 
-def check_name(name: str, *, learned: bool, what: str = "UI URLs") -> str:
-    """The name a check reports under: ``name``, marked ``, against learned <what>`` (:data:`AGAINST_LEARNED`) when
-    it judged against a value learned from the target's own answers rather than given."""
+def check_name(name: str, *, learned: bool, what: str = "UI URLs", shape_only: bool = False) -> str:
+    """The name a check reports under: ``name``, marked ``, shape only`` (:data:`SHAPE_ONLY`) when it could judge
+    only the shape, else ``, against learned <what>`` (:data:`AGAINST_LEARNED`) when it judged against a value
+    learned from the target's own answers rather than given."""
+    if shape_only:
+        return f"{name}{SHAPE_ONLY}"
     return f"{name}{AGAINST_LEARNED}{what}" if learned else name
 
 
 def base_check_name(name: str) -> str:
-    """A reported check name without the :data:`AGAINST_LEARNED` mark."""
-    return name.split(AGAINST_LEARNED, 1)[0]
+    """A reported check name without its :data:`AGAINST_LEARNED` or :data:`SHAPE_ONLY` mark."""
+    return name.split(AGAINST_LEARNED, 1)[0].split(SHAPE_ONLY, 1)[0]
 
 
 CheckListener = Callable[[CheckResult], None]
@@ -217,7 +223,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
         missing = {k: v for k, v in query.items() if got.get(k) != v}
         ok = not missing
         detail = f"Location lacks query values {sorted(missing)}" if missing else detail
-    expect(req, ok, detail, ex, name="redirect, shape only" if to is None else check_name("redirect", learned=learned))
+    expect(req, ok, detail, ex, name=check_name("redirect", learned=learned, shape_only=to is None))
     return location
 
 

@@ -27,7 +27,6 @@ from .contract import deref, load_contract, schema_validator, validation_errors
 from .exchanges import Exchange
 from .response_rules import (
     NO_ANSWER_REQUIREMENT,
-    RedirectTargets,
     cache_control_problem,
     csrf_cookie_problems,
     flow_content_type_problem,
@@ -67,9 +66,10 @@ class ContractJudge:
             checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {ex.status}", ex, known=known)
             return
         for req, problems in self.findings(ex).items():
-            learned = req == "VER-RESP-LOCATION" and self.target.ui_urls_learned
+            redirect = req == "VER-RESP-LOCATION"
             checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex,
-                          name=checks.check_name("contract", learned=learned))
+                          name=checks.check_name("contract", learned=redirect and self.target.ui_urls_learned,
+                                                 shape_only=redirect and not self.target.redirect_targets.known))
 
     def findings(self, ex: Exchange) -> dict[str, list[str]]:
         """Every requirement ``ex`` could be judged against, with what it breaks (an empty list: judged, and it
@@ -82,7 +82,7 @@ class ContractJudge:
             return found
         found.update(self.problems(op, ex))
         if 300 <= ex.status < 400:
-            problem = location_problem(ex.location, self.redirect_targets)
+            problem = location_problem(ex.location, self.target.redirect_targets)
             found["VER-RESP-LOCATION"] = [problem] if problem else []
         if is_flow_read(ex.operation, ex.status):
             problem = cache_control_problem(ex.header("Cache-Control"))
@@ -100,12 +100,6 @@ class ContractJudge:
                 layout = self.ui.layout_problem(flow)
                 found["VER-UI-LAYOUT"] = [layout] if layout else []
         return found
-
-    @property
-    def redirect_targets(self) -> RedirectTargets:
-        """Where the target may send clients."""
-        return RedirectTargets(self.target.public_url, self.target.ui_url, self.target.error_ui_url,
-                               self.target.return_to)
 
     @staticmethod
     def flow_document(ex: Exchange) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import httpx
 
 from .errors import CannotJudge
 from .profiles import Profile
-from .response_rules import CookiePolicy
+from .response_rules import CookiePolicy, RedirectTargets
 
 #: the public routes of the verification flow, relative to the public base URL.
 BROWSER_INIT = "self-service/verification/browser"
@@ -134,6 +134,11 @@ class Target:
         entry = self.settings.get("method")
         found = entry.get("value") if isinstance(entry, Mapping) else None
         return str(found) if found in ("code", "link") else None
+
+    @property
+    def redirect_targets(self) -> RedirectTargets:
+        """Where the target may send clients (VER-RESP-LOCATION): its public API, UI, error UI and return_to."""
+        return RedirectTargets(self.public_url, self.ui_url, self.error_ui_url, self.return_to)
 
     @property
     def ui_urls_learned(self) -> bool:

@@ -177,3 +177,37 @@ def test_a_scenario_s_redirect_check_with_the_ui_unknown_judges_the_shape_and_ca
                 checks.redirect(answer(status, location), "VER-INIT-BROWSER-303", None)
     assert [r.passed for r in held] == [True, False, False, False]
     assert {r.name for r in held} == {"redirect, shape only"}  # a pass on shape alone says so
+
+
+def test_the_contract_judge_says_when_it_judged_a_redirect_by_its_shape_alone() -> None:
+    """With the UIs unknown (not given, not learned), any absolute Location passes VER-RESP-LOCATION: the contract
+    judge reports that pass as ``contract, shape only``, as the scenarios' redirect check does; with them given,
+    plainly ``contract``."""
+    import httpx
+
+    from kratos_conformance import checks
+    from kratos_conformance.contract_checks import ContractJudge
+    from kratos_conformance.exchanges import Exchange
+    from kratos_conformance.profiles import get_profile
+    from kratos_conformance.target import Target
+
+    def target(**uis: str) -> Target:
+        return Target(public_url="http://127.0.0.1:4433/", admin_url=None, admin_token=None,
+                      profile=get_profile("kratos-v26"), wait_budget=30.0, mail_timeout=10.0, **uis)
+
+    request = httpx.Request("GET", "http://127.0.0.1:4433/self-service/verification/browser")
+    answer = Exchange.record(httpx.Response(303, headers={"location": "https://anywhere.example/x",
+                                                          "content-type": "text/html; charset=utf-8"},
+                                            text='<a href="https://anywhere.example/x">See Other</a>.',
+                                            request=request), "browser", 0.0, 0.0)
+    for uis, name, passed in (
+            ({}, "contract, shape only", True),
+            ({"ui_url": "https://ui.example/verification", "error_ui_url": "https://ui.example/error"}, "contract",
+             False)):
+        with checks.hold() as held:
+            try:
+                ContractJudge(target(**uis)).judge(answer)
+            except checks.RequirementFailure:
+                pass
+        location = [r for r in held if r.requirement == "VER-RESP-LOCATION"]
+        assert [(r.name, r.passed) for r in location] == [(name, passed)]

@@ -36,6 +36,8 @@ class RunStats:
     #: requirements whose checks compared the answers with values learned from the target's own answers (the UI
     #: URLs, when not given): their passes are reported as such.
     against_learned: frozenset[str] = frozenset()
+    #: requirements whose checks could judge only the shape (the UI URLs unknown): their passes are reported as such.
+    shape_only: frozenset[str] = frozenset()
 
     @property
     def reached_share(self) -> float | None:
@@ -58,6 +60,7 @@ class RunStats:
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
         self.against_learned |= other.against_learned
+        self.shape_only |= other.shape_only
 
     def summary(self) -> str:
         share = self.reached_share
