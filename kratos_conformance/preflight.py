@@ -35,6 +35,7 @@ import httpx
 from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
 from .errors import CannotJudge, first_line
+from .expiry import expiry_plan
 from .flow_document import Flow
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
@@ -371,6 +372,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""
         say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "
             f"{schema_id!r}{mail_line} (preflight {time.monotonic() - started:.1f}s)")
+        say(f"preflight: {expiry_plan(options.challenge_lifespan, flow.lifespan, options.wait_budget)}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "

@@ -13,6 +13,7 @@ from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.ahead import Ahead, Lookahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
 from kratos_conformance.exchanges import Recorder
+from kratos_conformance.expiry import EXPIRY_MARGIN, FLOW_RESERVE, challenge_expiry_skip, flow_expiry_skip
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, MailSource
 from kratos_conformance.pytest_plugin import ConformanceRun, launch_embedded_target
@@ -67,7 +68,6 @@ class Expiring:
 
 
 #: seconds added to a lifespan before a flow or code counts as expired (clock skew, rounding of the target).
-EXPIRY_MARGIN = 0.3
 
 
 class ExpiringFlows:
@@ -90,11 +90,10 @@ class ExpiringFlows:
         ahead = self.made[(kind, variant)]
         made = ahead.claim()
         lifespan = made.flow.lifespan
-        if lifespan is None or lifespan <= 0:
-            pytest.skip("the flow carries no usable expires_at - issued_at")
-        if lifespan > self.wait_budget:
-            pytest.skip(f"flow lifespan {lifespan:g}s exceeds the wait budget {self.wait_budget:g}s (--wait-budget)")
-        assert ahead.finished_at is not None
+        reason = flow_expiry_skip(lifespan, self.wait_budget)
+        if reason:
+            pytest.skip(reason)
+        assert ahead.finished_at is not None and lifespan is not None
         time.sleep(max(0.0, ahead.finished_at + lifespan + EXPIRY_MARGIN - time.monotonic()))
         return made
 
@@ -149,12 +148,12 @@ class ExpiringChallenges:
     Challenges are made ahead in batches (one per client kind): the first when :class:`Lookahead` says the first
     scenario needing them is one :attr:`lead` away, then one every :attr:`PERIOD` until they are claimed. A
     scenario takes the batch whose code has expired (or will soonest) and whose flow still has
-    :attr:`FLOW_RESERVE` to live, so it rarely waits; batches that miss that window are dropped unreported.
+    :data:`~kratos_conformance.expiry.FLOW_RESERVE` to live, so it rarely waits; batches that miss that window are
+    dropped unreported.
     Without a usable batch the claim makes one and waits the whole challenge lifespan.
     """
 
     #: a claimed challenge's flow must outlive its scenario by this much (a few requests).
-    FLOW_RESERVE = 0.7
     #: seconds between two batches while the scenarios needing them draw near, and how many batches at most.
     PERIOD = 0.4
     MAX_BATCHES = 5
@@ -199,7 +198,7 @@ class ExpiringChallenges:
         lifespan = sent.flow.lifespan if sent is not None else None
         if lifespan is None or ahead.started_at is None:
             return float("inf")
-        return ahead.started_at + lifespan - self.FLOW_RESERVE
+        return ahead.started_at + lifespan - FLOW_RESERVE
 
     def _usable(self, kind: str) -> list[Ahead[SentChallenge]]:
         now = time.monotonic()
@@ -226,7 +225,8 @@ def expiring_challenges(conformance_run: ConformanceRun, target: Target, mail: M
                         ) -> ExpiringChallenges | None:
     """The session's expiring challenges, or None when the target's code/token lifespan is unknown or too long."""
     lifespan = target.challenge_lifespan
-    if lifespan is None or lifespan > target.wait_budget or not target.has_admin or _outlives_its_flow(target):
+    if lifespan is None or not target.has_admin or challenge_expiry_skip(lifespan, target.flow_lifespan,
+                                                                           target.wait_budget):
         return None
     assert conformance_run.clients is not None
     admin = AdminApi(target, conformance_run.recorder, conformance_run.clients.transport)
@@ -246,25 +246,12 @@ def expired_challenges(expiring_challenges: ExpiringChallenges | None, target: T
     """``expired_challenges[kind]``: a sent challenge whose code or token has expired while its flow has not.
 
     Skips when the challenge lifespan is unknown or longer than the wait budget."""
-    lifespan = target.challenge_lifespan
-    if lifespan is None:
-        pytest.skip("the target's code/token lifespan is unknown: pass --challenge-lifespan to run this scenario")
-    if lifespan > target.wait_budget:
-        pytest.skip(f"code/token lifespan {lifespan:g}s exceeds the wait budget {target.wait_budget:g}s")
-    if _outlives_its_flow(target):
-        pytest.skip(f"the code/token lifespan {lifespan:g}s is not shorter than the flow lifespan "
-                    f"{target.flow_lifespan:g}s by {EXPIRY_MARGIN + ExpiringChallenges.FLOW_RESERVE:g}s: a code cannot "
-                    "expire while its flow still lives (an expired flow is a different scenario)")
+    reason = challenge_expiry_skip(target.challenge_lifespan, target.flow_lifespan, target.wait_budget)
+    if reason:
+        pytest.skip(reason)
     if expiring_challenges is None:
         pytest.skip("the expiring challenges need the admin API to seed an address")
     return expiring_challenges
-
-
-def _outlives_its_flow(target: Target) -> bool:
-    """True when a code or token cannot expire while its flow still lives (with the margins the scenarios need)."""
-    flow, challenge = target.flow_lifespan, target.challenge_lifespan
-    return flow is not None and challenge is not None and \
-        challenge + EXPIRY_MARGIN + ExpiringChallenges.FLOW_RESERVE >= flow
 
 
 _LOOKAHEAD = pytest.StashKey[Lookahead]()

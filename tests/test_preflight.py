@@ -195,6 +195,8 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert code == 0, lines
     assert f"kratos-conformance: the SMTP sink listens on 127.0.0.1:{mail_port} (where the server's courier " \
            "sends)" in printed
+    assert "kratos-conformance: preflight: expired flows run; expired codes/links skipped: the target's code/token lifespan is " \
+           "unknown: pass --challenge-lifespan to run this scenario" in printed
     settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
     assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
     assert settings["identity_schema"]["source"] == "learned"
@@ -326,6 +328,8 @@ def test_expiry_scenarios_hold_for_every_ordering_of_code_and_flow_lifespans(cap
         target.stop()
     out, err = capsys.readouterr()
     assert status == 0, out + err
+    plan = next(line for line in out.splitlines() if "expired codes/links" in line)  # the preflight says it first
+    assert ("expired codes/links run" in plan) is runs, plan
     tests = [t for t in json.loads((tmp_path / "conformance-report.json").read_text())["tests"]
              if EXPIRED_CHALLENGE[method] in t["nodeid"]]
     assert tests
