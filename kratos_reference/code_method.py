@@ -159,7 +159,7 @@ class CodeMethod:
         if row["expires_us"] < now and "code_never_expires" not in self.config.faults:
             return self._expired(attempt, flow.type, row["expires_us"])
         if "race_refuses_all" in self.config.faults and self._met_another(flow.id):
-            return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
+            return self._wrong_code(attempt, body, flow)
         if "race_single_use" in self.config.faults:
             if row["used_us"] is not None:  # checked here, marked used a moment later: a race window
                 return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)

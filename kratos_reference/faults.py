@@ -170,8 +170,8 @@ _fault("race_link_single_use", LINK,
        "several simultaneous openings of the link all verify")
 _fault("race_refuses_all", CODE,
        "a correct code that meets another submission of it within a moment refuses both (a write conflict answered "
-       "as a used code), with submissions to a flow not serialised: of several simultaneous correct submissions none "
-       "verifies")
+       "as a wrong code, 4070006), with submissions to a flow not serialised: of several simultaneous correct "
+       "submissions none verifies")
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")

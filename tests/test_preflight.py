@@ -195,8 +195,8 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert code == 0, lines
     assert f"kratos-conformance: the SMTP sink listens on 127.0.0.1:{mail_port} (where the server's courier " \
            "sends)" in printed
-    assert "kratos-conformance: preflight: expired flows run; expired codes/links skipped: the target's code/token lifespan is " \
-           "unknown: pass --challenge-lifespan to run this scenario" in printed
+    assert "kratos-conformance: preflight: expired flows run; expired codes/links skipped: the target's code/token " \
+           "lifespan is unknown: pass --challenge-lifespan to run this scenario" in printed
     settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
     assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
     assert settings["identity_schema"]["source"] == "learned"
