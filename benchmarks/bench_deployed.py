@@ -8,7 +8,8 @@ lifespans (expiry scenarios wait for them).
 
 Run (a Kratos started as examples/kratos/README.md says):
     .venv/bin/python benchmarks/bench_deployed.py --profiles smoke,default -- --public-url http://127.0.0.1:4433/ \\
-        --admin-url http://127.0.0.1:4434/ --mail-source smtp-sink://127.0.0.1:1025 --return-to http://127.0.0.1:4455/after
+        --admin-url http://127.0.0.1:4434/ --mail-source smtp-sink://127.0.0.1:1025 \\
+        --return-to http://127.0.0.1:4455/after --challenge-lifespan 5
 This is a benchmark, not a test: nothing here passes or fails. Figures go to reports/bench-deployed.json.
 """
 
@@ -51,6 +52,12 @@ def preflight_seconds(output: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
+def why_not_judged(output: str) -> str | None:
+    """The one line a run that could not judge (exit 2) ends with: ``kratos-conformance: <what to fix>``."""
+    lines = [line for line in output.splitlines() if line.startswith("kratos-conformance: ")]
+    return lines[-1].removeprefix("kratos-conformance: ") if lines else None
+
+
 def run_profile(profile: str, options: list[str]) -> dict[str, Any]:
     report_dir = Path(tempfile.mkdtemp(prefix=f"bench-deployed-{profile}-"))
     cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", SUITES[profile], "--run-profile", profile,
@@ -67,7 +74,7 @@ def run_profile(profile: str, options: list[str]) -> dict[str, Any]:
         result["per_suite"] = {k: round(v, 2) for k, v in per_suite.items()}
         result["slowest"] = [(round(s, 2), name) for s, name in slowest]
     if done.exit_code == 2:
-        result["why"] = [line for line in done.output.splitlines() if "cannot judge" in line][-1:]
+        result["why"] = why_not_judged(done.output)
     return result
 
 

@@ -78,3 +78,14 @@ def test_the_deployed_benchmark_reads_the_preflight_s_time_from_what_the_command
             "schema 'default', a verification mail arrived in 0.4s via smtp-sink (preflight 1.7s)\n....\n")
     assert preflight_seconds(said) == 1.7
     assert preflight_seconds("kratos-conformance: cannot judge: ...") is None
+
+
+def test_the_deployed_benchmark_keeps_the_one_line_a_run_that_could_not_judge_ends_with() -> None:
+    from benchmarks.bench_deployed import why_not_judged
+
+    said = ("kratos-conformance: the SMTP sink listens on 127.0.0.1:1025 (where the server's courier sends)\n"
+            "kratos-conformance: the admin API at http://127.0.0.1:4434/ does not answer (connection refused): "
+            "check --admin-url\n")
+    assert why_not_judged(said) == ("the admin API at http://127.0.0.1:4434/ does not answer (connection refused): "
+                                    "check --admin-url")
+    assert why_not_judged("") is None
