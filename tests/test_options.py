@@ -86,18 +86,48 @@ def test_the_readme_option_table_is_the_run_command_s_options() -> None:
     assert accepted - documented == set(), "accepted by run, missing from the README's option table"
 
 
-def test_every_run_option_has_its_environment_variable(tmp_path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+#: a valid value of every option, other than its default, to set through its environment variable
+ENV_SAMPLES = {
+    "public-url": "http://127.0.0.1:4433/", "admin-url": "http://127.0.0.1:4434/", "admin-token": "t",
+    "ui-url": "http://ui.example/verification", "error-ui-url": "http://ui.example/error",
+    "return-to": "http://app.example/", "serve-ui": "127.0.0.1:4455", "identity-schema": "person",
+    "identity-traits": '{"email": "{email}", "name": "N"}', "mail-source": "smtp-sink://127.0.0.1:1025",
+    "profile": "kratos-v25", "known-defects": "fail", "run-profile": "smoke", "fuzz-budget": "deep",
+    "fuzz-seed": "7", "wait-budget": "45", "challenge-lifespan": "5", "mail-timeout": "3", "security-load": "low",
+    "race-size": "6", "race-wrong-codes": "12", "race-concurrency": "3", "timing-samples": "8",
+    "guess-limit-per-flow": "0.01", "guess-limit-per-hour": "0.5", "timing-limit-ms": "40", "cookie-secure": "yes",
+    "max-submissions": "3", "cookie-same-site": "Strict", "cookie-path": "/auth", "notify-unknown-recipients": "yes",
+    "report-dir": "/tmp/elsewhere", "compare-with": "(a report file)", "reference-method": "link",
+    "reference-faults": "no_cache_control",
+}
+
+
+def test_every_run_option_is_read_from_its_environment_variable(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Each option set only through KRATOS_CONFORMANCE_<NAME> takes effect (its value differs from the default and
+    the report calls it given), and its help names the variable; --suite, which pytest never sees, is read too."""
     from kratos_conformance.cli import main
 
+    defaults = parse_options({}, environ={})
+    assert set(ENV_SAMPLES) == {spec.name for spec in OPTIONS}, "a sample for every option"
+    for spec in OPTIONS:
+        value = ENV_SAMPLES[spec.name]
+        if spec.name == "compare-with":  # read and loaded at once: a missing report shows it was read
+            with pytest.raises(CannotJudge, match="missing-report.json"):
+                parse_options({}, environ={spec.env: str(tmp_path / "missing-report.json")})
+            continue
+        environ = {spec.env: value}
+        if spec.name == "admin-url":  # a deployed target with an admin API needs the courier's address
+            environ["KRATOS_CONFORMANCE_MAIL_SOURCE"] = ENV_SAMPLES["mail-source"]
+        opts = parse_options({}, environ=environ)
+        assert opts.source(spec.dest) == "given", spec.env
+        assert getattr(opts, spec.dest) != getattr(defaults, spec.dest), f"{spec.env}={value} changed nothing"
     run = _run_parser()
     for action in run._actions:
         flag = next((f for f in action.option_strings if f.startswith("--") and f != "--help"), None)
-        if flag is None:
-            continue
-        env = "KRATOS_CONFORMANCE_" + flag[2:].upper().replace("-", "_")
-        assert f"(env {env})" in (action.help or ""), f"{flag}: its help does not name {env}"
-    # and the one option pytest never sees, --suite, is read from it: an unknown suite there is refused
+        if flag is not None:
+            env = "KRATOS_CONFORMANCE_" + flag[2:].upper().replace("-", "_")
+            assert f"(env {env})" in (action.help or ""), f"{flag}: its help does not name {env}"
     monkeypatch.setenv("KRATOS_CONFORMANCE_SUITE", "nonsense")
     assert main(["run", "--report-dir", str(tmp_path)]) == 2
     assert "--suite: 'nonsense' is not one of" in capsys.readouterr().err
