@@ -131,16 +131,35 @@ def test_identity_schema_without_a_verifiable_address(capsys, tmp_path, mail_por
         target.stop()
 
 
+def test_identity_schema_the_server_does_not_have(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
+    args = args_for(healthy, mail_port, "--identity-schema", "customer")
+    cannot_judge(capsys, tmp_path, args, "the server has no identity schema 'customer' (it has default)",
+                 "--identity-schema")
+
+
+def test_no_listed_identity_schema_has_a_verifiable_address(capsys, tmp_path, mail_port: int) -> None:
+    """The server lists its schemas, none named default (so none is assumed), and none marks an email trait for
+    verification: nothing to seed an address the server would mail."""
+    target = _target(mail_port, identity_schema_id="person", verifiable_email=False)
+    try:
+        cannot_judge(capsys, tmp_path, args_for(target, mail_port), "none of the server's identity schemas (person) "
+                     "marks an email trait for verification")
+    finally:
+        target.stop()
+
+
 def test_lifespan_beyond_the_wait_budget(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
     args = args_for(healthy, mail_port, "--challenge-lifespan", "60", "--wait-budget", "30")
     cannot_judge(capsys, tmp_path, args, "--challenge-lifespan 60s exceeds --wait-budget 30s")
 
 
-def test_code_lifespan_given_shorter_than_the_servers(capsys, tmp_path, mail_port: int) -> None:
-    target = _target(mail_port, code_lifespan="60s", flow_lifespan="10m")
+@pytest.mark.parametrize("method", ["code", "link"])
+def test_code_lifespan_given_shorter_than_the_servers(capsys, tmp_path, mail_port: int, method: str) -> None:
+    target = _target(mail_port, method=method, code_lifespan="60s", link_lifespan="60s", flow_lifespan="10m")
     try:
         args = args_for(target, mail_port, "--challenge-lifespan", "1")
-        cannot_judge(capsys, tmp_path, args, "still verified", "live longer than --challenge-lifespan 1")
+        cannot_judge(capsys, tmp_path, args, f"the mailed {method} still verified",
+                     "live longer than --challenge-lifespan 1")
     finally:
         target.stop()
 
