@@ -12,11 +12,12 @@ import pytest
 from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.ahead import Ahead, Lookahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
+from kratos_conformance.conformance_run import ConformanceRun
 from kratos_conformance.exchanges import Recorder
 from kratos_conformance.expiry import EXPIRY_MARGIN, FLOW_RESERVE, challenge_expiry_skip, flow_expiry_skip
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, MailSource
-from kratos_conformance.pytest_plugin import ConformanceRun, launch_embedded_target
+from kratos_conformance.pytest_plugin import launch_embedded_target
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier
 
