@@ -276,7 +276,8 @@ def csrf_cookie(ex: Exchange, req: str, policy: CookiePolicy) -> dict[str, str]:
     for raw in ex.set_cookies:
         if is_csrf_cookie(raw):
             problems = csrf_cookie_problems(raw, policy)
-            expect(req, not problems, "CSRF cookie: " + ("; ".join(problems) or "ok"), ex, name="csrf_cookie")
+            expect(req, not problems, "CSRF cookie: " + ("; ".join(problems) or "ok"), ex,
+                   name=check_name("csrf_cookie", learned=policy.learned, what="cookie Secure"))
             return cookie_attributes(raw)
     expect(req, False, "no csrf_token_* cookie was set", ex, name="csrf_cookie")
     return {}

@@ -84,6 +84,10 @@ class ConformanceRun:
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None
         findings = self._findings(self.mail)
+        cookie_secure = {"yes": True, "no": False}.get(opts.cookie_secure)  # scheme, learned: None (the scheme)
+        learned_secure = findings.settings.get("cookie_secure")
+        if opts.cookie_secure == "learned" and learned_secure is not None:  # Secure over https, whatever was sent
+            cookie_secure = bool(learned_secure.value) or public_url.startswith("https")
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile, tolerate_known_defects=opts.known_defects == "tolerate"),
@@ -92,7 +96,7 @@ class ConformanceRun:
             ui_url=ui_url, error_ui_url=error_ui_url, return_to=return_to, reference_method=method,
             identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
             flow_lifespan=findings.flow_lifespan, notify_unknown_recipients=opts.notify_unknown_recipients,
-            cookie_secure=None if opts.cookie_secure == "scheme" else opts.cookie_secure == "yes",
+            cookie_secure=cookie_secure,
             cookie_same_site=opts.cookie_same_site, cookie_path=opts.cookie_path,
             max_submissions=opts.max_submissions,
             security_load=opts.security_load, race_size=opts.race_size, race_wrong_codes=opts.race_wrong_codes,
@@ -103,7 +107,8 @@ class ConformanceRun:
                       **{name: {"value": getattr(opts, name), "source": opts.source(name)}
                          for name in ("notify_unknown_recipients", "cookie_secure", "cookie_same_site", "cookie_path",
                                       "max_submissions", "security_load", "race_size", "race_wrong_codes",
-                                      "race_concurrency", "timing_samples", "known_defects")},
+                                      "race_concurrency", "timing_samples", "known_defects")
+                         if name not in findings.settings},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None},

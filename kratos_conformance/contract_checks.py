@@ -66,9 +66,11 @@ class ContractJudge:
             checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {ex.status}", ex, known=known)
             return
         for req, problems in self.findings(ex).items():
-            redirect = req == "VER-RESP-LOCATION"
+            redirect, cookie = req == "VER-RESP-LOCATION", req == "VER-INIT-CSRF-COOKIE"
+            learned = (redirect and self.target.ui_urls_learned) or (cookie and self.target.cookie_policy.learned)
             checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex,
-                          name=checks.check_name("contract", learned=redirect and self.target.ui_urls_learned,
+                          name=checks.check_name("contract", learned=learned, what="cookie Secure" if cookie else
+                                                 "UI URLs",
                                                  shape_only=redirect and not self.target.redirect_targets.known))
 
     def findings(self, ex: Exchange) -> dict[str, list[str]]:

@@ -101,8 +101,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "keeps it low)"),
     OptionSpec("timing-limit-ms", "largest acceptable difference (ms) between the median answer times for a known "
                "and an unknown address, when it is statistically significant", "25"),
-    OptionSpec("cookie-secure", "whether the CSRF cookie must carry Secure: yes, no, or scheme (yes for an https "
-               "--public-url, as Kratos does outside --dev mode)", "scheme"),
+    OptionSpec("cookie-secure", "whether the CSRF cookie must carry Secure: learned (as the server's first browser "
+               "flow sends it, then held for the whole run; Secure is required over an https --public-url whatever "
+               "was learned), scheme (yes for an https --public-url), yes or no", "learned"),
     OptionSpec("max-submissions", "how many code attempts a flow evaluates before it is replaced (Kratos: "
                "selfservice.methods.code.config.max_submissions, default 5)", "5"),
     OptionSpec("cookie-same-site", "the CSRF cookie's SameSite as the server is configured: lax, strict or none "
@@ -316,8 +317,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         timing_limit_ms=_number("timing-limit-ms", raw["timing_limit_ms"]),
         notify_unknown_recipients=_choice("notify-unknown-recipients", (raw["notify_unknown_recipients"] or "no")
                                           .strip().lower(), ("yes", "no")) == "yes",
-        cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "scheme").strip().lower(),
-                              ("yes", "no", "scheme")),
+        cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "learned").strip().lower(),
+                              ("learned", "scheme", "yes", "no")),
         cookie_same_site=_choice("cookie-same-site", (raw["cookie_same_site"] or "lax").strip().lower(),
                                  ("lax", "strict", "none")).title(),
         cookie_path=_cookie_path(raw["cookie_path"] or "/"),

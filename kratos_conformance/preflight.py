@@ -40,6 +40,7 @@ from .flow_document import Flow
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
 from .redact import redact_url
+from .response_rules import cookie_attributes, is_csrf_cookie
 from .target import API_INIT, BROWSER_INIT, SUBMIT
 from .ui_server import served_urls
 
@@ -165,6 +166,18 @@ class _Preflight:
         lifespan = flow.lifespan
         self.settings["flow_lifespan"] = Setting(lifespan, "learned")
         return flow
+
+    def cookie_secure(self) -> None:
+        """Whether the server sends its CSRF cookie Secure (Kratos: outside ``--dev``, unless ``cookies.secure``
+        says otherwise), learned from a new browser flow's ``Set-Cookie`` when ``--cookie-secure learned`` leaves it
+        to the server: every CSRF cookie of the run is then held to it. Without a CSRF cookie nothing is learned
+        (the scenarios judge that answer)."""
+        if self.options.cookie_secure != "learned":
+            return
+        answer = self.get(self.http, self.public + BROWSER_INIT, "target", headers={"Accept": "application/json"})
+        sent = [raw for raw in answer.headers.get_list("set-cookie") if is_csrf_cookie(raw)]
+        if sent:
+            self.settings["cookie_secure"] = Setting("secure" in cookie_attributes(sent[0]), "learned")
 
     # -- 3: the admin API --------------------------------------------------------------------------------------
     @property
@@ -347,6 +360,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
     try:
         check.lifespans()
         flow = check.public_api()
+        check.cookie_secure()
         if browser:
             check.verification_ui()
         schema_id, traits, seconds, method = "default", {"email": EMAIL_PLACEHOLDER}, None, None

@@ -113,6 +113,9 @@ class CookiePolicy:
     secure: bool | None = None
     same_site: str = "Lax"
     path: str = "/"
+    #: ``secure`` was learned from the server's own first CSRF cookie (``--cookie-secure learned`` on plain http):
+    #: a check of it then shows the server is consistent, not that it matches its configuration
+    learned: bool = False
 
     def problems(self, *, http_only: bool, path: str | None, same_site: str | None, secure: bool,
                  max_age: str | None = None) -> list[str]:
@@ -129,7 +132,10 @@ class CookiePolicy:
         if max_age is not None and max_age != CSRF_COOKIE_MAX_AGE:
             problems.append(f"Max-Age is {max_age!r}, not {CSRF_COOKIE_MAX_AGE}")
         if self.secure is not None and secure != self.secure:
-            problems.append("Secure missing" if self.secure else "Secure set on a plain-http deployment")
+            if self.learned:
+                problems.append(f"Secure {'missing' if self.secure else 'set'}, unlike the run's first CSRF cookie")
+            else:
+                problems.append("Secure missing" if self.secure else "Secure set on a plain-http deployment")
         return problems
 
 

@@ -509,6 +509,17 @@ def test_the_csrf_cookie_is_judged_against_the_configured_same_site_and_path(tmp
     assert statuses_against_configured_target(tmp_path, settings, [], select)["VER-INIT-CSRF-COOKIE"] == "failed"
 
 
+def test_over_plain_http_the_csrf_cookie_s_secure_is_learned_from_the_server_and_held(tmp_path: Path) -> None:
+    """Kratos outside --dev sends its CSRF cookie Secure even over plain http (behind a TLS-terminating proxy, say):
+    --cookie-secure's default learns that from the server's first browser flow and holds every cookie to it, where
+    judging by the scheme failed a healthy server."""
+    select = "test_browser_is_redirected_to_the_ui or test_spa_gets_a_browser_flow"
+    secure = {"secure-cookies": ""}
+    assert statuses_against_configured_target(tmp_path, secure, [], select)["VER-INIT-CSRF-COOKIE"] == "passed"
+    assert statuses_against_configured_target(tmp_path, secure, ["--cookie-secure", "scheme"],
+                                              select)["VER-INIT-CSRF-COOKIE"] == "failed"
+
+
 def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made with openssl (the certificate is its own CA)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
@@ -522,7 +533,8 @@ def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_site(tmp_path: Path) -> None:
     """Against an https deployment (trusted through SSL_CERT_FILE, as httpx reads it): a server outside dev mode
     sends the CSRF cookie Secure with its configured SameSite=Strict, and the browser flows work with it; the same
-    server in dev mode (no Secure) fails VER-INIT-CSRF-COOKIE: --cookie-secure's default follows the scheme."""
+    server in dev mode (no Secure) fails VER-INIT-CSRF-COOKIE: over https Secure is required, whatever the server's
+    first cookie showed."""
     cert, key = _self_signed_certificate(tmp_path)
     tls = {"tls-cert": str(cert), "tls-key": str(key), "cookie-same-site": "Strict"}
 

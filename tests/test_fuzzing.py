@@ -637,7 +637,7 @@ def test_a_run_reports_passes_only_for_requirements_it_holds_evidence_for() -> N
     assert [(r.requirement, r.passed) for r in heard] == [("VER-RESP-NO-5XX", True), ("VER-RESP-SCHEMA", True)]
     assert "12 of 40" in heard[1].detail
     assert [r.judged for r in heard] == [40, 12]  # the report counts the responses judged, not the run
-    learned = fuzzing.RunStats("per-operation", requests=5, against_learned=frozenset({"VER-RESP-LOCATION"}))
+    learned = fuzzing.RunStats("per-operation", requests=5, against_learned={"VER-RESP-LOCATION": "UI URLs"})
     learned.passed.update({"VER-RESP-LOCATION": 5, "VER-RESP-NO-5XX": 5})
     names = {r.requirement: r.name for r in _heard(
         lambda: fuzzing.report_passes(learned, ("VER-RESP-LOCATION", "VER-RESP-NO-5XX")))}

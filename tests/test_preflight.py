@@ -220,6 +220,7 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert settings["flow_lifespan"] == {"value": 10.0, "source": "learned"}
     assert settings["identity_schema"]["source"] == "learned"
     assert settings["challenge_lifespan"]["source"] == "default"
+    assert settings["cookie_secure"] == {"value": False, "source": "learned"}  # the first CSRF cookie had no Secure
     # what the suite judges redirects and flows' "active" against, and where it came from
     assert settings["method"] == {"value": "code", "source": "learned"}       # from the mail, not from "active"
     assert settings["ui_url"]["source"] == "learned" and settings["ui_url"]["value"].endswith("/verification")
@@ -229,6 +230,7 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
                 json.loads((tmp_path / "conformance-report.json").read_text())["requirements"]}
     assert set(evidence["VER-RESP-LOCATION"]) == {"contract, against learned UI URLs"}
     assert "redirect, against learned UI URLs" in evidence["VER-INIT-BROWSER-303"]
+    assert "csrf_cookie, against learned cookie Secure" in evidence["VER-INIT-CSRF-COOKIE"]
     assert settings["wait_budget"] == {"value": 30.0, "source": "default"}
     assert settings["return_to"] == {"value": None, "source": "default"}
     # the summary shows the same settings with their sources

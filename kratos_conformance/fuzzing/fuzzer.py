@@ -161,7 +161,9 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
     for req_id in requirement_ids:
         judged = stats.passed[req_id]
         if judged:
-            name = check_name("fuzz", learned=req_id in stats.against_learned, shape_only=req_id in stats.shape_only)
+            learned = stats.against_learned.get(req_id)
+            name = check_name("fuzz", learned=learned is not None, what=learned or "",
+                              shape_only=req_id in stats.shape_only)
             expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
                    f"({stats.label})", name=name, judged=judged)
 
@@ -185,8 +187,10 @@ class Fuzzer:
         self.run_seed = run_seed
         self.schema = fuzz_schema(target.public_url, seed_value=run_seed, contract_path=contract_path)
         self.check_target = CheckTarget.from_target(target)
-        #: the redirect rule judges against UI URLs learned from the target's first redirects when none was given
-        self.against_learned = frozenset({"VER-RESP-LOCATION"} if target.ui_urls_learned else ())
+        #: requirements judged against values learned from the target's own answers (what was learned): the UI URLs
+        #: from its first redirects when none was given, the CSRF cookie's Secure from its first cookie
+        self.against_learned = {**({"VER-RESP-LOCATION": "UI URLs"} if target.ui_urls_learned else {}),
+                                **({"VER-INIT-CSRF-COOKIE": "cookie Secure"} if target.cookie_policy.learned else {})}
         #: ... or only its shape, when the UI URLs are not known at all
         self.shape_only = frozenset({"VER-RESP-LOCATION"} if not target.redirect_targets.known else ())
         self.checks = fuzz_check_functions()
@@ -209,7 +213,7 @@ class Fuzzer:
         operation = self.operation(op_id)
         generation = GenerationMode(mode)
         negative = generation is GenerationMode.NEGATIVE
-        stats = RunStats(f"{op_id} [{mode}]", method=self.method, against_learned=self.against_learned,
+        stats = RunStats(f"{op_id} [{mode}]", method=self.method, against_learned=dict(self.against_learned),
                          shape_only=self.shape_only)
         search = _Search(budget.time_limit, budget.shrink_time, stats)
         session = _session(keep_cookies=False)
@@ -316,7 +320,7 @@ class Fuzzer:
         failure is reported as VER-FUZZ-STATEFUL with the steps that led to it.
         """
         fuzzer = self
-        stats = RunStats(f"stateful [{kind}]", method=self.method, against_learned=self.against_learned,
+        stats = RunStats(f"stateful [{kind}]", method=self.method, against_learned=dict(self.against_learned),
                          shape_only=self.shape_only)
         search = _Search(budget.stateful_time_limit, 0.0, stats)
         base = self.schema.as_state_machine()

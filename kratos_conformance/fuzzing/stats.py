@@ -33,9 +33,9 @@ class RunStats:
     dropped_walks: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     passed: Counter[str] = field(default_factory=Counter)
-    #: requirements whose checks compared the answers with values learned from the target's own answers (the UI
-    #: URLs, when not given): their passes are reported as such.
-    against_learned: frozenset[str] = frozenset()
+    #: requirements whose checks compared the answers with values learned from the target's own answers, and what
+    #: was learned (the UI URLs, when not given; the CSRF cookie's Secure): their passes are reported as such.
+    against_learned: dict[str, str] = field(default_factory=dict)
     #: requirements whose checks could judge only the shape (the UI URLs unknown): their passes are reported as such.
     shape_only: frozenset[str] = frozenset()
 
@@ -59,7 +59,7 @@ class RunStats:
         self.dropped_walks += other.dropped_walks
         self.statuses.update(other.statuses)
         self.passed.update(other.passed)
-        self.against_learned |= other.against_learned
+        self.against_learned.update(other.against_learned)
         self.shape_only |= other.shape_only
 
     def summary(self) -> str:

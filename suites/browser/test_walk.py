@@ -94,7 +94,8 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> N
     cookie = stored[0]
     problems = stored_csrf_cookie_problems(cookie, target.cookie_policy)
     checks.expect(req, not problems, f"the browser stored the CSRF cookie {cookie['name']}: {'; '.join(problems)}",
-                  *start.exchanges)
+                  *start.exchanges, name=checks.check_name("stored_csrf_cookie", learned=target.cookie_policy.learned,
+                                                           what="cookie Secure"))
     visible = str(ui.page.evaluate("() => document.cookie"))
     checks.expect(req, CSRF_COOKIE_PREFIX not in visible,
                   "page scripts can read the CSRF cookie (document.cookie shows it)", *start.exchanges)
