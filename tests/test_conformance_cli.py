@@ -382,8 +382,8 @@ def test_known_failures_in_the_expected_failures_file_do_not_fail_the_gate(tmp_p
     doc = load(reports / "conformance-report.json")
     statuses = {r["id"]: r for r in doc["requirements"]}
     assert statuses["VER-CODE-WRONG"]["status"] == "expected_failure"
-    assert statuses["VER-CODE-WRONG"]["ledger"]["link"] == "https://tracker.example.com/KR-1"
-    assert doc["unexpectedly_passing"] == ["VER-CODE-SUCCESS"] and doc["expected_failures_ledger"] == str(expected)
+    assert statuses["VER-CODE-WRONG"]["expected_failure"]["link"] == "https://tracker.example.com/KR-1"
+    assert doc["unexpectedly_passing"] == ["VER-CODE-SUCCESS"] and doc["expected_failures_file"] == str(expected)
     junit = (reports / "junit.xml").read_text(encoding="utf-8")
     assert junit.count('type="pytest.xfail"') == 3 and "<failure" not in junit
 

@@ -139,8 +139,8 @@ def test_expected_failures_turn_failures_into_expected_failures_and_flags_stale_
     results = by_id(derive_results(RECORDS, load_catalog(), expected, CTX))
     assert results["VER-CODE-WRONG"].status == EXPECTED_FAILURE
     assert results["VER-CODE-WRONG"].reason == "known: answers 400 (https://tracker/1)"
-    assert results["VER-CODE-WRONG"].ledger == {"requirement": "VER-CODE-WRONG", "reason": "known: answers 400",
-                                                "link": "https://tracker/1"}
+    assert results["VER-CODE-WRONG"].expected_failure == {"requirement": "VER-CODE-WRONG",
+                                                          "reason": "known: answers 400", "link": "https://tracker/1"}
     assert results["VER-GET-200"].status == PASSED and results["VER-GET-200"].unexpectedly_passing
     assert results["VER-GET-200"].reason == UNEXPECTEDLY_PASSING
     # VER-CODE-LIMIT still fails: the gate stays red
@@ -627,3 +627,18 @@ def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() 
     learned = CheckResult("VER-RESP-LOCATION", check_name("contract", learned=True), True, "ok", ())
     assert unnamed_requirements(["VER-SUBMIT-EMAIL-SENT"], [learned]) == []  # still the contract judge's
     assert unnamed_requirements([], [own]) == ["VER-SUBMIT-BROWSER-303"]     # a test without a marker, too
+
+
+def test_a_report_of_format_1_is_read_in_the_current_format(tmp_path: Path) -> None:
+    """Format 1 called the expected-failures file and its entries a ledger; --compare-with and diff still read such
+    a report (from an earlier release of the suite), as the current format."""
+    from kratos_conformance.report.conformance_json import load_report
+
+    doc = json.loads(json.dumps(synthetic_report()))
+    old = {("expected_failures_ledger" if k == "expected_failures_file" else k): v for k, v in doc.items()}
+    old["format_version"] = 1
+    old["requirements"] = [{("ledger" if k == "expected_failure" else k): v for k, v in r.items()}
+                           for r in doc["requirements"]]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert load_report(path) == doc

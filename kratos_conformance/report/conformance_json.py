@@ -24,7 +24,7 @@ from .coverage import merge_matrices
 from .results import STATUSES, RequirementResult, TestRecord, Verdict, status_counts
 
 FORMAT = "kratos-conformance-report"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REPORT_NAME = "conformance-report.json"
 SUMMARY_NAME = "summary.html"
 SCHEMA_PATH = Path(__file__).with_name("conformance-report.schema.json")
@@ -81,7 +81,7 @@ def build_report(*, target: dict[str, Any], profile: str, method: str | None, se
         "verdict": {"name": verdict.name, "exit_code": verdict.exit_code, "reason": verdict.reason},
         "counts": status_counts(r.status for r in results),
         "unexpectedly_passing": [r.id for r in results if r.unexpectedly_passing],
-        "expected_failures_ledger": expected_failures_path,
+        "expected_failures_file": expected_failures_path,
         "requirements": [r.as_dict() for r in results],
         "unattributed_failures": [dict(u) for u in unattributed],
         "tests": [
@@ -117,6 +117,19 @@ def validation_problems(doc: Any) -> list[str]:
             for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))]
 
 
+def upgraded(doc: Any) -> Any:
+    """A report of an earlier format version in the current one (format 1 called the expected-failures file and
+    its entries a ``ledger``); anything else as it is."""
+    if not isinstance(doc, dict) or doc.get("format_version") != 1:
+        return doc
+    doc = {("expected_failures_file" if key == "expected_failures_ledger" else key): value
+           for key, value in doc.items()}
+    doc["format_version"] = FORMAT_VERSION
+    doc["requirements"] = [{("expected_failure" if key == "ledger" else key): value for key, value in req.items()}
+                           if isinstance(req, dict) else req for req in doc.get("requirements") or []]
+    return doc
+
+
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read and validate a report; raises :class:`CannotJudge` (one line) if it is missing or not a report."""
     try:
@@ -125,6 +138,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise CannotJudge(f"{path}: cannot read it: {exc.strerror or exc}") from None
     except ValueError:
         raise CannotJudge(f"{path}: not JSON") from None
+    doc = upgraded(doc)
     problems = validation_problems(doc)
     if problems:
         raise CannotJudge(f"{path}: not a conformance report ({problems[0]})")
@@ -150,7 +164,7 @@ def merge_reports(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, A
     worst = max((doc["verdict"] for _, doc in parts), key=lambda v: v["exit_code"])
     return {
         **{k: first[k] for k in ("format", "format_version", "suite", "dependencies", "python", "target",
-                                 "profile", "seed", "expected_failures_ledger")},
+                                 "profile", "seed", "expected_failures_file")},
         "method": ",".join(str(doc["method"]) for _, doc in parts if doc["method"]) or None,
         "started_at": min(doc["started_at"] for _, doc in parts),
         "finished_at": max(doc["finished_at"] for _, doc in parts),
@@ -180,7 +194,7 @@ def _merge_requirement(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> dict
             judged_by[name] = judged_by.get(name, 0) + n
     merged["judged_by"] = judged_by
     merged["failures"] = [{**f, "run": lbl} for lbl, req in entries for f in req["failures"]]
-    merged["ledger"] = next((req["ledger"] for _, req in entries if req["ledger"]), None)
+    merged["expected_failure"] = next((req["expected_failure"] for _, req in entries if req["expected_failure"]), None)
     merged["unexpectedly_passing"] = any(req["unexpectedly_passing"] for _, req in entries)
     merged["known_defects"] = [{**k, "run": lbl} for lbl, req in entries for k in req.get("known_defects") or []]
     tolerated = next(((lbl, req) for lbl, req in entries if req.get("known_defects")), None)

@@ -192,7 +192,7 @@ def _meta(doc: Mapping[str, Any]) -> str:
         ("suite", f"{doc['suite']['name']} {doc['suite']['version']} (Python {doc['python']})"),
         ("dependencies", ", ".join(f"{k} {v}" for k, v in doc["dependencies"].items())),
         ("started / finished", f"{doc['started_at']} / {doc['finished_at']} ({doc['duration_seconds']:.1f} s)"),
-        ("expected-failures file", doc["expected_failures_ledger"] or "none"),
+        ("expected-failures file", doc["expected_failures_file"] or "none"),
     ]
     body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<table class="meta" id="meta">{body}</table>'
@@ -256,8 +256,8 @@ def _requirement_rows(reqs: Sequence[Mapping[str, Any]]) -> str:
             why = _e(_evidence(r["judged_by"]))
             if r.get("known_defects"):
                 why += f'<br><span class="warn">{_e(r["reason"])}</span>'  # the known defect stays visible
-        if r["ledger"]:
-            link = r["ledger"]["link"]
+        if r["expected_failure"]:
+            link = r["expected_failure"]["link"]
             why += f' <a href="{_e(link)}">tracked</a>' if link.startswith(("http://", "https://")) else ""
         rows.append(
             f'<tr id="req-{_e(r["id"])}" class="requirement" data-status="{_e(r["status"])}">'

@@ -188,8 +188,8 @@ class RequirementResult:
     #: which checks passed it and on how many answers, over every test (the evidence behind a pass).
     judged_by: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
-    #: the expected failure that applies (the report's field keeps its first name, ``ledger``)
-    ledger: dict[str, str] | None = None
+    #: the expected failure that applies (an entry of the --expected-failures file), if one does
+    expected_failure: dict[str, str] | None = None
     unexpectedly_passing: bool = False
     #: failures the release profile tolerates as known defects of the release (test, detail): a requirement that
     #: passed with one says so in its reason.
@@ -230,7 +230,7 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
         _decide(res, sorted(marked[rid]), skips[rid])
         entry = expected.lookup(rid, context)
         if entry is not None:
-            res.ledger = entry.as_dict()
+            res.expected_failure = entry.as_dict()
             if res.status == FAILED:
                 res.status, res.reason = EXPECTED_FAILURE, f"{entry.reason} ({entry.link})"
             elif res.status == PASSED:
