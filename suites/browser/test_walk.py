@@ -45,7 +45,7 @@ def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
 @pytest.mark.requirement("VER-BROWSER-WALK-CODE", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
                          "VER-SUBMIT-EMAIL-SENT", "VER-CODE-NODES-SENT", "VER-CODE-MAIL", "VER-CODE-SUCCESS",
                          "VER-CODE-VERIFIED")
-def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
+def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, ids.CODE_SENT)
     checks.expect("VER-CODE-NODES-SENT", ui.field("code").count() == 1 and ui.submit_button("email").count() == 1,
@@ -57,8 +57,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_redirected_to_ui("VER-CODE-SUCCESS", done, flow_id=flow_id)
     ui.expect_messages("VER-CODE-SUCCESS", [ids.VERIFIED])
     href = ui.continue_href()
-    checks.expect("VER-BROWSER-WALK-CODE", ui.shows(CONTINUE_SELECTOR)
-                  and is_absolute_http_url(str(href)),
+    checks.expect(req, ui.shows(CONTINUE_SELECTOR) and is_absolute_http_url(str(href)),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-CODE-VERIFIED")
 
@@ -66,7 +65,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
 @pytest.mark.usefixtures("link_method")
 @pytest.mark.requirement("VER-BROWSER-WALK-LINK", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
                          "VER-SUBMIT-EMAIL-SENT", "VER-LINK-MAIL", "VER-LINK-VALID", "VER-LINK-VERIFIED")
-def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
+def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, ids.LINK_SENT)
     mail = ui.wait_mail(identity.email, flow_id)
@@ -77,17 +76,15 @@ def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi) -> None:
     ui.expect_redirected_to_ui("VER-LINK-VALID", done, flow_id=flow_id)
     ui.expect_messages("VER-LINK-VALID", [ids.VERIFIED])
     href = ui.continue_href()
-    checks.expect("VER-BROWSER-WALK-LINK", ui.shows(CONTINUE_SELECTOR)
-                  and is_absolute_http_url(str(href)),
+    checks.expect(req, ui.shows(CONTINUE_SELECTOR) and is_absolute_http_url(str(href)),
                   f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
     _verified(admin, identity, "VER-LINK-VERIFIED")
 
 
 @pytest.mark.requirement("VER-BROWSER-COOKIE-HTTPONLY", "VER-INIT-NODES")
-def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target) -> None:
+def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target, req: str) -> None:
     start = ui.open_init()
     ui.shots.take(ui.page, "form")
-    req = "VER-BROWSER-COOKIE-HTTPONLY"
     stored = [c for c in ui.context.cookies(target.public_url) if is_csrf_cookie_name(c["name"])]
     checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
                   *start.exchanges)

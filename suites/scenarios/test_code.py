@@ -106,11 +106,10 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-CODE-SUCCESS", "VER-CODE-CONTINUE", "VER-CODE-VERIFIED")
-def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target) -> None:
+def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, target: Target, req: str) -> None:
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     step = verifier.submit_code(flow, str(mail.code))
-    req = "VER-CODE-SUCCESS"
     checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
                               learned=target.learned("ui_url"))
     passed = checks.came_back(step.flow, req, step.exchange)

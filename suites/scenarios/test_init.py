@@ -14,32 +14,32 @@ FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-API-200", "VER-INIT-API-NO-COOKIE")
-def test_native_app_creates_an_api_flow_without_cookies(native: Client) -> None:
+def test_native_app_creates_an_api_flow_without_cookies(native: Client, req: str) -> None:
     ex = native.init()
-    checks.status(ex, 200, "VER-INIT-API-200")
-    checks.flow(ex, "VER-INIT-API-200", type="api", state="choose_method")
+    checks.status(ex, 200, req)
+    checks.flow(ex, req, type="api", state="choose_method")
     checks.no_csrf_cookie(ex, "VER-INIT-API-NO-COOKIE")
 
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-INIT-CSRF-COOKIE")
-def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target) -> None:
+def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target, req: str) -> None:
     ex = browser.init()
-    location = checks.redirect(ex, "VER-INIT-BROWSER-303", target.ui_url, learned=target.learned("ui_url"))
+    location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
     flow_id = query_param(location, "flow")
-    checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "Location has no ?flow=<id>", ex)
+    checks.expect(req, bool(flow_id), "Location has no ?flow=<id>", ex)
     checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
     fetched = browser.get_flow(flow_id)
-    checks.status(fetched, 200, "VER-INIT-BROWSER-303")
-    checks.flow(fetched, "VER-INIT-BROWSER-303", type="browser", state="choose_method")
+    checks.status(fetched, 200, req)
+    checks.flow(fetched, req, type="browser", state="choose_method")
 
 
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-INIT-BROWSER-JSON", "VER-INIT-CSRF-COOKIE")
-def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target: Target) -> None:
+def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target: Target, req: str) -> None:
     ex = spa.init()
-    checks.status(ex, 200, "VER-INIT-BROWSER-JSON")
-    checks.flow(ex, "VER-INIT-BROWSER-JSON", type="browser", state="choose_method")
+    checks.status(ex, 200, req)
+    checks.flow(ex, req, type="browser", state="choose_method")
     checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
 
 
