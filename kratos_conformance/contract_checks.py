@@ -33,6 +33,7 @@ from .response_rules import (
     is_csrf_cookie,
     is_flow_document,
     is_flow_read,
+    is_redirect,
     location_problem,
 )
 from .target import Target
@@ -83,8 +84,8 @@ class ContractJudge:
         if op is None:
             return found
         found.update(self.problems(op, ex))
-        if 300 <= ex.status < 400:
-            problem = location_problem(ex.location, self.target.redirect_targets)
+        if is_redirect(ex.status):
+            problem = location_problem(ex.locations, self.target.redirect_targets)
             found["VER-RESP-LOCATION"] = [problem] if problem else []
         if is_flow_read(ex.operation, ex.status):
             problem = cache_control_problem(ex.header("Cache-Control"))

@@ -113,6 +113,11 @@ class Exchange:
         return self.response.headers.get("location")
 
     @property
+    def locations(self) -> list[str]:
+        """Every live ``Location`` header (a redirect carries one)."""
+        return self.response.headers.get_list("location")
+
+    @property
     def set_cookies(self) -> list[str]:
         """Every live ``Set-Cookie`` header value."""
         return self.response.headers.get_list("set-cookie")

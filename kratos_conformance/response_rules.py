@@ -10,7 +10,7 @@ release, are :mod:`~kratos_conformance.ui_expectations`'s.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -212,13 +212,23 @@ def is_absolute_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def location_problem(location: str | None, targets: RedirectTargets) -> str | None:
+def is_redirect(status: int) -> bool:
+    """The answer is a redirect (a 3xx): what VER-RESP-LOCATION judges."""
+    return 300 <= status < 400
+
+
+def location_problem(locations: Sequence[str] | str | None, targets: RedirectTargets) -> str | None:
     """Why a redirect's ``Location`` is not allowed (None when it points where the server may send clients).
 
-    Every redirect needs an absolute http(s) Location; it must lie under the public API's ``self-service/``
-    routes, the UI, the error UI or the return_to URL. When the UIs are not known only the shape is judged."""
-    if not location:
+    ``locations``: every ``Location`` header of the answer (or the one, or None). A redirect carries exactly one,
+    an absolute http(s) URL under the public API's ``self-service/`` routes, the UI, the error UI or the return_to
+    URL. When the UIs are not known only the shape is judged."""
+    values = [locations] if isinstance(locations, str) else list(locations or [])
+    if not values:
         return "a redirect without a Location header"
+    if len(values) > 1:
+        return f"a redirect with {len(values)} Location headers"
+    location = values[0]
     if not is_absolute_http_url(location):
         return f"Location {redact_url(location)!r} is not an absolute http(s) URL"
     allowed = [targets.public_url + "self-service/", targets.ui_url, targets.error_ui_url, targets.return_to]

@@ -131,6 +131,7 @@ RULE_MARKERS = {
     "the stack-trace pattern": re.escape("goroutine \\d+"),
     "the no-cache directives": r"\(\s*\"private\",\s*\"no-cache\"",
     "the redirect boundary": re.escape('rest[0] in "?#/"'),
+    "what a redirect is": r"300\s*<=\s*[\w.]+\s*<\s*400",
 }
 
 
@@ -211,3 +212,15 @@ def test_the_contract_judge_says_when_it_judged_a_redirect_by_its_shape_alone() 
                 pass
         location = [r for r in held if r.requirement == "VER-RESP-LOCATION"]
         assert [(r.name, r.passed) for r in location] == [(name, passed)]
+
+
+def test_a_redirect_carries_exactly_one_location() -> None:
+    """Every judge reads all of an answer's Location headers the same way: two are a problem, whichever is first
+    (the contract judge once read httpx's comma-joined value, the fuzzer the first one)."""
+    fine = "https://ui.example/verification?flow=1"
+    assert response_rules.location_problem([fine], TARGETS) is None
+    assert response_rules.location_problem(fine, TARGETS) is None
+    assert response_rules.location_problem([fine, "https://evil.example/"], TARGETS) == \
+        "a redirect with 2 Location headers"
+    assert response_rules.location_problem([], TARGETS) == "a redirect without a Location header"
+    assert [response_rules.is_redirect(s) for s in (299, 300, 303, 399, 400)] == [False, True, True, True, False]

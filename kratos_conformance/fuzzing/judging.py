@@ -41,7 +41,7 @@ from ..exchanges import Exchange
 from ..media_types import media_type
 from ..profiles import Profile
 from ..redact import redact_text
-from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_document, is_flow_read
+from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_document, is_flow_read, is_redirect
 from .response_checks import (
     CHECK_REQUIREMENTS,
     OPERATION_IDS,
@@ -122,7 +122,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
         found.append("VER-GET-CACHE-CONTROL")
     if any(is_csrf_cookie(raw) for raw in set_cookies(response)):
         found.append("VER-INIT-CSRF-COOKIE")
-    if check_target is not None and 300 <= response.status_code < 400:
+    if check_target is not None and is_redirect(response.status_code):
         found.append("VER-RESP-LOCATION")
     doc = json_or_none(response)
     if is_flow_document(doc):

@@ -34,6 +34,7 @@ from ..response_rules import (
     is_csrf_cookie,
     is_flow_document,
     is_flow_read,
+    is_redirect,
     leak,
     location_problem,
 )
@@ -155,10 +156,9 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
     check_target = _active_target.get()
     if check_target is None:
         return True  # nothing to judge against: skipped
-    if not 300 <= response.status_code < 400:
+    if not is_redirect(response.status_code):
         return None
-    locations = header_values(response, "location")
-    problem = location_problem(locations[0] if locations else None, check_target)
+    problem = location_problem(header_values(response, "location"), check_target)
     if problem:
         raise AssertionError(problem)
     return None

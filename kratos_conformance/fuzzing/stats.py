@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import schemathesis
 
+from ..response_rules import is_redirect
 from .response_checks import header_values, json_or_none
 
 
@@ -87,7 +88,7 @@ def reached_flow_logic(response: schemathesis.Response) -> bool:
     if status == 400:
         doc = json_or_none(response)
         return isinstance(doc, dict) and "ui" in doc
-    if 300 <= status < 400:
+    if is_redirect(status):
         location = (header_values(response, "location") or [""])[0]
         query = parse_qs(urlsplit(location).query)
         return "flow" in query or ("id" in query and "/self-service/verification/flows" in location)
