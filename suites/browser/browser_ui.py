@@ -229,10 +229,7 @@ class BrowserUi:
     def _open_init(self) -> Nav:
         nav = self.goto(self.target.public(BROWSER_INIT))
         req = "VER-INIT-BROWSER-303"
-        first = nav.first
-        checks.expect(req, first is not None and first.status == 303,
-                      f"the browser init answered {first.status if first else 'nothing'}, not 303", *nav.exchanges)
-        self._ended_on_the_ui(req, nav)
+        self.expect_redirected_to_ui(req, nav)
         checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
         checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
                       *nav.exchanges)
