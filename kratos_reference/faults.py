@@ -114,6 +114,12 @@ _fault("get_flow_csrf_unchecked", BOTH, "GET /flows returns a browser flow to a 
 _fault("get_flow_expiry_before_csrf", BOTH,
        "GET /flows checks expiry before CSRF: an expired browser flow answers 410 to a client without its cookie")
 _fault("cookie_not_httponly", BOTH, "the CSRF cookie is set without the HttpOnly attribute")
+_fault("csrf_cookie_secure_per_request", BOTH,
+       "the CSRF cookie's Secure is decided per request, not by the deployment: set on JSON answers of a plain-http "
+       "server in dev mode, so browsers over http drop the cookie of SPA flows")
+_fault("csrf_cookie_samesite_none", BOTH, "the CSRF cookie is sent SameSite=None, not the configured SameSite")
+_fault("csrf_cookie_path_narrow", BOTH,
+       "the CSRF cookie is sent with Path=/self-service/verification, not the configured cookies.path /")
 _fault("ui_page_mirrors_csrf_cookie", BOTH,
        "the UI page copies the CSRF token into a second cookie page scripts can read (csrf_token_ui, not HttpOnly)")
 # --- enumeration -------------------------------------------------------------------------------------------------

@@ -86,15 +86,23 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
     for name, value in outcome.headers.items():
         response.headers[name] = value
     if outcome.csrf_secret is not None:
-        response.headers.append("set-cookie", csrf_cookie(service, outcome.csrf_secret,
-                                                          http_only="cookie_not_httponly" not in faults))
+        # the cookie faults: Secure decided per request (set on JSON answers), SameSite=None, a narrower Path
+        secure = not service.config.dev_mode or ("csrf_cookie_secure_per_request" in faults and body is not None)
+        cookie = csrf_cookie(service, outcome.csrf_secret, http_only="cookie_not_httponly" not in faults,
+                             secure=secure)
+        if "csrf_cookie_samesite_none" in faults:
+            cookie = cookie.replace("SameSite=Lax", "SameSite=None").replace("SameSite=Strict", "SameSite=None")
+        if "csrf_cookie_path_narrow" in faults:
+            cookie = cookie.replace(f"Path={service.config.cookie_path};", "Path=/self-service/verification;")
+        response.headers.append("set-cookie", cookie)
     return response
 
 
-def csrf_cookie(service: VerificationService, secret: bytes, *, http_only: bool = True) -> str:
+def csrf_cookie(service: VerificationService, secret: bytes, *, http_only: bool = True,
+                secure: bool | None = None) -> str:
     """The CSRF cookie's Set-Cookie value with the deployment's attributes (Secure outside dev mode, SameSite, Path)."""
     config = service.config
-    return csrf.set_cookie_header(service.cookie_name, secret, secure=not config.dev_mode,
+    return csrf.set_cookie_header(service.cookie_name, secret, secure=not config.dev_mode if secure is None else secure,
                                   same_site=config.cookie_same_site, path=config.cookie_path, http_only=http_only)
 
 

@@ -518,6 +518,10 @@ def test_over_plain_http_the_csrf_cookie_s_secure_is_learned_from_the_server_and
     assert statuses_against_configured_target(tmp_path, secure, [], select)["VER-INIT-CSRF-COOKIE"] == "passed"
     assert statuses_against_configured_target(tmp_path, secure, ["--cookie-secure", "scheme"],
                                               select)["VER-INIT-CSRF-COOKIE"] == "failed"
+    # a server deciding Secure per request (Secure on its JSON answers only) is caught by the consistency the
+    # learned value holds it to: the preflight's JSON init taught Secure, the browser's 303 came without it
+    per_request = {"fault": "csrf_cookie_secure_per_request"}
+    assert statuses_against_configured_target(tmp_path, per_request, [], select)["VER-INIT-CSRF-COOKIE"] == "failed"
 
 
 def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:

@@ -85,6 +85,25 @@ def probe_cookie_not_httponly(target: RunningTarget, sink: SmtpSink) -> Any:
     return "HttpOnly" in cookie
 
 
+def _cookie_attribute(target: RunningTarget, name: str) -> Any:
+    """An attribute of the CSRF cookie an SPA's browser-flow init gets (True for a flag, the value otherwise)."""
+    cookie = httpx.get(target.public_url + "self-service/verification/browser", headers=JSON).headers["set-cookie"]
+    attributes = dict((part.split("=", 1) + [True])[:2] for part in (p.strip() for p in cookie.split(";")[1:]))
+    return attributes.get(name, False)
+
+
+def probe_csrf_cookie_secure_per_request(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _cookie_attribute(target, "Secure")
+
+
+def probe_csrf_cookie_samesite_none(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _cookie_attribute(target, "SameSite")
+
+
+def probe_csrf_cookie_path_narrow(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _cookie_attribute(target, "Path")
+
+
 def probe_ui_page_mirrors_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
     with browser_client() as client:
         init = client.get(target.public_url + "self-service/verification/browser")
@@ -618,6 +637,9 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "no_attempt_limit": (probe_no_attempt_limit, {"max_submissions": 1}, [200, 410]),
     "csrf_not_checked": (probe_csrf_not_checked, {}, 403),
     "cookie_not_httponly": (probe_cookie_not_httponly, {}, True),
+    "csrf_cookie_secure_per_request": (probe_csrf_cookie_secure_per_request, {}, False),
+    "csrf_cookie_samesite_none": (probe_csrf_cookie_samesite_none, {}, "Lax"),
+    "csrf_cookie_path_narrow": (probe_csrf_cookie_path_narrow, {}, "/"),
     "ui_page_mirrors_csrf_cookie": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
     "unknown_address_mailed": (probe_unknown_address_mailed, {}, 0),
     "address_not_marked_verified": (probe_address_not_marked_verified, {}, True),
