@@ -113,6 +113,17 @@ RECORDS = [
 
 # --- results --------------------------------------------------------------------------------------------------
 
+def test_a_test_that_fails_outside_its_checks_fails_its_main_requirement_only() -> None:
+    """A fuzzing test names every response requirement it may judge; when it crashes (no check failed), its main
+    requirement, the marker's first id, fails, and the others are not failed for what they were never judged on."""
+    crashed = record("t::fuzz", markers=("VER-FUZZ-POSITIVE-ACCEPTED", "VER-RESP-SCHEMA", "VER-RESP-LOCATION"),
+                     outcome=FAILED, reason="RuntimeError: schemathesis fell over")
+    results = by_id(derive_results([crashed], load_catalog(), ExpectedFailures(), CTX))
+    assert results["VER-FUZZ-POSITIVE-ACCEPTED"].status == FAILED
+    assert results["VER-FUZZ-POSITIVE-ACCEPTED"].failures[0].check == OUTSIDE_CHECKS
+    assert results["VER-RESP-SCHEMA"].status != FAILED and results["VER-RESP-LOCATION"].status != FAILED
+
+
 def test_requirement_results_follow_the_checks() -> None:
     results = by_id(derive_results(RECORDS, load_catalog(), ExpectedFailures(), CTX))
     assert len(results) == len(load_catalog())

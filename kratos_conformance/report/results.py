@@ -218,7 +218,9 @@ def derive_results(records: Iterable[TestRecord], catalog: Mapping[str, Requirem
             results[rid].known_defects.append({"test": rec.nodeid, "detail": detail})
         for rid in rec.markers:
             marked[rid].add(rec.nodeid)
-            if rec.outcome == FAILED and not rec.failed_checks:
+            # a test that failed outside its checks fails its main requirement (the marker's first id), not every
+            # requirement it might have judged
+            if rec.outcome == FAILED and not rec.failed_checks and rid == rec.markers[0]:
                 results[rid].failures.append(
                     Failure(rec.nodeid, OUTSIDE_CHECKS, rec.reason or "the test failed", rec.context_exchanges))
                 touched.add(rid)
