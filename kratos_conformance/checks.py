@@ -209,8 +209,10 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
     is judged: an absolute http(s) Location, and the check's name says so. ``learned``: ``to`` was learned from the
     target's own redirects, which the detail and the check's name say (such a check shows consistency, not the
     configured URL)."""
-    location = ex.location or ""
-    shown = f"{ex.status} Location {_redacted_location(ex)!r}"
+    locations = ex.locations
+    location = locations[0] if len(locations) == 1 else ""  # a redirect carries exactly one Location
+    shown = f"{ex.status} Location {_redacted_location(ex)!r}" + (f" ({len(locations)} of them)"
+                                                                  if len(locations) > 1 else "")
     if to is None:
         ok = ex.status == 303 and is_absolute_http_url(location)
         detail = f"expected a 303 to an absolute URL (the UI URL is unknown: only the shape is judged), got {shown}"

@@ -84,10 +84,14 @@ class ConformanceRun:
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None
         findings = self._findings(self.mail)
-        cookie_secure = {"yes": True, "no": False}.get(opts.cookie_secure)  # scheme, learned: None (the scheme)
+        cookie_secure, secure_source = {"yes": True, "no": False}.get(opts.cookie_secure), opts.source("cookie_secure")
         learned_secure = findings.settings.get("cookie_secure")
-        if opts.cookie_secure == "learned" and learned_secure is not None:  # Secure over https, whatever was sent
-            cookie_secure = bool(learned_secure.value) or public_url.startswith("https")
+        if opts.cookie_secure == "learned":
+            # as the server's first cookie was; Secure over https whatever it was; without a cookie, by the scheme
+            https = public_url.startswith("https")
+            sent = bool(learned_secure.value) if learned_secure is not None else None
+            cookie_secure = https or bool(sent)
+            secure_source = "learned" if sent is not None and sent == cookie_secure else "default"
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=get_profile(opts.profile, tolerate_known_defects=opts.known_defects == "tolerate"),
@@ -105,10 +109,11 @@ class ConformanceRun:
             guess_limit_per_hour=opts.guess_limit_per_hour, timing_limit_ms=opts.timing_limit_ms,
             settings={**findings.report(),
                       **{name: {"value": getattr(opts, name), "source": opts.source(name)}
-                         for name in ("notify_unknown_recipients", "cookie_secure", "cookie_same_site", "cookie_path",
+                         for name in ("notify_unknown_recipients", "cookie_same_site", "cookie_path",
                                       "max_submissions", "security_load", "race_size", "race_wrong_codes",
-                                      "race_concurrency", "timing_samples", "known_defects")
-                         if name not in findings.settings},
+                                      "race_concurrency", "timing_samples", "known_defects")},
+                      "cookie_secure": {"value": opts.cookie_secure if cookie_secure is None else cookie_secure,
+                                        "source": secure_source},
                       **{name: {"value": value, "source": ui_sources[name]}
                          for name, value in (("ui_url", ui_url), ("error_ui_url", error_ui_url))
                          if ui_sources[name] is not None},

@@ -22,9 +22,11 @@ def flow_expiry_skip(flow_lifespan: float | None, wait_budget: float) -> str | N
     return None
 
 
-def challenge_expiry_skip(challenge_lifespan: float | None, flow_lifespan: float | None,
-                          wait_budget: float) -> str | None:
-    """Why the expired-code and expired-link scenarios cannot run (None: they can, given the admin API)."""
+def challenge_expiry_skip(challenge_lifespan: float | None, flow_lifespan: float | None, wait_budget: float,
+                          *, has_admin: bool = True) -> str | None:
+    """Why the expired-code and expired-link scenarios cannot run (None: they can)."""
+    if not has_admin:
+        return "the expiring challenges need the admin API to seed an address (--admin-url)"
     if challenge_lifespan is None:
         return "the target's code/token lifespan is unknown: pass --challenge-lifespan to run this scenario"
     if challenge_lifespan > wait_budget:
@@ -36,9 +38,10 @@ def challenge_expiry_skip(challenge_lifespan: float | None, flow_lifespan: float
     return None
 
 
-def expiry_plan(challenge_lifespan: float | None, flow_lifespan: float | None, wait_budget: float) -> str:
+def expiry_plan(challenge_lifespan: float | None, flow_lifespan: float | None, wait_budget: float, *,
+                has_admin: bool) -> str:
     """One line saying which expiry scenarios the run will wait for and which it skips, and why."""
     flow = flow_expiry_skip(flow_lifespan, wait_budget)
-    challenge = challenge_expiry_skip(challenge_lifespan, flow_lifespan, wait_budget)
+    challenge = challenge_expiry_skip(challenge_lifespan, flow_lifespan, wait_budget, has_admin=has_admin)
     return (f"expired flows {'skipped: ' + flow if flow else 'run'}; "
             f"expired codes/links {'skipped: ' + challenge if challenge else 'run'}")

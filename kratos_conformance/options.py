@@ -86,7 +86,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mail-timeout", "seconds to wait for a mail to arrive", "10"),
     OptionSpec("security-load", "how hard the race and timing scenarios press the server: off, low (4 at once, 10 "
                "wrong codes, 10 samples) or default (10 at once, 20 wrong codes, 30 samples)", "default"),
-    OptionSpec("race-size", f"how many simultaneous requests a race sends, at least {RACE_SIZE_MIN} (the same code or "
+    OptionSpec("race-size", f"how many requests a race sends, at least {RACE_SIZE_MIN} (the same code or "
                "link N times; unset: as --security-load says)"),
     OptionSpec("race-wrong-codes", "how many wrong codes the attempt-limit race sends (unset: as --security-load "
                "says; more than --max-submissions, or the race cannot judge the limit)"),

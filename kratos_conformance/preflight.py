@@ -386,7 +386,9 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""
         say(f"preflight: {options.public_url} answers as itself, flow lifespan {lifespan}, identity schema "
             f"{schema_id!r}{mail_line} (preflight {time.monotonic() - started:.1f}s)")
-        say(f"preflight: {expiry_plan(options.challenge_lifespan, flow.lifespan, options.wait_budget)}")
+        plan = expiry_plan(options.challenge_lifespan, flow.lifespan, options.wait_budget,
+                           has_admin=options.admin_url is not None)
+        say(f"preflight: {plan}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "

@@ -629,8 +629,9 @@ def test_races_can_be_released_in_rounds_and_still_catch_a_counting_race(tmp_pat
 
 def test_a_server_that_lets_no_racer_verify_fails_known_defects_tolerated(tmp_path: Path) -> None:
     """None of the simultaneous correct codes verifying fails too (the user proved the code and stays unverified):
-    the Kratos profiles excuse it only where a racer's answer shows Kratos's locked SQLite, which the answers of a
-    server refusing every racer as having used the code (the race_refuses_all fault) do not."""
+    the Kratos profiles excuse it only in Kratos's shape (every racer answered as the flow replaced, or with a
+    transient answer they know), which a server refusing every racer as a wrong code (the race_refuses_all fault)
+    does not have."""
     doc, race = _security_run_with_fault(tmp_path, "race_refuses_all", "test_one_correct_code",
                                          "VER-RACE-CODE-SINGLE-USE")
     assert race["status"] == "failed" and not race["known_defects"]

@@ -331,13 +331,13 @@ def test_expected_failures_file_and_matchers(tmp_path: Path) -> None:
                     "  - {requirement: VER-GET-200, reason: prod only, link: 'https://t/2',"
                     " target: 'https://id.example.com/*', profile: kratos-v25}\n"
                     "  - {requirement: VER-LINK-VALID, reason: link, link: 'https://t/3', method: link}\n")
-    ledger = load_expected_failures(path)
-    assert ledger.path == str(path) and len(ledger.entries) == 3
+    expected = load_expected_failures(path)
+    assert expected.path == str(path) and len(expected.entries) == 3
     prod = RunContext("https://id.example.com/auth/", False, "kratos-v25", "code")
-    assert ledger.lookup("VER-CODE-WRONG", CTX) is not None and ledger.lookup("VER-CODE-WRONG", prod) is None
-    assert ledger.lookup("VER-GET-200", prod) is not None and ledger.lookup("VER-GET-200", CTX) is None
-    assert ledger.lookup("VER-LINK-VALID", CTX) is None
-    assert ledger.lookup("VER-LINK-VALID", RunContext(BASE, True, "kratos-v26", "link")) is not None
+    assert expected.lookup("VER-CODE-WRONG", CTX) is not None and expected.lookup("VER-CODE-WRONG", prod) is None
+    assert expected.lookup("VER-GET-200", prod) is not None and expected.lookup("VER-GET-200", CTX) is None
+    assert expected.lookup("VER-LINK-VALID", CTX) is None
+    assert expected.lookup("VER-LINK-VALID", RunContext(BASE, True, "kratos-v26", "link")) is not None
     assert load_expected_failures(None).entries == () and expected_failures_path(None, {}) is None
     assert expected_failures_path(None, {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "x.yaml"
     assert expected_failures_path("y.yaml", {"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml"}) == "y.yaml"
@@ -351,7 +351,7 @@ def test_expected_failures_file_and_matchers(tmp_path: Path) -> None:
     ("expected_failures: {a: 1}\n", "expected a list of entries"),
     ("- [unclosed\n", "not valid YAML"),
 ])
-def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+def test_a_bad_expected_failures_file_cannot_judge_with_one_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "expected-failures.yaml"
     path.write_text(content)
     with pytest.raises(CannotJudge) as err:
@@ -363,9 +363,9 @@ def test_a_bad_ledger_cannot_judge_with_one_line(tmp_path: Path, content: str, m
 
 # --- the JSON report ------------------------------------------------------------------------------------------
 
-def synthetic_report(records: list[TestRecord] = RECORDS, ledger: ExpectedFailures | None = None, method: str = "code",
-                     cannot_judge: str | None = None) -> dict[str, Any]:
-    results = derive_results(records, load_catalog(), ledger or ExpectedFailures(), CTX)
+def synthetic_report(records: list[TestRecord] = RECORDS, expected: ExpectedFailures | None = None,
+                     method: str = "code", cannot_judge: str | None = None) -> dict[str, Any]:
+    results = derive_results(records, load_catalog(), expected or ExpectedFailures(), CTX)
     unattributed = unattributed_failures(records)
     return build_report(
         target={"public_url": BASE, "embedded": True, "reference_faults": ["wrong_code_400"], "admin_api": True},
@@ -423,9 +423,9 @@ def test_diff_lists_regressions_fixes_and_other_changes() -> None:
     assert diff_reports(old, old).exit_code == 0 and diff_reports(old, old).unchanged == len(load_catalog())
     text = render_diff(diff, "a.json", "b.json")
     assert "regressions (passed -> failing): 1\n  VER-CODE-WRONG" in text
-    # an acknowledged failure (ledger) is still a behaviour regression
+    # an acknowledged failure (an expected failure) is still a behaviour regression
     ledgered = synthetic_report([record("t::b", failed=("VER-CODE-WRONG",), outcome=FAILED)],
-                                ledger=ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),)))
+                                expected=ExpectedFailures((ExpectedFailure("VER-CODE-WRONG", "r", "l"),)))
     assert [c.new for c in diff_reports(old, ledgered).regressions] == [EXPECTED_FAILURE]
 
 

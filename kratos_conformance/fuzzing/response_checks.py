@@ -17,7 +17,7 @@ import contextvars
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import schemathesis
@@ -54,8 +54,8 @@ class CheckTarget(RedirectTargets):
 
     @classmethod
     def from_target(cls, target: Target) -> CheckTarget:
-        return cls(public_url=target.public_url, ui_url=target.ui_url, error_ui_url=target.error_ui_url,
-                   return_to=target.return_to, ui=expectations(target.profile), cookie_policy=target.cookie_policy)
+        return cls(**asdict(target.redirect_targets), ui=expectations(target.profile),
+                   cookie_policy=target.cookie_policy)
 
 
 _active_target: contextvars.ContextVar[CheckTarget | None] = contextvars.ContextVar("fuzz_check_target",

@@ -33,7 +33,7 @@ the reason). The matrix is printed and written to ``<report-dir>/matrix.json`` a
 
 Runs go in parallel (``--jobs``; default: two per CPU, because a run spends about half its time waiting for flows
 and codes to expire and for mail). A run that ends with exit code 2 is retried once: two runs starting at the same
-moment can race for the same free po
+moment can race for the same free port.
 
 The package, one module per job: ``plan`` (the faults, the options, each run's command), ``launchers`` (spawn or
 fork), ``runs`` (one run and its JUnit XML), ``matrix`` (the verdicts and reports), ``cli`` (the command line).

@@ -20,8 +20,8 @@ from kratos_conformance.verifier import Step, Verifier, query_param
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-SUBMIT-EMAIL-SENT", "VER-SUBMIT-BROWSER-303", "VER-CODE-MAIL", "VER-LINK-MAIL")
 def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
-    verifier: Verifier, admin: AdminApi, target: Target, active_method: str
-, req: str) -> None:
+    verifier: Verifier, admin: AdminApi, target: Target, active_method: str, req: str
+) -> None:
     identity = admin.create_identity()
     flow = verifier.new_flow()
     step = verifier.submit_email(flow, identity.email)

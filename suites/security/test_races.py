@@ -1,7 +1,8 @@
 """Races: what one request may do once must stay done once when many arrive at the same moment.
 
 Each scenario proves a challenge the ordinary way first (a native app's API flow: no cookie binds the racers), then
-sends the racing requests through :meth:`Client.race`: every racer on its own connection, all released together.
+sends the racing requests through :meth:`Client.race`: every racer on its own connection, released together (all
+at once, or in rounds of ``--race-concurrency``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def no_server_error(exchanges: Sequence[Exchange], req: str, target: Target) -> 
 
 def locked_out(racing: Sequence[Exchange], target: Target) -> str | None:
     """Why one of the racing answers is a transient error the release profile knows as its own defect (Kratos's
-    locked SQLite refusing a write), which may have refused the racer that should have won; None if none is."""
+    locked SQLite refusing a write, or its concurrent-update conflict), which may have refused the racer that
+    should have won; None if none is."""
     return next(filter(None, (target.profile.tolerates_transient(ex.status, ex.response_body) for ex in racing)), None)
 
 
