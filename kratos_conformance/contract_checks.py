@@ -64,7 +64,8 @@ class ContractJudge:
         server error the release profile knows as its own defect is reported as that, and judged no further."""
         known = self.target.profile.tolerates_transient(ex.status, ex.response_body)
         if known:
-            checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {ex.status}", ex, known=known)
+            checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {ex.status}", ex,
+                                       known=known)
             return
         for req, problems in self.findings(ex).items():
             redirect, cookie = req == "VER-RESP-LOCATION", req == "VER-INIT-CSRF-COOKIE"

@@ -238,7 +238,7 @@ def known_transient(response: schemathesis.Response, profile: Profile) -> bool:
     body = (response.content or b"").decode("utf-8", errors="replace")
     known = profile.tolerates_transient(response.status_code, body)
     if known:
-        expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"server error {response.status_code}",
+        expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {response.status_code}",
                             exchange_of(response), known=known)
     return known is not None
 
