@@ -35,6 +35,7 @@ from typing import Any, NoReturn
 from .bundle import data_root
 from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
+from .explain import explain
 from .mail import open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
@@ -106,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "both sides are recordings that ship with the suite (two releases)")
     compare.add_argument("--accepted", help="YAML file of accepted differences (case, path, reason)")
     compare.add_argument("--prose", action="store_true", help="also compare the wording of error texts")
+    explain = sub.add_parser("explain", help="what checks a requirement: its catalog entry, the tests whose "
+                             "marker names it, the library lines that judge it")
+    explain.add_argument("requirement", help="a requirement id, e.g. VER-CODE-REPLAY")
     merge = sub.add_parser("merge", help="merge DIR/<label>/conformance-report.json into DIR/")
     merge.add_argument("--report-dir", default="reports", help="the directory holding one sub-directory per run")
     merge.add_argument("labels", nargs="+", help="the runs' sub-directories (e.g. code link)")
@@ -136,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_record(ns)
         if ns.command == "compare":
             return command_compare(ns.a, ns.b, accepted=ns.accepted, prose=ns.prose, method=ns.method)
+        if ns.command == "explain":
+            print(explain(ns.requirement).render())
+            return 0
         return command_merge(Path(ns.report_dir), ns.labels)
     except CannotJudge as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

@@ -1,0 +1,36 @@
+"""From a requirement id to the test that checks it: ``kratos-conformance explain`` and the catalog's coverage."""
+
+from __future__ import annotations
+
+import pytest
+
+from kratos_conformance import cli
+from kratos_conformance.bundle import data_root
+from kratos_conformance.catalog import load_catalog
+from kratos_conformance.explain import explain, marked_tests
+
+
+def test_every_requirement_is_named_by_a_suite_test() -> None:
+    """A requirement no test's marker names could only ever be 'not exercised': a gap in the suite."""
+    suites = data_root() / "suites"
+    unnamed = [rid for rid in load_catalog() if not marked_tests(rid, suites)]
+    assert not unnamed, f"requirements no suite test names in its marker: {unnamed}"
+
+
+def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "ver-code-replay"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("VER-CODE-REPLAY (MUST, code): ")
+    assert "suites/scenarios/test_code.py::test_submitting_again_after_success_gets_a_new_flow" in out
+    # a requirement named through a tuple of ids (the fuzzing tests' RESPONSE_REQUIREMENTS) is found too
+    location = explain("VER-RESP-LOCATION")
+    assert ("suites/fuzz/test_fuzz_operations.py::test_valid_requests_get_contract_answers", False) in location.tests
+    assert any(where.startswith("kratos_conformance/response_rules.py") or "contract_checks.py" in where
+               for where, _ in location.judged_in)
+
+
+def test_an_unknown_requirement_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "VER-CODE-REPLAYS"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "kratos-conformance: no requirement 'VER-CODE-REPLAYS' in the catalog (did you mean " \
+                   "VER-CODE-REPLAY?)"
