@@ -18,7 +18,7 @@ import copy
 import fnmatch
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,19 +160,27 @@ class _Comparer:
     def add(self, kind: str, where: str, detail: str = "") -> None:
         self.diffs.append(Difference(where=where, kind=kind, detail=detail))
 
+    def matched(self, up: Mapping[Any, Any], fr: Mapping[Any, Any], where: Callable[[Any], str],
+                detail: Callable[[str, Any], str] = lambda side, key: "") -> Iterator[Any]:
+        """Record every key only one side has, in sorted order (``removed``: upstream only; ``added``: the contract
+        only; ``where``/``detail`` say where and what), and yield the keys both have, for comparing further."""
+        for key in sorted(set(up) | set(fr)):
+            if key not in fr:
+                self.add("removed", where(key), detail("upstream", key))
+            elif key not in up:
+                self.add("added", where(key), detail("contract", key))
+            else:
+                yield key
+
     # -- operations -----------------------------------------------------------------------------------
 
     def operations(self, prefix: str) -> None:
         up_ops = _operations(self.up, prefix)
         fr_ops = _operations(self.fr, None)
-        for key in sorted(set(up_ops) | set(fr_ops)):
-            where = f"paths.{key[0]}.{key[1]}"
-            if key not in fr_ops:
-                self.add("removed", where, f"upstream operationId {up_ops[key].get('operationId')}")
-            elif key not in up_ops:
-                self.add("added", where, f"operationId {fr_ops[key].get('operationId')}")
-            else:
-                self.operation(where, up_ops[key], fr_ops[key])
+        for key in self.matched(up_ops, fr_ops, lambda key: f"paths.{key[0]}.{key[1]}",
+                                lambda side, key: f"upstream operationId {up_ops[key].get('operationId')}"
+                                if side == "upstream" else f"operationId {fr_ops[key].get('operationId')}"):
+            self.operation(f"paths.{key[0]}.{key[1]}", up_ops[key], fr_ops[key])
 
     def operation(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
         if up.get("operationId") != fr.get("operationId"):
@@ -191,35 +199,26 @@ class _Comparer:
             return result
 
         up_params, fr_params = index(self.up, up_list), index(self.fr, fr_list)
-        for key in sorted(set(up_params) | set(fr_params)):
-            shown = (up_params.get(key) or fr_params[key])["name"]
-            loc = f"{where}.parameters.{key[0]}.{shown}"
-            if key not in fr_params:
-                self.add("removed", loc)
-            elif key not in up_params:
-                self.add("added", loc)
-            else:
-                up_p, fr_p = up_params[key], fr_params[key]
-                if bool(up_p.get("required")) != bool(fr_p.get("required")):
-                    self.add("changed", f"{loc}.required", f"{up_p.get('required')} -> {fr_p.get('required')}")
-                up_sig = _signature(self.up, up_p.get("schema"))
-                fr_sig = _signature(self.fr, fr_p.get("schema"))
-                if up_sig != fr_sig:
-                    self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
+
+        def loc_of(key: tuple[str, str]) -> str:
+            return f"{where}.parameters.{key[0]}.{(up_params.get(key) or fr_params[key])['name']}"
+
+        for key in self.matched(up_params, fr_params, loc_of):
+            up_p, fr_p, loc = up_params[key], fr_params[key], loc_of(key)
+            if bool(up_p.get("required")) != bool(fr_p.get("required")):
+                self.add("changed", f"{loc}.required", f"{up_p.get('required')} -> {fr_p.get('required')}")
+            up_sig = _signature(self.up, up_p.get("schema"))
+            fr_sig = _signature(self.fr, fr_p.get("schema"))
+            if up_sig != fr_sig:
+                self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
 
     def content(self, where: str, up: dict[str, Any] | None, fr: dict[str, Any] | None) -> None:
         up, fr = up or {}, fr or {}
-        for media in sorted(set(up) | set(fr)):
-            loc = f"{where}.content.{media}"
-            if media not in fr:
-                self.add("removed", loc)
-            elif media not in up:
-                self.add("added", loc)
-            else:
-                up_sig = _signature(self.up, up[media].get("schema"))
-                fr_sig = _signature(self.fr, fr[media].get("schema"))
-                if up_sig != fr_sig:
-                    self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
+        for media in self.matched(up, fr, lambda media: f"{where}.content.{media}"):
+            up_sig = _signature(self.up, up[media].get("schema"))
+            fr_sig = _signature(self.fr, fr[media].get("schema"))
+            if up_sig != fr_sig:
+                self.add("changed", f"{where}.content.{media}.schema", f"{up_sig} -> {fr_sig}")
 
     def request_body(self, where: str, up: Any, fr: Any) -> None:
         loc = f"{where}.requestBody"
@@ -249,14 +248,15 @@ class _Comparer:
                 continue
             up_r, fr_r = deref(self.up, up_r), deref(self.fr, fr_r)
             self.content(loc, up_r.get("content"), fr_r.get("content"))
-            up_h = {name.lower(): name for name in up_r.get("headers", {})}
-            fr_h = {name.lower(): name for name in fr_r.get("headers", {})}
-            for key in sorted(set(up_h) | set(fr_h)):
-                shown = up_h.get(key) or fr_h[key]
-                if key not in fr_h:
-                    self.add("removed", f"{loc}.headers.{shown}")
-                elif key not in up_h:
-                    self.add("added", f"{loc}.headers.{shown}")
+            self.headers(loc, up_r.get("headers", {}), fr_r.get("headers", {}))
+
+    def headers(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
+        """Headers one side documents and the other does not (names compared case-blind; what both document is
+        compared no further)."""
+        up_h, fr_h = {name.lower(): name for name in up}, {name.lower(): name for name in fr}
+        shown = {**fr_h, **up_h}
+        for _ in self.matched(up_h, fr_h, lambda key: f"{where}.headers.{shown[key]}"):
+            pass
 
     # -- schemas --------------------------------------------------------------------------------------
 
@@ -301,14 +301,8 @@ class _Comparer:
             self.add("changed", f"{loc}.required",
                      f"{sorted(up.get('required', []))} -> {sorted(fr.get('required', []))}")
         up_props, fr_props = up.get("properties", {}), fr.get("properties", {})
-        for prop in sorted(set(up_props) | set(fr_props)):
-            ploc = f"{loc}.properties.{prop}"
-            if prop not in fr_props:
-                self.add("removed", ploc)
-            elif prop not in up_props:
-                self.add("added", ploc)
-            else:
-                self.schema(ploc, up_props[prop], fr_props[prop], depth + 1)
+        for prop in self.matched(up_props, fr_props, lambda prop: f"{loc}.properties.{prop}"):
+            self.schema(f"{loc}.properties.{prop}", up_props[prop], fr_props[prop], depth + 1)
         if "items" in up or "items" in fr:
             self.schema(f"{loc}.items", up.get("items", {}), fr.get("items", {}), depth + 1)
         for combinator in ("oneOf", "anyOf", "allOf"):
