@@ -68,12 +68,10 @@ class ContractJudge:
                                        known=known)
             return
         for req, problems in self.findings(ex).items():
-            redirect, cookie = req == "VER-RESP-LOCATION", req == "VER-INIT-CSRF-COOKIE"
-            learned = (redirect and self.target.ui_urls_learned) or (cookie and self.target.cookie_policy.learned)
+            learned = self.target.learned_for.get(req)
             checks.expect(req, not problems, "; ".join(problems[:5]) or "conforms", ex,
-                          name=checks.check_name("contract", learned=learned, what="cookie Secure" if cookie else
-                                                 "UI URLs",
-                                                 shape_only=redirect and not self.target.redirect_targets.known))
+                          name=checks.check_name("contract", learned=learned is not None, what=learned or "",
+                                                 shape_only=req in self.target.shape_only_for))
 
     def findings(self, ex: Exchange) -> dict[str, list[str]]:
         """Every requirement ``ex`` could be judged against, with what it breaks (an empty list: judged, and it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
@@ -141,6 +142,20 @@ class Target:
     def redirect_targets(self) -> RedirectTargets:
         """Where the target may send clients (VER-RESP-LOCATION): its public API, UI, error UI and return_to."""
         return RedirectTargets(self.public_url, self.ui_url, self.error_ui_url, self.return_to)
+
+    @cached_property
+    def learned_for(self) -> dict[str, str]:
+        """The requirements whose rule is judged against a value learned from the target's own answers, and what
+        was learned (their checks say so, see :func:`~kratos_conformance.checks.check_name`): redirects against UI
+        URLs taken from its first redirects, the CSRF cookie against the ``Secure`` its first cookie had."""
+        return {**({"VER-RESP-LOCATION": "UI URLs"} if self.ui_urls_learned else {}),
+                **({"VER-INIT-CSRF-COOKIE": "cookie Secure"} if self.cookie_policy.learned else {})}
+
+    @cached_property
+    def shape_only_for(self) -> frozenset[str]:
+        """The requirements whose rule can judge only a shape on this target: redirects, when the UI URLs are
+        neither given nor learned."""
+        return frozenset({"VER-RESP-LOCATION"} if not self.redirect_targets.known else ())
 
     @property
     def ui_urls_learned(self) -> bool:

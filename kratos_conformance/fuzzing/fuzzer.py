@@ -187,12 +187,8 @@ class Fuzzer:
         self.run_seed = run_seed
         self.schema = fuzz_schema(target.public_url, seed_value=run_seed, contract_path=contract_path)
         self.check_target = CheckTarget.from_target(target)
-        #: requirements judged against values learned from the target's own answers (what was learned): the UI URLs
-        #: from its first redirects when none was given, the CSRF cookie's Secure from its first cookie
-        self.against_learned = {**({"VER-RESP-LOCATION": "UI URLs"} if target.ui_urls_learned else {}),
-                                **({"VER-INIT-CSRF-COOKIE": "cookie Secure"} if target.cookie_policy.learned else {})}
-        #: ... or only its shape, when the UI URLs are not known at all
-        self.shape_only = frozenset({"VER-RESP-LOCATION"} if not target.redirect_targets.known else ())
+        #: requirements judged against values learned from the target's own answers, or by their shape only
+        self.against_learned, self.shape_only = target.learned_for, target.shape_only_for
         self.checks = fuzz_check_functions()
         register_hooks()
 
