@@ -29,6 +29,7 @@ import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -37,7 +38,7 @@ from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
-from .options import ENV_PREFIX, OPTIONS, RunOptions, parse_options, raw_options
+from .options import ENV_PREFIX, OPTIONS, PreviousReport, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
@@ -263,6 +264,8 @@ def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path]
             value = str(opts.report_dir)
         elif spec.dest == "reference_method":
             value = opts.reference_method if opts.embedded else None
+        elif spec.dest == "compare_with":  # read already, and handed to the run (run_pytest): not read again
+            value = ""
         if value is not None:
             args.append(f"{spec.flag}={value}")
     if getattr(ns, EXPECTED_FAILURES.dest):
@@ -271,18 +274,23 @@ def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path]
 
 
 class _CliMarker:
-    """Registered in the runs the CLI starts: the report plugin leaves printing the verdict to the CLI."""
+    """Registered in the runs the CLI starts: the report plugin leaves printing the verdict to the CLI, and compares
+    with the previous report the CLI read before the run (its file may be the one the run writes over)."""
 
     kratos_conformance_cli = True
 
+    def __init__(self, previous_report: PreviousReport | None = None) -> None:
+        self.previous_report = previous_report
 
-def run_pytest(args: Sequence[str], report_dir: Path) -> dict[str, Any]:
-    """Run pytest in this process; the run's report, or CannotJudge if the run wrote none."""
+
+def run_pytest(args: Sequence[str], report_dir: Path, previous_report: PreviousReport | None = None) -> dict[str, Any]:
+    """Run pytest in this process (its summary compared with ``previous_report``); the run's report, or CannotJudge
+    if the run wrote none."""
     import pytest
 
     for stale in (REPORT_NAME, SUMMARY_NAME):
         (report_dir / stale).unlink(missing_ok=True)
-    code = int(pytest.main(list(args), plugins=[_CliMarker()]))
+    code = int(pytest.main(list(args), plugins=[_CliMarker(previous_report)]))
     sys.stdout.flush()
     if not (report_dir / REPORT_NAME).is_file():
         why = _PYTEST_ABORTS.get(code, f"pytest exited with {code} before the reports were written")
@@ -345,6 +353,9 @@ def stop_on_signals() -> Iterator[list[str]]:
 
 def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[str] = ()) -> int:
     runs = validate(ns)
+    previous = runs[0].compare_with
+    if len(runs) > 1:  # the combined report is compared with the previous one; a single method's is not
+        runs = [replace(opts, compare_with=None) for opts in runs]
     for opts in runs:
         writable_directory(opts.report_dir, "--report-dir")
     load_expected_failures(expected_failures_path(getattr(ns, EXPECTED_FAILURES.dest)))
@@ -357,7 +368,7 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
         if len(runs) > 1:
             print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
         with handed_to_pytest(findings):
-            doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir)
+            doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir, opts.compare_with)
         print_verdict(doc, opts.report_dir, opts.reference_method if len(runs) > 1 else "", final=len(runs) == 1)
         docs.append((opts.reference_method, doc))
         if stopped:
@@ -365,13 +376,13 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
     if len(runs) == 1:
         return int(docs[0][1]["verdict"]["exit_code"])
     base = runs[0].report_dir.parent
-    merged = write_merged(base, docs, compare_with=runs[0].compare_with)
+    merged = write_merged(base, docs, compare_with=previous)
     print_verdict(merged, base, "combined")
     return int(merged["verdict"]["exit_code"])
 
 
 def write_merged(base: Path, docs: Sequence[tuple[str, dict[str, Any]]], *,
-                 compare_with: Path | None = None) -> dict[str, Any]:
+                 compare_with: PreviousReport | None = None) -> dict[str, Any]:
     """Write the merged report and its summary (with what changed since ``compare_with``) into ``base``; returns the
     merged report."""
     merged = merge_reports(docs)

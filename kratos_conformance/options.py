@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .admin_api import parse_traits_template
@@ -122,6 +123,15 @@ OPTIONS_BY_DEST: dict[str, OptionSpec] = {o.dest: o for o in OPTIONS}
 
 
 @dataclass(frozen=True)
+class PreviousReport:
+    """``--compare-with``: a previous report, read when the options are, so that a run writing its report over the
+    same file still compares with what was there before."""
+
+    path: Path
+    doc: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Validated options of one run."""
 
@@ -157,7 +167,7 @@ class RunOptions:
     cookie_path: str
     max_submissions: int
     report_dir: Path
-    compare_with: Path | None
+    compare_with: PreviousReport | None
     reference_method: str
     reference_faults: tuple[str, ...]
     #: the options the user set (on the command line or in the environment); the rest took their defaults
@@ -219,14 +229,21 @@ def _probability(name: str, value: str | None) -> float:
     return number
 
 
-def _previous_report(value: str | None) -> Path | None:
-    """``--compare-with``: a report file that loads (CannotJudge with one line if it does not)."""
+def _cookie_secure(value: str, *, embedded: bool) -> str:
+    choice = _choice("cookie-secure", value.strip().lower(), ("learned", "scheme", "yes", "no"))
+    if choice == "yes" and embedded:
+        raise CannotJudge("--cookie-secure yes: the embedded reference target serves http, over which no client sends "
+                          "a Secure cookie back; leave it learned, or give --public-url")
+    return choice
+
+
+def _previous_report(value: str | None) -> PreviousReport | None:
+    """``--compare-with``: a report file that loads (CannotJudge with one line if it does not), read now."""
     if not value:
         return None
     from .report.conformance_json import load_report
 
-    load_report(value)
-    return Path(value)
+    return PreviousReport(Path(value), load_report(value))
 
 
 def _mail_source(value: str, *, deployed: bool, admin: bool) -> str:
@@ -317,8 +334,7 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         timing_limit_ms=_number("timing-limit-ms", raw["timing_limit_ms"]),
         notify_unknown_recipients=_choice("notify-unknown-recipients", (raw["notify_unknown_recipients"] or "no")
                                           .strip().lower(), ("yes", "no")) == "yes",
-        cookie_secure=_choice("cookie-secure", (raw["cookie_secure"] or "learned").strip().lower(),
-                              ("learned", "scheme", "yes", "no")),
+        cookie_secure=_cookie_secure(raw["cookie_secure"] or "learned", embedded=raw["public_url"] is None),
         cookie_same_site=_choice("cookie-same-site", (raw["cookie_same_site"] or "lax").strip().lower(),
                                  ("lax", "strict", "none")).title(),
         cookie_path=_cookie_path(raw["cookie_path"] or "/"),

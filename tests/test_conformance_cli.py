@@ -60,6 +60,7 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--expected-failures", "no-such-file.yaml"], "--expected-failures no-such-file.yaml"),
     (["run", "--suite", "nope"], "--suite: 'nope' is not one of"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "--cookie-secure", "yes"], "--cookie-secure yes: the embedded reference target serves http"),
     (["run", "--report-dir", "pyproject.toml/reports"], "--report-dir pyproject.toml/reports: cannot write there"),
     (["run", "--reference-method", "code,link", "--report-dir", "README.md"], "--report-dir README.md/code: cannot"),
     (["record", "--out", "pyproject.toml/mine.json"], "--out pyproject.toml: cannot write there"),
@@ -73,6 +74,17 @@ def test_a_bad_option_is_refused_with_one_line_and_exit_code_2(args: list[str], 
     result = cli(*args)
     assert_one_line_refusal(result, contains=contains)
     assert time.monotonic() - started < FAST
+
+
+def test_the_embedded_target_is_configured_as_the_options_describe_the_server(tmp_path: Path) -> None:
+    """The options that describe a server's configuration configure the embedded reference target too, so that the
+    run judges it against what it was told: a limit of 3 attempts and notices to unknown addresses pass."""
+    result = cli("run", "--report-dir", str(tmp_path), "--max-submissions", "3", "--notify-unknown-recipients", "yes",
+                 "--", "-k", "test_too_many_attempts or test_unknown_address_looks_like")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    doc = load(tmp_path / "conformance-report.json")
+    status = {r["id"]: r["status"] for r in doc["requirements"]}
+    assert status["VER-CODE-LIMIT"] == status["VER-ENUM-NO-MAIL"] == "passed", status
 
 
 def test_options_from_the_environment_are_validated_too() -> None:
@@ -194,12 +206,15 @@ def load(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def clean_and_broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A clean run and a run on a reference target with the wrong_code_400 fault (the same scenarios), whose
-    summary shows what changed since the clean one."""
+    summary shows what changed since the clean one. As a user would, the broken run compares with the report it
+    then writes over: the clean report, copied into its report directory."""
     base = tmp_path_factory.mktemp("e2e")
     clean = cli("run", "--report-dir", str(base / "clean"), "--", "-k", CODE_SUBSET,
                 env={"KRATOS_CONFORMANCE_FUZZ_SEED": "4242"})
+    (base / "broken").mkdir()
+    shutil.copy(base / "clean" / "conformance-report.json", base / "broken" / "conformance-report.json")
     broken = cli("run", "--report-dir", str(base / "broken"), "--reference-faults", "wrong_code_400",
-                 "--compare-with", str(base / "clean" / "conformance-report.json"), "--", "-k", CODE_SUBSET)
+                 "--compare-with", str(base / "broken" / "conformance-report.json"), "--", "-k", CODE_SUBSET)
     return {"base": base, "clean": clean, "broken": broken}
 
 

@@ -20,17 +20,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..curl import curl_for_exchange
 from ..exchanges import Exchange
 from ..redact import REDACTED
-from .conformance_json import SUMMARY_NAME, load_report
+from .conformance_json import SUMMARY_NAME
 from .coverage import CONTRACT_OPERATIONS
 from .diff import ABSENT, Diff, diff_reports
 from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING
 from .state_machine import STYLE as STATE_MACHINE_STYLE
 from .state_machine import render_svg
+
+if TYPE_CHECKING:
+    from ..options import PreviousReport
 
 SUMMARY_TITLE = "Kratos verification-flow conformance"
 #: the state machine as a picture of its own, beside the summary.
@@ -80,12 +83,13 @@ def _label(status: str) -> str:
     return status.replace("_", " ")
 
 
-def write_summary(doc: Mapping[str, Any], directory: Path, *, compare_with: Path | None = None) -> list[Path]:
-    """Write ``summary.html`` (with what changed since ``compare_with``, a previous report, when given) and
-    ``state-machine.svg`` into ``directory``; returns their paths."""
-    changes = diff_reports(load_report(compare_with), doc) if compare_with is not None else None
+def write_summary(doc: Mapping[str, Any], directory: Path, *, compare_with: PreviousReport | None = None) -> list[Path]:
+    """Write ``summary.html`` (with what changed since ``compare_with``, a previous report read before this run wrote
+    any, when given) and ``state-machine.svg`` into ``directory``; returns their paths."""
+    changes = diff_reports(compare_with.doc, doc) if compare_with is not None else None
     html = directory / SUMMARY_NAME
-    html.write_text(render_summary(doc, changes=changes, compared_with=str(compare_with or "")), encoding="utf-8")
+    compared_with = str(compare_with.path) if compare_with is not None else ""
+    html.write_text(render_summary(doc, changes=changes, compared_with=compared_with), encoding="utf-8")
     svg = directory / STATE_MACHINE_NAME
     svg.write_text(render_svg(doc["coverage"]["transitions"]), encoding="utf-8")
     return [html, svg]

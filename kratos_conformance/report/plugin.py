@@ -349,7 +349,10 @@ class ReportPlugin:
             coverage=coverage_matrix(r.observed for r in records), expected_failures_path=state.expected_failures.path,
         )
         json_path = write_report(doc, opts.report_dir)
-        written = write_summary(doc, opts.report_dir, compare_with=opts.compare_with)
+        plugins = session.config.pluginmanager.get_plugins()
+        cli = next((p for p in plugins if getattr(p, "kratos_conformance_cli", False)), None)
+        written = write_summary(doc, opts.report_dir,
+                                compare_with=cli.previous_report if cli is not None else opts.compare_with)
         state.verdict, state.written, state.counts = verdict, [json_path, *written], dict(doc["counts"])
         state.failed_ids = [r.id for r in results if r.status == FAILED]
         state.unexpected_ids = list(doc["unexpectedly_passing"])
