@@ -13,7 +13,15 @@ from collections.abc import Callable
 from .admin_api import DEFAULT_TRAITS
 from .clients import ClientFactory
 from .contract_checks import ContractJudge
-from .embedded import ALLOWED_RETURN_TO, CHALLENGE_LIFESPAN, ERROR_UI_PATH, FLOW_LIFESPAN, UI_PATH, EmbeddedTarget
+from .embedded import (
+    ALLOWED_RETURN_TO,
+    CHALLENGE_LIFESPAN,
+    CONFORMANCE_SETTINGS,
+    ERROR_UI_PATH,
+    FLOW_LIFESPAN,
+    UI_PATH,
+    EmbeddedTarget,
+)
 from .errors import CannotJudge
 from .exchanges import Recorder
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
@@ -22,6 +30,17 @@ from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight, where_mail_i
 from .profiles import get_profile
 from .target import Target
 from .ui_server import served_urls
+
+
+def reference_settings(opts: RunOptions) -> dict[str, str]:
+    """The embedded reference target's settings: the suite's short lifespans, and the server configuration the
+    options describe (attempt limit, unknown-recipient notices, cookie SameSite and Path), so that the target is
+    configured as the run judges it."""
+    settings = {**CONFORMANCE_SETTINGS, "max-submissions": str(opts.max_submissions),
+                "cookie-same-site": opts.cookie_same_site, "cookie-path": opts.cookie_path}
+    if opts.notify_unknown_recipients:
+        settings["notify-unknown-recipients"] = ""  # a flag
+    return settings
 
 
 class ConformanceRun:
@@ -55,6 +74,7 @@ class ConformanceRun:
             raise CannotJudge("the embedded reference target mails to the built-in smtp-sink only")
         self.embedded = EmbeddedTarget(
             method=opts.reference_method, smtp_url=self.mail.url, faults=opts.reference_faults,
+            settings=reference_settings(opts),
             log_path=opts.report_dir / f"reference-target-{opts.reference_method}{_worker_suffix()}.log",
         ).launch()
 

@@ -95,7 +95,7 @@ ENV_SAMPLES = {
     "profile": "kratos-v25", "known-defects": "fail", "run-profile": "smoke", "fuzz-budget": "deep",
     "fuzz-seed": "7", "wait-budget": "45", "challenge-lifespan": "5", "mail-timeout": "3", "security-load": "low",
     "race-size": "6", "race-wrong-codes": "12", "race-concurrency": "3", "timing-samples": "8",
-    "guess-limit-per-flow": "0.01", "guess-limit-per-hour": "0.5", "timing-limit-ms": "40", "cookie-secure": "yes",
+    "guess-limit-per-flow": "0.01", "guess-limit-per-hour": "0.5", "timing-limit-ms": "40", "cookie-secure": "no",
     "max-submissions": "3", "cookie-same-site": "Strict", "cookie-path": "/auth", "notify-unknown-recipients": "yes",
     "report-dir": "/tmp/elsewhere", "compare-with": "(a report file)", "reference-method": "link",
     "reference-faults": "no_cache_control",
