@@ -38,7 +38,7 @@ from .differential import RECORDINGS
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
-from .options import ENV_PREFIX, OPTIONS, PreviousReport, RunOptions, parse_options, raw_options
+from .options import ENV_PREFIX, OPTIONS, OPTIONS_BY_DEST, PreviousReport, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
 from .profiles import get_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
@@ -53,6 +53,10 @@ PROG = "kratos-conformance"
 SUITE_ENV = ENV_PREFIX + "SUITE"
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
           "security": "suites/security", "all": "suites"}
+#: options that only a suite reads: given without that suite, the run says it does not use them.
+SUITE_OPTIONS = {"fuzz": ("fuzz_budget", "fuzz_seed"),
+                 "security": ("security_load", "race_size", "race_wrong_codes", "race_concurrency", "timing_samples",
+                              "guess_limit_per_flow", "guess_limit_per_hour", "timing_limit_ms")}
 #: the run options that matter to ``record``.
 RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
                   "profile", "challenge_lifespan", "mail_timeout", "reference_method", "identity_schema",
@@ -247,6 +251,18 @@ def suite_paths(value: str, root: Path) -> list[Path]:
     return paths
 
 
+def unused_options(opts: RunOptions, suites: Sequence[Path], root: Path) -> list[str]:
+    """One line per suite whose options were given although the run does not run that suite."""
+    lines = []
+    for suite, dests in SUITE_OPTIONS.items():
+        folder = root / SUITES[suite]
+        given = [OPTIONS_BY_DEST[d].flag for d in dests if d in opts.given]
+        if given and not any(p == folder or p in folder.parents for p in suites):
+            lines.append(f"{', '.join(given)} given, but this run does not run the {suite} suite "
+                         f"(--suite {suite}, or all, runs it)")
+    return lines
+
+
 def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path], root: Path,
                 extra: Sequence[str]) -> list[str]:
     """The pytest command line of one run."""
@@ -361,6 +377,8 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
     load_expected_failures(expected_failures_path(getattr(ns, EXPECTED_FAILURES.dest)))
     root = project_root()
     suites = suite_paths(ns.suite or os.environ.get(SUITE_ENV) or "scenarios", root)
+    for line in unused_options(runs[0], suites, root):
+        print(f"{PROG}: {line}", flush=True)
     browser = root / SUITES["browser"]
     findings = run_preflight(runs[0], browser=any(p == browser or p in browser.parents for p in suites))
     docs: list[tuple[str, dict[str, Any]]] = []

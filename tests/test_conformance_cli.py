@@ -87,6 +87,16 @@ def test_the_embedded_target_is_configured_as_the_options_describe_the_server(tm
     assert status["VER-CODE-LIMIT"] == status["VER-ENUM-NO-MAIL"] == "passed", status
 
 
+def test_fuzzing_options_work_on_run_and_say_when_the_fuzz_suite_is_not_run(tmp_path: Path) -> None:
+    """`run --fuzz-budget smoke --fuzz-seed 7` (issue 13's command) runs; without the fuzz suite it says, in one
+    line, that they take no effect, instead of fuzzing nothing silently."""
+    result = cli("run", "--report-dir", str(tmp_path), "--fuzz-budget", "smoke", "--fuzz-seed", "7",
+                 "--", "-k", "test_wrong_code")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert ("kratos-conformance: --fuzz-budget, --fuzz-seed given, but this run does not run the fuzz suite "
+            "(--suite fuzz, or all, runs it)\n") in result.stdout
+
+
 def test_options_from_the_environment_are_validated_too() -> None:
     assert_one_line_refusal(cli("run", env={"KRATOS_CONFORMANCE_PROFILE": "kratos-v99"}), contains="--profile")
 
