@@ -9,7 +9,7 @@ VERSION=v1.33.1
 BIN=.tools/bin/mailpit
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "install-mailpit: go is missing: install Go 1.24 or later (the Mailpit reader tests build Mailpit with it)" >&2
+  echo "install-mailpit: go is missing: install Go 1.26 or later (the Mailpit reader tests build Mailpit with it)" >&2
   exit 1
 fi
 # the module version is in the binary's build info (its own `mailpit version` says "dev" and asks GitHub)
