@@ -122,6 +122,8 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
             continue  # a figure reported, not a check judged
         if check.passed:
             judged = getattr(check, "judged", 1)
+            if not judged:
+                continue  # judged no answer (the suite's own coverage, say): no evidence for or against the server
             passed[check.requirement] = passed.get(check.requirement, 0) + judged
             by = judged_by.setdefault(check.requirement, {})
             by[check.name] = by.get(check.name, 0) + judged
