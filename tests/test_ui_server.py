@@ -1,6 +1,7 @@
 """The suite's own verification UI (kratos_conformance/ui_server.py), for servers without one.
 
-- Its markup is the reference target's (verification_page.py); tests/reference/test_ui_pages.py renders every
+- Its markup is the reference target's (verification_page.py), and it answers as the reference target's own UI does
+  (the last test); tests/reference/test_ui_pages.py renders every
   recorded Kratos flow with it.
 - Served in front of a running server (the embedded reference target here), it shows a browser's flow with the
   browser's cookies, sends it to the browser init when there is no usable flow, follows an expired flow's
@@ -74,3 +75,28 @@ def test_listen_addresses_are_checked() -> None:
     for bad in ("4455", "127.0.0.1:", "127.0.0.1:99999", ":4455"):
         with pytest.raises(Exception, match="is not HOST:PORT"):
             parse_listen(bad)
+
+
+def test_it_answers_as_the_reference_targets_own_ui_does(served: tuple[EmbeddedTarget, VerificationUi]) -> None:
+    """The two verification UIs of this project answer alike for the same flow, error and visitor (a page byte for
+    byte, a redirect to the same place): a browser walk sees the same whichever one a server points at."""
+    target, ui = served
+    with httpx.Client(headers={"Accept": "application/json"}) as spa:
+        flow = spa.get(target.public_url + "self-service/verification/browser").json()
+        cookie = "; ".join(f"{k}={v}" for k, v in spa.cookies.items())
+    refused = httpx.Client(headers={"Accept": BROWSER_ACCEPT}).post(target.public_url + "self-service/verification",
+                                                                   data={"method": "code"})
+    error_id = httpx.URL(refused.headers["location"]).params["id"]
+    visits = [("verification", {"flow": flow["id"]}, {"Cookie": cookie}),  # the browser's own flow
+              ("verification", {"flow": flow["id"]}, {}),                   # someone else's
+              ("verification", {"flow": "0d5f1a43-6a5e-4b51-a2d1-53c0a7b2a0e1"}, {}),  # unknown
+              ("verification", {}, {}),                                     # no flow
+              ("error", {"id": error_id}, {})]
+    for page_name, params, headers in visits:
+        own = httpx.get(target.public_url + f"ui/{page_name}", params=params, headers=headers)
+        suites_ui = httpx.get(ui.verification_url if page_name == "verification" else ui.error_url,
+                              params=params, headers=headers)
+        assert (own.status_code, own.headers.get("location")) == \
+               (suites_ui.status_code, suites_ui.headers.get("location")), (page_name, params)
+        if own.status_code == 200:
+            assert own.text == suites_ui.text, (page_name, params)
