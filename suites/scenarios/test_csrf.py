@@ -8,7 +8,7 @@ import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
-from kratos_conformance.clients import ClientFactory
+from kratos_conformance.clients import ClientFactory, ClientKind
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
@@ -88,3 +88,18 @@ def test_the_right_token_without_its_cookie_is_refused(verifier: Verifier, make_
     cookieless = make_client(verifier.kind)  # the same kind of client, without the flow's cookie
     ex = cookieless.submit(flow.id, verifier.email_body(flow, _address()))
     _refused(Verifier(cookieless, target, verifier.mail, verifier.method), ex, req, target)
+
+
+@pytest.mark.requirement("VER-CSRF-TOKEN-BOUND", "VER-SUBMIT-ERROR-UI-ID")
+@pytest.mark.parametrize(("kind", "submitter"), [("browser", "spa"), ("spa", "browser"), ("browser", "native"),
+                                                 ("spa", "native")])
+def test_the_right_token_sent_by_another_kind_of_client_is_refused(verifier: Verifier, make_client: ClientFactory,
+                                                                   target: Target, submitter: str, req: str) -> None:
+    """A browser flow's token is bound to the cookie of the client it was issued to, across client kinds: another
+    kind of client, with a CSRF cookie of its own (a browser, an SPA) or none (a native app), cannot use it."""
+    flow = verifier.new_flow()
+    other = Verifier(make_client(ClientKind(submitter)), target, verifier.mail, verifier.method)
+    if other.kind is not ClientKind.NATIVE:
+        other.new_flow()  # its own session: a CSRF cookie that is not the flow's
+    ex = other.client.submit(flow.id, verifier.email_body(flow, _address()))
+    _refused(other, ex, req, target)
