@@ -91,6 +91,8 @@ _fault("link_token_other_flow_accepted", LINK, "a link token of another flow ver
 _fault("code_8_digits", CODE, "codes have 8 digits instead of 6")
 _fault("code_4_digits", CODE, "codes have 4 digits instead of 6: five attempts per flow guess one code in 2,000")
 _fault("sequential_codes", CODE, "each code is the one issued before plus 7919 (mod 10^6): guessable from one's own")
+_fault("sequential_link_tokens", LINK, "each link token is a counter, the one issued before plus 7919, written in "
+       "base 62: guessable from one's own")
 _fault("link_unknown_token_404", LINK,
        "an unknown link token answers 404 instead of a new browser flow with 4070001")
 _fault("link_success_without_message", LINK, "a valid link token passes the flow without message 1080002")

@@ -41,6 +41,8 @@ class LinkMethod:
         self.kit = kit
         self.config = kit.config
         self.storage = kit.storage
+        #: the last token issued, as a number (the sequential_link_tokens fault only)
+        self._last_token = secrets.randbelow(_COUNTER_BASE ** 32)
 
     def verify(self, attempt: Attempt, flow: FlowRecord) -> Outcome | None:
         """Handle a submission to ``flow`` (see the module docstring)."""
@@ -75,6 +77,9 @@ class LinkMethod:
         """Create (and store, for a known address) a 32-character link token; the mail content carrying it."""
         length = 16 if "link_token_short" in self.config.faults else 32
         token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+        if "sequential_link_tokens" in self.config.faults:
+            self._last_token = (self._last_token + 7919) % _COUNTER_BASE ** length
+            token = _in_base(self._last_token, length)
         if address_id is not None:
             now = self.kit.clock()
             self.storage.insert_token(str(uuid.uuid4()), flow.id, address_id, _hash(token),
@@ -121,6 +126,20 @@ class LinkMethod:
         if flow_type == "browser":
             return Outcome(303, location=self.kit.ui_location(new.id))
         return Outcome(303, location=self.kit.flows_location(new.id))
+
+
+#: the digits of a counter written as a token (the sequential_link_tokens fault): base 62, in the usual order
+_COUNTER_DIGITS = string.digits + string.ascii_lowercase + string.ascii_uppercase
+_COUNTER_BASE = len(_COUNTER_DIGITS)
+
+
+def _in_base(number: int, length: int) -> str:
+    """``number`` written with :data:`_COUNTER_DIGITS`, ``length`` characters (zero-padded)."""
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, _COUNTER_BASE)
+        digits.append(_COUNTER_DIGITS[digit])
+    return "".join(reversed(digits))
 
 
 def _hash(token: str) -> str:

@@ -32,10 +32,23 @@ ALPHABETS = (string.digits, string.digits + "abcdef", string.digits + "ABCDEF", 
              string.digits + string.ascii_letters)
 
 
-def alphabet_size(samples: list[str]) -> int:
-    """The size of the smallest common alphabet the samples are drawn from (digits, hex, letters, both)."""
+def alphabet_of(samples: list[str]) -> str:
+    """The smallest common alphabet the samples are drawn from (digits, hex, letters, both; else printable)."""
     chars = set("".join(samples))
-    return next((len(alphabet) for alphabet in ALPHABETS if chars <= set(alphabet)), len(string.printable))
+    return next((alphabet for alphabet in ALPHABETS if chars <= set(alphabet)),
+                "".join(sorted(chars | set(string.printable))))
+
+
+def alphabet_size(samples: list[str]) -> int:
+    return len(alphabet_of(samples))
+
+
+def as_number(value: str, alphabet: str) -> int:
+    """``value`` read as a number written in ``alphabet``'s characters, in its order (base ``len(alphabet)``)."""
+    number = 0
+    for char in value:
+        number = number * len(alphabet) + alphabet.index(char)
+    return number
 
 
 @pytest.mark.requirement("VER-CODE-GUESSING")
@@ -94,7 +107,10 @@ def test_codes_and_tokens_tell_nothing_about_each_other(verifier: Verifier, admi
                   f"codes or tokens repeat", measurement=Measurement(
                       f"repeated values among {len(secrets)} codes or tokens", len(secrets) - len(set(secrets)),
                       limit="0"))
-    if active_method == "code" and all(s.isdigit() for s in secrets):
-        numbers, modulus = [int(s) for s in secrets], 10 ** max(len(s) for s in secrets)
-        steps = {(b - a) % modulus for a, b in zip(numbers, numbers[1:])}  # a sequence wraps past its largest code
-        checks.expect(req, len(steps) > 1, f"consecutive codes are {steps.pop()} apart every time: a sequence")
+    # a counter, read as a number in the secrets' alphabet, steps by the same amount each time (wrapping past the
+    # largest value of that length)
+    alphabet = alphabet_of(secrets)
+    numbers, modulus = [as_number(s, alphabet) for s in secrets], len(alphabet) ** max(len(s) for s in secrets)
+    steps = {(b - a) % modulus for a, b in zip(numbers, numbers[1:])}
+    checks.expect(req, len(steps) > 1, f"consecutive {'codes' if active_method == 'code' else 'tokens'} are "
+                  f"{next(iter(steps))} apart every time (read as numbers in base {len(alphabet)}): a sequence")

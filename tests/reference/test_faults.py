@@ -3,6 +3,7 @@ and on a target with only that fault switched on."""
 
 from __future__ import annotations
 
+import string
 import time
 import uuid
 from collections.abc import Callable
@@ -521,6 +522,13 @@ def probe_sequential_codes(target: RunningTarget, sink: SmtpSink) -> Any:
     return (int(second) - int(first)) % 1_000_000 == 7919
 
 
+def probe_sequential_link_tokens(target: RunningTarget, sink: SmtpSink) -> Any:
+    digits = string.digits + string.ascii_lowercase + string.ascii_uppercase
+    first, second = (query_param(_sent_link_flow(target, sink)[1], "token") for _ in range(2))
+    number = [sum(digits.index(c) * 62 ** i for i, c in enumerate(reversed(t))) for t in (first, second)]
+    return (number[1] - number[0]) % 62 ** 32 == 7919
+
+
 def probe_link_unknown_token_404(target: RunningTarget, sink: SmtpSink) -> Any:
     flow = _api_flow(target).json()
     return httpx.get(target.public_url + "self-service/verification",
@@ -706,6 +714,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "browser_init_without_flow_id": (probe_browser_init_without_flow_id, {}, True),
     "browser_init_json_ignored": (probe_browser_init_json_ignored, {}, 200),
     "sequential_codes": (probe_sequential_codes, {}, False),
+    "sequential_link_tokens": (probe_sequential_link_tokens, {"method": "link"}, False),
     "link_unknown_token_404": (probe_link_unknown_token_404, {"method": "link"}, 303),
     "link_success_without_message": (probe_link_success_without_message, {"method": "link"}, [1080002]),
     "link_leaves_address_unverified": (probe_link_leaves_address_unverified, {"method": "link"}, True),
