@@ -222,14 +222,19 @@ class Client:
         For the race scenarios: a server that checks and then updates in two steps lets two of them through."""
         size = max(1, concurrency)
 
+        def jar() -> httpx.Cookies | http.cookiejar.CookieJar:
+            """This client's cookies, copied (a native app's: none, and it keeps none)."""
+            return cookieless_jar() if self.kind is ClientKind.NATIVE else httpx.Cookies(self.http.cookies)
+
         def one(request: tuple[str, str, dict[str, Any]], barrier: threading.Barrier) -> tuple[float, Exchange]:
             method, url, kwargs = request
             with httpx.Client(transport=httpx.HTTPTransport(), headers=self.http.headers,
-                              cookies=self.http.cookies, follow_redirects=False, timeout=self.http.timeout) as http:
+                              cookies=jar(), follow_redirects=False, timeout=self.http.timeout) as http:
                 try:  # connect now: a handshake after the release would spread the racers apart
                     http.head(self.target.public_url, headers={"Accept": "*/*"})
                 except httpx.HTTPError:
                     pass  # the racer connects when it sends, as it would have
+                http.cookies = jar()  # a cookie the warm-up's answer set (Kratos sets its CSRF cookie) is not sent
                 try:
                     barrier.wait(timeout=5)
                 except threading.BrokenBarrierError:
