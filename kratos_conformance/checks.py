@@ -36,10 +36,13 @@ from .response_rules import (
 class RequirementFailure(AssertionError):
     """A check failed: carries the requirement, what was wrong and the exchanges that show it."""
 
-    def __init__(self, req: Requirement, detail: str, exchanges: Sequence[Exchange] = ()) -> None:
+    def __init__(self, req: Requirement, detail: str, exchanges: Sequence[Exchange] = (), *,
+                 also: Sequence[str] = ()) -> None:
         self.requirement = req
         self.detail = detail
         self.exchanges = list(exchanges)
+        #: other requirements the same exchanges break (a fuzzed response failing several checks)
+        self.also = [rid for rid in dict.fromkeys(also) if rid != req.id]
         super().__init__(self.render())
 
     def render(self) -> str:

@@ -72,6 +72,13 @@ def deref(document: dict[str, Any], node: Any) -> Any:
     return node
 
 
+def required_headers(document: dict[str, Any], response: dict[str, Any]) -> list[str]:
+    """The headers a documented ``response`` of ``document`` requires (VER-RESP-HEADERS: their presence; their
+    values are the response rules')."""
+    return [name for name, header in (response.get("headers") or {}).items()
+            if deref(document, header).get("required")]
+
+
 def ref_name(node: Any) -> str | None:
     """The last segment of a node's ``$ref`` (the component name), or ``None``."""
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):

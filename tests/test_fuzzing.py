@@ -416,6 +416,10 @@ def test_stateful_failures_are_reported_as_ver_fuzz_stateful(st_schema: Any) -> 
                                           steps=["GET /api -> 200: curl ..."])
     assert failure.render().startswith("[VER-FUZZ-STATEFUL]")
     assert "VER-RESP-STATUS" in failure.detail and "1. GET /api" in failure.detail
+    # the requirement the response broke fails too, not only the walk's
+    assert "VER-RESP-STATUS" in failure.also
+    heard = _heard(lambda: pytest.raises(RequirementFailure, fuzzing.fuzzer._emit, failure))
+    assert {r.requirement for r in heard if not r.passed} == {"VER-FUZZ-STATEFUL", *failure.also}
 
 
 def test_the_fuzzing_contract_drops_default_and_expects_documented_statuses(st_schema: Any) -> None:
@@ -618,6 +622,11 @@ def test_a_response_is_evidence_only_for_what_it_could_break(st_schema: Any) -> 
     redirect = fuzzing.could_break(init, response(303, headers=[("Location", UI + "?flow=1")]), CHECK_TARGET)
     assert "VER-RESP-LOCATION" in redirect and "VER-RESP-SCHEMA" not in redirect
     assert "VER-RESP-LOCATION" not in fuzzing.could_break(init, response(303), None)   # nothing to judge it by
+    assert "VER-RESP-NO-LEAK" not in fuzzing.could_break(init, response(303), None)    # no body to leak from
+    browser_init = case_for(st_schema, "GET", "/self-service/verification/browser")
+    spa_answer = fuzzing.could_break(browser_init, response(200, body=flow_doc()), CHECK_TARGET)
+    assert "VER-RESP-HEADERS" not in spa_answer  # it documents an optional Set-Cookie only: nothing to break
+    assert "VER-RESP-HEADERS" in redirect        # a redirect requires Location
 
 
 def test_a_negative_case_filtered_out_is_no_evidence_of_rejection(st_schema: Any) -> None:

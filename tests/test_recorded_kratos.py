@@ -129,6 +129,17 @@ def test_headers_are_judged_only_on_answers_that_document_headers() -> None:
     assert judge.findings(exchange(read))["VER-RESP-HEADERS"] == []
     read["response"]["headers"] = {k: v for k, v in read["response"]["headers"].items() if k != "cache-control"}
     assert judge.findings(exchange(read))["VER-RESP-HEADERS"]
+    # a browser flow's creation documents Set-Cookie only, which it need not send: nothing there can break it
+    assert "VER-RESP-HEADERS" not in judge.findings(exchange(_last_step("init.create/spa")))
+
+
+def test_leaks_are_judged_only_on_answers_with_a_body() -> None:
+    """An answer without a body (a HEAD's, a bare redirect's) cannot leak: VER-RESP-NO-LEAK is not judged on it."""
+    judge = ContractJudge(target("kratos-v26"))
+    read = _last_step("get.own/native")
+    assert judge.findings(exchange(read))["VER-RESP-NO-LEAK"] == []
+    read["response"]["body"] = ""
+    assert "VER-RESP-NO-LEAK" not in judge.findings(exchange(read))
 
 
 def test_layout_is_judged_only_where_a_recording_shows_one() -> None:

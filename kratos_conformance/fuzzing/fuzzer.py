@@ -169,7 +169,13 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
 
 
 def _emit(failure: RequirementFailure) -> None:
-    """Report ``failure`` through :func:`checks.expect` (listeners hear of it once) and raise it."""
+    """Report ``failure`` through :func:`checks.expect` (listeners hear of it once), and as a failure of each other
+    requirement the same response broke (``failure.also``), and raise it."""
+    for other in failure.also:
+        try:
+            expect(other, False, failure.detail, *failure.exchanges, name="fuzz")
+        except RequirementFailure:
+            pass  # recorded; the failure raised is the main one
     expect(failure.requirement.id, False, failure.detail, *failure.exchanges, name="fuzz")
 
 

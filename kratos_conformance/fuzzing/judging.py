@@ -32,6 +32,7 @@ from ..contract import (
     component_validator,
     deref,
     load_contract,
+    required_headers,
     response_schema,
     schema_validator,
     validation_errors,
@@ -105,7 +106,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
     wire, the schema only where the contract documents one, and so on. Requirements a response could not break
     are not counted as passed by it."""
     op_id = operation_id(case)
-    found = ["VER-RESP-NO-5XX", "VER-RESP-NO-LEAK"]
+    found = ["VER-RESP-NO-5XX"] + (["VER-RESP-NO-LEAK"] if response.content else [])
     documented = _documented(op_id, response.status_code)
     if op_id in OPERATION_IDS.values():
         found.append("VER-RESP-STATUS")
@@ -139,8 +140,8 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
 
 @functools.lru_cache(maxsize=256)
 def _documented(op_id: str, status: int) -> tuple[bool, bool, bool] | None:
-    """For a status the contract documents for an operation: whether it declares a body, headers, a JSON schema
-    (None: not documented; ``default`` does not count)."""
+    """For a status the contract documents for an operation: whether it declares a body, a required header (what
+    VER-RESP-HEADERS judges), a JSON schema (None: not documented; ``default`` does not count)."""
     contract = load_contract()
     for item in contract["paths"].values():
         for op in item.values():
@@ -151,7 +152,7 @@ def _documented(op_id: str, status: int) -> tuple[bool, bool, bool] | None:
                 response = deref(contract, response)
                 content = response.get("content") or {}
                 schema = any("json" in media and (body or {}).get("schema") for media, body in content.items())
-                return bool(content), bool(response.get("headers")), schema
+                return bool(content), bool(required_headers(contract, response)), schema
     return None
 
 
@@ -261,7 +262,8 @@ def requirement_failure(findings: Sequence[Finding], response: schemathesis.Resp
                         requirement_id: str | None = None, steps: Sequence[str] = (),
                         rerun: str | None = None) -> RequirementFailure:
     """The failure to report for ``findings``: the first finding's requirement (or ``requirement_id``), what
-    failed, the reproducing curl line and, for stateful runs, the steps that led there."""
+    failed, the reproducing curl line and, for stateful runs, the steps that led there; every finding's own
+    requirement is failed too (``also``)."""
     first = findings[0]
     req_id = requirement_id or first.requirement
     lines = [f"{context}: check `{first.check}` ({first.requirement}) failed: {first.message}"]
@@ -274,7 +276,8 @@ def requirement_failure(findings: Sequence[Finding], response: schemathesis.Resp
     lines.append(f"  {curl_for(response)}")
     if rerun:
         lines.append(f"rerun the fuzzing that found it: {rerun}")
-    return RequirementFailure(requirement(req_id), "\n".join(lines), [exchange_of(response)])
+    return RequirementFailure(requirement(req_id), "\n".join(lines), [exchange_of(response)],
+                              also=[f.requirement for f in findings])
 
 
 def no_answer_failure(exc: BaseException, request_line: str, *, context: str) -> RequirementFailure:
