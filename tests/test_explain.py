@@ -7,7 +7,10 @@ import pytest
 from kratos_conformance import cli
 from kratos_conformance.bundle import data_root
 from kratos_conformance.catalog import load_catalog
-from kratos_conformance.explain import explain, marked_tests
+from kratos_conformance.explain import RULES, explain, marked_tests
+
+RULE_MODULES = {"kratos_conformance/response_rules.py", "kratos_conformance/ui_expectations.py",
+                "kratos_conformance/contract.py"}
 
 
 def test_every_requirement_is_named_by_a_suite_test() -> None:
@@ -27,6 +30,15 @@ def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixt
     assert ("suites/fuzz/test_fuzz_operations.py::test_valid_requests_get_contract_answers", False) in location.tests
     assert any(where.startswith("kratos_conformance/response_rules.py") or "contract_checks.py" in where
                for where, _ in location.judged_in)
+
+
+@pytest.mark.parametrize("rid", sorted(RULES))
+def test_explain_points_at_the_one_place_a_response_rule_is_written(rid: str) -> None:
+    """A response rule's requirement leads to the function that holds the rule (in the library's rule modules),
+    which the scenarios, the contract judge and the fuzzer share."""
+    shown = explain(rid)
+    assert shown.rules and all(where.split(":")[0] in RULE_MODULES for where, _ in shown.rules), shown.rules
+    assert "its rule, written once:" in shown.render()
 
 
 def test_an_unknown_requirement_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,62 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from kratos_conformance.explain import id_names, marker_ids
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest_plugins = ["pytester"]
 
 
-def _module_ids(module: ast.Module) -> dict[str, list[str]]:
-    """The module's names bound to an id or a tuple of ids and names (``A, B = "VER-X", "VER-Y"`` too), resolved."""
-    known: dict[str, list[str]] = {}
-
-    def ids_of(node: ast.expr) -> list[str] | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return [node.value]
-        if isinstance(node, ast.Name):
-            return known.get(node.id)
-        if isinstance(node, (ast.Tuple, ast.List)):
-            parts = [ids_of(e.value if isinstance(e, ast.Starred) else e) for e in node.elts]
-            return None if any(p is None for p in parts) else [i for p in parts for i in p or []]
-        return None
-
-    for stmt in module.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-            target, value = stmt.targets[0], stmt.value
-            pairs = (zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
-                     else [(target, value)])
-            for name, node in pairs:
-                found = ids_of(node)
-                if isinstance(name, ast.Name) and found is not None:
-                    known[name.id] = found
-    return known
-
-
-def _marked_ids(test: ast.FunctionDef, constants: dict[str, list[str]] | None = None) -> list[str]:
-    """The ids in the test's requirement marker, module constants resolved ("*" for an argument that is neither a
-    literal id nor a module constant of ids)."""
-    ids: list[str] = []
-    for dec in test.decorator_list:
-        if isinstance(dec, ast.Call) and ast.unparse(dec.func) == "pytest.mark.requirement":
-            for arg in dec.args:
-                node = arg.value if isinstance(arg, ast.Starred) else arg
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    ids.append(node.value)
-                elif isinstance(node, ast.Name) and node.id in (constants or {}):
-                    ids.extend((constants or {})[node.id])
-                else:
-                    ids.append("*")
-    return ids
-
-
 def _suite_tests() -> list[tuple[str, ast.FunctionDef, dict[str, list[str]]]]:
+    """Every suite test, with the constants of ids its module can name in markers (as ``explain`` reads them)."""
     found = []
     for path in sorted((ROOT / "suites").rglob("test_*.py")):
         module = ast.parse(path.read_text(encoding="utf-8"))
-        constants = _module_ids(module)
+        names = id_names(module)
         for node in ast.walk(module):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                found.append((f"{path.relative_to(ROOT)}::{node.name}", node, constants))
+                found.append((f"{path.relative_to(ROOT)}::{node.name}", node, names))
     return found
 
 
@@ -73,7 +33,7 @@ def test_a_test_writes_its_main_requirement_only_in_the_marker() -> None:
     no ``req = "VER-..."`` beside the marker, nothing to keep in step."""
     repeated, without_req = [], []
     for name, test, constants in _suite_tests():
-        ids = _marked_ids(test, constants)
+        ids = marker_ids(test, constants)
         if not ids or ids[0] == "*":
             continue
         literals = {n.value for stmt in test.body for n in ast.walk(stmt) if isinstance(n, ast.Constant)}
