@@ -9,6 +9,7 @@ accepted difference that no longer occurs fails it too.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,21 @@ def test_one_changed_answer_is_a_difference(tmp_path: Path) -> None:
     left, _ = apply_accepted(compare(kratos, mine), load_accepted(ACCEPTED))
     changed = [(d.case, d.path, d.a, d.b) for d in left]
     assert ("code.wrong/native", "3.response.status", 200, 400) in changed, render(left)
+
+
+def test_the_backslash_return_to_is_refused_exactly_as_kratos_refuses_a_foreign_one(tmp_path: Path) -> None:
+    """Kratos accepts the backslash form (its defect, accepted in differences-from-kratos.yaml); the reference
+    target refuses it, and that refusal is held to Kratos's recorded refusal of a foreign return_to in everything
+    but the request URL (status, headers, cookies, error body), so the accepted difference hides nothing else."""
+    mine = record_embedded("code", only=("init.return-to-backslash",), log_path=tmp_path / "reference.log")
+    kratos = recording(KRATOS, "code")
+
+    def refusals(doc: dict[str, Any], case: str) -> dict[str, Any]:
+        cases = {name.replace(case, "init.refused"): steps for name, steps in doc["cases"].items()
+                 if name.startswith(case + "/")}
+        return {**doc, "cases": cases}
+
+    left = compare(refusals(kratos, "init.return-to-foreign"), refusals(mine, "init.return-to-backslash"))
+    assert {d.case for d in left} == {"init.refused/native", "init.refused/browser", "init.refused/spa"}
+    assert {d.path for d in left} == {"0.request.url"}, render(left, ("kratos", "reference"))
+
