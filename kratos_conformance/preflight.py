@@ -280,13 +280,19 @@ class _Preflight:
                               f"{_where_mail_goes(self.options)}") from None
         return flow, mail, started, time.monotonic() - started
 
-    def challenge_outlived(self, flow: Flow, mail: Mail, asked_at: float) -> None:
+    def challenge_outlived(self, flow: Flow, mail: Mail, asked_at: float) -> str | None:
         """A given code/link lifespan short enough to wait for is cross-checked: once it is over, the mailed code
-        or link must no longer verify (it would make the expired-code scenarios fail a healthy server)."""
+        or link must no longer verify (it would make the expired-code scenarios fail a healthy server). Returns
+        why a given lifespan was taken as given, not cross-checked (None: checked, or none given)."""
         given = self.options.challenge_lifespan
-        until = asked_at + (given or 0) + CHALLENGE_MARGIN
-        if given is None or until - asked_at > CHALLENGE_WAIT or (flow.lifespan or 0) < given + 2:
-            return
+        if given is None:
+            return None
+        self.settings["challenge_lifespan_cross_checked"] = Setting(False, "default")
+        until = asked_at + given + CHALLENGE_MARGIN
+        if until - asked_at > CHALLENGE_WAIT:
+            return f"longer than the {CHALLENGE_WAIT - CHALLENGE_MARGIN:g}s the preflight waits"
+        if (flow.lifespan or 0) < given + 2:
+            return "the flow would expire with it, and an expired flow tells nothing of the code's lifespan"
         time.sleep(max(0.0, until - time.monotonic()))
         if mail.code and flow.active == "code":
             answer = self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id},
@@ -294,7 +300,7 @@ class _Preflight:
         elif mail.verification_link:
             answer = self.get(self.http, mail.verification_link, "target")
         else:
-            return
+            return "the mail carried neither a code for a code flow nor a link"
         try:
             state = answer.json().get("state") if answer.status_code == 200 else None
         except (ValueError, AttributeError):
@@ -305,6 +311,7 @@ class _Preflight:
                               f"live longer than --challenge-lifespan {given:g}: give their real lifespan (Kratos: "
                               "selfservice.methods.code/link.config.lifespan) or leave the option out")
         self.settings["challenge_lifespan_cross_checked"] = Setting(True, "learned")
+        return None
 
     # -- 6: lifespans ------------------------------------------------------------------------------------------
     def lifespans(self) -> None:
@@ -364,6 +371,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
         if browser:
             check.verification_ui()
         schema_id, traits, seconds, method = "default", {"email": EMAIL_PLACEHOLDER}, None, None
+        unchecked: str | None = "no --admin-url: no seeded address to mail a code to"
         if options.admin_url:
             check.admin_api()
             schema_id, traits = check.identity_template()
@@ -372,7 +380,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
                 flow_asked, mail_got, asked_at, seconds = check.mail_round_trip(address)
                 method = method_of(mail_got)
                 check.settings["method"] = Setting(method, "learned")
-                check.challenge_outlived(flow_asked, mail_got, asked_at)
+                unchecked = check.challenge_outlived(flow_asked, mail_got, asked_at)
             finally:
                 check.delete_identity(identity_id)
         else:
@@ -388,6 +396,9 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             f"{schema_id!r}{mail_line} (preflight {time.monotonic() - started:.1f}s)")
         plan = expiry_plan(options.challenge_lifespan, flow.lifespan, options.wait_budget,
                            has_admin=options.admin_url is not None)
+        if unchecked:
+            plan += f"; --challenge-lifespan {options.challenge_lifespan:g}s taken as given, not cross-checked: " \
+                    f"{unchecked}"
         say(f"preflight: {plan}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:

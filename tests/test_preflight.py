@@ -249,6 +249,21 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
         fast.stop()
 
 
+def test_a_given_lifespan_the_preflight_cannot_wait_out_is_taken_as_given_and_it_says_so(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, healthy: RunningTarget, mail_port: int) -> None:
+    """A --challenge-lifespan longer than the preflight waits is not cross-checked: the plan line says so, and
+    the report's settings record it as not cross-checked."""
+    import json
+
+    code, lines, _ = run(capsys, tmp_path, *args_for(healthy, mail_port, "--challenge-lifespan", "8", "--",
+                                                     "-k", "correct_code"))
+    assert code == 0, lines
+    plan = next(line for line in printed if "expired codes/links" in line)
+    assert "--challenge-lifespan 8s taken as given, not cross-checked: longer than the 6.4s" in plan, plan
+    settings = json.loads((tmp_path / "conformance-report.json").read_text())["target"]["settings"]
+    assert settings["challenge_lifespan_cross_checked"] == {"value": False, "source": "default"}
+
+
 def test_a_server_whose_ui_the_suite_serves_passes_and_the_report_says_so(capsys, tmp_path, mail_port: int) -> None:
     import json
 
