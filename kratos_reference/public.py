@@ -175,6 +175,12 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
             response.headers.append("set-cookie", csrf_cookie(service, issued))
         return response
 
+    async def not_found(request: Request) -> Response:
+        """Go's plain 404 for a path the public API does not serve, with the CSRF cookie (nosurf sets it there too:
+        a client's first request to the base URL gets one)."""
+        return with_csrf_cookie(request, Response("404 page not found\n", 404,
+                                                  media_type="text/plain; charset=utf-8"))
+
     async def schema(request: Request) -> Response:
         schema_id = service.config.identity_schema_id
         if request.path_params["schema_id"] not in (schema_id, schema_ref(schema_id)):
@@ -197,6 +203,7 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         Route("/schemas", schemas, methods=["GET"]),
         Route("/schemas/{schema_id}", schema, methods=["GET"]),
         *ui.ui_routes(service),
+        Route("/{path:path}", not_found, methods=["GET"]),  # last: any other path
     ]
     prefix = config.public_prefix
     return [Mount(prefix, routes=routes)] if prefix else routes

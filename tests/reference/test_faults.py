@@ -44,8 +44,8 @@ def _sent_flow(target: RunningTarget, sink: SmtpSink) -> tuple[dict[str, Any], s
     return sent.json(), sink.wait_for(email).code, identity["id"]
 
 
-def _submit_code(flow: dict[str, Any], code: str) -> httpx.Response:
-    return httpx.post(flow["ui"]["action"], json={"method": "code", "code": code}, headers=JSON)
+def _submit_code(flow: dict[str, Any], code: str, client: httpx.Client | None = None) -> httpx.Response:
+    return (client or httpx).post(flow["ui"]["action"], json={"method": "code", "code": code}, headers=JSON)
 
 
 def _wrong(code: str) -> str:
@@ -395,29 +395,42 @@ def probe_error_leaks_debug(target: RunningTarget, sink: SmtpSink) -> Any:
     return sorted(answer.json()["error"])
 
 
-def _at_once(count: int, send: Callable[[], httpx.Response]) -> list[httpx.Response]:
-    """``count`` calls of ``send``, released together."""
+def _at_once(count: int, send: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+    """``count`` calls of ``send``, each with a client of its own built beforehand, released together (within the
+    faults' race window: building a client takes longer than that)."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(lambda _: send(), range(count)))
+    barrier = threading.Barrier(count)
+    clients = [httpx.Client() for _ in range(count)]
+
+    def released(client: httpx.Client) -> httpx.Response:
+        barrier.wait(timeout=5)
+        return send(client)
+
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return list(pool.map(released, clients))
+    finally:
+        for client in clients:
+            client.close()
 
 
 def probe_race_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
     flow, code, _ = _sent_flow(target, sink)
-    answers = _at_once(5, lambda: _submit_code(flow, code))
+    answers = _at_once(5, lambda client: _submit_code(flow, code, client))
     return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
 
 
 def probe_race_link_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
     _, link, _ = _sent_link_flow(target, sink)
-    answers = _at_once(5, lambda: httpx.get(link, headers=JSON))
+    answers = _at_once(5, lambda client: client.get(link, headers=JSON))
     return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
 
 
 def probe_race_attempt_count(target: RunningTarget, sink: SmtpSink) -> Any:
     flow, code, _ = _sent_flow(target, sink)
-    answers = _at_once(10, lambda: _submit_code(flow, _wrong(code)))
+    answers = _at_once(10, lambda client: _submit_code(flow, _wrong(code), client))
     return sum(a.status_code == 200 and 4070006 in message_ids(a.json()) for a in answers) <= 5
 
 
@@ -431,7 +444,7 @@ def probe_address_update_conflict(target: RunningTarget, sink: SmtpSink) -> Any:
         sent = httpx.post(flow["ui"]["action"], json={"method": "code", "email": email}, headers=JSON).json()
         proofs.append((sent, sink.wait_for(email, count).code))
     answers = iter(proofs)
-    passed = _at_once(2, lambda: _submit_code(*next(answers)))
+    passed = _at_once(2, lambda client: _submit_code(*next(answers), client))
     return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in passed)
 
 

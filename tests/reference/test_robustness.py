@@ -82,9 +82,14 @@ def test_unknown_flow_answers_404(code_target: RunningTarget) -> None:
     assert browser.text.startswith("<a href=")
 
 
-def test_unknown_routes_and_methods_are_json_errors(code_target: RunningTarget) -> None:
+def test_unknown_routes_and_methods_are_errors(code_target: RunningTarget) -> None:
+    """An unknown path is Go's plain 404 with the CSRF cookie, as Kratos v26.2.0 answers it (its nosurf sets the
+    cookie on any public answer to a request without one: a client's first request, wherever it goes, gets it)."""
     missing = httpx.get(code_target.public_url + "no/such/route")
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == 404
+    assert (missing.status_code, missing.text) == (404, "404 page not found\n")
+    assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+    assert missing.headers["set-cookie"].startswith("csrf_token_")
+    assert httpx.head(code_target.public_url).headers["set-cookie"].startswith("csrf_token_")
     wrong_method = httpx.delete(code_target.public_url + "self-service/verification/api")
     assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == 405
     trailing = httpx.get(code_target.public_url + "self-service/verification/api/")
