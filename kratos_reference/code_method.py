@@ -29,7 +29,7 @@ import uuid
 
 from . import api_errors, mail_templates, messages, nodes
 from .bodies import Submission
-from .faults import RACE_WINDOW
+from .faults import CONFLICT_WINDOW, RACE_WINDOW
 from .flow_kit import FlowKit
 from .flow_model import Attempt, ClientRequest, Invalid, NotResponsible, Outcome, with_query
 from .storage import FlowRecord
@@ -171,14 +171,14 @@ class CodeMethod:
         return None
 
     def _met_another(self, flow_id: str) -> bool:
-        """Whether another correct code reached ``flow_id`` within :data:`RACE_WINDOW` of this one (waiting that long
-        to see): the race_refuses_all fault's conflict."""
+        """Whether another correct code reached ``flow_id`` within :data:`CONFLICT_WINDOW` of this one (waiting that
+        long to see): the race_refuses_all fault's conflict."""
         now = time.monotonic()
         with self._arrivals_lock:
             self._arrivals.setdefault(flow_id, []).append(now)
-        time.sleep(RACE_WINDOW)
+        time.sleep(CONFLICT_WINDOW)
         with self._arrivals_lock:
-            return sum(abs(then - now) < RACE_WINDOW for then in self._arrivals[flow_id]) > 1
+            return sum(abs(then - now) < CONFLICT_WINDOW for then in self._arrivals[flow_id]) > 1
 
     def _count_attempt(self, flow_id: str) -> int:
         """Count one code attempt; the flow's attempts so far."""
