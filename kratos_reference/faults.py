@@ -56,6 +56,8 @@ _fault("undocumented_status_418", BOTH, "GET /flows answers 418 for api flows in
 _fault("api_init_refused", BOTH,
        "GET /self-service/verification/api answers 400 (return_to not allowed) although no return_to was given")
 _fault("unknown_flow_410", BOTH, "GET /flows with an unknown (well-formed) flow id answers 410 instead of 404")
+_fault("unknown_flow_422", BOTH, "GET /flows with an unknown (well-formed) flow id answers 422, a status the contract "
+       "does not document, instead of 404")
 _fault("unknown_content_type_error", BOTH,
        "a submission with a Content-Type other than JSON or a form answers a 400 error document instead of the "
        "flow with message 4000001")

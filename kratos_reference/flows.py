@@ -151,6 +151,8 @@ class VerificationService:
         flow = self.storage.get_flow(flow_id) if flow_id else None
         if flow is None and "unknown_flow_410" in self.config.faults:
             return Outcome(410, api_errors.envelope(api_errors.api_error(410, "The flow is gone.")))
+        if flow is None and "unknown_flow_422" in self.config.faults:
+            return Outcome(422, api_errors.envelope(api_errors.api_error(422, "The flow cannot be processed.")))
         if flow is None:
             return Outcome(404, api_errors.envelope(api_errors.resource_not_found()))
         expired = flow.expires_us < self.kit.clock() and "expired_flow_get_200" not in self.config.faults

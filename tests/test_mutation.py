@@ -8,6 +8,7 @@ checks of the runner's parts.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from kratos_conformance.mutation import (
     parse_fault_list,
     plan_runs,
     read_junit,
+    read_report,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +87,16 @@ def test_read_junit_names_the_requirements_that_failed(tmp_path: Path) -> None:
                                    "VER-GET-200": ["test_get::test_b"]}
     assert result.suite_seconds == {"suites/scenarios": 2.1, "suites/fuzz": 2.0}
     assert result.verdict == "caught"
+    # the run's report adds what a failing test failed beyond the requirement its message names
+    report = tmp_path / "conformance-report.json"
+    report.write_text(json.dumps({"requirements": [
+        {"id": "VER-CODE-WRONG", "status": "failed", "failures": [{"test": "suites/scenarios/test_code.py::test_a"}]},
+        {"id": "VER-FUZZ-POSITIVE-ACCEPTED", "status": "failed",
+         "failures": [{"test": "suites/fuzz/test_fuzz_operations.py::test_c"}]},
+        {"id": "VER-GET-404-UNKNOWN", "status": "passed", "failures": []}]}), encoding="utf-8")
+    read_report(report, result)
+    assert result.requirements["VER-FUZZ-POSITIVE-ACCEPTED"] == ["test_fuzz_operations::test_c"]
+    assert "VER-GET-404-UNKNOWN" not in result.requirements
 
 
 @pytest.mark.parametrize("fault, exit_code, failures, verdict", [

@@ -59,12 +59,12 @@ from .plan import (
     plan_runs,
     pytest_command,
 )
-from .runs import Failure, RunResult, execute, last_line, read_junit
+from .runs import Failure, RunResult, execute, last_line, read_junit, read_report
 
 __all__ = [
     "BROWSER_FAULTS", "METHODS", "PRELOAD", "ROOT", "SUITES", "TIME_BUDGET_SECONDS", "UNPROVEN_BY_DESIGN", "Failure",
     "Fault", "ForkLauncher", "Matrix", "MatrixOptions", "RunResult", "RunSpec", "SpawnLauncher", "build_parser",
     "child_environment", "default_jobs", "execute", "fork_server", "last_line", "list_faults", "main",
-    "options_from_args", "parse_fault_list", "plan_runs", "print_matrix", "pytest_command", "read_junit",
+    "options_from_args", "parse_fault_list", "plan_runs", "print_matrix", "pytest_command", "read_junit", "read_report",
     "run_matrix", "write_reports",
 ]

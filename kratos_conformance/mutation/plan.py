@@ -25,8 +25,6 @@ BROWSER_FAULTS: frozenset[str] = frozenset({"ui_page_mirrors_csrf_cookie", "cont
 TIME_BUDGET_SECONDS = 600
 #: the requirements no fault is expected to make fail, and why (the matrix lists any other it could not prove)
 UNPROVEN_BY_DESIGN: dict[str, str] = {
-    "VER-FUZZ-POSITIVE-ACCEPTED": "a fuzzing verdict: a fault that refuses valid requests is caught by the scenario "
-                                  "of that request first",
     "VER-FUZZ-NEGATIVE-REJECTED": "a fuzzing verdict: a fault that accepts a request the contract forbids is caught "
                                   "by the scenario of that request first",
     "VER-INJECT-CRLF": "the reference target's HTTP server refuses to write CR or LF into a header, so a fault "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -46,6 +47,9 @@ class RunResult:
     session_seconds: float = 0.0
     suite_seconds: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    #: requirement id -> tests, for requirements the run's report failed beyond the one each failing test's message
+    #: names (a fuzzed response that broke several checks fails each one's requirement)
+    also_failed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def requirements(self) -> dict[str, list[str]]:
@@ -54,6 +58,8 @@ class RunResult:
         for failure in self.failures:
             if failure.requirement:
                 found.setdefault(failure.requirement, []).append(failure.test)
+        for rid, tests in self.also_failed.items():
+            found.setdefault(rid, []).extend(t for t in tests if t not in found[rid])
         return found
 
     @property
@@ -81,7 +87,7 @@ def execute(spec: RunSpec, options: MatrixOptions, origin: float, launcher: Any 
     while attempts <= options.retries:
         attempts += 1
         run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("junit.xml", "pytest.log"):
+        for stale in ("junit.xml", "pytest.log", "conformance-report.json"):
             (run_dir / stale).unlink(missing_ok=True)
         started = time.monotonic()
         code, note, cpu = launcher.run(pytest_command(spec, run_dir, options), run_dir / "pytest.log",
@@ -90,6 +96,7 @@ def execute(spec: RunSpec, options: MatrixOptions, origin: float, launcher: Any 
         result = RunResult(spec.name, spec.method, spec.fault, code, round(wall, 3), round(started - origin, 3),
                            attempts, cpu=round(cpu, 3) if cpu is not None else None, note=note)
         read_junit(run_dir / "junit.xml", result)
+        read_report(run_dir / "conformance-report.json", result)
         if spec.fault in BROWSER_FAULTS and code == 1 and not any(
                 r.startswith("VER-BROWSER-") for r in result.requirements):
             # the walk meant to catch it failed earlier: under the matrix's load a walk can outlast the embedded
@@ -111,6 +118,22 @@ def last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1][:300] if lines else ""
+
+
+def read_report(path: Path, result: RunResult) -> None:
+    """Add to ``result`` the requirements the run's conformance report failed that no failing test's message named
+    (nothing if there is no report)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    named = result.requirements
+    for requirement in doc.get("requirements", []):
+        rid = requirement.get("id")
+        if requirement.get("status") == "failed" and rid not in named:
+            tests = sorted({str(f.get("test", "")).rsplit("/", 1)[-1].replace(".py::", "::")
+                            for f in requirement.get("failures", [])})
+            result.also_failed[rid] = tests
 
 
 def read_junit(path: Path, result: RunResult) -> None:

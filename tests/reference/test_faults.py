@@ -487,7 +487,7 @@ def probe_api_init_refused(target: RunningTarget, sink: SmtpSink) -> Any:
     return _api_flow(target).status_code
 
 
-def probe_unknown_flow_410(target: RunningTarget, sink: SmtpSink) -> Any:
+def probe_unknown_flow(target: RunningTarget, sink: SmtpSink) -> Any:
     return _flows(target, id=str(uuid.uuid4())).status_code
 
 
@@ -718,7 +718,8 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "timing_leak": (probe_timing_leak, {}, True),
     "attempt_limit_off_by_one": (probe_attempt_limit_off_by_one, {"max_submissions": 1}, [200, 410, 410]),
     "api_init_refused": (probe_api_init_refused, {}, 200),
-    "unknown_flow_410": (probe_unknown_flow_410, {}, 404),
+    "unknown_flow_410": (probe_unknown_flow, {}, 404),
+    "unknown_flow_422": (probe_unknown_flow, {}, 404),
     "unknown_content_type_error": (probe_unknown_content_type_error, {}, True),
     "empty_body_error": (probe_empty_body_error, {}, True),
     "malformed_body_403": (probe_malformed_body_403, {}, 400),
