@@ -1,4 +1,5 @@
-"""One run of the suite and what its JUnit XML says: the tests that failed and the requirements they named.
+"""One run of the suite and what it says: from its JUnit XML, the tests that failed and the requirement each one's
+message names; from its conformance report, the requirements those tests failed besides.
 """
 
 from __future__ import annotations
