@@ -650,11 +650,12 @@ def test_a_run_reports_passes_only_for_requirements_it_holds_evidence_for() -> N
     learned.passed.update({"VER-RESP-LOCATION": 5, "VER-RESP-NO-5XX": 5})
     names = {r.requirement: r.name for r in _heard(
         lambda: fuzzing.report_passes(learned, ("VER-RESP-LOCATION", "VER-RESP-NO-5XX")))}
-    assert names == {"VER-RESP-LOCATION": "fuzz, against learned UI URLs", "VER-RESP-NO-5XX": "fuzz"}
+    assert names == {"VER-RESP-LOCATION": "fuzz redirect_location, against learned UI URLs",
+                     "VER-RESP-NO-5XX": "fuzz not_a_server_error"}  # the check that judged it, by name
     unknown = fuzzing.RunStats("per-operation", requests=5, shape_only=frozenset({"VER-RESP-LOCATION"}))
     unknown.passed.update({"VER-RESP-LOCATION": 5})
     assert [r.name for r in _heard(lambda: fuzzing.report_passes(unknown, ("VER-RESP-LOCATION",)))] == [
-        "fuzz, shape only"]  # any absolute URL passes when the UIs are unknown: the report says so
+        "fuzz redirect_location, shape only"]  # any absolute URL passes when the UIs are unknown: the report says so
     assert _heard(lambda: fuzzing.report_passes(fuzzing.RunStats("empty"), ("VER-RESP-NO-5XX",))) == []
 
 

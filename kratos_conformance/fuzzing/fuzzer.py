@@ -158,12 +158,14 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
     """Tell the check listeners (reports) which of ``requirement_ids`` a fuzzing run holds evidence for: those
     at least one of its responses could have broken (:func:`could_break`) and kept. The others stay as the run
     left them: not exercised, unless another test judged them."""
+    checks_of = {req: check for check, req in CHECK_REQUIREMENTS.items()}
     for req_id in requirement_ids:
         judged = stats.passed[req_id]
         if judged:
             learned = stats.against_learned.get(req_id)
-            name = check_name("fuzz", learned=learned is not None, what=learned or "",
-                              shape_only=req_id in stats.shape_only)
+            # named after the check that judged it (the report's judged_by): "fuzz status_code_conformance"
+            name = check_name(f"fuzz {checks_of[req_id]}" if req_id in checks_of else "fuzz",
+                              learned=learned is not None, what=learned or "", shape_only=req_id in stats.shape_only)
             expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
                    f"({stats.label})", name=name, judged=judged)
 
