@@ -17,16 +17,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .contract import load_contract
 from .media_types import media_type
 from .redact import redact_body, redact_headers, redact_url, redact_values, sent_secrets
 
-#: operationIds of the contract, keyed by (method, path suffix after the public base path).
+#: operationIds of the contract, keyed by (METHOD, path suffix after the public base path): read from the contract,
+#: the one place they are written.
 OPERATIONS: dict[tuple[str, str], str] = {
-    ("GET", "self-service/verification/browser"): "createBrowserVerificationFlow",
-    ("GET", "self-service/verification/api"): "createNativeVerificationFlow",
-    ("GET", "self-service/verification/flows"): "getVerificationFlow",
-    ("POST", "self-service/verification"): "updateVerificationFlow",
-    ("GET", "self-service/verification"): "followVerificationLink",
+    (method.upper(), path.lstrip("/")): op["operationId"]
+    for path, item in load_contract()["paths"].items()
+    for method, op in item.items() if isinstance(op, dict) and "operationId" in op
 }
 
 

@@ -137,7 +137,8 @@ def test_operations_and_statuses(contract: dict[str, Any]) -> None:
 
 
 def test_every_redirect_documents_a_required_location(contract: dict[str, Any]) -> None:
-    """Each 303 has a required Location header (format uri); GET redirects document their text/html body."""
+    """Each 303 has a required Location header (its value is VER-RESP-LOCATION's rule); GET redirects document their
+    text/html body."""
     redirects = 0
     for path, method in EXPECTED_OPERATIONS:
         responses = contract["paths"][path][method]["responses"]

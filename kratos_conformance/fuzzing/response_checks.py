@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import schemathesis
 
-from ..contract import load_contract
+from ..exchanges import OPERATIONS
 from ..media_types import media_type
 from ..response_rules import (
     KRATOS_COOKIE_POLICY,
@@ -72,12 +72,9 @@ def checking(check_target: CheckTarget) -> Iterator[CheckTarget]:
         _active_target.reset(token)
 
 
-#: operationId by (METHOD, path) of the contract; the custom checks tell operations apart with it.
+#: operationId by (METHOD, path as the contract writes it); the custom checks tell operations apart with it.
 OPERATION_IDS: dict[tuple[str, str], str] = {
-    (method.upper(), path): op["operationId"]
-    for path, item in load_contract()["paths"].items()
-    for method, op in item.items() if isinstance(op, dict) and "operationId" in op
-}
+    (method, "/" + path): op_id for (method, path), op_id in OPERATIONS.items()}
 INIT_OPERATIONS = frozenset({"createBrowserVerificationFlow", "createNativeVerificationFlow"})
 #: operations that take a flow id: the ones where "reached flow logic" is measured.
 FLOW_OPERATIONS = frozenset({"getVerificationFlow", "updateVerificationFlow", "followVerificationLink"})

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from kratos_conformance.exchanges import OPERATIONS as CONTRACT_OPERATIONS
 from kratos_conformance.fuzzing import RESPONSE_REQUIREMENTS, Fuzzer, report_passes
 from kratos_conformance.fuzzing.plugin import FuzzRun
 
-OPERATIONS = [
-    "createBrowserVerificationFlow",
-    "createNativeVerificationFlow",
-    "getVerificationFlow",
-    "updateVerificationFlow",
-    "followVerificationLink",
-]
+#: every operation of the contract, in its order
+OPERATIONS = list(dict.fromkeys(CONTRACT_OPERATIONS.values()))
 
 
 @pytest.mark.requirement("VER-FUZZ-POSITIVE-ACCEPTED", *RESPONSE_REQUIREMENTS)
