@@ -161,13 +161,18 @@ def _documented(op_id: str, status: int) -> tuple[bool, bool, bool] | None:
 TEXT_BODY_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+#: where every value reaches the server as text, and what it does not know is ignored
+_TEXT_LOCATIONS = frozenset({ParameterLocation.QUERY, ParameterLocation.HEADER, ParameterLocation.COOKIE})
+
+
 def negative_on_the_wire(case: schemathesis.Case) -> bool:
     """True if a negative case still breaks the contract as the server receives it, so rejecting it can be asked.
 
-    A query string and a form or multipart body carry every value as text, and Kratos ignores query parameters
-    it does not know: schemathesis's mutations of those parts (wrong types, extra parameters) do not survive
-    serialization. Kratos reads a JSON body the same way, form-style (contract: the submission's requestBody): a
-    value of another type given for a text field arrives as its text, and null or "" as nothing, so a JSON body
+    A query string, a header and a form or multipart body carry every value as text, and Kratos ignores query
+    parameters and headers it does not know (the contract's headers are optional strings): schemathesis's mutations
+    of those parts (wrong types, extra parameters) do not survive serialization. Kratos reads a JSON body the same
+    way, form-style (contract: the submission's requestBody): a value of another type given for a text field
+    arrives as its text, and null or "" as nothing, so a JSON body
     counts as negative only if it still breaks the body schema read that way (:func:`body_as_read`). The
     scenarios check the text-encoded refusals (missing flow, empty body, bad encodings) one by one.
     """
@@ -176,7 +181,7 @@ def negative_on_the_wire(case: schemathesis.Case) -> bool:
         return True
     media = media_type(case.media_type)
     for location, info in meta.components.items():
-        if info.mode is not GenerationMode.NEGATIVE or location is ParameterLocation.QUERY:
+        if info.mode is not GenerationMode.NEGATIVE or location in _TEXT_LOCATIONS:
             continue
         if location is ParameterLocation.BODY:
             if media in TEXT_BODY_MEDIA_TYPES:
