@@ -396,7 +396,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             f"{schema_id!r}{mail_line} (preflight {time.monotonic() - started:.1f}s)")
         plan = expiry_plan(options.challenge_lifespan, flow.lifespan, options.wait_budget,
                            has_admin=options.admin_url is not None)
-        if unchecked:
+        if unchecked and options.challenge_lifespan is not None:
             plan += f"; --challenge-lifespan {options.challenge_lifespan:g}s taken as given, not cross-checked: " \
                     f"{unchecked}"
         say(f"preflight: {plan}")

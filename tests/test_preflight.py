@@ -320,6 +320,13 @@ def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_p
     assert doc["target"]["settings"]["method"] == {"value": "code", "source": "learned"}
     shape = next(r for r in doc["requirements"] if r["id"] == "VER-INIT-SHAPE")
     assert "active, against learned method" in shape["judged_by"], shape["judged_by"]
+    # a lifespan given without an admin API cannot be cross-checked (no address to mail a code to): it says so
+    code, lines, _ = run(capsys, tmp_path, "--public-url", healthy.public_url, "--challenge-lifespan", "2",
+                         "--run-profile", "default",
+                         "--", "-k", "test_new_flow_shape")
+    assert code == 0, lines
+    assert [line for line in printed if "--challenge-lifespan 2s taken as given, not cross-checked: no --admin-url"
+            in line], printed
 
 
 def test_a_plain_pytest_run_says_where_the_sink_listens(tmp_path: Path, healthy: RunningTarget, mail_port: int) -> None:
