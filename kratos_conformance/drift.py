@@ -160,6 +160,14 @@ class _Comparer:
     def add(self, kind: str, where: str, detail: str = "") -> None:
         self.diffs.append(Difference(where=where, kind=kind, detail=detail))
 
+    def changed(self, where: str, up: Any, fr: Any, *, same: Callable[[Any], Any] = lambda value: value) -> bool:
+        """Record a ``changed`` difference at ``where`` ("up -> fr") unless both sides read the same through
+        ``same``; whether it did."""
+        if same(up) == same(fr):
+            return False
+        self.add("changed", where, f"{up} -> {fr}")
+        return True
+
     def matched(self, up: Mapping[Any, Any], fr: Mapping[Any, Any], where: Callable[[Any], str],
                 detail: Callable[[str, Any], str] = lambda side, key: "") -> Iterator[Any]:
         """Record every key only one side has, in sorted order (``removed``: upstream only; ``added``: the contract
@@ -183,8 +191,7 @@ class _Comparer:
             self.operation(f"paths.{key[0]}.{key[1]}", up_ops[key], fr_ops[key])
 
     def operation(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
-        if up.get("operationId") != fr.get("operationId"):
-            self.add("changed", f"{where}.operationId", f"{up.get('operationId')} -> {fr.get('operationId')}")
+        self.changed(f"{where}.operationId", up.get("operationId"), fr.get("operationId"))
         self.parameters(where, up.get("parameters", []), fr.get("parameters", []))
         self.request_body(where, up.get("requestBody"), fr.get("requestBody"))
         self.responses(where, up.get("responses", {}), fr.get("responses", {}))
@@ -205,20 +212,15 @@ class _Comparer:
 
         for key in self.matched(up_params, fr_params, loc_of):
             up_p, fr_p, loc = up_params[key], fr_params[key], loc_of(key)
-            if bool(up_p.get("required")) != bool(fr_p.get("required")):
-                self.add("changed", f"{loc}.required", f"{up_p.get('required')} -> {fr_p.get('required')}")
-            up_sig = _signature(self.up, up_p.get("schema"))
-            fr_sig = _signature(self.fr, fr_p.get("schema"))
-            if up_sig != fr_sig:
-                self.add("changed", f"{loc}.schema", f"{up_sig} -> {fr_sig}")
+            self.changed(f"{loc}.required", up_p.get("required"), fr_p.get("required"), same=bool)
+            self.changed(f"{loc}.schema", _signature(self.up, up_p.get("schema")),
+                         _signature(self.fr, fr_p.get("schema")))
 
     def content(self, where: str, up: dict[str, Any] | None, fr: dict[str, Any] | None) -> None:
         up, fr = up or {}, fr or {}
         for media in self.matched(up, fr, lambda media: f"{where}.content.{media}"):
-            up_sig = _signature(self.up, up[media].get("schema"))
-            fr_sig = _signature(self.fr, fr[media].get("schema"))
-            if up_sig != fr_sig:
-                self.add("changed", f"{where}.content.{media}.schema", f"{up_sig} -> {fr_sig}")
+            self.changed(f"{where}.content.{media}.schema", _signature(self.up, up[media].get("schema")),
+                         _signature(self.fr, fr[media].get("schema")))
 
     def request_body(self, where: str, up: Any, fr: Any) -> None:
         loc = f"{where}.requestBody"
@@ -231,8 +233,7 @@ class _Comparer:
             self.add("added", loc)
             return
         up, fr = deref(self.up, up), deref(self.fr, fr)
-        if bool(up.get("required")) != bool(fr.get("required")):
-            self.add("changed", f"{loc}.required", f"{up.get('required')} -> {fr.get('required')}")
+        self.changed(f"{loc}.required", up.get("required"), fr.get("required"), same=bool)
         self.content(loc, up.get("content"), fr.get("content"))
 
     def responses(self, where: str, up: dict[str, Any], fr: dict[str, Any]) -> None:
@@ -277,39 +278,30 @@ class _Comparer:
             return
         up_name, fr_name = ref_name(up), ref_name(fr)
         if up_name and fr_name:
-            if up_name != fr_name:
-                self.add("changed", f"{loc}.$ref", f"{up_name} -> {fr_name}")
+            self.changed(f"{loc}.$ref", up_name, fr_name)
             return  # named schemas are compared on their own
         if up_name or fr_name:
             # One side points at a named schema, the other is inline: compare what the reference holds.
             up, fr = deref(self.up, up), deref(self.fr, fr)
         for keyword in ("type", "format"):
-            if up.get(keyword) != fr.get(keyword):
-                self.add("changed", f"{loc}.{keyword}", f"{up.get(keyword)} -> {fr.get(keyword)}")
-        if bool(up.get("nullable")) != bool(fr.get("nullable")):
-            self.add("changed", f"{loc}.nullable", f"{up.get('nullable')} -> {fr.get('nullable')}")
-        if _norm_enum(up.get("enum")) != _norm_enum(fr.get("enum")):
-            self.add("changed", f"{loc}.enum", f"{up.get('enum')} -> {fr.get('enum')}")
-        up_add = _norm_additional(self.up, up.get("additionalProperties"))
-        fr_add = _norm_additional(self.fr, fr.get("additionalProperties"))
-        if up_add != fr_add:
-            self.add("changed", f"{loc}.additionalProperties", f"{up_add} -> {fr_add}")
-        elif isinstance(up.get("additionalProperties"), dict) and isinstance(fr.get("additionalProperties"), dict):
+            self.changed(f"{loc}.{keyword}", up.get(keyword), fr.get(keyword))
+        self.changed(f"{loc}.nullable", up.get("nullable"), fr.get("nullable"), same=bool)
+        self.changed(f"{loc}.enum", up.get("enum"), fr.get("enum"), same=_norm_enum)
+        up_more, fr_more = up.get("additionalProperties"), fr.get("additionalProperties")
+        differs = self.changed(f"{loc}.additionalProperties", _norm_additional(self.up, up_more),
+                               _norm_additional(self.fr, fr_more))
+        if not differs and isinstance(up_more, dict) and isinstance(fr_more, dict):
             self.schema(f"{loc}.additionalProperties", up["additionalProperties"], fr["additionalProperties"],
                         depth + 1)
-        if sorted(up.get("required", [])) != sorted(fr.get("required", [])):
-            self.add("changed", f"{loc}.required",
-                     f"{sorted(up.get('required', []))} -> {sorted(fr.get('required', []))}")
+        self.changed(f"{loc}.required", sorted(up.get("required", [])), sorted(fr.get("required", [])))
         up_props, fr_props = up.get("properties", {}), fr.get("properties", {})
         for prop in self.matched(up_props, fr_props, lambda prop: f"{loc}.properties.{prop}"):
             self.schema(f"{loc}.properties.{prop}", up_props[prop], fr_props[prop], depth + 1)
         if "items" in up or "items" in fr:
             self.schema(f"{loc}.items", up.get("items", {}), fr.get("items", {}), depth + 1)
         for combinator in ("oneOf", "anyOf", "allOf"):
-            up_b = sorted(_signature(self.up, b) for b in up.get(combinator, []))
-            fr_b = sorted(_signature(self.fr, b) for b in fr.get(combinator, []))
-            if up_b != fr_b:
-                self.add("changed", f"{loc}.{combinator}", f"{up_b} -> {fr_b}")
+            self.changed(f"{loc}.{combinator}", sorted(_signature(self.up, b) for b in up.get(combinator, [])),
+                         sorted(_signature(self.fr, b) for b in fr.get(combinator, [])))
         up_d, fr_d = up.get("discriminator"), fr.get("discriminator")
         if (up_d is None) != (fr_d is None) or (
             up_d is not None
