@@ -90,16 +90,21 @@ class Target:
         return self.admin_url is not None
 
     @property
+    def https(self) -> bool:
+        """The public API is served over https."""
+        return self.public_url.startswith("https")
+
+    @property
     def secure_cookies(self) -> bool:
         """Whether the CSRF cookie must be Secure: as given or learned (``--cookie-secure``), else for an https
         public URL."""
-        return self.public_url.startswith("https") if self.cookie_secure is None else self.cookie_secure
+        return self.https if self.cookie_secure is None else self.cookie_secure
 
-    @property
+    @cached_property
     def cookie_policy(self) -> CookiePolicy:
-        """The attributes the CSRF cookie must have on this deployment."""
+        """The attributes the CSRF cookie must have on this deployment (decided once: every answer is judged by it)."""
         return CookiePolicy(secure=self.secure_cookies, same_site=self.cookie_same_site, path=self.cookie_path,
-                            learned=self.learned("cookie_secure") and not self.public_url.startswith("https"))
+                            learned=self.learned("cookie_secure") and not self.https)
 
     def with_learned_ui_urls(self, timeout: float = 5.0) -> Target:
         """This target with ``ui_url`` / ``error_ui_url`` filled in from where it really redirects browsers.

@@ -349,8 +349,7 @@ class ReportPlugin:
             coverage=coverage_matrix(r.observed for r in records), expected_failures_path=state.expected_failures.path,
         )
         json_path = write_report(doc, opts.report_dir)
-        plugins = session.config.pluginmanager.get_plugins()
-        cli = next((p for p in plugins if getattr(p, "kratos_conformance_cli", False)), None)
+        cli = _cli_plugin(session.config)
         written = write_summary(doc, opts.report_dir,
                                 compare_with=cli.previous_report if cli is not None else opts.compare_with)
         state.verdict, state.written, state.counts = verdict, [json_path, *written], dict(doc["counts"])
@@ -361,7 +360,7 @@ class ReportPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """Print the verdict (unless the ``kratos-conformance`` command runs pytest: it prints it itself)."""
         state = self.state
-        cli = any(getattr(p, "kratos_conformance_cli", False) for p in config.pluginmanager.get_plugins())
+        cli = _cli_plugin(config) is not None
         if state.verdict is None or cli:
             return
         markup = {"green": True} if state.verdict.exit_code == 0 else \
@@ -373,3 +372,8 @@ class ReportPlugin:
 
 
 __all__ = ["RECORD_ATTR", "STATE_KEY", "ReportPlugin", "ReportState"]
+
+
+def _cli_plugin(config: pytest.Config) -> Any:
+    """The ``kratos-conformance`` command's marker plugin when the command runs this session (None otherwise)."""
+    return next((p for p in config.pluginmanager.get_plugins() if getattr(p, "kratos_conformance_cli", False)), None)

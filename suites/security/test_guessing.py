@@ -39,10 +39,6 @@ def alphabet_of(samples: list[str]) -> str:
                 "".join(sorted(chars | set(string.printable))))
 
 
-def alphabet_size(samples: list[str]) -> int:
-    return len(alphabet_of(samples))
-
-
 def as_number(value: str, alphabet: str) -> int:
     """``value`` read as a number written in ``alphabet``'s characters, in its order (base ``len(alphabet)``)."""
     number = 0
@@ -70,7 +66,7 @@ def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminA
             break
         attempts += 1
     samples = [code] + [str(verifier.sent(identity.email)[1].code) for _ in range(ALPHABET_SAMPLES - 1)]
-    space = alphabet_size(samples) ** len(code)
+    space = len(alphabet_of(samples)) ** len(code)
     started = time.perf_counter()
     for _ in range(RATE_FLOWS):
         verifier.new_flow()
