@@ -592,6 +592,60 @@ def test_the_state_machine_draws_what_the_run_never_walked_dashed() -> None:
     assert svg.count('class="edge missing"') == len(EXPECTED) - 1 and svg.count('class="edge failing"') == 1
 
 
+#: the transitions a conformance run against the reference target walked (both client kinds' counts vary per run).
+WALKED = [("choose_method", "choose_method", {"browser": 4, "native": 16, "spa": 14}),
+          ("choose_method", "error 403 (security_csrf_violation)", {"spa": 4}),
+          ("choose_method", "redirect (flow not fetched)", {"browser": 4}),
+          ("choose_method", "redirect (new flow, not fetched)", {"browser": 4}),
+          ("choose_method", "sent_email", {"browser": 13, "native": 84, "spa": 15}),
+          ("passed_challenge", "choose_method (new flow)", {"browser": 2, "native": 2, "spa": 2}),
+          ("passed_challenge", "redirect (new flow, not fetched)", {"browser": 1, "native": 7, "spa": 1}),
+          ("sent_email", "choose_method (new flow)", {"browser": 2, "native": 2, "spa": 2}),
+          ("sent_email", "passed_challenge", {"browser": 4, "native": 7, "spa": 4}),
+          ("sent_email", "redirect (new flow, not fetched)", {"native": 3}),
+          ("unknown", "error 400", {"native": 1, "spa": 1}), ("unknown", "error 404", {"native": 2, "spa": 2}),
+          ("unknown", "redirect (flow not fetched)", {"browser": 2}),
+          ("unknown", "redirect (new flow, not fetched)", {"browser": 3})]
+
+
+def test_no_edge_label_of_the_state_machine_hides_under_a_box_or_another_label(tmp_path: Path,
+                                                                                chromium_page: Any) -> None:
+    """Measured as Chromium draws it: every label's box clear of every state's box and of every other label, and
+    inside the drawing; the labels are drawn after (over) the boxes."""
+    from kratos_conformance.report.state_machine import render_svg
+
+    page, _ = chromium_page
+    rows = [{"from": a, "to": b, "client_kind": kind, "count": n, "failed": 1 if a == b else 0}
+            for a, b, counts in WALKED for kind, n in counts.items()]
+    path = tmp_path / "state-machine.svg"
+    path.write_text(render_svg(rows), encoding="utf-8")
+    page.goto(path.as_uri())
+    found = page.evaluate("""() => {
+        const svg = document.querySelector('svg#state-machine');
+        const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+        const order = el => Array.prototype.indexOf.call(svg.children, el.closest('svg > *'));
+        return {
+            states: [...svg.querySelectorAll('g.state rect')].map(el => [box(el), order(el)]),
+            labels: [...svg.querySelectorAll('text.edge-label')].map(el => [box(el), order(el), el.textContent]),
+            view: svg.viewBox.baseVal.width,
+        };
+    }""")
+
+    def apart(a: list[float], b: list[float]) -> bool:
+        return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+    labels, states = found["labels"], found["states"]
+    assert len(labels) == len(WALKED) + 2  # the two expected transitions this run never walked say so too
+    assert "native 84 · browser 13 · spa 15" in [text for _, _, text in labels]
+    for box, order, text in labels:
+        assert 0 <= box[0] and box[2] <= found["view"], text
+        for state_box, state_order in states:
+            assert apart(box, state_box), (text, box, state_box)
+            assert order > state_order, text  # drawn over the boxes
+        for other, _, other_text in labels:
+            assert other is box or apart(box, other), (text, other_text)
+
+
 def test_the_summary_shows_what_changed_since_a_previous_report() -> None:
     old = synthetic_report([record("t::a", passed={"VER-GET-200": 1, "VER-CODE-WRONG": 1}),
                             record("t::b", failed=("VER-CODE-LIMIT",), outcome=FAILED)])

@@ -7,7 +7,8 @@ SVG is inlined in ``summary.html`` (whose style sheet carries :data:`STYLE`) and
 ``state-machine.svg`` (with the style inside).
 
 Stable hooks: ``<svg id="state-machine">``, one ``g.state`` per state (``data-state``) and one ``g.edge`` per edge
-(``data-from``, ``data-to``, ``data-count``, ``data-failed``, ``data-exercised``).
+(``data-from``, ``data-to``, ``data-count``, ``data-failed``, ``data-exercised``), drawn under the state boxes;
+each edge's count is a ``text.edge-label`` (same ``data-from`` and ``data-to``) drawn over them, on no box.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ EXPECTED: tuple[tuple[str, str], ...] = (
 KIND_ORDER = ("native", "browser", "spa")
 ROW_Y = (90, 220, 350, 440)
 BOX_H, CHAR_W, GAP, MARGIN = 30, 7.0, 36.0, 20.0
+#: an edge label's height and the width of one of its characters (10 px text, measured generously).
+LABEL_H, LABEL_CHAR_W = 10.0, 6.2
+#: where along an edge (0 its start, 1 its end) its label may sit, in order of preference.
+LABEL_STOPS = (0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85)
 
 
 @dataclass
@@ -77,9 +82,10 @@ def _row(state: str) -> int:
     return 1
 
 
-def _layout(states: Sequence[str]) -> tuple[dict[str, tuple[float, float, float]], float]:
-    """Centre and width of each state's box, and the drawing's width: the flow's states on top, new flows (and
-    unknown) below them, then errors, then redirects; each row centred."""
+def _layout(states: Sequence[str], main_gap: float = 0.0) -> tuple[dict[str, tuple[float, float, float]], float]:
+    """Centre and width of each state's box, and the drawing's width: the flow's states on top (at least
+    ``main_gap`` apart, room for the label between two of them), new flows (and unknown) below them, then errors,
+    then redirects; each row centred."""
     rows: dict[int, list[str]] = defaultdict(list)
     for state in MAIN_STATES:
         rows[0].append(state)
@@ -88,7 +94,8 @@ def _layout(states: Sequence[str]) -> tuple[dict[str, tuple[float, float, float]
             rows[_row(state)].append(state)
     widths = {s: len(s) * CHAR_W + 24 for row in rows.values() for s in row}
     width = max(sum(widths[s] for s in row) + GAP * (len(row) - 1) for row in rows.values()) + 2 * MARGIN
-    width = max(width, 900.0)
+    main_row = sum(widths[s] for s in rows[0]) + (main_gap + GAP) * (len(rows[0]) + 1)
+    width = max(width, main_row, 900.0)
     placed: dict[str, tuple[float, float, float]] = {}
     for row, members in rows.items():
         members = sorted(members, key=lambda s: (s != "unknown", s)) if row else members
@@ -111,30 +118,72 @@ def _anchor(box: tuple[float, float, float], towards: tuple[float, float]) -> tu
     return x + dx * scale, y + dy * scale
 
 
-def _edge_svg(edge: Edge, boxes: Mapping[str, tuple[float, float, float]], bend: float) -> str:
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _edge_geometry(edge: Edge, boxes: Mapping[str, tuple[float, float, float]],
+                   bend: float) -> tuple[str, list[tuple[float, float]]]:
+    """The edge's path and the points along it where its label may sit (in order of preference)."""
     a, b = boxes[edge.source], boxes[edge.target]
-    if edge.source == edge.target:  # a loop above the box
-        x, y, w = a
+    if edge.source == edge.target:  # a loop above the box; the label above the loop
+        x, y, _ = a
         path = (f"M{x - 14:.0f},{y - BOX_H / 2:.0f} C{x - 40:.0f},{y - 62:.0f} {x + 40:.0f},{y - 62:.0f} "
                 f"{x + 14:.0f},{y - BOX_H / 2:.0f}")
-        lx, ly = x, y - 52
-    else:
-        mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
-        length = hypot(b[0] - a[0], b[1] - a[1]) or 1.0
-        cx, cy = mx - (b[1] - a[1]) / length * bend, my + (b[0] - a[0]) / length * bend
-        sx, sy = _anchor(a, (cx, cy))
-        ex, ey = _anchor(b, (cx, cy))
-        path = f"M{sx:.0f},{sy:.0f} Q{cx:.0f},{cy:.0f} {ex:.0f},{ey:.0f}"
-        t = 0.35  # the label sits nearer the start, where edges fanning into one state are still apart
-        lx = (1 - t) ** 2 * sx + 2 * (1 - t) * t * cx + t * t * ex
-        ly = (1 - t) ** 2 * sy + 2 * (1 - t) * t * cy + t * t * ey - 4
-    style = "failing" if edge.failed else ("seen" if edge.total else "missing")
+        return path, [(x, y - 56), (x, y - 68)]
+    mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    length = hypot(b[0] - a[0], b[1] - a[1]) or 1.0
+    cx, cy = mx - (b[1] - a[1]) / length * bend, my + (b[0] - a[0]) / length * bend
+    sx, sy = _anchor(a, (cx, cy))
+    ex, ey = _anchor(b, (cx, cy))
+    path = f"M{sx:.0f},{sy:.0f} Q{cx:.0f},{cy:.0f} {ex:.0f},{ey:.0f}"
+    spots = []
+    for t in LABEL_STOPS:
+        px = (1 - t) ** 2 * sx + 2 * (1 - t) * t * cx + t * t * ex
+        py = (1 - t) ** 2 * sy + 2 * (1 - t) * t * cy + t * t * ey
+        spots += [(px, py - 5), (px, py + LABEL_H + 3)]  # just above the line, then just below it
+    return path, spots
+
+
+def _label_box(text: str, at: tuple[float, float]) -> Box:
+    """Where a label centred on ``at`` (its baseline) is drawn, padded by its halo."""
+    half = len(text) * LABEL_CHAR_W / 2 + 3
+    return at[0] - half, at[1] - LABEL_H - 1, at[0] + half, at[1] + 4
+
+
+def _overlap(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _place_label(text: str, spots: Sequence[tuple[float, float]], taken: list[Box], width: float,
+                 height: float) -> tuple[float, float]:
+    """The first spot whose label covers no state box, no other label and stays inside the drawing; failing that,
+    the spot covering least. The chosen box is added to ``taken``."""
+    def cost(spot: tuple[float, float]) -> float:
+        box = _label_box(text, spot)
+        outside = max(0.0, -box[0]) + max(0.0, box[2] - width) + max(0.0, -box[1]) + max(0.0, box[3] - height)
+        return sum(_overlap(box, other) for other in taken) + outside * 100
+
+    best = min(spots, key=lambda spot: (cost(spot) > 0, cost(spot)))  # min keeps the first of equals
+    taken.append(_label_box(text, best))
+    return best
+
+
+def _style(edge: Edge) -> str:
+    return "failing" if edge.failed else ("seen" if edge.total else "missing")
+
+
+def _edge_svg(edge: Edge, path: str) -> str:
     end, before = _path_end(path)
-    return (f'<g class="edge {style}" data-from="{escape(edge.source)}" data-to="{escape(edge.target)}" '
+    return (f'<g class="edge {_style(edge)}" data-from="{escape(edge.source)}" data-to="{escape(edge.target)}" '
             f'data-count="{edge.total}" data-failed="{edge.failed}" data-exercised="{str(bool(edge.total)).lower()}">'
             f'<title>{escape(edge.source)} → {escape(edge.target)}: {escape(edge.label)}</title>'
-            f'<path d="{path}"/>{_arrowhead(before, end)}'
-            f'<text x="{lx:.0f}" y="{ly:.0f}">{escape(edge.label)}</text></g>')
+            f'<path d="{path}"/>{_arrowhead(before, end)}</g>')
+
+
+def _label_svg(edge: Edge, at: tuple[float, float]) -> str:
+    return (f'<text class="edge-label {_style(edge)}" data-from="{escape(edge.source)}" '
+            f'data-to="{escape(edge.target)}" x="{at[0]:.0f}" y="{at[1]:.0f}" text-anchor="middle">'
+            f'{escape(edge.label)}</text>')
 
 
 def _path_end(path: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -158,26 +207,41 @@ def _arrowhead(before: tuple[float, float], end: tuple[float, float], size: floa
 
 def render_svg(transitions: Iterable[Mapping[str, Any]], *, standalone: bool = True) -> str:
     """The state machine of a report's ``coverage.transitions`` as SVG: a document of its own (``standalone``), or
-    an element for a page whose style sheet has :data:`STYLE`."""
+    an element for a page whose style sheet has :data:`STYLE`.
+
+    Drawn in three layers: the edges' lines, the state boxes over them, and last the edges' labels, each where it
+    covers no box and no other label (with a halo where it crosses a line)."""
     drawn = edges(transitions)
     states = sorted({e.source for e in drawn} | {e.target for e in drawn})
-    boxes, width = _layout(states)
+    between_main = [e for e in drawn if e.source != e.target and {e.source, e.target} <= set(MAIN_STATES)]
+    boxes, width = _layout(states, main_gap=max((len(e.label) for e in between_main), default=0) * LABEL_CHAR_W)
+    height = ROW_Y[-1] + 40
     seen_pairs = {(e.source, e.target) for e in drawn}
-    parts = []
+    lines, labels, geometry = [], [], []
     for edge in drawn:
         bend = 28.0 if (edge.target, edge.source) in seen_pairs else 14.0
-        parts.append(_edge_svg(edge, boxes, bend))
+        path, spots = _edge_geometry(edge, boxes, bend)
+        lines.append(_edge_svg(edge, path))
+        geometry.append((edge, spots))
+    taken: list[Box] = [(x - w / 2, y - BOX_H / 2, x + w / 2, y + BOX_H / 2) for x, y, w in boxes.values()]
+    def crowded_first(pair: tuple[Edge, list[tuple[float, float]]]) -> tuple[bool, bool]:
+        """The main row's edges, then the loops: their labels have the fewest places to go."""
+        return pair[0] not in between_main, pair[0].source != pair[0].target
+
+    for edge, spots in sorted(geometry, key=crowded_first):
+        labels.append(_label_svg(edge, _place_label(edge.label, spots, taken, width, height)))
+    boxes_svg = []
     for state in states:
         x, y, w = boxes[state]
         kind = "main" if state in MAIN_STATES else "error" if state.startswith("error") else "other"
-        parts.append(f'<g class="state {kind}" data-state="{escape(state)}"><rect x="{x - w / 2:.0f}" '
-                     f'y="{y - BOX_H / 2:.0f}" width="{w:.0f}" height="{BOX_H}" rx="6"/>'
-                     f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{escape(state)}</text></g>')
-    height = ROW_Y[-1] + 40
+        boxes_svg.append(f'<g class="state {kind}" data-state="{escape(state)}"><rect x="{x - w / 2:.0f}" '
+                         f'y="{y - BOX_H / 2:.0f}" width="{w:.0f}" height="{BOX_H}" rx="6"/>'
+                         f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{escape(state)}</text></g>')
     inline_style = f"<style>{STYLE}</style>" if standalone else ""
     size = f'width="{width:.0f}" height="{height}"' if standalone else 'width="100%"'
     return (f'<svg id="state-machine" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height}" '
-            f'{size} role="img" aria-label="verification state machine">{inline_style}{"".join(parts)}</svg>')
+            f'{size} role="img" aria-label="verification state machine">{inline_style}'
+            f'{"".join(lines)}{"".join(boxes_svg)}{"".join(labels)}</svg>')
 
 
 #: how the state machine looks (scoped to #state-machine, so the summary page can carry it in its style sheet).
@@ -186,8 +250,9 @@ STYLE = ("#state-machine text{font:11px system-ui,sans-serif;fill:#1d2330}"
          "#state-machine .state.main rect{fill:#dff3e4;stroke:#1f7a3d}"
          "#state-machine .state.error rect{fill:#fdece9;stroke:#b42318}"
          "#state-machine .edge path{fill:none;stroke:#4a6fa5;stroke-width:1.4}#state-machine .head{fill:#4a6fa5}"
-         "#state-machine .edge text{font-size:10px;fill:#33415c}"
+         "#state-machine .edge-label{font-size:10px;fill:#33415c;paint-order:stroke;stroke:#fff;stroke-width:3px;"
+         "stroke-linejoin:round}"
          "#state-machine .edge.failing path{stroke:#b42318;stroke-width:2.2}#state-machine .edge.failing .head"
-         "{fill:#b42318}#state-machine .edge.failing text{fill:#b42318;font-weight:600}"
+         "{fill:#b42318}#state-machine .edge-label.failing{fill:#b42318;font-weight:600}"
          "#state-machine .edge.missing path{stroke:#999;stroke-dasharray:5 4}#state-machine .edge.missing .head"
-         "{fill:#999}#state-machine .edge.missing text{fill:#888}")
+         "{fill:#999}#state-machine .edge-label.missing{fill:#888}")
