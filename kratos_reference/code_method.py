@@ -110,6 +110,13 @@ class CodeMethod:
 
     # --- the code ---------------------------------------------------------------------------------------
 
+    def use_up(self, flow_id: str, code: str) -> None:
+        """Mark the flow's ``code`` used without passing the challenge (only the head_link_consumes_code fault
+        calls it: a link scanner's HEAD spending the user's code)."""
+        row = self.storage.find_code(flow_id, self._hash(flow_id, code))
+        if row is not None:
+            self.storage.use_code(row["id"], self.kit.clock())
+
     def _hash(self, flow_id: str, code: str) -> str:
         return hashlib.sha256(f"{flow_id}:{code}".encode()).hexdigest()
 

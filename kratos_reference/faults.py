@@ -111,6 +111,9 @@ _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
 _fault("head_link_verifies", CODE,
        "a HEAD on the emailed code link (what link scanners send) verifies the address instead of being refused")
+_fault("head_link_consumes_code", CODE,
+       "a HEAD on the emailed code link is refused but uses the code up: the user, coming after the scanner, "
+       "cannot verify with it")
 # --- CSRF and cookies ----------------------------------------------------------------------------------------
 _fault("api_flow_browser_headers_accepted", BOTH,
        "API-flow email submissions that carry a Cookie or an Origin header (a browser) are accepted")
@@ -196,8 +199,14 @@ _fault("address_update_conflict", BOTH,
 _fault("resend_drops_old_code_late", CODE,
        "a resend answers before it drops the flow's old code (a moment later): the old code, sent right after the "
        "resend was answered, still verifies")
+_fault("crlf_header_split", BOTH,
+       "a query value (return_to, id) of a flow's init or fetch is echoed into a header unescaped: a CR LF in it "
+       "starts a header of its own (response splitting)")
 _fault("host_header_links", BOTH,
        "the mailed link is built from the request's X-Forwarded-Host or Host header instead of the public URL")
+_fault("host_header_action", BOTH,
+       "the flow an email submission answers has its ui.action built from the request's X-Forwarded-Host or Host "
+       "header instead of the public URL")
 _fault("return_to_prefix_match", BOTH,
        "return_to is accepted when its text merely starts with an allowed URL's scheme and host "
        "(https://allowed@evil/, https://allowed.evil/ pass)")

@@ -119,7 +119,11 @@ class FlowKit:
             if "ui_redirect_without_flow_id" in self.config.faults:
                 return Outcome(303, location=self.config.effective_ui_url)
             return Outcome(303, location=self.ui_location(flow.id), headers=dict(flow.answer_headers))
-        return Outcome(200, self.flow_json(flow, transient_payload), headers=dict(flow.answer_headers))
+        body = self.flow_json(flow, transient_payload)
+        forged = _forged_host(req)
+        if "host_header_action" in self.config.faults and forged:
+            body["ui"]["action"] = urlsplit(body["ui"]["action"])._replace(netloc=forged).geturl()
+        return Outcome(200, body, headers=dict(flow.answer_headers))
 
     def check_return_to(self, raw: str) -> str:
         """The allow-listed return_to, or ReturnToForbidden."""
@@ -132,7 +136,7 @@ class FlowKit:
 
     def link_base(self, req: ClientRequest) -> str:
         """Where mailed links point: the public URL (or, with host_header_links, what the request's headers say)."""
-        forged = req.headers.get("x-forwarded-host") or req.headers.get("host")
+        forged = _forged_host(req)
         if "host_header_links" in self.config.faults and forged:
             return f"{urlsplit(self.config.public_url).scheme}://{forged}/"
         return self.config.public_url
@@ -249,3 +253,8 @@ class FlowKit:
         flow.ui = {"action": continue_url, "method": "POST" if "continue_via_post" in self.config.faults else "GET",
                    "nodes": nodes.passed_challenge_nodes(token, href, group), "messages": [success]}
         self.storage.update_flow(flow)
+
+
+def _forged_host(req: ClientRequest) -> str | None:
+    """The host a request's X-Forwarded-Host or Host header names (what the host_header_* faults trust)."""
+    return req.headers.get("x-forwarded-host") or req.headers.get("host")

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from . import api_errors, csrf, ui
 from .bodies import CODE_SCHEMA, LINK_SCHEMA, Decoded, decode
+from .code_method import CodeMethod
 from .config import ReferenceConfig
 from .flow_model import ClientRequest, Outcome
 from .flows import VerificationService
@@ -127,6 +128,17 @@ def _refused_body(faults: frozenset[str], request: Request, body: bytes) -> Resp
     return None
 
 
+def _split_into_headers(request: Request, response: Response) -> None:
+    """The crlf_header_split fault: a query value echoed into a header unescaped, so that every line after a CR LF
+    in it arrives as a header of its own (HTTP response splitting). The HTTP server here refuses CR and LF in a
+    header value, so the fault writes the headers the split would have made."""
+    for _, value in request.query_params.multi_items():
+        for line in value.replace("\r\n", "\n").split("\n")[1:]:
+            name, colon, rest = line.partition(":")
+            if colon and name.strip():
+                response.headers.append(name.strip(), rest.strip())
+
+
 def decode_submission(service: VerificationService, request: Request, body: bytes) -> Decoded:
     """Decode a submission (POST body, or the query of GET and HEAD) against the configured method's schema."""
     http_method = request.method.upper()
@@ -144,7 +156,10 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
     def flow_route(call: Callable[[ClientRequest], Outcome]) -> Callable[[Request], object]:
         async def endpoint(request: Request) -> Response:
             outcome = await run_in_threadpool(call, client_request(request))
-            return outcome_response(service, outcome, request.method)
+            response = outcome_response(service, outcome, request.method)
+            if "crlf_header_split" in config.faults:
+                _split_into_headers(request, response)
+            return response
         return endpoint
 
     async def submit(request: Request) -> Response:
@@ -157,6 +172,10 @@ def public_routes(service: VerificationService) -> list[BaseRoute]:
         refused = _refused_body(config.faults, request, body)
         if refused is not None:
             return refused
+        if (request.method == "HEAD" and "head_link_consumes_code" in config.faults
+                and isinstance(service.method, CodeMethod)):
+            await run_in_threadpool(service.method.use_up, request.query_params.get("flow", ""),
+                                    request.query_params.get("code", ""))
         decoded = decode_submission(service, request, body)
         outcome = await run_in_threadpool(service.submit, client_request(request), decoded)
         return outcome_response(service, outcome, request.method)

@@ -27,9 +27,6 @@ TIME_BUDGET_SECONDS = 600
 UNPROVEN_BY_DESIGN: dict[str, str] = {
     "VER-FUZZ-NEGATIVE-REJECTED": "a fuzzing verdict: a fault that accepts a request the contract forbids is caught "
                                   "by the scenario of that request first",
-    "VER-INJECT-CRLF": "the reference target's HTTP server refuses to write CR or LF into a header, so a fault "
-                       "cannot put them there (tests/test_hostile_server.py shows the check failing on a proxy that "
-                       "echoes return_to into a header)",
 }
 DEFAULT_REPORT_DIR = Path("reports/mutation")
 DEFAULT_FUZZ_BUDGET = "smoke"

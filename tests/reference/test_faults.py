@@ -319,6 +319,12 @@ def probe_head_link_verifies(target: RunningTarget, sink: SmtpSink) -> Any:
     return get_identity(target.admin_url, identity_id)["verifiable_addresses"][0]["verified"]
 
 
+def probe_head_link_consumes_code(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    httpx.head(target.public_url + "self-service/verification", params={"flow": flow["id"], "code": code})
+    return _submit_code(flow, code).json().get("state")
+
+
 def probe_code_submission_csrf_checked(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     create_identity(target.admin_url, email)
@@ -455,6 +461,20 @@ def probe_host_header_links(target: RunningTarget, sink: SmtpSink) -> Any:
     httpx.post(flow["ui"]["action"], json={"method": "code", "email": email},
                headers={**JSON, "X-Forwarded-Host": "evil.example"})
     return sink.wait_for(email).link.startswith(target.public_url)
+
+
+def probe_host_header_action(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flow = _api_flow(target).json()
+    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": email},
+                        headers={**JSON, "X-Forwarded-Host": "evil.example"})
+    return answer.json()["ui"]["action"].startswith(target.public_url)
+
+
+def probe_crlf_header_split(target: RunningTarget, sink: SmtpSink) -> Any:
+    answer = _api_flow(target, return_to="https://app.example.com/\r\nX-Injected: yes")
+    return answer.headers.get("x-injected")
 
 
 def probe_return_to_prefix_match(target: RunningTarget, sink: SmtpSink) -> Any:
@@ -692,6 +712,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "address_update_conflict": (probe_address_update_conflict, {}, 2),
     "link_token_short": (probe_link_token_short, {"method": "link"}, 32),
     "head_link_verifies": (probe_head_link_verifies, {}, False),
+    "head_link_consumes_code": (probe_head_link_consumes_code, {}, "passed_challenge"),
     "code_submission_csrf_checked": (probe_code_submission_csrf_checked, {}, 200),
     "api_init_sets_csrf_cookie": (probe_api_init_sets_csrf_cookie, {}, False),
     "get_flow_csrf_unchecked": (probe_get_flow_csrf_unchecked, {}, 403),
@@ -713,6 +734,8 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "race_link_single_use": (probe_race_link_single_use, {"method": "link"}, 1),
     "race_attempt_count": (probe_race_attempt_count, {}, True),
     "host_header_links": (probe_host_header_links, {}, True),
+    "host_header_action": (probe_host_header_action, {}, True),
+    "crlf_header_split": (probe_crlf_header_split, {}, None),
     "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
                                400),
     "timing_leak": (probe_timing_leak, {}, True),
