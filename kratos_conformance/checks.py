@@ -12,7 +12,7 @@ import contextvars
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from .catalog import Requirement, requirement
@@ -31,6 +31,9 @@ from .response_rules import (
     is_csrf_cookie,
     under,
 )
+
+if TYPE_CHECKING:
+    from .target import Target
 
 
 class RequirementFailure(AssertionError):
@@ -328,21 +331,41 @@ def node_message(f: Flow, node_name: str, message_id: int, req: str, ex: Exchang
            name="node_message")
 
 
-def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool, ui_url: str | None,
-                       learned: bool = False, json_status: int = 200) -> None:
-    """A JSON client gets ``json_status`` with the flow; a browser is sent back to ``<ui_url>?flow=<flow_id>``
-    (``learned``: see :func:`redirect`)."""
+def redirect_to_ui(ex: Exchange, req: str, target: Target, *, query: dict[str, str] | None = None) -> str:
+    """:func:`redirect` to the target's verification UI (as given, or learned from its redirects); the Location."""
+    return redirect(ex, req, target.ui_url, query=query, learned=target.learned("ui_url"))
+
+
+def redirect_to_error_ui(ex: Exchange, req: str, target: Target) -> str:
+    """:func:`redirect` to the target's error UI (as given, or learned from its redirects); the Location."""
+    return redirect(ex, req, target.error_ui_url, learned=target.learned("error_ui_url"))
+
+
+def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool, target: Target,
+                       json_status: int = 200) -> None:
+    """A JSON client gets ``json_status`` with the flow; a browser is sent back to the target's UI with
+    ``?flow=<flow_id>`` (:func:`redirect_to_ui`)."""
     if wants_json:
         status(ex, json_status, req)
     else:
-        redirect(ex, req, ui_url, query={"flow": flow_id}, learned=learned)
+        redirect_to_ui(ex, req, target, query={"flow": flow_id})
+
+
+def _address(address: Any) -> str:
+    return f"address verified={address.verified} status={address.status!r} verified_at={address.verified_at!r}"
 
 
 def address_verified(address: Any, ex: Exchange, req: str) -> None:
     """A verifiable address read from the admin API is verified: verified true, status completed, verified_at set."""
     expect(req, bool(address.verified) and address.status == "completed" and bool(address.verified_at),
-           f"address verified={address.verified} status={address.status!r} verified_at={address.verified_at!r}", ex,
-           name="address_verified")
+           _address(address), ex, name="address_verified")
+
+
+def address_not_verified(address: Any, ex: Exchange, req: str, *, after: str) -> None:
+    """A verifiable address read from the admin API is still unverified ``after`` something that must not verify
+    it (a wrong code, a HEAD, an unknown token...)."""
+    expect(req, not address.verified, f"{after} verified the address: {_address(address)}", ex,
+           name="address_not_verified")
 
 
 def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> dict[str, Any]:

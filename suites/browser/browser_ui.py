@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -32,6 +32,7 @@ from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Inbox, Mail, MailSource
 from kratos_conformance.response_rules import under
 from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target
+from kratos_conformance.verifier import query_param
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; playwright is optional
     from playwright.sync_api import Locator, Page, Response
@@ -52,11 +53,6 @@ _BLOCKING_FIELDS_JS = """b => (!b.form || b.formNoValidate || b.form.noValidate)
 
 class UiWarning(UserWarning):
     """The UI under test makes a person's step harder than the flow requires (not a server defect)."""
-
-
-def query_param(url: str | None, name: str) -> str | None:
-    values = parse_qs(urlsplit(url or "").query).get(name)
-    return values[0] if values else None
 
 
 def exchange_of(response: Response) -> Exchange:
@@ -288,22 +284,26 @@ class BrowserUi:
                                        wait=self.target.mail_timeout, flow_id=flow_id)
 
     # -- outcomes ------------------------------------------------------------------------------------------------
-    def _ended_on_the_ui(self, req: str, nav: Nav) -> None:
-        """The browser ended on the target's UI (the page it shows, after every redirect; the Location of each
-        redirect is the contract judge's)."""
-        if self.target.ui_url:
-            checks.expect(req, under(nav.url, self.target.ui_url),
-                          f"the browser ended at {nav.url}, not the UI {self.target.ui_url}", *nav.exchanges,
-                          name=checks.check_name("ended_on_the_ui", learned=self.target.learned("ui_url")))
+    def _ended_on_the_ui(self, req: str, nav: Nav, location: str) -> None:
+        """The browser ended on the target's UI (the page it shows, after every redirect): under the UI URL, or,
+        when that is unknown, under the first redirect's ``location`` (its path, without the query)."""
+        ui_url = self.target.ui_url or urlsplit(location)._replace(query="", fragment="").geturl()
+        learned = self.target.learned("ui_url") or not self.target.ui_url
+        checks.expect(req, bool(ui_url) and under(nav.url, ui_url),
+                      f"the browser ended at {nav.url}, not the UI {ui_url or '(no redirect named one)'}",
+                      *nav.exchanges, name=checks.check_name("ended_on_the_ui", learned=learned))
 
     def expect_redirected_to_ui(self, req: str, nav: Nav, *, flow_id: str | None = None,
                                 new_flow_instead_of: str | None = None) -> None:
-        """The first response of ``nav`` was a 303 and the browser ended on the UI with the expected flow."""
+        """The first response of ``nav`` was a 303 to the UI (with ``?flow=<flow_id>`` when given:
+        :func:`checks.redirect_to_ui`), and the browser ended on the UI showing the expected flow."""
         first = nav.first
-        checks.expect(req, first is not None and first.status == 303,
-                      f"expected the {first.method if first else ''} to be answered 303, got "
-                      f"{first.status if first else 'nothing'}", *nav.exchanges)
-        self._ended_on_the_ui(req, nav)
+        if first is None:
+            checks.expect(req, False, f"the browser got no answer on its way to {nav.url}")
+            return
+        location = checks.redirect_to_ui(first, req, self.target,
+                                         query={"flow": flow_id} if flow_id is not None else None)
+        self._ended_on_the_ui(req, nav, location)
         if flow_id is not None:
             checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",
                           *nav.exchanges)

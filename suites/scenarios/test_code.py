@@ -48,15 +48,13 @@ def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: A
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     step = verifier.submit_code(flow, wrong_code(mail.code))
-    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
-                              learned=target.learned("ui_url"))
+    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, target=target)
     checks.expect(req, step.flow is not None and step.flow.id == flow.id, "a wrong code replaced the flow",
                   step.exchange)
     assert step.flow is not None
     checks.flow_state(step.flow, "sent_email", req, step.exchange)
     checks.flow_messages(step.flow, [ids.CODE_INVALID_OR_USED], req, step.exchange)
-    address, ex = admin.address(identity)
-    checks.expect(req, not address.verified, "a wrong code verified the address", ex)
+    checks.address_not_verified(*admin.address(identity), req, after="a wrong code")
 
 
 @pytest.mark.requirement("VER-CODE-OTHER-FLOW")
@@ -93,7 +91,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
                       "410 without error.id self_service_flow_replaced and use_flow_id", ex)
         new_id = str(doc["use_flow_id"])
     else:
-        checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+        checks.redirect_to_ui(ex, req, target)
         new_id = str(query_param(ex.location, "flow"))
     new = verifier.fetch(new_id)
     checks.expect(req, new.id != flow.id and new.type == flow.type, "the new flow is not a fresh one of the same type",
@@ -112,8 +110,7 @@ def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, 
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     step = verifier.submit_code(flow, str(mail.code))
-    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
-                              learned=target.learned("ui_url"))
+    checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, target=target)
     passed = checks.came_back(step.flow, req, step.exchange)
     checks.flow_state(passed, "passed_challenge", req, step.exchange)
     checks.flow_messages(passed, [ids.VERIFIED], req, step.exchange)
@@ -157,7 +154,7 @@ def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admi
         checks.status(ex, 410, req)
         new_id = str((ex.json() or {}).get("use_flow_id"))
     else:
-        checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+        checks.redirect_to_ui(ex, req, target)
         new_id = str(query_param(ex.location, "flow"))
     checks.expect(req, new_id not in ("", "None", flow.id), "no new flow id was given", ex)
     new = verifier.fetch(new_id)
@@ -174,14 +171,13 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
     link = mail.verification_link
     checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
     ex = verifier.client.open(str(link))
-    checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"), query={"flow": flow.id})
+    checks.redirect_to_ui(ex, req, target, query={"flow": flow.id})
     fetched = verifier.client.get_flow(flow.id)  # the user's flow, as it reads now
     after = checks.flow(fetched, req, state="sent_email")
     code_node = after.node("code")
     checks.expect(req, code_node is not None and code_node.value == mail.code, "the code node is not pre-filled",
                   fetched)
-    address, admin_ex = admin.address(identity)
-    checks.expect(req, not address.verified, "opening the link verified the address", admin_ex)
+    checks.address_not_verified(*admin.address(identity), req, after="opening the link")
 
 
 @pytest.mark.requirement("VER-CODE-LINK-HEAD")
@@ -196,8 +192,7 @@ def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin
     scanner = make_client("browser")  # a mail scanner or link preview: a client of its own
     ex = scanner.request("HEAD", str(link))
     checks.expect(req, ex.status < 500, f"HEAD on the emailed link answered {ex.status}", ex)
-    address, admin_ex = admin.address(identity)
-    checks.expect(req, not address.verified, "a HEAD on the emailed link verified the address", admin_ex)
+    checks.address_not_verified(*admin.address(identity), req, after="a HEAD on the emailed link")
     checks.flow(verifier.client.get_flow(flow.id), req, state="sent_email")  # the user's flow, as it reads now
     # nor did it use up the code: the user, coming after the scanner, still verifies with it
     after = verifier.submit_code(flow, str(mail.code))
@@ -230,12 +225,11 @@ def test_expired_code_starts_over_with_4070005(expired_challenges: ExpiringChall
                       f"error.id is {ex.error_id!r}, not self_service_flow_expired", ex)
         new_id = str(doc.get("use_flow_id"))
     else:
-        location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+        location = checks.redirect_to_ui(ex, req, target)
         new_id = str(query_param(location, "flow"))
     checks.expect(req, new_id not in ("", "None", flow.id), f"no new flow was named: {new_id!r}", ex)
     new = verifier.fetch(new_id, cookies_of=ex)
     checks.expect(req, new.type == flow.type, f"the new flow is of type {new.type!r}, not {flow.type!r}", ex)
     checks.flow_state(new, "choose_method", req, ex)
     checks.flow_messages(new, [ids.FLOW_EXPIRED], req, ex)
-    address, admin_ex = admin.address(sent.identity)
-    checks.expect(req, not address.verified, "an expired code verified the address", admin_ex)
+    checks.address_not_verified(*admin.address(sent.identity), req, after="an expired code")

@@ -24,7 +24,7 @@ def _refused(verifier: Verifier, ex: Exchange, req: str, target: Target) -> None
         checks.status(ex, 403, req)
         checks.error(ex, req, code=403, error_id="security_csrf_violation")
     else:
-        location = checks.redirect(ex, req, target.error_ui_url, learned=target.learned("error_ui_url"))
+        location = checks.redirect_to_error_ui(ex, req, target)
         checks.expect("VER-SUBMIT-ERROR-UI-ID", bool(query_param(location, "id")),
                       "the error UI Location carries no ?id=<error id>", ex)
 

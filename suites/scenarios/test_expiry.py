@@ -68,7 +68,7 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired: ExpiringFlows, t
     if verifier.kind.wants_json:
         location = checks.redirect(ex, req, target.public("self-service/verification/flows"))
     else:
-        location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+        location = checks.redirect_to_ui(ex, req, target)
     new_id = query_param(location, "id") or query_param(location, "flow")
     checks.expect(req, bool(new_id) and new_id != e.flow.id, f"the redirect keeps the old flow: {new_id!r}", ex)
     new = verifier.fetch(str(new_id), cookies_of=ex)

@@ -25,7 +25,7 @@ def test_native_app_creates_an_api_flow_without_cookies(native: Client, req: str
 @pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-INIT-CSRF-COOKIE")
 def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target, req: str) -> None:
     ex = browser.init()
-    location = checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"))
+    location = checks.redirect_to_ui(ex, req, target)
     flow_id = query_param(location, "flow")
     checks.expect(req, bool(flow_id), "Location has no ?flow=<id>", ex)
     checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)

@@ -26,8 +26,7 @@ def test_valid_email_moves_the_flow_to_sent_email_and_mails_the_address(
     flow = verifier.new_flow()
     step = verifier.submit_email(flow, identity.email)
     checks.answered_with_flow(step.exchange, flow.id, req if verifier.kind.wants_json else "VER-SUBMIT-BROWSER-303",
-                              wants_json=verifier.kind.wants_json, ui_url=target.ui_url,
-                              learned=target.learned("ui_url"))
+                              wants_json=verifier.kind.wants_json, target=target)
     sent = checks.came_back(step.flow, req, step.exchange)
     checks.flow_state(sent, "sent_email", req, step.exchange)
     checks.flow_messages(sent, [ids.SENT[active_method]], req, step.exchange)
@@ -62,8 +61,7 @@ def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
     api_flow = Verifier(make_client("native"), target, verifier.mail, verifier.method).new_flow()
     address = f"x-{uuid.uuid4().hex[:8]}@conformance.test"
     ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, address))
-    checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"),
-                    query={"flow": api_flow.id})
+    checks.redirect_to_ui(ex, req, target, query={"flow": api_flow.id})
 
 
 def _validation_error(verifier: Verifier, flow: Flow, body: dict[str, Any], req: str, target: Target) -> Step:
@@ -75,7 +73,7 @@ def _validation_error(verifier: Verifier, flow: Flow, body: dict[str, Any], req:
     if verifier.kind.wants_json:
         checks.status(ex, 400, req)
         return Step(ex, checks.flow(ex, req))
-    checks.redirect(ex, req, target.ui_url, learned=target.learned("ui_url"), query={"flow": flow.id})
+    checks.redirect_to_ui(ex, req, target, query={"flow": flow.id})
     fetched = verifier.client.get_flow(flow.id)
     return Step(fetched, checks.flow(fetched, req))
 
@@ -162,7 +160,7 @@ def test_malformed_json_is_400_never_a_server_error(verifier: Verifier, body: by
 
 def _to_error_ui(ex: Exchange, req: str, target: Target) -> None:
     """303 to the error UI, with the id of the error the UI is to show."""
-    location = checks.redirect(ex, req, target.error_ui_url, learned=target.learned("error_ui_url"))
+    location = checks.redirect_to_error_ui(ex, req, target)
     error_id = query_param(location, "id")
     checks.expect("VER-SUBMIT-ERROR-UI-ID", _is_uuid(error_id), f"the error UI Location carries no ?id=<uuid>: "
                   f"id={error_id!r}", ex)
