@@ -10,9 +10,11 @@ STAMP   := $(VENV)/.installed
 REPORTS ?= reports
 METHODS ?= code,link
 # A deployed server: make conformance TARGET=https://id.example.com/ ADMIN=https://admin.example.com/ MAIL=mailpit:URL
+# (PROFILE=kratos-v26 names its Kratos release; unset, the server's admin/version does, or no release is assumed)
 TARGET  ?=
 ADMIN   ?=
 MAIL    ?=
+PROFILE ?=
 
 # pytest caches its assertion-rewritten modules (schemathesis, hypothesis) as bytecode; a shell that forbids
 # bytecode makes every run rewrite them again (seconds per run).
@@ -40,7 +42,7 @@ ifeq ($(strip $(TARGET)),)
 	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) --report-dir $(REPORTS)
 else
 	$(PY) -m kratos_conformance run --suite all --public-url $(TARGET) $(if $(ADMIN),--admin-url $(ADMIN)) \
-	  $(if $(MAIL),--mail-source $(MAIL)) --report-dir $(REPORTS)
+	  $(if $(MAIL),--mail-source $(MAIL)) $(if $(PROFILE),--profile $(PROFILE)) --report-dir $(REPORTS)
 endif
 
 test: lint browser

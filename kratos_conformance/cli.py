@@ -40,7 +40,7 @@ from .explain import explain
 from .mail import open_mail_source, parse_mail_source
 from .options import ENV_PREFIX, OPTIONS, OPTIONS_BY_DEST, PreviousReport, RunOptions, parse_options, raw_options
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
-from .profiles import get_profile
+from .profiles import choose_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
 from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
@@ -320,7 +320,9 @@ def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "", *, fin
     failed = [r["id"] for r in doc["requirements"] if r["status"] == FAILED]
     written = [report_dir / REPORT_NAME, report_dir / SUMMARY_NAME]
     written += [p for p in (report_dir / "junit.xml", report_dir / "allure") if p.exists()]
-    lines = verdict_lines(Verdict(**doc["verdict"]), doc["counts"], failed, doc["unexpectedly_passing"], written)
+    tolerated = [r["id"] for r in doc["requirements"] if r.get("known_defects")]
+    lines = verdict_lines(Verdict(**doc["verdict"]), doc["counts"], failed, doc["unexpectedly_passing"], written,
+                          tolerated=tolerated, profile=str(doc.get("profile") or ""))
     if label:
         lines[0] = f"{lines[0]}  [{label}]"
     print("\n".join(lines), flush=True)
@@ -457,7 +459,8 @@ def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, 
         if findings.method not in ("code", "link"):
             raise CannotJudge("cannot tell the server's method: its verification mail shows neither a code nor a link")
         target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
-                        profile=get_profile(opts.profile), wait_budget=opts.wait_budget,
+                        profile=choose_profile(opts.profile, findings.release, opts.known_defects)[0],
+                        wait_budget=opts.wait_budget,
                         mail_timeout=opts.mail_timeout, challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url,
                         error_ui_url=opts.error_ui_url, return_to=opts.return_to,
                         identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,

@@ -73,9 +73,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "schema's verifiable email trait alone), e.g. '{\"email\": \"{email}\", \"name\": \"Test\"}'"),
     OptionSpec("mail-source", "where mail is read: smtp-sink[://HOST:PORT] (built in), mailpit:URL, mailhog:URL, "
                "mailslurper:URL or maildev:URL", "smtp-sink"),
-    OptionSpec("profile", f"release profile: {', '.join(PROFILES)}", DEFAULT_PROFILE),
+    OptionSpec("profile", f"release profile: {', '.join(PROFILES)} (unset: the release the admin API's "
+               f"admin/version names, else {DEFAULT_PROFILE} with its known defects not tolerated)"),
     OptionSpec("known-defects", "tolerate (the release's own measured defects, listed with its profile, are "
-               "reported, not failed) or fail (held to the requirement like any other server)", "tolerate"),
+               "reported, not failed) or fail (held to the requirement like any other server); unset: tolerated "
+               "when --profile or the server's admin/version names the release, else failed"),
     OptionSpec("run-profile", "how much to run: smoke (a happy path per client kind and the statuses that gate "
                "deploys, seconds), default, deep (more fuzzing)", "default"),
     OptionSpec("fuzz-budget", "fuzzing budget: smoke, default or deep (unset: the --run-profile's)"),
@@ -145,8 +147,8 @@ class RunOptions:
     mail_source: str
     identity_schema: str | None
     identity_traits: str | None
-    profile: str
-    known_defects: str
+    profile: str | None
+    known_defects: str | None
     run_profile: str
     fuzz_budget: str | None
     fuzz_seed: str | None
@@ -309,9 +311,9 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
                                  admin=raw["admin_url"] is not None),
         identity_schema=raw["identity_schema"] or None,
         identity_traits=_traits(raw["identity_traits"]),
-        profile=_choice("profile", raw["profile"], list(PROFILES)),
-        known_defects=_choice("known-defects", (raw["known_defects"] or "tolerate").strip().lower(),
-                              ("tolerate", "fail")),
+        profile=_choice("profile", raw["profile"], list(PROFILES)) if raw["profile"] else None,
+        known_defects=(_choice("known-defects", raw["known_defects"].strip().lower(), ("tolerate", "fail"))
+                       if raw["known_defects"] else None),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
         fuzz_budget=_choice("fuzz-budget", raw["fuzz_budget"].strip().lower(), FUZZ_BUDGETS)
         if raw["fuzz_budget"] else None,

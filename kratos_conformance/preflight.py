@@ -39,12 +39,14 @@ from .expiry import expiry_plan
 from .flow_document import Flow
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
+from .profiles import choose_profile
 from .redact import redact_url
 from .response_rules import cookie_attributes, is_csrf_cookie
 from .target import API_INIT, BROWSER_INIT, SUBMIT
 from .ui_server import served_urls
 
-#: the longest the preflight waits for its mail (the whole preflight must end within seconds).
+#: the longest the preflight waits for its mail unless ``--mail-timeout`` is given (the whole preflight must end
+#: within seconds; a courier known to be slower is waited for as long as the option says).
 MAIL_WAIT = 7.0
 #: a given code/link lifespan is cross-checked when it ends within this many seconds of asking for the mail (so the
 #: whole preflight, a failing cross-check included, ends within 10 s)
@@ -81,6 +83,12 @@ class Findings:
     #: the method the mailed challenge shows (a token link: link, a code: code); without a mail round trip, a new
     #: flow's ``active`` (judging other flows' ``active`` against it shows only that they agree); None if neither.
     method: str | None = None
+
+    @property
+    def release(self) -> str | None:
+        """The release the server's admin API names (``admin/version``), if it names one."""
+        found = self.settings.get("release")
+        return str(found.value) if found is not None else None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -198,6 +206,19 @@ class _Preflight:
             raise CannotJudge(f"no admin API at --admin-url {self.options.admin_url} (GET admin/identities "
                               f"answered {answer.status_code}): give the admin API's base URL")
 
+    def release(self) -> str | None:
+        """The release the admin API names (Kratos answers ``admin/version`` with ``{"version": "v26.2.0"}``;
+        ``master`` from a build without its version stamped); None when it names none. Never ends the run."""
+        answer = self.get(self.admin, self.admin_base + "admin/version", "admin API")
+        try:
+            version = answer.json().get("version") if answer.status_code == 200 else None
+        except (ValueError, AttributeError):
+            version = None
+        if not isinstance(version, str) or not version:
+            return None
+        self.settings["release"] = Setting(version, "learned")
+        return version
+
     # -- 4: the identity schema and a test identity --------------------------------------------------------------
     def identity_template(self) -> tuple[str, dict[str, Any]]:
         given_schema, given_traits = self.options.identity_schema, parse_traits_template(self.options.identity_traits)
@@ -272,12 +293,14 @@ class _Preflight:
         body = {"method": flow.active if flow.active in ("code", "link") else "code", "email": address}
         answer = self.get(self.http, self.public + SUBMIT, "target", method="POST", params={"flow": flow.id},
                           json=body)
-        wait = min(self.options.mail_timeout, MAIL_WAIT)
+        given = "mail_timeout" in self.options.given
+        wait = self.options.mail_timeout if given else min(self.options.mail_timeout, MAIL_WAIT)
         try:  # the mail of the flow the submission went on with (not a welcome mail to the same address)
             mail = Inbox(self.mail).next_mail(address, timeout=wait, flow_id=_flow_id(answer) or flow.id)
         except MailNotReceived:
-            raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s: "
-                              f"{_where_mail_goes(self.options)}") from None
+            longer = "" if given else f" (a courier slower than {wait:g}s: give --mail-timeout SECONDS)"
+            raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s"
+                              f"{longer}: {_where_mail_goes(self.options)}") from None
         return flow, mail, started, time.monotonic() - started
 
     def challenge_outlived(self, flow: Flow, mail: Mail, asked_at: float) -> str | None:
@@ -372,8 +395,10 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             check.verification_ui()
         schema_id, traits, seconds, method = "default", {"email": EMAIL_PLACEHOLDER}, None, None
         unchecked: str | None = "no --admin-url: no seeded address to mail a code to"
+        release = None
         if options.admin_url:
             check.admin_api()
+            release = check.release()
             schema_id, traits = check.identity_template()
             identity_id, address = check.test_identity(schema_id, traits)
             try:
@@ -400,6 +425,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             plan += f"; --challenge-lifespan {options.challenge_lifespan:g}s taken as given, not cross-checked: " \
                     f"{unchecked}"
         say(f"preflight: {plan}")
+        say(f"preflight: {choose_profile(options.profile, release, options.known_defects)[1]}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "

@@ -7,6 +7,7 @@ between releases instead of hard-coding one release.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -164,6 +165,41 @@ PROFILES: dict[str, Profile] = {
                            "kratos-v1.3.1", _KRATOS_DEFECTS),
 }
 DEFAULT_PROFILE = "kratos-v26"
+
+
+#: the profile of each Kratos release line, by the release line its admin API's ``/admin/version`` names.
+RELEASE_PROFILES = {"v26": "kratos-v26", "v25": "kratos-v25", "v1.3": "kratos-v1.3"}
+_RELEASE = re.compile(r"(v\d+)\.(\d+)\.\d+")
+
+
+def profile_of_release(version: str | None) -> str | None:
+    """The profile of the Kratos release ``version`` as ``/admin/version`` answers it (``v26.2.0`` -> kratos-v26);
+    None for anything but a release's own version: ``master`` (a build without its version stamped), a pre-release,
+    another server's ``v26.2.0-compatible``."""
+    found = _RELEASE.fullmatch(version or "")
+    if found is None:
+        return None
+    major, minor = found.groups()
+    return RELEASE_PROFILES.get(major) or RELEASE_PROFILES.get(f"{major}.{minor}")
+
+
+def choose_profile(name: str | None, release: str | None, known_defects: str | None) -> tuple[Profile, str]:
+    """The run's profile and one line saying why, from ``--profile`` (``name``), the release the server named
+    (``release``, from the preflight) and ``--known-defects``.
+
+    A release's known defects are tolerated only for that release: when ``--profile`` names it or the server names
+    it, unless ``--known-defects fail``. Any other server is held to every requirement (the default profile's
+    message ids and texts still apply), unless ``--known-defects tolerate`` says otherwise."""
+    named = profile_of_release(release)
+    chosen, why = ((name, "given") if name else (named, f"the server's admin/version says {release}") if named
+                   else (DEFAULT_PROFILE, "the default" + (f"; the server's admin/version says {release!r}, which no "
+                                                           "profile names" if release else "")))
+    tolerate = known_defects == "tolerate" or (known_defects is None and (name is not None or named is not None))
+    profile = get_profile(chosen, tolerate_known_defects=tolerate)
+    how = ("its known defects tolerated (shown as measurements; --known-defects fail fails them)" if tolerate else
+           "its known defects not tolerated" + ("" if known_defects == "fail" else
+                                                 " (--profile names a release whose known defects are tolerated)"))
+    return profile, f"profile {chosen} ({why}), {how}"
 
 
 def get_profile(name: str, *, tolerate_known_defects: bool = True) -> Profile:

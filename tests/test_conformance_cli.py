@@ -621,9 +621,10 @@ def test_the_security_suite_reports_its_figures_and_one_option_turns_the_load_of
 
 def _security_run_with_fault(tmp_path: Path, fault: str, tests: str, requirement: str,
                              *options: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The security scenarios ``tests`` against the code target with ``fault``, known defects tolerated (the
-    default): it must fail; the report and the result of ``requirement``."""
-    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", fault, *options,
+    """The security scenarios ``tests`` against the code target with ``fault``, under the kratos-v26 profile and
+    so its known defects tolerated: it must fail; the report and the result of ``requirement``."""
+    result = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", fault,
+                 "--profile", "kratos-v26", *options,
                  "--report-dir", str(tmp_path), "--", "-k", tests)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     doc = json.loads((tmp_path / "conformance-report.json").read_text())
@@ -631,7 +632,7 @@ def _security_run_with_fault(tmp_path: Path, fault: str, tests: str, requirement
 
 
 def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_path: Path) -> None:
-    """The default profile (kratos-v26) tolerates Kratos's single-use race, measured at up to 4 winners of 10: a
+    """The kratos-v26 profile tolerates Kratos's single-use race, measured at up to 4 winners of 10: a
     server where all 10 simultaneous correct codes verify (it never consumes a code) is beyond it and fails, with
     known defects tolerated."""
     doc, race = _security_run_with_fault(tmp_path, "code_reusable", "test_one_correct_code",
@@ -639,6 +640,28 @@ def test_kratos_s_known_race_excuses_no_server_that_lets_every_racer_verify(tmp_
     assert race["status"] == "failed"
     winners = next(m["value"] for m in doc["measurements"] if m["requirement"] == "VER-RACE-CODE-SINGLE-USE")
     assert winners == 10
+
+
+def test_a_race_kratos_is_known_for_fails_a_server_no_profile_names(tmp_path: Path) -> None:
+    """Two winners of four simultaneous correct codes (the race_single_use fault) is within Kratos's known race:
+    tolerated under --profile kratos-v26, which the verdict line says, and failed when the run names no release
+    (the default profile's known defects are not every server's excuse)."""
+    named = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", "race_single_use",
+                "--profile", "kratos-v26", "--report-dir", str(tmp_path / "named"), "--", "-k", "test_one_correct_code")
+    assert named.returncode == 0, named.stdout[-3000:] + named.stderr[-2000:]
+    assert "known defects of the release tolerated by profile kratos-v26" in named.stdout
+    assert "VER-RACE-CODE-SINGLE-USE" in named.stdout.split("tolerated by profile")[1].splitlines()[0]
+    doc = json.loads((tmp_path / "named" / "conformance-report.json").read_text())
+    assert doc["target"]["settings"]["known_defects"] == {"value": "tolerate", "source": "default"}
+    assert doc["target"]["settings"]["profile"] == {"value": "kratos-v26", "source": "given"}
+    unnamed = cli("run", "--suite", "security", "--reference-method", "code", "--reference-faults", "race_single_use",
+                  "--report-dir", str(tmp_path / "unnamed"), "--", "-k", "test_one_correct_code")
+    assert unnamed.returncode == 1, unnamed.stdout[-3000:] + unnamed.stderr[-2000:]
+    doc = json.loads((tmp_path / "unnamed" / "conformance-report.json").read_text())
+    race = next(r for r in doc["requirements"] if r["id"] == "VER-RACE-CODE-SINGLE-USE")
+    assert race["status"] == "failed" and not race["known_defects"]
+    assert doc["target"]["settings"]["known_defects"] == {"value": "fail", "source": "default"}
+    assert doc["target"]["settings"]["profile"] == {"value": "kratos-v26", "source": "default"}
 
 
 def test_races_can_be_released_in_rounds_and_still_catch_a_counting_race(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from kratos_conformance.options import OPTIONS, parse_options
 
 def test_defaults_mean_the_embedded_reference_target() -> None:
     opts = parse_options({}, environ={})
-    assert opts.embedded and opts.profile == "kratos-v26" and opts.mail_source == "smtp-sink"
-    assert opts.known_defects == "tolerate"
+    assert opts.embedded and opts.profile is None and opts.mail_source == "smtp-sink"
+    assert opts.known_defects is None  # decided with the profile (profiles.choose_profile)
 
 
 def test_flag_wins_over_environment_and_urls_get_a_trailing_slash() -> None:

@@ -114,7 +114,12 @@ def test_base_url_mismatch(capsys, tmp_path, mail_port: int) -> None:
 
 def test_mail_source_that_never_receives(capsys, tmp_path, healthy: RunningTarget) -> None:
     elsewhere = free_port()  # the courier sends to mail_port; nobody listens for the suite there
-    cannot_judge(capsys, tmp_path, args_for(healthy, elsewhere), "no verification mail", f"127.0.0.1:{elsewhere}")
+    line = cannot_judge(capsys, tmp_path, args_for(healthy, elsewhere), "no verification mail",
+                        f"127.0.0.1:{elsewhere}")
+    assert "within 7s (a courier slower than 7s: give --mail-timeout SECONDS)" in line
+    # a given --mail-timeout is the preflight's wait too, and the line does not ask for it again
+    line = cannot_judge(capsys, tmp_path, [*args_for(healthy, elsewhere), "--mail-timeout", "2"], "within 2s:")
+    assert "--mail-timeout" not in line
 
 
 def test_mail_catcher_url_wrong(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:
@@ -233,6 +238,11 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert "csrf_cookie, against learned cookie Secure" in evidence["VER-INIT-CSRF-COOKIE"]
     assert settings["wait_budget"] == {"value": 30.0, "source": "default"}
     assert settings["return_to"] == {"value": None, "source": "default"}
+    # the reference target's admin API names no Kratos release: no release's known defects are its excuse
+    assert "kratos-conformance: preflight: profile kratos-v26 (the default), its known defects not tolerated " \
+           "(--profile names a release whose known defects are tolerated)" in printed
+    assert settings["profile"] == {"value": "kratos-v26", "source": "default"}
+    assert settings["known_defects"] == {"value": "fail", "source": "default"}
     # the summary shows the same settings with their sources
     summary = (tmp_path / "summary.html").read_text(encoding="utf-8")
     table = summary[summary.index('<details id="settings">'):]

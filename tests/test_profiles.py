@@ -9,7 +9,7 @@ import pytest
 from kratos_conformance import checks
 from kratos_conformance.checks import CheckResult, Measurement, RequirementFailure
 from kratos_conformance.errors import CannotJudge
-from kratos_conformance.profiles import PROFILES, get_profile, within_known_race
+from kratos_conformance.profiles import PROFILES, choose_profile, get_profile, profile_of_release, within_known_race
 
 
 def test_every_kratos_profile_knows_the_measured_defects_by_requirement_and_case() -> None:
@@ -178,3 +178,22 @@ def test_a_race_with_no_winner_is_known_to_every_kratos_profile_as_its_own_case(
             assert "flow replaced" in str(profile.tolerates(requirement, "no-winner")), (name, requirement)
             assert profile.tolerates(requirement, "no-winner") != profile.tolerates(requirement)
             assert profile.strict().tolerates(requirement, "no-winner") is None
+
+
+def test_a_release_s_known_defects_are_tolerated_only_where_the_release_is_named() -> None:
+    """By --profile or by the server's admin/version; any other server is held to every requirement unless the run
+    says --known-defects tolerate; --known-defects fail always wins."""
+    assert profile_of_release("v26.2.0") == "kratos-v26" and profile_of_release("v1.3.1") == "kratos-v1.3"
+    assert profile_of_release("v25.4.0") == "kratos-v25"
+    assert profile_of_release("master") is None and profile_of_release(None) is None
+    assert profile_of_release("v1.30.0") is None  # not v1.3.x
+    assert profile_of_release("v26.2.0-reference") is None and profile_of_release("v1.2.0") is None
+    given, line = choose_profile("kratos-v25", None, None)
+    assert given.name == "kratos-v25" and given.known_defects and "(given)" in line
+    named, line = choose_profile(None, "v1.3.1", None)
+    assert named.name == "kratos-v1.3" and named.known_defects and "admin/version says v1.3.1" in line
+    unnamed, line = choose_profile(None, "master", None)
+    assert unnamed.name == "kratos-v26" and not unnamed.known_defects and "'master'" in line
+    assert not choose_profile(None, None, None)[0].known_defects
+    assert choose_profile(None, None, "tolerate")[0].known_defects
+    assert not choose_profile("kratos-v26", "v26.2.0", "fail")[0].known_defects

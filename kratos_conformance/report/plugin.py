@@ -40,6 +40,7 @@ from ..bundle import suites_dir  # noqa: E402
 from ..catalog import load_catalog  # noqa: E402
 from ..errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
 from ..options import RunOptions  # noqa: E402
+from ..profiles import DEFAULT_PROFILE  # noqa: E402
 from ..pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
 from . import debug_secrets  # noqa: E402
 from .conformance_json import build_report, utc_now, write_report  # noqa: E402
@@ -95,6 +96,8 @@ class ReportState:
     written: list[Path] = field(default_factory=list)
     failed_ids: list[str] = field(default_factory=list)
     unexpected_ids: list[str] = field(default_factory=list)
+    tolerated_ids: list[str] = field(default_factory=list)
+    profile: str = ""
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -165,8 +168,9 @@ def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> I
             else run.target.reference_method
         opts = state.options
         url = public_url_without_credentials(run.target.public_url)
-        state.context = RunContext(url, opts.embedded, opts.profile, method)
+        state.context = RunContext(url, opts.embedded, run.target.profile.name, method)
         state.target = {"public_url": url, "embedded": opts.embedded, "method": method,
+                        "profile": run.target.profile.name,
                         "reference_faults": list(opts.reference_faults) if opts.embedded else [],
                         "admin_api": run.target.has_admin, "settings": dict(run.target.settings)}
     emitter = None
@@ -337,12 +341,13 @@ class ReportPlugin:
             "method": None, "reference_faults": list(opts.reference_faults) if opts.embedded else [],
             "admin_api": bool(opts.admin_url)})
         method = target_info.pop("method", None)
-        context = RunContext(target_info["public_url"], opts.embedded, opts.profile, method)
+        profile = target_info.pop("profile", None) or opts.profile or DEFAULT_PROFILE
+        context = RunContext(target_info["public_url"], opts.embedded, profile, method)
         results = derive_results(records, load_catalog(), state.expected_failures, context)
         unattributed = unattributed_failures(records)
         verdict = decide_verdict(results, unattributed, state.aborted or _ABORTED.get(int(exitstatus)))
         doc = build_report(
-            target=target_info, profile=opts.profile, method=method, seed=_seed(session.config),
+            target=target_info, profile=profile, method=method, seed=_seed(session.config),
             started_at=state.started_at or utc_now(), finished_at=utc_now(),
             duration=time.monotonic() - state.started if state.started else 0.0, verdict=verdict,
             results=results, records=records, unattributed=unattributed,
@@ -355,6 +360,7 @@ class ReportPlugin:
         state.verdict, state.written, state.counts = verdict, [json_path, *written], dict(doc["counts"])
         state.failed_ids = [r.id for r in results if r.status == FAILED]
         state.unexpected_ids = list(doc["unexpectedly_passing"])
+        state.tolerated_ids, state.profile = [r.id for r in results if r.known_defects], profile
         session.exitstatus = verdict.exit_code
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
@@ -367,7 +373,7 @@ class ReportPlugin:
             {"red": True} if state.verdict.exit_code == 1 else {"yellow": True}
         terminalreporter.write_sep("=", "conformance", **markup)
         for line in verdict_lines(state.verdict, state.counts, state.failed_ids, state.unexpected_ids,
-                                  state.written):
+                                  state.written, tolerated=state.tolerated_ids, profile=state.profile):
             terminalreporter.write_line(line)
 
 

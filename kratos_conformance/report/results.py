@@ -307,14 +307,19 @@ def status_counts(statuses: Iterable[str]) -> dict[str, int]:
 
 
 def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[str], unexpected: Sequence[str],
-                  written: Sequence[Any]) -> list[str]:
-    """The verdict as the terminal shows it (pytest's summary and the CLI print the same lines)."""
+                  written: Sequence[Any], *, tolerated: Sequence[str] = (), profile: str = "") -> list[str]:
+    """The verdict as the terminal shows it (pytest's summary and the CLI print the same lines); ``tolerated``:
+    the requirements where ``profile`` tolerated a known defect of its release (said, so that a green gate is
+    never read as a clean one)."""
     lines = [f"kratos-conformance: {verdict.name.replace('_', ' ').upper()} (exit {verdict.exit_code}): "
              f"{verdict.reason}"]
     if counts:
         lines.append("  requirements: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
     if failed:
         lines.append("  failed: " + ", ".join(failed))
+    if tolerated:
+        lines.append(f"  known defects of the release tolerated by profile {profile} (not failed; --known-defects fail "
+                     f"fails them): " + ", ".join(tolerated))
     if unexpected:
         lines.append("  unexpectedly passing (shrink the expected-failures file): " + ", ".join(unexpected))
     if written:
