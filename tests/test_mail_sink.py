@@ -133,3 +133,17 @@ def test_a_malformed_mail_is_read_as_far_as_it_goes() -> None:
                                              ("ab9z", "ab9a"), ("K7Q", "K7R"), (None, "000001")])
 def test_a_wrong_code_keeps_the_length_and_alphabet_of_the_right_one(code: str | None, wrong: str) -> None:
     assert wrong_code(code) == wrong != code
+
+
+def test_wrong_codes_are_distinct_of_the_code_s_shape_and_never_the_code() -> None:
+    from kratos_conformance.mail import wrong_codes
+
+    for code in ("123456", "999999", "aZ3", "ab-cd"):
+        guesses = wrong_codes(code, 30)
+        assert len(set(guesses)) == 30 and code not in guesses
+        assert all(len(g) == len(code) for g in guesses)
+    assert wrong_codes("999999", 2) == ["000000", "000001"]  # wraps around
+    assert {g[2] for g in wrong_codes("ab-cd", 30)} == {"-"}  # a character of no alphabet stays
+    assert all(g.isdigit() for g in wrong_codes("123456", 30))
+    with pytest.raises(ValueError):
+        wrong_codes("7", 10)

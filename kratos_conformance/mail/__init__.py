@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..errors import CannotJudge
-from .message import Mail, mail_from_bytes, wrong_code
+from .message import Mail, mail_from_bytes, wrong_code, wrong_codes
 from .smtp_sink import SmtpSink, free_port
 from .source import Inbox, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from .spool import SpoolReader
@@ -23,6 +23,7 @@ __all__ = [
     "assert_no_mail",
     "free_port", "mail_from_bytes", "open_mail_source", "parse_mail_source", "wait_for_mail",
     "wrong_code",
+    "wrong_codes",
 ]
 
 

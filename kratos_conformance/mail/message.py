@@ -119,6 +119,32 @@ def wrong_code(code: str | None) -> str:
     return code[:-1] + ("1" if last == "0" else "0")
 
 
+def wrong_codes(code: str | None, count: int) -> list[str]:
+    """``count`` distinct codes of the same length and alphabet as ``code``, none of them ``code``: the code read as
+    a number written in the alphabets its characters come from (digits, lower-case, upper-case letters), plus 1,
+    2, ... ``count`` (wrapping around); a character of no such alphabet stays where it is. A guesser sends
+    distinct guesses, and so does the suite: a server that only counts a guess it has not seen must still be
+    caught. For no code, six-digit ones."""
+    code = code or "000000"
+    alphabet = "".join(a for a in (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+                       if any(c in a for c in code)) or string.digits
+    places = [i for i, c in enumerate(code) if c in alphabet]
+    base, space = len(alphabet), len(alphabet) ** len(places)
+    if count >= space:
+        raise ValueError(f"only {space - 1} codes like {len(code)}-character codes differ from one")
+    value = 0
+    for i in places:
+        value = value * base + alphabet.index(code[i])
+    out = []
+    for step in range(1, count + 1):
+        number, chars = (value + step) % space, list(code)
+        for i in reversed(places):
+            number, digit = divmod(number, base)
+            chars[i] = alphabet[digit]
+        out.append("".join(chars))
+    return out
+
+
 def _without_urls(text: str) -> str:
     return _URL.sub(" ", text)
 

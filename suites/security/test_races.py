@@ -19,7 +19,7 @@ from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi, Identity
 from kratos_conformance.checks import Measurement
 from kratos_conformance.exchanges import Exchange
-from kratos_conformance.mail import wrong_code
+from kratos_conformance.mail import wrong_codes
 from kratos_conformance.profiles import within_known_race
 from kratos_conformance.target import SUBMIT, Target
 from kratos_conformance.verifier import Verifier, flow_in, query_param, replaced
@@ -91,9 +91,9 @@ def single_use(racing: Sequence[Exchange], req: str, what: str, admin: AdminApi,
         checks.address_verified(*admin.address(identity), req)
 
 
-def submissions(target: Target, flow_id: str, body: dict[str, Any], count: int) -> list[Racer]:
-    """``count`` identical code submissions to a flow, for :meth:`Client.race`."""
-    return [("POST", target.public(SUBMIT, flow=flow_id), {"json": body}) for _ in range(count)]
+def submissions(target: Target, flow_id: str, bodies: list[dict[str, Any]]) -> list[Racer]:
+    """One code submission to a flow per body, for :meth:`Client.race`."""
+    return [("POST", target.public(SUBMIT, flow=flow_id), {"json": body}) for body in bodies]
 
 
 @pytest.mark.requirement("VER-RACE-CODE-SINGLE-USE")
@@ -103,7 +103,7 @@ def test_one_correct_code_verifies_once_however_many_race(verifier: Verifier, ad
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
     racing = verifier.client.race(submissions(target, flow.id,
-                                              verifier.code_body(flow, str(mail.code)), load.racers),
+                                              [verifier.code_body(flow, str(mail.code))] * load.racers),
                                   load.at_once(load.racers))
     no_server_error(racing, req, target)
     single_use(racing, req, "simultaneous correct codes", admin, identity, target)
@@ -131,10 +131,9 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
                     "(--race-wrong-codes)")
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
-    wrong = wrong_code(mail.code)
     together = load.at_once(load.wrong_codes)
-    racing = verifier.client.race(submissions(target, flow.id, verifier.code_body(flow, wrong), load.wrong_codes),
-                                  together)
+    bodies = [verifier.code_body(flow, wrong) for wrong in wrong_codes(mail.code, load.wrong_codes)]
+    racing = verifier.client.race(submissions(target, flow.id, bodies), together)
     no_server_error(racing, req, target)
     evaluated = [ex for ex in racing if judged_wrong(ex)]
     sent = "at once" if together == len(racing) else f"{together} at a time"
