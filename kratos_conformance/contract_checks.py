@@ -24,13 +24,13 @@ from . import checks, response_rules
 from .clients import NoAnswer
 from .contract import deref, load_contract, required_headers, schema_validator, validation_errors
 from .exchanges import Exchange
+from .flow_document import flow_document_in
 from .response_rules import (
     NO_ANSWER_REQUIREMENT,
     cache_control_problem,
     csrf_cookie_problems,
     flow_content_type_problem,
     is_csrf_cookie,
-    is_flow_document,
     is_flow_read,
     is_redirect,
     location_problem,
@@ -105,14 +105,8 @@ class ContractJudge:
 
     @staticmethod
     def flow_document(ex: Exchange) -> dict[str, Any] | None:
-        """The flow a JSON answer carries (None for anything else)."""
-        if not ex.content_type.endswith("json"):
-            return None
-        try:
-            doc = ex.json()
-        except ValueError:
-            return None
-        return doc if is_flow_document(doc) else None
+        """The flow an answer carries, whatever its Content-Type said (None for anything else)."""
+        return flow_document_in(ex.response.content)
 
     def problems(self, op: dict[str, Any], ex: Exchange) -> dict[str, list[str]]:
         """Every way the response departs from the documented response of ``op``, by requirement id.

@@ -36,7 +36,7 @@ from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
 from .errors import CannotJudge, first_line
 from .expiry import expiry_plan
-from .flow_document import Flow
+from .flow_document import Flow, is_flow_document
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
 from .profiles import choose_profile
@@ -466,7 +466,7 @@ def _flow_id(answer: httpx.Response) -> str | None:
         doc = answer.json()
     except (ValueError, RecursionError):
         return None
-    value = doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("ui"), dict) else None
+    value = doc.get("id") if is_flow_document(doc) else None
     return value if isinstance(value, str) and value else None
 
 

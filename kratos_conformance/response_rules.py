@@ -51,12 +51,6 @@ def is_flow_read(operation: str, status: int) -> bool:
     return operation == "getVerificationFlow" and status == 200
 
 
-def is_flow_document(document: Any) -> bool:
-    """A parsed JSON body is a flow (an object with a ``ui`` object): what VER-RESP-JSON-TYPE and the message and
-    layout rules judge."""
-    return isinstance(document, dict) and isinstance(document.get("ui"), dict)
-
-
 # --- VER-GET-CACHE-CONTROL ----------------------------------------------------------------------------------
 
 #: the directives Kratos marks a flow read with (``private, no-cache, no-store, must-revalidate``)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from .flow_document import items, mapping, message_id
+from .flow_document import is_flow_document, items, mapping, message_id
 from .profiles import Profile
 
 #: one node as a layout sees it: (group, name or anchor id, input type or node type, label id, and for a ``method``
@@ -174,5 +174,5 @@ def _recorded_flows(cases: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str,
     for steps in cases:
         for step in steps:
             body = (step.get("response") or {}).get("body")
-            if isinstance(body, dict) and "ui" in body and "state" in body:
+            if is_flow_document(body) and "state" in body:
                 yield body

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import checks
 from .clients import Client, ClientKind
 from .exchanges import Exchange
-from .flow_document import Flow
+from .flow_document import Flow, is_flow_document
 from .mail import Inbox, Mail, MailSource
 from .target import Target
 
@@ -57,7 +57,7 @@ def flow_in(ex: Exchange) -> Flow | None:
         doc = ex.json()
     except ValueError:
         return None
-    return Flow(doc) if isinstance(doc, dict) and "ui" in doc else None
+    return Flow(doc) if is_flow_document(doc) else None
 
 @dataclass
 class Step:

@@ -26,7 +26,7 @@ import httpx
 from ..admin_api import AdminApi, Identity
 from ..clients import Client, ClientKind, NoAnswer
 from ..exchanges import Exchange, Recorder
-from ..flow_document import Flow
+from ..flow_document import Flow, is_flow_document
 from ..mail import Inbox, Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from ..target import GET_FLOW, Target
 from ..verifier import query_param
@@ -135,7 +135,7 @@ class Script:
         if isinstance(doc, dict):
             if doc.get("use_flow_id"):
                 return str(doc["use_flow_id"])
-            if "ui" in doc and doc.get("id"):
+            if is_flow_document(doc) and doc.get("id"):
                 return str(doc["id"])
         return None
 
@@ -273,7 +273,7 @@ def _flow_of(ex: Exchange) -> Flow | None:
         doc = ex.json()
     except ValueError:
         return None
-    return Flow(doc) if isinstance(doc, dict) and "ui" in doc and "id" in doc else None
+    return Flow(doc) if is_flow_document(doc) and "id" in doc else None
 
 
 def _subject(mail: Mail) -> str:

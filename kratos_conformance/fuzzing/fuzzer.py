@@ -28,7 +28,7 @@ from ..checks import RequirementFailure, check_name, expect
 from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, server_gone, unreachable
 from ..errors import CannotJudge
 from ..exchanges import Recorder
-from ..flow_document import Flow
+from ..flow_document import Flow, is_flow_document
 from ..target import Target
 from .budget import Budget, derive_seed
 from .judging import (
@@ -361,7 +361,7 @@ class Fuzzer:
 
             def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
                 doc = json_or_none(response)
-                if isinstance(doc, dict) and doc.get("id") and isinstance(doc.get("ui"), dict):
+                if is_flow_document(doc) and doc.get("id"):
                     token = Flow(doc).csrf_token
                     if token:
                         self.tokens[str(doc["id"])] = token

@@ -42,15 +42,15 @@ from ..exchanges import Exchange
 from ..media_types import media_type
 from ..profiles import Profile
 from ..redact import redact_text
-from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_document, is_flow_read, is_redirect
+from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_read, is_redirect
 from .response_checks import (
     CHECK_REQUIREMENTS,
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
     CheckTarget,
+    flow_or_none,
     fuzz_check_functions,
     header_values,
-    json_or_none,
     operation_id,
     set_cookies,
 )
@@ -125,8 +125,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
         found.append("VER-INIT-CSRF-COOKIE")
     if check_target is not None and is_redirect(response.status_code):
         found.append("VER-RESP-LOCATION")
-    doc = json_or_none(response)
-    if is_flow_document(doc):
+    if flow_or_none(response) is not None:
         found.append("VER-RESP-JSON-TYPE")
         if check_target is not None and check_target.ui is not None:
             found.append("VER-RESP-MESSAGE-IDS")

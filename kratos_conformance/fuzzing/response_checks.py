@@ -23,6 +23,7 @@ from typing import Any, cast
 import schemathesis
 
 from ..exchanges import OPERATIONS
+from ..flow_document import flow_document_in, is_flow_document
 from ..media_types import media_type
 from ..response_rules import (
     KRATOS_COOKIE_POLICY,
@@ -32,7 +33,6 @@ from ..response_rules import (
     csrf_cookie_problems,
     flow_content_type_problem,
     is_csrf_cookie,
-    is_flow_document,
     is_flow_read,
     is_redirect,
     leak,
@@ -102,6 +102,15 @@ def json_or_none(response: schemathesis.Response) -> Any:
         return None
 
 
+def flow_or_none(response: schemathesis.Response) -> dict[str, Any] | None:
+    """The flow a response carries, whatever its Content-Type said (:func:`flow_document.flow_document_in`); the
+    JSON responses' shared parse when it is labelled JSON."""
+    doc = json_or_none(response)
+    if doc is None:
+        return flow_document_in(response.content)
+    return doc if is_flow_document(doc) else None
+
+
 @schemathesis.check
 def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
@@ -141,7 +150,7 @@ def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathe
     check_target = _active_target.get()
     if check_target is None or check_target.ui is None:
         return True  # nothing to judge against: skipped
-    problems = check_target.ui.message_problems(json_or_none(response))
+    problems = check_target.ui.message_problems(flow_or_none(response))
     if problems:
         raise AssertionError("; ".join(problems))
     return None
@@ -164,7 +173,7 @@ def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathe
 @schemathesis.check
 def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
-    if not is_flow_document(json_or_none(response)):
+    if flow_or_none(response) is None:
         return None
     problem = flow_content_type_problem(", ".join(header_values(response, "content-type")) or None)
     if problem:

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import schemathesis
 
+from ..flow_document import is_flow_document
 from ..response_rules import is_redirect
 from .response_checks import header_values, json_or_none
 
@@ -87,7 +88,7 @@ def reached_flow_logic(response: schemathesis.Response) -> bool:
         return False
     if status == 400:
         doc = json_or_none(response)
-        return isinstance(doc, dict) and "ui" in doc
+        return is_flow_document(doc)
     if is_redirect(status):
         location = (header_values(response, "location") or [""])[0]
         query = parse_qs(urlsplit(location).query)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..exchanges import OPERATIONS
+from ..flow_document import is_flow_document
 
 #: the contract's operations (rows of the coverage grid, in this order).
 CONTRACT_OPERATIONS: tuple[str, ...] = tuple(OPERATIONS.values())
@@ -54,8 +55,7 @@ def _body(ex: Mapping[str, Any]) -> Any:
 
 def _flow(doc: Any) -> tuple[str, str] | None:
     """(id, state) of a verification flow document, else None."""
-    if isinstance(doc, dict) and isinstance(doc.get("id"), str) and isinstance(doc.get("state"), str) \
-            and "ui" in doc:
+    if is_flow_document(doc) and isinstance(doc.get("id"), str) and isinstance(doc.get("state"), str):
         return doc["id"], doc["state"]
     return None
 
