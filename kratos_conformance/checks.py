@@ -29,6 +29,7 @@ from .response_rules import (
     flow_content_type_problem,
     is_absolute_http_url,
     is_csrf_cookie,
+    one_location,
     under,
 )
 
@@ -216,7 +217,7 @@ def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | 
     target's own redirects, which the detail and the check's name say (such a check shows consistency, not the
     configured URL)."""
     locations = ex.locations
-    location = locations[0] if len(locations) == 1 else ""  # a redirect carries exactly one Location
+    location, _ = one_location(locations)  # a redirect carries exactly one Location
     shown = f"{ex.status} Location {_redacted_location(ex)!r}" + (f" ({len(locations)} of them)"
                                                                   if len(locations) > 1 else "")
     if to is None:

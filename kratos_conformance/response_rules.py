@@ -211,18 +211,25 @@ def is_redirect(status: int) -> bool:
     return 300 <= status < 400
 
 
+def one_location(locations: Sequence[str] | str | None) -> tuple[str, str | None]:
+    """The one ``Location`` a redirect carries, and why not when it carries none or several (``""`` then)."""
+    values = [locations] if isinstance(locations, str) else list(locations or [])
+    if not values:
+        return "", "a redirect without a Location header"
+    if len(values) > 1:
+        return "", f"a redirect with {len(values)} Location headers"
+    return values[0], None
+
+
 def location_problem(locations: Sequence[str] | str | None, targets: RedirectTargets) -> str | None:
     """Why a redirect's ``Location`` is not allowed (None when it points where the server may send clients).
 
     ``locations``: every ``Location`` header of the answer (or the one, or None). A redirect carries exactly one,
     an absolute http(s) URL under the public API's ``self-service/`` routes, the UI, the error UI or the return_to
     URL. When the UIs are not known only the shape is judged."""
-    values = [locations] if isinstance(locations, str) else list(locations or [])
-    if not values:
-        return "a redirect without a Location header"
-    if len(values) > 1:
-        return f"a redirect with {len(values)} Location headers"
-    location = values[0]
+    location, problem = one_location(locations)
+    if problem:
+        return problem
     if not is_absolute_http_url(location):
         return f"Location {redact_url(location)!r} is not an absolute http(s) URL"
     allowed = [targets.public_url + "self-service/", targets.ui_url, targets.error_ui_url, targets.return_to]

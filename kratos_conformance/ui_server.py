@@ -31,6 +31,7 @@ import httpx
 from verification_page import error_content, flow_content, page_html
 
 from .errors import CannotJudge
+from .response_rules import NO_CACHE_DIRECTIVES
 
 
 def page(title: str, name: str, content: str) -> bytes:
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "private, no-cache, no-store, must-revalidate")
+        self.send_header("Cache-Control", ", ".join(NO_CACHE_DIRECTIVES))  # the page shows a flow: as Kratos reads one
         self.end_headers()
         self.wfile.write(body)
 

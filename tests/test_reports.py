@@ -661,6 +661,24 @@ def test_the_summary_shows_what_changed_since_a_previous_report() -> None:
     assert 'id="changes"' not in render_summary(new)
 
 
+def test_the_changes_heading_names_the_previous_run_not_only_the_file_it_was_read_from(tmp_path: Path) -> None:
+    """The previous report is read before this run writes its own over the same path: the heading names that run
+    (when it started, its verdict, its method), so that it does not read as a comparison with the new file."""
+    from kratos_conformance.options import PreviousReport
+    from kratos_conformance.report.html import write_summary
+
+    old = synthetic_report([record("t::a", passed={"VER-GET-200": 1})])
+    old.update(started_at="2026-12-01T10:00:00Z", method="code")
+    new = synthetic_report([record("t::b", failed=("VER-GET-200",), outcome=FAILED)])
+    path = tmp_path / "conformance-report.json"
+    html_path, _ = write_summary(new, tmp_path, compare_with=PreviousReport(path, old))
+    html = html_path.read_text(encoding="utf-8")
+    heading = html[html.index('<section id="changes"><h2>'):html.index("</h2>")]
+    assert "the run of 2026-12-01T10:00:00Z (" in heading and "code)" in heading
+    assert old["verdict"]["name"].replace("_", " ") in heading
+    assert f"read from {path} before this run" in heading
+
+
 def test_summary_html_escapes_and_links_runs() -> None:
     hostile = record("t::x", failed=("VER-CODE-WRONG",), outcome=FAILED)
     hostile.failed_checks[0].detail = "<script>alert(1)</script>"

@@ -286,6 +286,17 @@ def csrf_token_bound(s: Script, kind: ClientKind) -> None:
     s.submit(cookieless, flow, s.email_body(flow, s.address()))
 
 
+@case("csrf.token-other-kind", kinds=BROWSERS)
+def csrf_token_other_kind(s: Script, kind: ClientKind) -> None:
+    """The flow's right CSRF token, sent by the other browser kind (an SPA for a browser's flow, a browser for an
+    SPA's) with a CSRF cookie of its own session, then by a native app (no cookie at all)."""
+    flow = s.start(s.client(kind))
+    other = s.client(ClientKind.SPA if kind is ClientKind.BROWSER else ClientKind.BROWSER)
+    s.start(other)  # its own session: a CSRF cookie that is not the flow's
+    s.submit(other, flow, s.email_body(flow, s.address()))
+    s.submit(s.client(ClientKind.NATIVE), flow, s.email_body(flow, s.address()))
+
+
 @case("csrf.api-cookie", kinds=(ClientKind.NATIVE,))
 def csrf_api_cookie(s: Script, kind: ClientKind) -> None:
     client = s.client(kind)

@@ -75,7 +75,6 @@ def checking(check_target: CheckTarget) -> Iterator[CheckTarget]:
 #: operationId by (METHOD, path as the contract writes it); the custom checks tell operations apart with it.
 OPERATION_IDS: dict[tuple[str, str], str] = {
     (method, "/" + path): op_id for (method, path), op_id in OPERATIONS.items()}
-INIT_OPERATIONS = frozenset({"createBrowserVerificationFlow", "createNativeVerificationFlow"})
 #: operations that take a flow id: the ones where "reached flow logic" is measured.
 FLOW_OPERATIONS = frozenset({"getVerificationFlow", "updateVerificationFlow", "followVerificationLink"})
 

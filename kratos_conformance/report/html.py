@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..curl import curl_for_exchange
 from ..exchanges import Exchange
+from ..flow_document import mapping
 from ..redact import REDACTED
 from .conformance_json import SUMMARY_NAME
 from .coverage import CONTRACT_OPERATIONS
@@ -83,12 +84,22 @@ def _label(status: str) -> str:
     return status.replace("_", " ")
 
 
+def previous_run(previous: PreviousReport) -> str:
+    """The previous run as the Changes heading names it: when it started, its verdict and method, and the file it
+    was read from (which this run may have replaced since: the run, not the path, is what was compared)."""
+    doc = previous.doc
+    verdict = str(mapping(doc.get("verdict")).get("name") or "").replace("_", " ")
+    about = ", ".join(str(x) for x in (verdict, doc.get("method")) if x)
+    return (f"the run of {doc.get('started_at') or 'an unknown time'}" + (f" ({about})" if about else "")
+            + f", read from {previous.path} before this run")
+
+
 def write_summary(doc: Mapping[str, Any], directory: Path, *, compare_with: PreviousReport | None = None) -> list[Path]:
     """Write ``summary.html`` (with what changed since ``compare_with``, a previous report read before this run wrote
     any, when given) and ``state-machine.svg`` into ``directory``; returns their paths."""
     changes = diff_reports(compare_with.doc, doc) if compare_with is not None else None
     html = directory / SUMMARY_NAME
-    compared_with = str(compare_with.path) if compare_with is not None else ""
+    compared_with = previous_run(compare_with) if compare_with is not None else ""
     html.write_text(render_summary(doc, changes=changes, compared_with=compared_with), encoding="utf-8")
     svg = directory / STATE_MACHINE_NAME
     svg.write_text(render_svg(doc["coverage"]["transitions"]), encoding="utf-8")

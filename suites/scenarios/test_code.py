@@ -114,12 +114,12 @@ def test_correct_code_verifies_the_address(verifier: Verifier, admin: AdminApi, 
     passed = checks.came_back(step.flow, req, step.exchange)
     checks.flow_state(passed, "passed_challenge", req, step.exchange)
     checks.flow_messages(passed, [ids.VERIFIED], req, step.exchange)
-    _check_continue(passed, step.exchange)
+    _check_continue(passed, step.exchange, "VER-CODE-CONTINUE")
     checks.address_verified(*admin.address(identity), "VER-CODE-VERIFIED")
 
 
-def _check_continue(flow: Flow, ex: Exchange) -> None:
-    req = "VER-CODE-CONTINUE"
+def _check_continue(flow: Flow, ex: Exchange, req: str) -> None:
+    """The passed flow's continue anchor: an absolute href, and ui.method/action a GET to it."""
     href = flow.continue_url
     checks.expect(req, bool(href) and is_absolute_http_url(str(href)),
                   f"no continue anchor with an absolute href: {flow.layout}", ex)
