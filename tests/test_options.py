@@ -203,3 +203,27 @@ def test_the_example_expected_failures_commented_entry_is_a_valid_entry() -> Non
         copy.write_text(uncommented, encoding="utf-8")
         (entry,) = load_expected_failures(copy).entries
     assert entry.requirement == "VER-GET-CACHE-CONTROL" and entry.method == "code"
+
+
+def _readme_rows() -> dict[str, str]:
+    """The README option table's description of each flag."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `--")]
+    return {flag: cells[2] for cells in rows for flag in re.findall(r"`(--[a-z-]+)`", cells[1])}
+
+
+def test_the_readme_option_table_gives_each_default_and_every_choice() -> None:
+    """What the table says an option defaults to and accepts is what the parser does: each default is in its row,
+    and every value the parser accepts for an option with a fixed set (read from its refusal of a bad one) is in
+    its row, in backticks."""
+    rows = _readme_rows()
+    for spec in OPTIONS:
+        if spec.default:
+            assert spec.default in rows[spec.flag], f"{spec.flag}: the README does not give its default {spec.default}"
+        try:
+            parse_options({spec.name.replace("-", "_"): "not-a-value"}, environ={})
+        except CannotJudge as refusal:
+            listed = re.search(r"is not one of (.+)$", str(refusal))
+            if listed:
+                for choice in listed.group(1).split(", "):
+                    assert f"`{choice}`" in rows[spec.flag], f"{spec.flag}: the README does not list {choice}"
