@@ -46,6 +46,13 @@ def load_contract(path: str | Path | None = None) -> dict[str, Any]:
     return copy.deepcopy(read_yaml(str(Path(path) if path else DEFAULT_CONTRACT_PATH)))
 
 
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every operation of a contract document with an ``operationId``: (HTTP method in upper case, path, the
+    operation object), in the document's order. The one walk of ``paths`` the suite makes."""
+    return [(method.upper(), path, op) for path, item in document["paths"].items()
+            for method, op in item.items() if isinstance(op, dict) and "operationId" in op]
+
+
 # ------------------------------------------------------------------------------------------ references
 
 

@@ -22,7 +22,7 @@ import jsonschema_rs
 
 from . import checks, response_rules
 from .clients import NoAnswer
-from .contract import deref, load_contract, required_headers, schema_validator, validation_errors
+from .contract import deref, load_contract, operations, required_headers, schema_validator, validation_errors
 from .exchanges import Exchange
 from .flow_document import flow_document_in
 from .response_rules import (
@@ -52,11 +52,7 @@ class ContractJudge:
         self.target = target
         self.ui = expectations(target.profile)
         self.contract = contract or load_contract()
-        self.operations: dict[str, dict[str, Any]] = {}
-        for item in self.contract["paths"].values():
-            for op in item.values():
-                if isinstance(op, dict) and "operationId" in op:
-                    self.operations[op["operationId"]] = op
+        self.operations = {op["operationId"]: op for _, _, op in operations(self.contract)}
 
     def judge(self, ex: Exchange) -> None:
         """Raise :class:`~kratos_conformance.checks.RequirementFailure` if ``ex`` breaks the contract. A transient

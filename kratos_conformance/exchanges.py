@@ -17,16 +17,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .contract import load_contract
+from .contract import load_contract, operations
 from .media_types import media_type
 from .redact import redact_body, redact_headers, redact_url, redact_values, sent_secrets
 
 #: operationIds of the contract, keyed by (METHOD, path suffix after the public base path): read from the contract,
 #: the one place they are written.
 OPERATIONS: dict[tuple[str, str], str] = {
-    (method.upper(), path.lstrip("/")): op["operationId"]
-    for path, item in load_contract()["paths"].items()
-    for method, op in item.items() if isinstance(op, dict) and "operationId" in op
+    (method, path.lstrip("/")): op["operationId"] for method, path, op in operations(load_contract())
 }
 
 

@@ -59,6 +59,9 @@ TIMEOUT = 5.0
 DEADLINE = TIMEOUT + 3
 #: where the identity schemas are listed (Kratos serves them on the public API).
 SCHEMAS = "schemas"
+#: where a method was learned when no mail told it (``method_learned_from``): checks of other flows' ``active``
+#: against it show only that flows agree, and say so in their names.
+ACTIVE = "a new flow's active"
 #: how the command line hands its findings to the pytest run it starts (JSON of :class:`Findings`).
 PREFLIGHT_ENV = "KRATOS_CONFORMANCE_PREFLIGHT_FINDINGS"
 
@@ -405,15 +408,17 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
                 flow_asked, mail_got, asked_at, seconds = check.mail_round_trip(address)
                 method = method_of(mail_got)
                 check.settings["method"] = Setting(method, "learned")
+                check.settings["method_learned_from"] = Setting("mail", "learned")
                 unchecked = check.challenge_outlived(flow_asked, mail_got, asked_at)
             finally:
                 check.delete_identity(identity_id)
         else:
             say("preflight: no --admin-url: the mail round trip and the scenarios that need a known address are "
                 "skipped")
-            if flow.active in ("code", "link"):  # no mail to tell: the new flow's own word, marked learned
+            if flow.active in ("code", "link"):  # no mail to tell: the new flow's own word, marked as such
                 method = flow.active
                 check.settings["method"] = Setting(method, "learned")
+                check.settings["method_learned_from"] = Setting(ACTIVE, "learned")
         findings = Findings(schema_id, traits, flow.lifespan, seconds, check.settings, method)
         lifespan = f"{flow.lifespan:g}s" if flow.lifespan is not None else "unknown"
         mail_line = f", a verification mail arrived in {seconds:.1f}s via {mail.name}" if seconds is not None else ""

@@ -133,6 +133,14 @@ class Target:
         entry = self.settings.get(setting)
         return isinstance(entry, Mapping) and entry.get("source") == "learned"
 
+    def learned_as(self, setting: str) -> str:
+        """How a check judged against ``setting`` names it: the setting, and where it was learned from when the
+        report's ``<setting>_learned_from`` says (``method from a new flow's active``: a check of other flows'
+        ``active`` against it shows only that flows agree; ``method from mail``)."""
+        entry = self.settings.get(f"{setting}_learned_from")
+        found = entry.get("value") if isinstance(entry, Mapping) else None
+        return f"{setting} from {found}" if found else setting
+
     @property
     def known_method(self) -> str | None:
         """The verification method the target is known to use: the embedded target's own, else the one the

@@ -228,6 +228,7 @@ def test_a_healthy_server_passes_and_the_report_says_what_was_learned(capsys, tm
     assert settings["cookie_secure"] == {"value": False, "source": "learned"}  # the first CSRF cookie had no Secure
     # what the suite judges redirects and flows' "active" against, and where it came from
     assert settings["method"] == {"value": "code", "source": "learned"}       # from the mail, not from "active"
+    assert settings["method_learned_from"] == {"value": "mail", "source": "learned"}
     assert settings["ui_url"]["source"] == "learned" and settings["ui_url"]["value"].endswith("/verification")
     assert settings["error_ui_url"]["source"] == "learned"
     # and the checks judged against those learned URLs say so in the evidence
@@ -328,8 +329,9 @@ def test_without_the_admin_api_no_mail_is_read_and_the_run_says_so(capsys, tmp_p
     assert code == 0, lines
     doc = json.loads((tmp_path / "conformance-report.json").read_text())
     assert doc["target"]["settings"]["method"] == {"value": "code", "source": "learned"}
+    assert doc["target"]["settings"]["method_learned_from"] == {"value": "a new flow's active", "source": "learned"}
     shape = next(r for r in doc["requirements"] if r["id"] == "VER-INIT-SHAPE")
-    assert "active, against learned method" in shape["judged_by"], shape["judged_by"]
+    assert "active, against learned method from a new flow's active" in shape["judged_by"], shape["judged_by"]
     # a lifespan given without an admin API cannot be cross-checked (no address to mail a code to): it says so
     code, lines, _ = run(capsys, tmp_path, "--public-url", healthy.public_url, "--challenge-lifespan", "2",
                          "--run-profile", "default",

@@ -32,6 +32,7 @@ from ..contract import (
     component_validator,
     deref,
     load_contract,
+    operations,
     required_headers,
     response_schema,
     schema_validator,
@@ -142,17 +143,14 @@ def _documented(op_id: str, status: int) -> tuple[bool, bool, bool] | None:
     """For a status the contract documents for an operation: whether it declares a body, a required header (what
     VER-RESP-HEADERS judges), a JSON schema (None: not documented; ``default`` does not count)."""
     contract = load_contract()
-    for item in contract["paths"].values():
-        for op in item.values():
-            if isinstance(op, dict) and op.get("operationId") == op_id:
-                response = (op.get("responses") or {}).get(str(status))
-                if response is None:
-                    return None
-                response = deref(contract, response)
-                content = response.get("content") or {}
-                schema = any("json" in media and (body or {}).get("schema") for media, body in content.items())
-                return bool(content), bool(required_headers(contract, response)), schema
-    return None
+    op = next((op for _, _, op in operations(contract) if op["operationId"] == op_id), None)
+    response = (op.get("responses") or {}).get(str(status)) if op is not None else None
+    if response is None:
+        return None
+    response = deref(contract, response)
+    content = response.get("content") or {}
+    schema = any("json" in media and (body or {}).get("schema") for media, body in content.items())
+    return bool(content), bool(required_headers(contract, response)), schema
 
 
 #: media types whose values reach the server as text: a type mutation (a boolean ``code``, a numeric

@@ -14,17 +14,13 @@ from typing import Any
 
 import schemathesis
 
-from ..contract import DEFAULT_CONTRACT_PATH, load_contract
+from ..contract import DEFAULT_CONTRACT_PATH, load_contract, operations
 
 
 def contract_statuses(contract: Mapping[str, Any]) -> dict[str, list[str]]:
     """Documented statuses (``default`` excluded) per operationId."""
-    out: dict[str, list[str]] = {}
-    for item in contract["paths"].values():
-        for op in item.values():
-            if isinstance(op, dict) and "operationId" in op:
-                out[op["operationId"]] = [code for code in op.get("responses", {}) if code != "default"]
-    return out
+    return {op["operationId"]: [code for code in op.get("responses", {}) if code != "default"]
+            for _, _, op in operations(dict(contract))}
 
 
 def fuzz_config(contract: Mapping[str, Any], *, seed_value: int | None = None) -> Any:

@@ -50,7 +50,7 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, 
     assert flow is not None
     checks.flow_state(flow, "choose_method", req, ex)
     checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex,
-                  name=checks.check_name("active", learned=target.learned("method"), what="method"))
+                  name=checks.check_name("active", learned=target.learned("method"), what=target.learned_as("method")))
     checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex)
     action = target.public("self-service/verification", flow=flow.id)
     checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex)
@@ -73,7 +73,8 @@ def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: 
     submit = flow.node("method", "submit")
     checks.expect(req, submit is not None and submit.value == active_method,
                   f"no submit button with value {active_method!r} in {flow.layout}", ex,
-                  name=checks.check_name("method_button", learned=target.learned("method"), what="method"))
+                  name=checks.check_name("method_button", learned=target.learned("method"),
+                                         what=target.learned_as("method")))
     csrf = flow.node("csrf_token")
     if flow.type == "browser":
         checks.expect(req, csrf is not None and bool(csrf.value) and csrf.input_type == "hidden",
