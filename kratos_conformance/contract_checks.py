@@ -20,21 +20,11 @@ from typing import Any, cast
 
 import jsonschema_rs
 
-from . import checks, response_rules
+from . import checks
 from .clients import NoAnswer
 from .contract import deref, load_contract, operations, required_headers, schema_validator, validation_errors
 from .exchanges import Exchange
-from .flow_document import flow_document_in
-from .response_rules import (
-    NO_ANSWER_REQUIREMENT,
-    cache_control_problem,
-    csrf_cookie_problems,
-    flow_content_type_problem,
-    is_csrf_cookie,
-    is_flow_read,
-    is_redirect,
-    location_problem,
-)
+from .response_rules import NO_ANSWER_REQUIREMENT, judge_answer
 from .target import Target
 from .ui_expectations import expectations
 
@@ -70,39 +60,21 @@ class ContractJudge:
 
     def findings(self, ex: Exchange) -> dict[str, list[str]]:
         """Every requirement ``ex`` could be judged against, with what it breaks (an empty list: judged, and it
-        conforms), in the order a scenario meets them; a requirement absent here could not be judged on it."""
+        conforms), in the order a scenario meets them; a requirement absent here could not be judged on it. An
+        answer of the contract's operations is held to its documented response and to every response rule
+        (:func:`response_rules.judge_answer`); any other (the admin API, a UI page) only to no server error and
+        no leak."""
         found: dict[str, list[str]] = {"VER-RESP-NO-5XX": [] if ex.status < 500 else [f"server error {ex.status}"]}
-        if ex.response_body:  # an empty body (a HEAD, a bare redirect) cannot leak: not judged
-            leaked = self.leak(ex)
-            found["VER-RESP-NO-LEAK"] = [f"the body leaks internals: {leaked}"] if leaked else []
+        rules = judge_answer(ex.answer, targets=self.target.redirect_targets, cookie_policy=self.target.cookie_policy,
+                             flow_rules=self.ui)
+        if "VER-RESP-NO-LEAK" in rules:
+            found["VER-RESP-NO-LEAK"] = rules.pop("VER-RESP-NO-LEAK")
         op = self.operations.get(ex.operation)
         if op is None:
             return found
         found.update(self.problems(op, ex))
-        if is_redirect(ex.status):
-            problem = location_problem(ex.locations, self.target.redirect_targets)
-            found["VER-RESP-LOCATION"] = [problem] if problem else []
-        if is_flow_read(ex.operation, ex.status):
-            problem = cache_control_problem(ex.header("Cache-Control"))
-            found["VER-GET-CACHE-CONTROL"] = [problem] if problem else []
-        cookies = [raw for raw in ex.set_cookies if is_csrf_cookie(raw)]
-        if cookies:
-            found["VER-INIT-CSRF-COOKIE"] = [f"CSRF cookie: {problem}" for raw in cookies
-                                             for problem in csrf_cookie_problems(raw, self.target.cookie_policy)]
-        flow = self.flow_document(ex)
-        if flow is not None:
-            problem = flow_content_type_problem(ex.header("Content-Type"))
-            found["VER-RESP-JSON-TYPE"] = [problem] if problem else []
-            found["VER-RESP-MESSAGE-IDS"] = self.ui.message_problems(flow)
-            if self.ui.can_judge_layout(flow):  # else not judged: no recorded layout to compare with
-                layout = self.ui.layout_problem(flow)
-                found["VER-UI-LAYOUT"] = [layout] if layout else []
+        found.update(rules)
         return found
-
-    @staticmethod
-    def flow_document(ex: Exchange) -> dict[str, Any] | None:
-        """The flow an answer carries, whatever its Content-Type said (None for anything else)."""
-        return flow_document_in(ex.response.content)
 
     def problems(self, op: dict[str, Any], ex: Exchange) -> dict[str, list[str]]:
         """Every way the response departs from the documented response of ``op``, by requirement id.
@@ -141,18 +113,6 @@ class ContractJudge:
             return result
         result["VER-RESP-SCHEMA"] = _validator(json.dumps(schema, sort_keys=True)).errors(body)
         return result
-
-    @staticmethod
-    def leak(ex: Exchange) -> str | None:
-        """What the body leaks (a ``debug`` member in an error, a stack trace), or None."""
-        text = ex.response.text if ex.response.content else ""
-        document = None
-        if ex.content_type.endswith("json"):
-            try:
-                document = ex.json()
-            except ValueError:
-                document = None
-        return response_rules.leak(text, document)
 
 
 class _FastValidator:

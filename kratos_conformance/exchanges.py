@@ -20,6 +20,7 @@ import httpx
 from .contract import load_contract, operations
 from .media_types import media_type
 from .redact import redact_body, redact_headers, redact_url, redact_values, sent_secrets
+from .response_rules import Answer
 
 #: operationIds of the contract, keyed by (METHOD, path suffix after the public base path): read from the contract,
 #: the one place they are written.
@@ -89,6 +90,12 @@ class Exchange:
             return json.loads(self.response.content)
         except RecursionError:
             raise ValueError("JSON nested too deep to read") from None
+
+    @property
+    def answer(self) -> Answer:
+        """The response as the response rules read it (:func:`~kratos_conformance.response_rules.judge_answer`)."""
+        return Answer(self.operation, self.status, tuple(self.response.headers.multi_items()),
+                      self.response.content)
 
     def header(self, name: str) -> str | None:
         """A response header (live value)."""

@@ -9,12 +9,15 @@ release, are :mod:`~kratos_conformance.ui_expectations`'s.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from .flow_document import flow_document_in
+from .media_types import media_type
 from .redact import redact_url
 
 # --- VER-RESP-NO-5XX ----------------------------------------------------------------------------------------
@@ -239,3 +242,81 @@ def location_problem(locations: Sequence[str] | str | None, targets: RedirectTar
         return None
     names = ", ".join(p for p in allowed if p)
     return f"Location {redact_url(location)!r} is none of the UI, the error UI or the public API ({names})"
+
+
+# --- every rule at once ---------------------------------------------------------------------------------------
+
+_COOKIE_SPLIT = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
+
+
+class FlowRules(Protocol):
+    """What a release's recordings say of a flow (:class:`~kratos_conformance.ui_expectations.UiExpectations`)."""
+
+    def message_problems(self, flow: Any) -> list[str]: ...
+    def can_judge_layout(self, flow: Any) -> bool: ...
+    def layout_problem(self, flow: Any) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One response as the rules read it, whoever received it: a scenario's exchange or a fuzzed response."""
+
+    #: the contract's operationId of the request (``METHOD path`` for anything else).
+    operation: str
+    status: int
+    #: every header as received, in order (several of one name stay several).
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a header (names compared without case)."""
+        lower = name.lower()
+        return [v for k, v in self.headers if k.lower() == lower]
+
+    @property
+    def set_cookies(self) -> list[str]:
+        """Every Set-Cookie value, also when a client library folded several into one comma-separated header."""
+        return [part for value in self.values("set-cookie") for part in _COOKIE_SPLIT.split(value)]
+
+    @property
+    def json_document(self) -> Any:
+        """The body parsed as JSON when it is labelled JSON (None otherwise, or when it does not parse)."""
+        if not self.body or not media_type(", ".join(self.values("content-type"))).endswith("json"):
+            return None
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            return None
+
+
+def judge_answer(answer: Answer, *, targets: RedirectTargets | None, cookie_policy: CookiePolicy | None,
+                 flow_rules: FlowRules | None, layouts: bool = True) -> dict[str, list[str]]:
+    """Every rule of this module ``answer`` could break, by requirement id, with what it breaks (an empty list:
+    judged, and kept); a requirement absent could not be judged on this answer (no body to leak from, no
+    redirect, no flow read, no CSRF cookie, no flow). ``targets`` None: redirects are not judged; ``flow_rules``
+    None: messages and layouts are not; ``layouts`` False: layouts are not (the fuzzer's answers). The contract
+    judge and the fuzzer's checks both judge through here."""
+    found: dict[str, list[str]] = {}
+    if answer.body:  # an empty body (a HEAD, a bare redirect) cannot leak
+        leaked = leak(answer.body.decode("utf-8", errors="replace"), answer.json_document)
+        found["VER-RESP-NO-LEAK"] = [f"the body leaks internals: {leaked}"] if leaked else []
+    if targets is not None and is_redirect(answer.status):
+        problem = location_problem(answer.values("location"), targets)
+        found["VER-RESP-LOCATION"] = [problem] if problem else []
+    if is_flow_read(answer.operation, answer.status):
+        problem = cache_control_problem(", ".join(answer.values("cache-control")) or None)
+        found["VER-GET-CACHE-CONTROL"] = [problem] if problem else []
+    cookies = [raw for raw in answer.set_cookies if is_csrf_cookie(raw)]
+    if cookies:
+        problems = [p for raw in cookies for p in csrf_cookie_problems(raw, cookie_policy or KRATOS_COOKIE_POLICY)]
+        found["VER-INIT-CSRF-COOKIE"] = [f"CSRF cookie: {p}" for p in dict.fromkeys(problems)]
+    flow = flow_document_in(answer.body)
+    if flow is not None:
+        problem = flow_content_type_problem(", ".join(answer.values("content-type")) or None)
+        found["VER-RESP-JSON-TYPE"] = [problem] if problem else []
+        if flow_rules is not None:
+            found["VER-RESP-MESSAGE-IDS"] = flow_rules.message_problems(flow)
+            if layouts and flow_rules.can_judge_layout(flow):  # else no recorded layout to compare with
+                layout = flow_rules.layout_problem(flow)
+                found["VER-UI-LAYOUT"] = [layout] if layout else []
+    return found

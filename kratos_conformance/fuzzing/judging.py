@@ -43,17 +43,16 @@ from ..exchanges import Exchange
 from ..media_types import media_type
 from ..profiles import Profile
 from ..redact import redact_text
-from ..response_rules import NO_ANSWER_REQUIREMENT, is_csrf_cookie, is_flow_read, is_redirect
+from ..response_rules import NO_ANSWER_REQUIREMENT
 from .response_checks import (
     CHECK_REQUIREMENTS,
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
     CheckTarget,
-    flow_or_none,
     fuzz_check_functions,
     header_values,
     operation_id,
-    set_cookies,
+    rules_of,
 )
 
 
@@ -107,7 +106,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
     wire, the schema only where the contract documents one, and so on. Requirements a response could not break
     are not counted as passed by it."""
     op_id = operation_id(case)
-    found = ["VER-RESP-NO-5XX"] + (["VER-RESP-NO-LEAK"] if response.content else [])
+    found = ["VER-RESP-NO-5XX"]
     documented = _documented(op_id, response.status_code)
     if op_id in OPERATION_IDS.values():
         found.append("VER-RESP-STATUS")
@@ -120,16 +119,7 @@ def could_break(case: schemathesis.Case, response: schemathesis.Response,
             found.append("VER-RESP-HEADERS")
         if declares_schema and ctype.endswith("json"):
             found.append("VER-RESP-SCHEMA")
-    if is_flow_read(op_id, response.status_code):
-        found.append("VER-GET-CACHE-CONTROL")
-    if any(is_csrf_cookie(raw) for raw in set_cookies(response)):
-        found.append("VER-INIT-CSRF-COOKIE")
-    if check_target is not None and is_redirect(response.status_code):
-        found.append("VER-RESP-LOCATION")
-    if flow_or_none(response) is not None:
-        found.append("VER-RESP-JSON-TYPE")
-        if check_target is not None and check_target.ui is not None:
-            found.append("VER-RESP-MESSAGE-IDS")
+    found += list(rules_of(case, response, check_target))  # the response rules it was judged by
     meta = case.meta
     if meta is None or meta.generation.mode.is_positive:
         found.append("VER-FUZZ-POSITIVE-ACCEPTED")

@@ -8,13 +8,13 @@
   custom ones) and the ONE requirement a failure of it breaks; :func:`fuzz_check_functions` looks them up in
   schemathesis's registry.
 * What the checks (and the rest of the package) read from a case or a response: :func:`operation_id`
-  (:data:`OPERATION_IDS`), :func:`header_values`, :func:`set_cookies`.
+  (:data:`OPERATION_IDS`), :func:`header_values`, :func:`answer_of` and :func:`rules_of` (what every rule of
+  :mod:`~kratos_conformance.response_rules` finds on a response, judged once).
 """
 
 from __future__ import annotations
 
 import contextvars
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,21 +23,8 @@ from typing import Any, cast
 import schemathesis
 
 from ..exchanges import OPERATIONS
-from ..flow_document import flow_document_in, is_flow_document
 from ..media_types import media_type
-from ..response_rules import (
-    KRATOS_COOKIE_POLICY,
-    CookiePolicy,
-    RedirectTargets,
-    cache_control_problem,
-    csrf_cookie_problems,
-    flow_content_type_problem,
-    is_csrf_cookie,
-    is_flow_read,
-    is_redirect,
-    leak,
-    location_problem,
-)
+from ..response_rules import Answer, CookiePolicy, RedirectTargets, judge_answer
 from ..target import Target
 from ..ui_expectations import UiExpectations, expectations
 
@@ -101,92 +88,80 @@ def json_or_none(response: schemathesis.Response) -> Any:
         return None
 
 
-def flow_or_none(response: schemathesis.Response) -> dict[str, Any] | None:
-    """The flow a response carries, whatever its Content-Type said (:func:`flow_document.flow_document_in`); the
-    JSON responses' shared parse when it is labelled JSON."""
-    doc = json_or_none(response)
-    if doc is None:
-        return flow_document_in(response.content)
-    return doc if is_flow_document(doc) else None
+def answer_of(case: schemathesis.Case, response: schemathesis.Response) -> Answer:
+    """A fuzzed response as the response rules read it."""
+    headers = tuple((name, value) for name, values in response.headers.items() for value in values)
+    return Answer(operation_id(case), response.status_code, headers, response.content or b"")
+
+
+#: the last response judged, the target it was judged against, and the verdicts (one entry: a response is judged
+#: by all the checks in a row)
+_last_judged: contextvars.ContextVar[tuple[Any, Any, dict[str, list[str]]] | None] = contextvars.ContextVar(
+    "fuzz_last_judged", default=None)
+
+
+def rules_of(case: schemathesis.Case, response: schemathesis.Response,
+             check_target: CheckTarget | None = None) -> dict[str, list[str]]:
+    """:func:`response_rules.judge_answer` of a fuzzed response, against ``check_target`` or the one made active
+    with :func:`checking` (without one: no redirect or message rule), never the node layout (Kratos lays a flow
+    out after the input it was given: a fuzzed email on a passed flow adds an email node, a transient_payload a
+    node of its own; layouts are judged on the scenarios' scripted answers only). Judged once per response: every
+    custom check, and :func:`~kratos_conformance.fuzzing.judging.could_break`, read the same verdicts."""
+    target = check_target or _active_target.get()
+    cached = _last_judged.get()
+    if cached is not None and cached[0] is response and cached[1] is target:
+        return cached[2]
+    found = judge_answer(answer_of(case, response), targets=target,
+                         cookie_policy=target.cookie_policy if target is not None else None,
+                         flow_rules=target.ui if target is not None else None, layouts=False)
+    _last_judged.set((response, target, found))
+    return found
+
+
+def _keeps(case: schemathesis.Case, response: schemathesis.Response, requirement: str) -> bool | None:
+    """Raise the problems of ``requirement`` on this response; None when it was judged and kept, True when it
+    could not be judged on it (schemathesis counts both as passing)."""
+    problems = rules_of(case, response).get(requirement)
+    if problems:
+        raise AssertionError("; ".join(problems))
+    return None if problems is not None else True
 
 
 @schemathesis.check
 def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
-    if not is_flow_read(operation_id(case), response.status_code):
-        return None
-    problem = cache_control_problem(", ".join(header_values(response, "cache-control")) or None)
-    if problem:
-        raise AssertionError(problem)
-    return None
-
-
-_COOKIE_SPLIT = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
-
-
-def set_cookies(response: schemathesis.Response) -> list[str]:
-    """Every Set-Cookie value, also when a client library folded several into one comma-separated header."""
-    return [part for value in header_values(response, "set-cookie") for part in _COOKIE_SPLIT.split(value)]
+    return _keeps(case, response, "VER-GET-CACHE-CONTROL")
 
 
 @schemathesis.check
 def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-INIT-CSRF-COOKIE: every CSRF cookie the target sets has Kratos's name and attributes."""
-    check_target = _active_target.get()
-    policy = check_target.cookie_policy if check_target is not None else None
-    found = []
-    for raw in set_cookies(response):
-        if is_csrf_cookie(raw):
-            found += csrf_cookie_problems(raw, policy or KRATOS_COOKIE_POLICY)
-    if found:
-        raise AssertionError("CSRF cookie: " + "; ".join(dict.fromkeys(found)))
-    return None
+    return _keeps(case, response, "VER-INIT-CSRF-COOKIE")
 
 
 @schemathesis.check
 def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-MESSAGE-IDS: every message in a flow is one the release shows, with the type it gives it."""
-    check_target = _active_target.get()
-    if check_target is None or check_target.ui is None:
-        return True  # nothing to judge against: skipped
-    problems = check_target.ui.message_problems(flow_or_none(response))
-    if problems:
-        raise AssertionError("; ".join(problems))
-    return None
+    return _keeps(case, response, "VER-RESP-MESSAGE-IDS")
 
 
 @schemathesis.check
 def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-LOCATION: every redirect points at the UI, the error UI or the target's public API."""
-    check_target = _active_target.get()
-    if check_target is None:
-        return True  # nothing to judge against: skipped
-    if not is_redirect(response.status_code):
-        return None
-    problem = location_problem(header_values(response, "location"), check_target)
-    if problem:
-        raise AssertionError(problem)
-    return None
+    return _keeps(case, response, "VER-RESP-LOCATION")
 
 
 @schemathesis.check
 def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
-    if flow_or_none(response) is None:
-        return None
-    problem = flow_content_type_problem(", ".join(header_values(response, "content-type")) or None)
-    if problem:
-        raise AssertionError(problem)
-    return None
+    """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`), whatever
+    Content-Type it was labelled with."""
+    return _keeps(case, response, "VER-RESP-JSON-TYPE")
 
 
 @schemathesis.check
 def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
-    found = leak((response.content or b"").decode("utf-8", errors="replace"), json_or_none(response))
-    if found:
-        raise AssertionError(f"the body leaks internals: {found}")
-    return None
+    return _keeps(case, response, "VER-RESP-NO-LEAK")
 
 
 CUSTOM_CHECKS: tuple[Callable[..., bool | None], ...] = (
