@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kratos_conformance import fuzzing  # noqa: E402
 from kratos_conformance.checks import RequirementFailure  # noqa: E402
-from kratos_conformance.embedded import (  # noqa: E402
+from kratos_conformance.embedded_target import (  # noqa: E402
     ALLOWED_RETURN_TO,
     CHALLENGE_LIFESPAN,
     ERROR_UI_PATH,

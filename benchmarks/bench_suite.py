@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.process import run_measured  # noqa: E402
 from benchmarks.replay import replay  # noqa: E402
-from kratos_conformance.embedded import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
+from kratos_conformance.embedded_target import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
 from kratos_conformance.mail import SmtpSink  # noqa: E402
 
 #: each benchmarked run: its run profile and suites (the browser walks are left out: Chromium dominates them).

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kratos_conformance.embedded import CHALLENGE_LIFESPAN, FLOW_LIFESPAN, EmbeddedTarget
+from kratos_conformance.embedded_target import CHALLENGE_LIFESPAN, FLOW_LIFESPAN, EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
 
 _CODE = re.compile(rb"(?<![0-9A-Za-z])(\d{6})(?![0-9A-Za-z])")

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from .admin_api import DEFAULT_TRAITS
 from .clients import ClientFactory
-from .contract_checks import ContractJudge
-from .embedded import (
+from .contract_judge import ContractJudge
+from .embedded_target import (
     ALLOWED_RETURN_TO,
     CHALLENGE_LIFESPAN,
     CONFORMANCE_SETTINGS,

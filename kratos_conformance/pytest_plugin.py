@@ -29,7 +29,7 @@ from .admin_api import AdminApi
 from .catalog import UnknownRequirement, requirement
 from .clients import Client, ClientFactory, ClientKind, NoAnswer
 from .conformance_run import ConformanceRun
-from .contract_checks import unanswered
+from .contract_judge import unanswered
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
 from .mail import MailSource, SmtpSink, parse_mail_source
@@ -285,7 +285,7 @@ def _test_log(request: pytest.FixtureRequest) -> Iterator[TestLog]:
 def _judged_as_the_run_ends() -> Iterator[None]:
     """A mail source or target lost mid-run ends the session with exit code 2 and one line, like at start; a
     request the server left unanswered is its failure, named like every other (see
-    :func:`~kratos_conformance.contract_checks.unanswered`), not a traceback."""
+    :func:`~kratos_conformance.contract_judge.unanswered`), not a traceback."""
     try:
         yield
     except CannotJudge as exc:

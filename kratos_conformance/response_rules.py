@@ -1,7 +1,7 @@
 """The rules one response is held to, each written once.
 
 The scenarios (through :mod:`~kratos_conformance.checks`), the contract judge that sees every exchange
-(:mod:`~kratos_conformance.contract_checks`) and the fuzzer's checks (:mod:`~kratos_conformance.fuzzing`) all ask
+(:mod:`~kratos_conformance.contract_judge`) and the fuzzer's checks (:mod:`~kratos_conformance.fuzzing`) all ask
 these functions, so a rule cannot be stricter in one place than in another. Each answers with what is wrong, in
 words, or with nothing when the response keeps the rule. Message ids and node layouts, which depend on the
 release, are :mod:`~kratos_conformance.ui_expectations`'s.

@@ -28,7 +28,7 @@ def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixt
     # a requirement named through a tuple of ids (the fuzzing tests' RESPONSE_REQUIREMENTS) is found too
     location = explain("VER-RESP-LOCATION")
     assert ("suites/fuzz/test_fuzz_operations.py::test_valid_requests_get_contract_answers", False) in location.tests
-    assert any(where.startswith("kratos_conformance/response_rules.py") or "contract_checks.py" in where
+    assert any(where.startswith("kratos_conformance/response_rules.py") or "contract_judge.py" in where
                for where, _ in location.judged_in)
 
 

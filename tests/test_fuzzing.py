@@ -295,7 +295,7 @@ def test_message_id_check(st_schema: Any) -> None:
 def test_the_fuzzer_does_not_judge_node_layouts() -> None:
     """Kratos lays a flow out after the input it was given (a fuzzed email on a passed flow adds an email node, a
     transient_payload adds a node of its own; seen against Kratos v26.2.0), so a layout is judged only on the
-    scenarios' scripted answers, which the recordings cover (contract_checks), never on fuzzed ones."""
+    scenarios' scripted answers, which the recordings cover (contract_judge), never on fuzzed ones."""
     assert "VER-UI-LAYOUT" not in fuzzing.CHECK_REQUIREMENTS.values()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hostile_proxy import HostileProxy
 
-from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.embedded_target import EmbeddedTarget
 from kratos_conformance.mail import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

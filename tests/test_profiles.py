@@ -118,7 +118,7 @@ def test_a_known_transient_500_is_sent_once_more_and_reported(heard: list[CheckR
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from kratos_conformance.clients import ClientFactory
-    from kratos_conformance.contract_checks import ContractJudge
+    from kratos_conformance.contract_judge import ContractJudge
     from kratos_conformance.exchanges import Recorder
     from kratos_conformance.target import Target
 

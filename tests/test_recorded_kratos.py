@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from kratos_conformance import message_ids as ids
-from kratos_conformance.contract_checks import ContractJudge
+from kratos_conformance.contract_judge import ContractJudge
 from kratos_conformance.differential import recording
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.profiles import PROFILES, get_profile

@@ -188,7 +188,7 @@ def test_the_contract_judge_says_when_it_judged_a_redirect_by_its_shape_alone() 
     import httpx
 
     from kratos_conformance import checks
-    from kratos_conformance.contract_checks import ContractJudge
+    from kratos_conformance.contract_judge import ContractJudge
     from kratos_conformance.exchanges import Exchange
     from kratos_conformance.profiles import get_profile
     from kratos_conformance.target import Target

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kratos_conformance.embedded import EmbeddedTarget
+from kratos_conformance.embedded_target import EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
 from kratos_conformance.ui_server import VerificationUi, parse_listen
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ..embedded import ALLOWED_RETURN_TO, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
+from ..embedded_target import ALLOWED_RETURN_TO, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
 from ..mail import MailSource, SmtpSink
 from ..profiles import DEFAULT_PROFILE, get_profile
 from ..target import Target

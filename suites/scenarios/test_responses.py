@@ -1,6 +1,6 @@
 """Every response conforms to the contract.
 
-The plugin's contract judge (kratos_conformance/contract_checks.py) judges EVERY exchange of every scenario as it
+The plugin's contract judge (kratos_conformance/contract_judge.py) judges EVERY exchange of every scenario as it
 is recorded: documented status, media type, required headers, body schema, redirect targets, a flow read's
 Cache-Control, CSRF cookies, a flow's media type, the release's messages and node layouts, no leaks, no server
 errors. This module walks each client kind through every branch once
