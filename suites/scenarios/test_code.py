@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from kratos_conformance import checks
@@ -11,14 +9,12 @@ from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.clients import ClientFactory
 from kratos_conformance.exchanges import Exchange
+from kratos_conformance.expiring import ExpiringChallenges
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.mail import Mail, wrong_code, wrong_codes
 from kratos_conformance.response_rules import is_absolute_http_url
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param, replaced
-
-if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
-    from conftest import ExpiringChallenges
 
 pytestmark = pytest.mark.usefixtures("code_method")
 

@@ -7,19 +7,15 @@ starts and these scenarios run last (``expired`` in suites/conftest.py), so the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.clients import ClientFactory
+from kratos_conformance.expiring import ExpiringFlows
 from kratos_conformance.response_rules import under
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import query_param
-
-if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
-    from conftest import ExpiringFlows
 
 
 @pytest.mark.requirement("VER-GET-410-API")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi
 from kratos_conformance.exchanges import Exchange
+from kratos_conformance.expiring import ExpiringChallenges
 from kratos_conformance.flow_document import Flow
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier, query_param
-
-if TYPE_CHECKING:  # typing only: pytest loads conftest.py itself (every folder's under the name conftest)
-    from conftest import ExpiringChallenges
 
 pytestmark = pytest.mark.usefixtures("link_method")
 
