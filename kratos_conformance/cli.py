@@ -1,4 +1,5 @@
-"""``kratos-conformance``: run the suite as a CI gate, compare two runs, merge per-method reports.
+"""``kratos-conformance``: run the suite as a CI gate, compare two runs, merge per-method reports (``record`` and
+``compare``, the differential comparison's commands, are :mod:`.differential.commands`).
 
 ::
 
@@ -35,20 +36,27 @@ from typing import Any, NoReturn
 
 from .bundle import data_root
 from .differential import RECORDINGS
-from .errors import EXIT_CANNOT_JUDGE, CannotJudge, first_line
+from .differential.commands import RECORD_OPTIONS, command_compare, command_record
+from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, first_line
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
-from .options import ENV_PREFIX, OPTIONS, OPTIONS_BY_DEST, PreviousReport, RunOptions, parse_options, raw_options
+from .options import (
+    ENV_PREFIX,
+    OPTIONS,
+    OPTIONS_BY_DEST,
+    PreviousReport,
+    RunOptions,
+    parse_options,
+    raw_options,
+    writable_directory,
+)
 from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
-from .profiles import choose_profile
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
 from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
 from .report.html import write_summary
 from .report.results import FAILED, Verdict, verdict_lines
-from .target import Target
 
-PROG = "kratos-conformance"
 #: the environment form of ``--suite`` (the suites are the command's choice, not an option pytest knows)
 SUITE_ENV = ENV_PREFIX + "SUITE"
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
@@ -57,10 +65,6 @@ SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "su
 SUITE_OPTIONS = {"fuzz": ("fuzz_budget", "fuzz_seed"),
                  "security": ("security_load", "race_size", "race_wrong_codes", "race_concurrency", "timing_samples",
                               "guess_limit_per_flow", "guess_limit_per_hour", "timing_limit_ms")}
-#: the run options that matter to ``record``.
-RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
-                  "profile", "challenge_lifespan", "mail_timeout", "reference_method", "identity_schema",
-                  "identity_traits")
 _PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly (see above)",
                   5: "no tests were collected"}
 
@@ -330,18 +334,6 @@ def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "", *, fin
         print(f"{PROG}: cannot judge: {doc['verdict']['reason']}", file=sys.stderr, flush=True)
 
 
-def writable_directory(path: Path, option: str) -> Path:
-    """``path``, created if missing, once a file could be written in it; else :class:`CannotJudge` naming
-    ``option`` (checked before any work, so that a run is never lost for want of a place to write its results)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise CannotJudge(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
-    return path
-
-
 class Stopped(KeyboardInterrupt):
     """A signal asked the run to stop. pytest ends the session as for Ctrl-C: the tests so far are reported, the
     verdict is cannot judge with this message, the embedded target is stopped."""
@@ -417,90 +409,6 @@ def command_diff(old: str, new: str, *, as_json: bool = False) -> int:
     result = diff_reports(load_report(old), load_report(new))
     print(json.dumps(result.as_dict(), indent=2) if as_json else render_diff(result, old, new))
     return result.exit_code
-
-
-# --- record and compare (the differential comparison) ------------------------------------------------------------
-
-def command_record(ns: argparse.Namespace) -> int:
-    """Record the scripted cases against the server the options name (or the embedded reference target)."""
-    from . import differential
-
-    opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS})
-    only = tuple(c.strip() for c in ns.cases.split(",") if c.strip())
-    if Path(ns.out).is_dir():
-        raise CannotJudge(f"--out {ns.out}: is a directory; give the transcript's file name")
-    writable_directory(Path(ns.out).parent, "--out")
-
-    def progress(key: str) -> None:
-        print(f"  {key}", file=sys.stderr, flush=True)
-
-    if opts.embedded:
-        doc = differential.record_embedded(opts.reference_method, only=only, progress=progress)
-    else:
-        doc = _record_deployed(opts, ns, only, progress)
-    differential.save_transcript(doc, ns.out)
-    stopped = sum(1 for steps in doc["cases"].values() for step in steps if step.get("observe") == "stopped")
-    print(f"{PROG}: recorded {len(doc['cases'])} cases ({stopped} stopped early) from {doc['server']} "
-          f"({doc['method']}) into {ns.out}")
-    return 0
-
-
-def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, ...], progress: Any) -> dict[str, Any]:
-    from . import differential
-
-    if not opts.admin_url or not opts.return_to:
-        raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
-    assert opts.public_url is not None
-    mail = open_mail_source(parse_mail_source(opts.mail_source))
-    try:
-        # the preflight proves the server answers and mails, and learns the identity schema, the traits and the
-        # method its mail shows (as a run learns them)
-        findings = preflight(opts, mail)
-        if findings.method not in ("code", "link"):
-            raise CannotJudge("cannot tell the server's method: its verification mail shows neither a code nor a link")
-        target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
-                        profile=choose_profile(opts.profile, findings.release, opts.known_defects)[0],
-                        wait_budget=opts.wait_budget,
-                        mail_timeout=opts.mail_timeout, challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url,
-                        error_ui_url=opts.error_ui_url, return_to=opts.return_to,
-                        identity_schema=findings.identity_schema, identity_traits=findings.identity_traits,
-                        flow_lifespan=findings.flow_lifespan).with_learned_ui_urls()
-        return differential.record(target, mail, method=findings.method, challenge_lifespan=opts.challenge_lifespan,
-                                   server=ns.server or target.public_url, default_return_url=ns.default_return_url,
-                                   only=only, progress=progress)
-    finally:
-        mail.close()
-
-
-def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool = False,
-                    method: str | None = None) -> int:
-    """Print the differences between two transcripts (files, or recordings that ship with the suite, of ``method``
-    or else of the other side's method); exit 1 if any is left after the accepted ones."""
-    from . import differential
-
-    docs: dict[str, dict[str, Any]] = {}
-    for name in (a, b):
-        if name not in differential.RECORDINGS:
-            docs[name] = differential.load_transcript(name)
-    for name in (a, b):
-        if name in differential.RECORDINGS:
-            other = next((d for n, d in docs.items() if n != name), None)
-            taken = method or (other or {}).get("method")
-            if taken is None:
-                raise CannotJudge("compare of two recordings needs --method code or --method link")
-            docs[name] = differential.recording(name, str(taken))
-    diffs = differential.compare(docs[a], docs[b], prose=prose)
-    entries = differential.load_accepted(accepted) if accepted else []
-    left, stale = differential.apply_accepted(diffs, entries)
-    label_a, label_b = (n if n in differential.RECORDINGS else Path(n).stem for n in (a, b))
-    if left:
-        print(differential.render(left, (label_a, label_b)))
-    for entry in stale:
-        print(f"accepted but not seen: {entry.case} {entry.path} ({entry.reason})")
-    cases = len(set(docs[a]["cases"]) | set(docs[b]["cases"]))
-    print(f"{PROG}: {len(left)} difference(s) in {len({d.case for d in left})} of {cases} cases "
-          f"({len(diffs) - len(left)} accepted) between {docs[a]['server']} and {docs[b]['server']}")
-    return 1 if left else 0
 
 
 def command_merge(base: Path, labels: Sequence[str]) -> int:

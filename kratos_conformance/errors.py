@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: the command's name, which starts every line it prints about a run
+PROG = "kratos-conformance"
+
 
 class CannotJudge(Exception):
     """The run cannot judge the target: bad configuration, unreachable target or mail source.

@@ -8,6 +8,7 @@ the command line wins. :func:`parse_options` turns raw strings into a validated 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,3 +349,15 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         given=frozenset(dest for dest, value in raw_options(given, environ, defaults=False).items()
                         if value is not None),
     )
+
+
+def writable_directory(path: Path, option: str) -> Path:
+    """``path``, created if missing, once a file could be written in it; else :class:`CannotJudge` naming
+    ``option`` (checked before any work, so that a run is never lost for want of a place to write its results)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise CannotJudge(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
+    return path
