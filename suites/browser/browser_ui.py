@@ -231,6 +231,15 @@ class BrowserUi:
                       *nav.exchanges)
         return nav
 
+    def sent(self, email: str) -> tuple[str, Nav]:
+        """The person's first steps: open the init URL (:meth:`open_init`), type ``email`` and submit it; the flow
+        id and the submission's navigation (judged by the caller). Screenshots of the form and of what followed."""
+        flow_id = str(self.open_init().flow_id)
+        self.shots.take(self.page, "form")
+        nav = self.submit_email(email)
+        self.shots.take(self.page, "sent")
+        return flow_id, nav
+
     def submit_email(self, email: str) -> Nav:
         """Type the address into the email field and press the method's submit button."""
         self.field("email").fill(email)

@@ -19,8 +19,7 @@ from kratos_conformance.target import Target
 @pytest.mark.requirement("VER-CODE-WRONG")
 def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
-    flow_id = str(ui.open_init().flow_id)
-    ui.submit_email(identity.email)
+    flow_id, _ = ui.sent(identity.email)
     mail = ui.wait_mail(identity.email, flow_id)
     nav = ui.submit_code(wrong_code(mail.code))
     ui.shots.take(ui.page, "wrong-code")
@@ -60,8 +59,7 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
 @pytest.mark.requirement("VER-CODE-RESEND")
 def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
-    flow_id = str(ui.open_init().flow_id)
-    ui.submit_email(identity.email)
+    flow_id, _ = ui.sent(identity.email)
     first = ui.wait_mail(identity.email, flow_id)
     nav = ui.resend()
     ui.shots.take(ui.page, "resent")

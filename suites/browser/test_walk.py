@@ -24,11 +24,7 @@ from kratos_conformance.target import Target
 
 def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:
     """Open the init URL, submit the address through the form, see the sent message; returns the flow id."""
-    start = ui.open_init()
-    ui.shots.take(ui.page, "form")
-    flow_id = str(start.flow_id)
-    sent = ui.submit_email(identity.email)
-    ui.shots.take(ui.page, "sent")
+    flow_id, sent = ui.sent(identity.email)
     ui.expect_redirected_to_ui("VER-SUBMIT-BROWSER-303", sent, flow_id=flow_id)
     ui.expect_messages("VER-SUBMIT-EMAIL-SENT", [message_id])
     return flow_id

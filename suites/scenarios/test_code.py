@@ -158,15 +158,21 @@ def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admi
     checks.flow_state(new, "choose_method", req, ex)
 
 
+def _sent_with_code_link(verifier: Verifier, email: str, req: str) -> tuple[Flow, Mail, str]:
+    """A flow in sent_email, its mail, and the link in the mail that carries the code (``?flow=&code=``)."""
+    flow, mail = verifier.sent(email)
+    link = mail.verification_link
+    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
+    return flow, mail, str(link)
+
+
 @pytest.mark.requirement("VER-CODE-LINK-NO-VERIFY")
 @pytest.mark.parametrize("kind", ["browser"])
 def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admin: AdminApi, target: Target,
                                                         req: str) -> None:
     identity = admin.create_identity()
-    flow, mail = verifier.sent(identity.email)
-    link = mail.verification_link
-    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
-    ex = verifier.client.open(str(link))
+    flow, mail, link = _sent_with_code_link(verifier, identity.email, req)
+    ex = verifier.client.open(link)
     checks.redirect_to_ui(ex, req, target, query={"flow": flow.id})
     fetched = verifier.client.get_flow(flow.id)  # the user's flow, as it reads now
     after = checks.flow(fetched, req, state="sent_email")
@@ -182,11 +188,9 @@ def test_head_on_the_emailed_code_link_does_not_verify(verifier: Verifier, admin
                                                        req: str) -> None:
     # the user's flow is an API flow, so it can be read back after a stranger touched it (no CSRF binding)
     identity = admin.create_identity()
-    flow, mail = verifier.sent(identity.email)
-    link = mail.verification_link
-    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
+    flow, mail, link = _sent_with_code_link(verifier, identity.email, req)
     scanner = make_client("browser")  # a mail scanner or link preview: a client of its own
-    ex = scanner.request("HEAD", str(link))
+    ex = scanner.request("HEAD", link)
     checks.expect(req, ex.status < 500, f"HEAD on the emailed link answered {ex.status}", ex)
     checks.address_not_verified(*admin.address(identity), req, after="a HEAD on the emailed link")
     checks.flow(verifier.client.get_flow(flow.id), req, state="sent_email")  # the user's flow, as it reads now
