@@ -55,8 +55,8 @@ class ClientKind(str, Enum):
 def send(http: httpx.Client, recorder: Recorder, label: str, method: str, url: str, *, home: str | None = None,
          **kwargs: Any) -> Exchange:
     """Send one request with ``http``, record its redacted exchange under the client label, return it (``home``:
-    see :func:`exchange_of`)."""
-    exchange = exchange_of(http, label, method, url, home=home, **kwargs)
+    see :func:`send_unrecorded`)."""
+    exchange = send_unrecorded(http, label, method, url, home=home, **kwargs)
     recorder.record(exchange)
     return exchange
 
@@ -68,7 +68,7 @@ TRANSIENT_PAUSE = 0.2
 ANSWER_DEADLINE = 30.0
 
 
-def exchange_of(http: httpx.Client, label: str, method: str, url: str, *, home: str | None = None,
+def send_unrecorded(http: httpx.Client, label: str, method: str, url: str, *, home: str | None = None,
                 **kwargs: Any) -> Exchange:
     """Send one request with ``http`` and return its redacted exchange, timed; :func:`server_gone` when it got no
     answer and the server takes no more requests. Every request of the scenarios goes through here.
@@ -239,7 +239,7 @@ class Client:
                     barrier.wait(timeout=5)
                 except threading.BrokenBarrierError:
                     pass  # a racer could not connect in time: go anyway
-                exchange = exchange_of(http, self.kind.value, method, url, home=self.target.public_url, **kwargs)
+                exchange = send_unrecorded(http, self.kind.value, method, url, home=self.target.public_url, **kwargs)
                 return now(), exchange
 
         answered: list[tuple[float, Exchange]] = []

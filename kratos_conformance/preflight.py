@@ -107,7 +107,7 @@ class Findings:
         return {name: {"value": s.value, "source": s.source} for name, s in sorted(self.settings.items())}
 
 
-def method_of(mail: Mail) -> str | None:
+def mail_method(mail: Mail) -> str | None:
     """The verification method a mail shows: ``link`` for a link with a ``token``, ``code`` for a six-digit code
     (what the flows' ``active`` is then judged against: it is not learned from ``active`` itself)."""
     if mail.link_param("token"):
@@ -406,7 +406,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             identity_id, address = check.test_identity(schema_id, traits)
             try:
                 flow_asked, mail_got, asked_at, seconds = check.mail_round_trip(address)
-                method = method_of(mail_got)
+                method = mail_method(mail_got)
                 check.settings["method"] = Setting(method, "learned")
                 check.settings["method_learned_from"] = Setting("mail", "learned")
                 unchecked = check.challenge_outlived(flow_asked, mail_got, asked_at)

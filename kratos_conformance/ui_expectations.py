@@ -60,7 +60,7 @@ def layout_of(flow: Any) -> Layout:
     return tuple(shapes)
 
 
-def method_of(flow: Any) -> str | None:
+def flow_method(flow: Any) -> str | None:
     """The verification method a flow belongs to: its ``active``, or (after Kratos set it to ``default``) the group
     of its method nodes."""
     active = flow.get("active") if isinstance(flow, dict) else None
@@ -88,7 +88,7 @@ class UiExpectations:
         """Messages of the flow the release does not show: unknown ids, a known id of another type, or an
         announcement the release shows for this method only in other states."""
         problems = []
-        method, state = method_of(flow), str(flow.get("state")) if isinstance(flow, dict) else ""
+        method, state = flow_method(flow), str(flow.get("state")) if isinstance(flow, dict) else ""
         announced = self._announced
         for text in texts(flow):
             msg_id, msg_type = text["id"], text.get("type")
@@ -115,7 +115,7 @@ class UiExpectations:
         return self._recorded_layouts(flow) is not None
 
     def _recorded_layouts(self, flow: Any) -> frozenset[Layout] | None:
-        method = method_of(flow)
+        method = flow_method(flow)
         if method is None:
             return None
         return self.layouts.get((method, str(flow.get("type")), str(flow.get("state")))) or None
@@ -126,7 +126,7 @@ class UiExpectations:
         seen = self._recorded_layouts(flow)
         if seen is None:
             return None
-        key = (str(method_of(flow)), str(flow.get("type")), str(flow.get("state")))
+        key = (str(flow_method(flow)), str(flow.get("type")), str(flow.get("state")))
         mine = layout_of(flow)
         if mine in seen:
             return None

@@ -165,7 +165,7 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
     """The server chose where its link points; only the server's own address failing means the server is gone."""
     import httpx
 
-    from kratos_conformance.clients import NoAnswer, exchange_of
+    from kratos_conformance.clients import NoAnswer, send_unrecorded
     from kratos_conformance.errors import CannotJudge
 
     target, _ = upstream
@@ -173,11 +173,11 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
     with httpx.Client(timeout=5.0) as http:
         with pytest.raises(NoAnswer, match=r"^GET http://127\.0\.0\.1:\d+/self-service/verification\?flow=f&token="
                                            r"\S+ got no HTTP answer \(Connection refused\)\n") as caught:
-            exchange_of(http, "browser", "GET", elsewhere, home=target.public_url)
+            send_unrecorded(http, "browser", "GET", elsewhere, home=target.public_url)
         assert str(caught.value).splitlines()[1].startswith("reproduce (secrets redacted): curl ")
         assert "secret-link-token" not in str(caught.value)
         with pytest.raises(CannotJudge, match="the server stopped answering"):
-            exchange_of(http, "browser", "GET", elsewhere, home=elsewhere)
+            send_unrecorded(http, "browser", "GET", elsewhere, home=elsewhere)
 
 
 def test_a_request_left_unanswered_fails_the_requirement_in_one_line(upstream: tuple[EmbeddedTarget, int],

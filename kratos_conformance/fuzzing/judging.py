@@ -7,7 +7,7 @@
 * **Failures** (:func:`requirement_failure`): a failing response becomes a
   :class:`~kratos_conformance.checks.RequirementFailure` whose detail carries the minimal reproducing request as a
   redacted curl line (:func:`curl_for`, :func:`curl_for_case`, built with :func:`~kratos_conformance.curl.curl_line`)
-  and whose transcript holds the redacted exchange (:func:`exchange_of`).
+  and whose transcript holds the redacted exchange (:func:`fuzzed_exchange`).
 """
 
 from __future__ import annotations
@@ -232,11 +232,11 @@ def known_transient(response: schemathesis.Response, profile: Profile) -> bool:
     known = profile.tolerates_transient(response.status_code, body)
     if known:
         expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {response.status_code}",
-                            exchange_of(response), known=known)
+                            fuzzed_exchange(response), known=known)
     return known is not None
 
 
-def exchange_of(response: schemathesis.Response, label: str = "fuzz") -> Exchange:
+def fuzzed_exchange(response: schemathesis.Response, label: str = "fuzz") -> Exchange:
     """A redacted :class:`Exchange` for a schemathesis response (for the failure transcript)."""
     request = response.request
     headers = sent_headers(request)
@@ -268,7 +268,7 @@ def requirement_failure(findings: Sequence[Finding], response: schemathesis.Resp
     lines.append(f"  {curl_for(response)}")
     if rerun:
         lines.append(f"rerun the fuzzing that found it: {rerun}")
-    return RequirementFailure(requirement(req_id), "\n".join(lines), [exchange_of(response)],
+    return RequirementFailure(requirement(req_id), "\n".join(lines), [fuzzed_exchange(response)],
                               also=[f.requirement for f in findings])
 
 

@@ -55,7 +55,7 @@ class UiWarning(UserWarning):
     """The UI under test makes a person's step harder than the flow requires (not a server defect)."""
 
 
-def exchange_of(response: Response) -> Exchange:
+def browser_exchange(response: Response) -> Exchange:
     """A redacted :class:`Exchange` for one browser response.
 
     Bodies are kept for the contract's operations only (a redirect's body is not kept by browsers: empty). A UI
@@ -94,12 +94,12 @@ def chain_of(response: Response | None, record: Callable[[Exchange], None] | Non
     """
     if response is None:
         return []
-    out = [exchange_of(response)]
+    out = [browser_exchange(response)]
     request = response.request.redirected_from
     while request is not None:
         earlier = request.response()
         if earlier is not None:
-            out.append(exchange_of(earlier))
+            out.append(browser_exchange(earlier))
         request = request.redirected_from
     out.reverse()
     for ex in out:
