@@ -1,4 +1,5 @@
-"""The pytest plugin: options, the run's fixtures, requirement markers and readable failures.
+"""The pytest plugin: options, the run's fixtures, requirement markers and readable failures (what the session runs
+beside the tests, the embedded target, a shared SMTP sink, the served UI, is :mod:`.session_services`).
 
 Loaded by the repository's ``conftest.py``. Fixtures a scenario uses:
 
@@ -14,13 +15,9 @@ controller, and the workers read its spool.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -32,12 +29,17 @@ from .conformance_run import ConformanceRun
 from .contract_judge import unanswered
 from .errors import EXIT_CANNOT_JUDGE, CannotJudge
 from .exchanges import Exchange, Recorder
-from .mail import MailSource, SmtpSink, parse_mail_source
-from .options import OPTIONS, RunOptions, parse_options
+from .mail import MailSource
+from .options import OPTIONS, parse_options
+from .session_services import (
+    LAUNCHED_RUN_KEY,
+    OPTIONS_KEY,
+    WORKER_SPOOL_KEY,
+    serve_the_ui,
+    share_the_sink,
+)
 from .target import Target
-from .ui_server import VerificationUi, parse_listen
 
-OPTIONS_KEY = pytest.StashKey[RunOptions]()
 TEST_LOG_KEY = pytest.StashKey["TestLog"]()
 
 
@@ -65,8 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[OPTIONS_KEY] = parse_options({s.dest: config.getoption(s.dest) for s in OPTIONS})
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
-    _share_the_sink(config, config.stash[OPTIONS_KEY])
-    _serve_the_ui(config, config.stash[OPTIONS_KEY])
+    share_the_sink(config, config.stash[OPTIONS_KEY])
+    serve_the_ui(config, config.stash[OPTIONS_KEY])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -85,88 +87,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     raise pytest.UsageError(f"{item.nodeid}: requirement {req_id!r} is not in the catalog") from None
 
 
-_RUN_KEY = pytest.StashKey[ConformanceRun]()
-
-
-def launch_embedded_target(config: pytest.Config) -> None:
-    """Launch the session's embedded reference target now, to start while the tests are collected (the suites'
-    ``pytest_sessionstart`` calls this; the ``conformance_run`` fixture waits for it). No-op for a deployed
-    target, for ``--collect-only`` and on an xdist controller (its workers run the targets)."""
-    options = config.stash.get(OPTIONS_KEY, None)
-    if options is None or not options.embedded or _RUN_KEY in config.stash or config.option.collectonly \
-            or _is_xdist_controller(config):
-        return
-    run = ConformanceRun(options)
-    try:
-        run.launch()
-    except CannotJudge:
-        run.close()  # the fixture tries again and ends the session with the reason
-        return
-    config.stash[_RUN_KEY] = run
-    config.add_cleanup(run.close)
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
-
-
-#: how a pytest-xdist controller tells its workers where its SMTP sink spools mail.
-WORKER_SPOOL_KEY = "kratos_conformance_mail_spool"
-
-
-class SharedSink:
-    """On the pytest-xdist controller of a run against a deployed target with the built-in SMTP sink: the one sink
-    the target's courier can reach listens here and spools every mail for the workers (:mod:`.mail.spool`)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="kratos-conformance-mail-"))
-        try:
-            self.sink = SmtpSink(host, port, spool=self.directory)
-        except CannotJudge:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            raise
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_SPOOL_KEY] = str(self.directory)
-
-    def close(self) -> None:
-        self.sink.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _share_the_sink(config: pytest.Config, options: RunOptions) -> None:
-    """Under pytest-xdist, against a deployed target mailing the built-in sink: start it once, on the controller."""
-    if options.embedded or config.option.collectonly or not _is_xdist_controller(config):
-        return
-    try:
-        spec = parse_mail_source(options.mail_source)
-        if spec.kind != "smtp-sink":
-            return  # a mail catcher's HTTP API is shared by nature
-        shared = SharedSink(spec.host, spec.port)
-    except CannotJudge as exc:
-        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
-    config.pluginmanager.register(shared, "kratos-conformance-shared-sink")
-    config.add_cleanup(shared.close)
-
-
-def _serve_the_ui(config: pytest.Config, options: RunOptions) -> None:
-    """``--serve-ui``: the suite's own verification UI listens for the whole run (on the pytest-xdist controller,
-    which its workers' browsers reach too)."""
-    if not options.serve_ui or options.embedded or config.option.collectonly or hasattr(config, "workerinput"):
-        return
-    assert options.public_url is not None
-    try:
-        ui = VerificationUi(options.public_url, *parse_listen(options.serve_ui))
-    except CannotJudge as exc:
-        pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
-    config.add_cleanup(ui.close)
-
-
 @pytest.fixture(scope="session")
 def conformance_run(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
     """The started run (target, mail source, clients). Ends the session with exit code 2 if it cannot start."""
     spool = (getattr(pytestconfig, "workerinput", None) or {}).get(WORKER_SPOOL_KEY)
-    run = pytestconfig.stash.get(_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY], spool)
+    run = pytestconfig.stash.get(LAUNCHED_RUN_KEY, None) or ConformanceRun(pytestconfig.stash[OPTIONS_KEY], spool)
     run.browser_walks = any(item.path.parent.name == "browser" for item in request.session.items)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")

@@ -14,7 +14,7 @@ from kratos_conformance.conformance_run import ConformanceRun
 from kratos_conformance.expiring import Expiring, ExpiringChallenges, ExpiringFlows, SentChallenge
 from kratos_conformance.expiry import challenge_expiry_skip
 from kratos_conformance.mail import MailSource
-from kratos_conformance.pytest_plugin import launch_embedded_target
+from kratos_conformance.session_services import launch_embedded_target
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier
 
