@@ -15,6 +15,8 @@ TARGET  ?=
 ADMIN   ?=
 MAIL    ?=
 PROFILE ?=
+# how hard the security suite presses the server: off, low, default (a production gate may turn it down)
+SECURITY_LOAD ?=
 
 # pytest caches its assertion-rewritten modules (schemathesis, hypothesis) as bytecode; a shell that forbids
 # bytecode makes every run rewrite them again (seconds per run).
@@ -39,10 +41,12 @@ install: $(STAMP)
 
 conformance: $(STAMP) browser
 ifeq ($(strip $(TARGET)),)
-	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) --report-dir $(REPORTS)
+	$(PY) -m kratos_conformance run --suite all --reference-method $(METHODS) \
+	  $(if $(SECURITY_LOAD),--security-load $(SECURITY_LOAD)) --report-dir $(REPORTS)
 else
 	$(PY) -m kratos_conformance run --suite all --public-url $(TARGET) $(if $(ADMIN),--admin-url $(ADMIN)) \
-	  $(if $(MAIL),--mail-source $(MAIL)) $(if $(PROFILE),--profile $(PROFILE)) --report-dir $(REPORTS)
+	  $(if $(MAIL),--mail-source $(MAIL)) $(if $(PROFILE),--profile $(PROFILE)) \
+	  $(if $(SECURITY_LOAD),--security-load $(SECURITY_LOAD)) --report-dir $(REPORTS)
 endif
 
 test: lint browser
