@@ -301,14 +301,19 @@ def counted_edges(doc: dict[str, Any]) -> dict[tuple[str, str], tuple[dict[str, 
 
 def drawn_edges(svg: str) -> dict[tuple[str, str], tuple[dict[str, int], int]]:
     """The exercised edges a state-machine.svg draws: the counts per client kind its label shows, and its failures
-    (data-failed, which the label and the failing style must agree with)."""
+    (data-failed, which the label and the failing style must agree with). Each edge's label is a text of its own
+    (drawn over the boxes), found by the same data-from and data-to."""
+    labels = {(a, b): (style, label) for style, a, b, label in re.findall(
+        r'<text class="edge-label (\w+)" data-from="([^"]+)" data-to="([^"]+)"[^>]*>([^<]*)</text>', svg)}
     drawn: dict[tuple[str, str], tuple[dict[str, int], int]] = {}
-    for style, a, b, total, failed, label in re.findall(
+    for style, a, b, total, failed in re.findall(
             r'<g class="edge (\w+)" data-from="([^"]+)" data-to="([^"]+)" data-count="(\d+)" data-failed="(\d+)" '
-            r'data-exercised="true">.*?<text [^>]*>([^<]*)</text></g>', svg):
+            r'data-exercised="true">', svg):
+        label_style, label = labels[(a, b)]
         kinds = {kind: int(n) for kind, n in re.findall(r"(\w+) (\d+)(?= ·|$)", label)}
         assert sum(kinds.values()) == int(total), label
-        assert (style == "failing") == (int(failed) > 0) == (f"{failed} in failing tests" in label), label
+        assert (style == "failing") == (label_style == "failing") == (int(failed) > 0) == \
+            (f"{failed} in failing tests" in label), label
         assert (a, b) not in drawn, f"{a} -> {b} drawn twice"
         drawn[(a, b)] = (kinds, int(failed))
     return drawn
