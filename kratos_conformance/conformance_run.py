@@ -27,7 +27,7 @@ from .exchanges import Recorder
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
 from .options import RunOptions
 from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight, where_mail_is_read
-from .profiles import choose_profile, profile_of_release
+from .profiles import choose_profile
 from .target import Target
 from .ui_server import served_urls
 
@@ -112,7 +112,7 @@ class ConformanceRun:
             sent = bool(learned_secure.value) if learned_secure is not None else None
             cookie_secure = https or bool(sent)
             secure_source = "learned" if sent is not None and sent == cookie_secure else "default"
-        profile, _ = choose_profile(opts.profile, findings.release, opts.known_defects)
+        profile, _, profile_source = choose_profile(opts.profile, findings.release, opts.known_defects)
         self.target = Target(
             public_url=public_url, admin_url=admin_url, admin_token=opts.admin_token,
             profile=profile,
@@ -133,9 +133,7 @@ class ConformanceRun:
                          for name in ("notify_unknown_recipients", "cookie_same_site", "cookie_path",
                                       "max_submissions", "security_load", "race_size", "race_wrong_codes",
                                       "race_concurrency", "timing_samples")},
-                      "profile": {"value": profile.name, "source": opts.source("profile") if opts.profile else
-                                  "learned" if profile.name == profile_of_release(findings.release)
-                                  else "default"},
+                      "profile": {"value": profile.name, "source": profile_source},
                       "known_defects": {"value": "tolerate" if profile.known_defects else "fail",
                                         "source": opts.source("known_defects")},
                       "cookie_secure": {"value": opts.cookie_secure if cookie_secure is None else cookie_secure,

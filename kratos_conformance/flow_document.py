@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -15,18 +14,6 @@ def is_flow_document(document: Any) -> TypeGuard[dict[str, Any]]:
     one test of "is this body a flow" every part of the suite uses: the rules for flow JSON (VER-RESP-JSON-TYPE,
     messages, layouts) judge what it accepts, whatever the Content-Type said."""
     return isinstance(document, dict) and isinstance(document.get("ui"), dict)
-
-
-def flow_document_in(body: bytes | str | None) -> dict[str, Any] | None:
-    """The flow a response body carries, read as JSON whatever its Content-Type (a server that labels flow JSON
-    ``text/plain`` still answered with a flow); None for anything else."""
-    if not body:
-        return None
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return doc if is_flow_document(doc) else None
 
 
 def mapping(value: Any) -> dict[str, Any]:

@@ -430,7 +430,7 @@ def preflight(options: RunOptions, mail: MailSource, *, say: Callable[[str], Non
             plan += f"; --challenge-lifespan {options.challenge_lifespan:g}s taken as given, not cross-checked: " \
                     f"{unchecked}"
         say(f"preflight: {plan}")
-        say(f"preflight: {choose_profile(options.profile, release, options.known_defects)[1]}")
+        say(f"preflight: {choose_profile(options.profile, release, options.known_defects).line}")
         return findings
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise CannotJudge(f"the answer to {check.last or 'a request'} is not one a Kratos-compatible API gives "

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from . import message_ids as ids
 from .errors import CannotJudge
@@ -183,7 +184,16 @@ def profile_of_release(version: str | None) -> str | None:
     return RELEASE_PROFILES.get(major) or RELEASE_PROFILES.get(f"{major}.{minor}")
 
 
-def choose_profile(name: str | None, release: str | None, known_defects: str | None) -> tuple[Profile, str]:
+class ProfileChoice(NamedTuple):
+    """The run's profile, the line that says why, and where it came from (``given``, ``learned`` from the server's
+    admin/version, or ``default``: the report's ``target.settings.profile``)."""
+
+    profile: Profile
+    line: str
+    source: str
+
+
+def choose_profile(name: str | None, release: str | None, known_defects: str | None) -> ProfileChoice:
     """The run's profile and one line saying why, from ``--profile`` (``name``), the release the server named
     (``release``, from the preflight) and ``--known-defects``.
 
@@ -191,15 +201,17 @@ def choose_profile(name: str | None, release: str | None, known_defects: str | N
     it, unless ``--known-defects fail``. Any other server is held to every requirement (the default profile's
     message ids and texts still apply), unless ``--known-defects tolerate`` says otherwise."""
     named = profile_of_release(release)
-    chosen, why = ((name, "given") if name else (named, f"the server's admin/version says {release}") if named
-                   else (DEFAULT_PROFILE, "the default" + (f"; the server's admin/version says {release!r}, which no "
-                                                           "profile names" if release else "")))
+    chosen, source, why = ((name, "given", "given") if name else
+                           (named, "learned", f"the server's admin/version says {release}") if named else
+                           (DEFAULT_PROFILE, "default", "the default" + (
+                               f"; the server's admin/version says {release!r}, which no profile names"
+                               if release else "")))
     tolerate = known_defects == "tolerate" or (known_defects is None and (name is not None or named is not None))
     profile = get_profile(chosen, tolerate_known_defects=tolerate)
     how = ("its known defects tolerated (shown as measurements; --known-defects fail fails them)" if tolerate else
            "its known defects not tolerated" + ("" if known_defects == "fail" else
                                                  " (--profile names a release whose known defects are tolerated)"))
-    return profile, f"profile {chosen} ({why}), {how}"
+    return ProfileChoice(profile, f"profile {chosen} ({why}), {how}", source)
 
 
 def get_profile(name: str, *, tolerate_known_defects: bool = True) -> Profile:

@@ -13,10 +13,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .flow_document import flow_document_in
+from .flow_document import is_flow_document
 from .media_types import media_type
 from .redact import redact_url
 
@@ -278,15 +279,27 @@ class Answer:
         """Every Set-Cookie value, also when a client library folded several into one comma-separated header."""
         return [part for value in self.values("set-cookie") for part in _COOKIE_SPLIT.split(value)]
 
-    @property
-    def json_document(self) -> Any:
-        """The body parsed as JSON when it is labelled JSON (None otherwise, or when it does not parse)."""
-        if not self.body or not media_type(", ".join(self.values("content-type"))).endswith("json"):
+    @cached_property
+    def document(self) -> Any:
+        """The body parsed as JSON whatever its Content-Type (None when it does not parse), parsed once for every
+        rule that reads it."""
+        if not self.body:
             return None
         try:
             return json.loads(self.body)
         except (ValueError, RecursionError):
             return None
+
+    @property
+    def json_document(self) -> Any:
+        """The body parsed as JSON when it is labelled JSON (None otherwise, or when it does not parse)."""
+        return self.document if media_type(", ".join(self.values("content-type"))).endswith("json") else None
+
+    @property
+    def flow(self) -> dict[str, Any] | None:
+        """The flow the body carries, whatever its Content-Type said (a server that labels flow JSON ``text/plain``
+        still answered with a flow); None for anything else."""
+        return self.document if is_flow_document(self.document) else None
 
 
 def judge_answer(answer: Answer, *, targets: RedirectTargets | None, cookie_policy: CookiePolicy | None,
@@ -310,7 +323,7 @@ def judge_answer(answer: Answer, *, targets: RedirectTargets | None, cookie_poli
     if cookies:
         problems = [p for raw in cookies for p in csrf_cookie_problems(raw, cookie_policy or KRATOS_COOKIE_POLICY)]
         found["VER-INIT-CSRF-COOKIE"] = [f"CSRF cookie: {p}" for p in dict.fromkeys(problems)]
-    flow = flow_document_in(answer.body)
+    flow = answer.flow
     if flow is not None:
         problem = flow_content_type_problem(", ".join(answer.values("content-type")) or None)
         found["VER-RESP-JSON-TYPE"] = [problem] if problem else []

@@ -188,11 +188,11 @@ def test_a_release_s_known_defects_are_tolerated_only_where_the_release_is_named
     assert profile_of_release("master") is None and profile_of_release(None) is None
     assert profile_of_release("v1.30.0") is None  # not v1.3.x
     assert profile_of_release("v26.2.0-reference") is None and profile_of_release("v1.2.0") is None
-    given, line = choose_profile("kratos-v25", None, None)
+    given, line, _ = choose_profile("kratos-v25", None, None)
     assert given.name == "kratos-v25" and given.known_defects and "(given)" in line
-    named, line = choose_profile(None, "v1.3.1", None)
+    named, line, _ = choose_profile(None, "v1.3.1", None)
     assert named.name == "kratos-v1.3" and named.known_defects and "admin/version says v1.3.1" in line
-    unnamed, line = choose_profile(None, "master", None)
+    unnamed, line, _ = choose_profile(None, "master", None)
     assert unnamed.name == "kratos-v26" and not unnamed.known_defects and "'master'" in line
     assert not choose_profile(None, None, None)[0].known_defects
     assert choose_profile(None, None, "tolerate")[0].known_defects

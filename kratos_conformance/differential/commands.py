@@ -62,7 +62,7 @@ def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, 
         if findings.method not in ("code", "link"):
             raise CannotJudge("cannot tell the server's method: its verification mail shows neither a code nor a link")
         target = Target(public_url=opts.public_url, admin_url=opts.admin_url, admin_token=opts.admin_token,
-                        profile=choose_profile(opts.profile, findings.release, opts.known_defects)[0],
+                        profile=choose_profile(opts.profile, findings.release, opts.known_defects).profile,
                         wait_budget=opts.wait_budget,
                         mail_timeout=opts.mail_timeout, challenge_lifespan=opts.challenge_lifespan, ui_url=opts.ui_url,
                         error_ui_url=opts.error_ui_url, return_to=opts.return_to,
