@@ -481,13 +481,27 @@ def probe_return_to_prefix_match(target: RunningTarget, sink: SmtpSink) -> Any:
     return _api_flow(target, return_to="https://app.example.com@evil.example/").status_code
 
 
+def _fastest_submission(target: RunningTarget, email: str, tries: int = 3) -> float:
+    """The quickest of a few email submissions (each on a fresh flow): the minimum shrugs off a busy machine."""
+    times = []
+    for _ in range(tries):
+        flow = _api_flow(target).json()
+        started = time.monotonic()
+        _submit_email(flow, email)
+        times.append(time.monotonic() - started)
+    return min(times)
+
+
 def probe_timing_leak(target: RunningTarget, sink: SmtpSink) -> Any:
+    """Whether a known address is answered about as fast as an unknown one (the fault adds 150 ms).
+
+    Compared against the unknown address rather than a fixed limit, so that a loaded CI machine slowing every
+    request does not read as a leak."""
     email = unique_email()
     create_identity(target.admin_url, email)
-    flow = _api_flow(target).json()
-    started = time.monotonic()
-    _submit_email(flow, email)
-    return time.monotonic() - started < 0.1
+    known = _fastest_submission(target, email)
+    unknown = _fastest_submission(target, unique_email())
+    return known - unknown < 0.075
 
 
 # fault -> (probe, config overrides for both targets, what the clean target answers)
