@@ -29,6 +29,7 @@ import httpx
 from .curl import curl_line
 from .errors import CannotJudge, first_line
 from .exchanges import Exchange, Recorder, now
+from .http_transport import new_transport
 from .redact import redact_url
 from .target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
 
@@ -228,7 +229,7 @@ class Client:
 
         def one(request: tuple[str, str, dict[str, Any]], barrier: threading.Barrier) -> tuple[float, Exchange]:
             method, url, kwargs = request
-            with httpx.Client(transport=httpx.HTTPTransport(), headers=self.http.headers,
+            with httpx.Client(transport=new_transport(), headers=self.http.headers,
                               cookies=jar(), follow_redirects=False, timeout=self.http.timeout) as http:
                 try:  # connect now: a handshake after the release would spread the racers apart
                     http.head(self.target.public_url, headers={"Accept": "*/*"})
@@ -327,7 +328,7 @@ class ClientFactory:
     def __init__(self, target: Target, recorder: Recorder) -> None:
         self.target = target
         self.recorder = recorder
-        self.transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20))
+        self.transport = new_transport(httpx.Limits(max_connections=50, max_keepalive_connections=20))
 
     def __call__(self, kind: ClientKind | str) -> Client:
         return Client(self.target, ClientKind(kind), self.recorder, self.transport)

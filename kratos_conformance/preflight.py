@@ -37,6 +37,7 @@ from .clients import cookieless_jar, request_within
 from .errors import CannotJudge, first_line
 from .expiry import expiry_plan
 from .flow_document import Flow, is_flow_document
+from .http_transport import new_transport
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
 from .options import RunOptions
 from .profiles import choose_profile
@@ -136,12 +137,13 @@ class _Preflight:
         headers = {"Accept": "application/json", "User-Agent": "kratos-conformance (preflight)"}
         # a native app's manners: Kratos sets a CSRF cookie on any public GET (its schemas too), and an API flow
         # refuses a submission that carries a cookie
-        self.http = httpx.Client(timeout=TIMEOUT, headers=headers, follow_redirects=False, cookies=cookieless_jar())
+        self.http = httpx.Client(transport=new_transport(), timeout=TIMEOUT, headers=headers, follow_redirects=False,
+                                 cookies=cookieless_jar())
         admin_headers = dict(headers)
         if options.admin_token:
             admin_headers["Authorization"] = f"Bearer {options.admin_token}"
-        self.admin = httpx.Client(timeout=TIMEOUT, headers=admin_headers, follow_redirects=False,
-                                  cookies=cookieless_jar())
+        self.admin = httpx.Client(transport=new_transport(), timeout=TIMEOUT, headers=admin_headers,
+                                  follow_redirects=False, cookies=cookieless_jar())
         self.settings: dict[str, Setting] = {}
         #: the request whose answer is being read (named when that answer cannot be read)
         self.last = ""

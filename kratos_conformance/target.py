@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from .errors import CannotJudge
+from .http_transport import new_transport
 from .profiles import Profile
 from .response_rules import CookiePolicy, RedirectTargets
 
@@ -115,7 +116,8 @@ class Target:
         """
         headers = {"Accept": "text/html"}
         ui_url, error_ui_url = self.ui_url, self.error_ui_url
-        with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+        with httpx.Client(transport=new_transport(), timeout=timeout, headers=headers,
+                          follow_redirects=False) as client:
             if ui_url is None:
                 ui_url = _redirected_to(client, "GET", self.public(BROWSER_INIT))
             if error_ui_url is None:

@@ -31,6 +31,7 @@ import httpx
 from verification_page import error_content, flow_content, page_html
 
 from .errors import CannotJudge
+from .http_transport import new_transport
 from .response_rules import NO_CACHE_DIRECTIVES
 
 
@@ -44,7 +45,7 @@ class VerificationUi:
 
     def __init__(self, public_url: str, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> None:
         self.public_url = public_url if public_url.endswith("/") else public_url + "/"
-        self.http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.http = httpx.Client(transport=new_transport(), timeout=timeout, follow_redirects=False)
         handler = type("Handler", (_Handler,), {"ui": self})
         try:
             self.server = ThreadingHTTPServer((host, port), handler)

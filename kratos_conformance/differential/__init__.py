@@ -20,9 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ..embedded_target import ALLOWED_RETURN_TO, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
+from ..http_transport import new_transport
 from ..mail import MailSource, SmtpSink
 from ..profiles import DEFAULT_PROFILE, get_profile
 from ..target import Target
@@ -62,7 +61,7 @@ def record(target: Target, mail: MailSource, *, method: str, challenge_lifespan:
     """
     bases = {"public": target.public_url, "admin": target.admin_url, "ui": target.ui_url,
              "error-ui": target.error_ui_url, "return-to": target.return_to, "default-return": default_return_url}
-    transport = httpx.HTTPTransport()
+    transport = new_transport()
     try:
         setting = Setting(target=target, mail=mail, method=method, transport=transport,
                           challenge_lifespan=challenge_lifespan, bases=bases)

@@ -29,6 +29,7 @@ from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, s
 from ..errors import CannotJudge
 from ..exchanges import Recorder
 from ..flow_document import Flow, is_flow_document
+from ..http_transport import new_transport
 from ..target import Target
 from .budget import Budget, derive_seed
 from .judging import (
@@ -438,7 +439,7 @@ def detect_method(target: Target, transport: httpx.BaseTransport | None = None) 
     if target.known_method is not None:
         return target.known_method
     own = transport is None
-    transport = transport or httpx.HTTPTransport()
+    transport = transport or new_transport()
     try:
         ex = Client(target, ClientKind.NATIVE, Recorder(), transport).init()
         active = ex.json().get("active")

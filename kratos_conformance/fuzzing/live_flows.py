@@ -33,6 +33,7 @@ from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
 from ..errors import CannotJudge
 from ..exchanges import Exchange, Recorder
 from ..flow_document import Flow
+from ..http_transport import new_transport
 from ..redact import redact_text
 from ..target import Target
 from .response_checks import FLOW_OPERATIONS, operation_id
@@ -85,8 +86,7 @@ class LivePool:
         self.target = target
         self.mail = mail
         self._own_transport = transport is None
-        self.transport = transport or httpx.HTTPTransport(
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10))
+        self.transport = transport or new_transport(httpx.Limits(max_connections=10, max_keepalive_connections=10))
         self.method = method
         self.refresh_fraction = refresh_fraction
         self.max_uses = max_uses

@@ -76,6 +76,7 @@ import httpx
 
 from ..clients import request_within
 from ..errors import CannotJudge, first_line
+from ..http_transport import new_transport
 from .message import Mail, mail_from_bytes
 from .source import MailSource
 
@@ -119,7 +120,7 @@ class HttpMailReader:
             base_url=self.url,
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
             headers={"Accept": "application/json"},
-            transport=transport,
+            transport=transport or new_transport(),
         )
         self._mails: dict[str, Mail] = {}
 
