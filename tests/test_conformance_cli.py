@@ -554,22 +554,13 @@ def test_over_plain_http_the_csrf_cookie_s_secure_is_learned_from_the_server_and
     assert statuses_against_configured_target(tmp_path, per_request, [], select)["VER-INIT-CSRF-COOKIE"] == "failed"
 
 
-def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, made with openssl (the certificate is its own CA)."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_site(tmp_path: Path) -> None:
+def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_site(
+        tmp_path: Path, self_signed_certificate: tuple[Path, Path]) -> None:
     """Against an https deployment (trusted through SSL_CERT_FILE, as httpx reads it): a server outside dev mode
     sends the CSRF cookie Secure with its configured SameSite=Strict, and the browser flows work with it; the same
     server in dev mode (no Secure) fails VER-INIT-CSRF-COOKIE: over https Secure is required, whatever the server's
     first cookie showed."""
-    cert, key = _self_signed_certificate(tmp_path)
+    cert, key = self_signed_certificate
     tls = {"tls-cert": str(cert), "tls-key": str(key), "cookie-same-site": "Strict"}
 
     def run(settings: dict[str, str]) -> dict[str, str]:
