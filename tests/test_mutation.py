@@ -1,9 +1,7 @@
-"""The mutation matrix: the suite passes on the clean reference target and catches every named fault.
+"""The mutation matrix's parts: the fault list, the plan, the runs, the verdicts, the command's exit code.
 
-``test_the_suite_catches_every_fault_and_passes_the_clean_target`` is the project's one slow test: it runs the
-whole matrix (kratos_conformance.mutation: every fault once, the clean target three times per method, scenarios
-and fuzz at the smoke budget, runs in parallel), a few minutes on a 2-core machine. The other tests here are fast
-checks of the runner's parts.
+The whole matrix (every fault once, the clean target three times per method) is not a test here: it runs in CI
+after ``make test`` (``.ci/run`` calls ``make mutation``), which fails when the matrix does not hold.
 """
 
 from __future__ import annotations
@@ -150,29 +148,51 @@ def test_the_matrix_says_which_requirements_a_fault_made_fail() -> None:
     assert "| VER-CODE-WRONG | `a`, `b` |" in matrix.to_markdown()
 
 
-# --- the matrix (slow: a few minutes) ---------------------------------------------------------------------------
+def _every_requirement_failed_by(fault: str) -> RunResult:
+    """A fault run that failed one test per catalog requirement (but for those unproven by design)."""
+    from kratos_conformance.catalog import load_catalog
 
-def test_the_suite_catches_every_fault_and_passes_the_clean_target(tmp_path: Path) -> None:
-    """Three consecutive clean runs per method with zero failures, and every named fault caught by a requirement."""
-    matrix = mutation.run_matrix(MatrixOptions(report_dir=tmp_path / "mutation", clean_runs=3))
-    mutation.write_reports(matrix, tmp_path / "mutation")
-    problems = [f"{r.name}: {r.verdict} {r.note} "
-                + "; ".join(f"{x.test}: {x.requirement or x.message[:120]}" for x in r.failures[:5])
-                for r in matrix.clean_runs if r.verdict != "passed"]
-    assert len(matrix.clean_runs) == 6 and not problems, \
-        "the clean target must pass every time:\n" + "\n".join(problems)
-    runs = matrix.fault_runs
-    uncaught = [f"{f.name} ({f.run_method}): {runs[f.name].verdict} {runs[f.name].note}".strip()
-                for f in matrix.faults if runs[f.name].verdict != "caught"]
-    assert not uncaught, "faults the suite does not catch (gaps):\n" + "\n".join(uncaught)
-    assert matrix.ok and matrix.score == 1.0
-    # a failure must name the requirement it breaks: one outside any check (a crash) says nothing to a user
-    unnamed = {name: tests for name, run in runs.items()
-               if (tests := [x.test for x in run.failures if not x.requirement])}
-    assert not unnamed, f"fault runs with failures that name no requirement: {unnamed}"
-    # every requirement's check is shown to fail on some fault, but for the few that cannot be, with the reason
-    gaps = [req_id for req_id in matrix.unproven if req_id not in mutation.UNPROVEN_BY_DESIGN]
-    assert not gaps, f"requirements no fault made fail: {gaps}"
+    return RunResult(f"fault-{fault}", "code", fault, 1, 1.0, 0.0, failures=[
+        mutation.Failure(f"t-{req_id}", req_id, f"[{req_id}] MUST") for req_id in load_catalog()
+        if req_id not in mutation.UNPROVEN_BY_DESIGN])
+
+
+def test_the_matrix_holds_when_every_fault_is_caught_and_every_requirement_proven() -> None:
+    clean = RunResult("clean-code-1", "code", None, 0, 1.0, 0.0)
+    matrix = mutation.Matrix([Fault("a", ("code",), "x")], [clean, _every_requirement_failed_by("a")], 1, 1.0, {})
+    assert matrix.ok and not matrix.gaps and not matrix.unattributed
+
+
+def test_a_failure_naming_no_requirement_fails_the_matrix_even_in_a_caught_run() -> None:
+    run = _every_requirement_failed_by("a")
+    run.failures.append(mutation.Failure("t-crash", None, "KeyError: 'ui'"))
+    matrix = mutation.Matrix([Fault("a", ("code",), "x")], [run], 1, 1.0, {})
+    assert run.verdict == "caught" and matrix.unattributed == {"a": ["t-crash"]} and not matrix.ok
+
+
+def test_a_requirement_no_fault_made_fail_is_a_gap_of_a_complete_matrix_only() -> None:
+    run = RunResult("fault-a", "code", "a", 1, 1.0, 0.0, failures=[mutation.Failure("t", "VER-CODE-WRONG", "")])
+    complete = mutation.Matrix([Fault("a", ("code",), "x")], [run], 1, 1.0, {})
+    assert "VER-LINK-VALID" in complete.gaps and not complete.ok
+    assert not set(mutation.UNPROVEN_BY_DESIGN) & set(complete.gaps)
+    selected = mutation.Matrix([Fault("a", ("code",), "x")], [run], 1, 1.0, {}, complete=False)
+    assert selected.gaps == [] and selected.ok
+
+
+def test_the_command_runs_real_runs_and_fails_on_a_fault_it_misses(tmp_path: Path) -> None:
+    """Two small matrices of real runs (the whole matrix, every fault, runs in CI after make test: make mutation):
+    a fault the scenarios catch exits 0; with the catching tests deselected, the same fault is missed and exits 1."""
+    base = ["--faults", "wrong_code_400", "--clean-runs", "1", "--no-fuzz", "--security-load", "off", "-q"]
+    caught = subprocess.run([sys.executable, "-m", "kratos_conformance.mutation", "--report-dir",
+                             str(tmp_path / "caught"), *base], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert caught.returncode == 0, caught.stdout + caught.stderr
+    assert "wrong_code_400" in caught.stdout and "caught" in caught.stdout
+    missed = subprocess.run([sys.executable, "-m", "kratos_conformance.mutation", "--report-dir",
+                             str(tmp_path / "missed"), *base, "--clean-runs", "0", "--pytest-arg=-k",
+                             "--pytest-arg=not wrong and not invalid"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    doc = json.loads((tmp_path / "missed" / "matrix.json").read_text(encoding="utf-8"))
+    assert missed.returncode == 1 and doc["faults"][0]["verdict"] == "missed", missed.stdout + missed.stderr
 
 
 @pytest.mark.parametrize("launcher_kind", ["fork", "spawn"])

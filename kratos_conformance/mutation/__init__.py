@@ -28,8 +28,10 @@ The mutation score is caught / faults. The matrix also lists, per catalog requir
 fail: every requirement's check must be shown to fail on some fault, but for those in ``UNPROVEN_BY_DESIGN`` (with
 the reason). The matrix is printed and written to ``<report-dir>/matrix.json`` and
 ``matrix.md`` (default ``reports/mutation/``); every run keeps its JUnit XML, pytest output and reports under
-``<report-dir>/runs/<run>/``. Exit code: 0 when every fault is caught and every clean run passed, 1 otherwise,
-2 when the matrix could not run at all (bad option, the fault list unreadable).
+``<report-dir>/runs/<run>/``. Exit code: 0 when every clean run passed, every fault was caught, no fault run failed a
+test that names no requirement, and (when no ``--faults`` selection was made) every requirement was made to fail
+by some fault but for those unproven by design; 1 otherwise; 2 when the matrix could not run at all (bad option,
+the fault list unreadable). CI runs it after ``make test`` (``.ci/run``), so every landed change is held to it.
 
 Runs go in parallel (``--jobs``; default: two per CPU, because a run spends about half its time waiting for flows
 and codes to expire and for mail). A run that ends with exit code 2 is retried once: two runs starting at the same

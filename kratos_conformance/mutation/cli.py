@@ -62,7 +62,7 @@ def options_from_args(args: argparse.Namespace) -> MatrixOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the matrix; 0 when every fault is caught and the clean runs pass, 1 otherwise, 2 if it cannot run."""
+    """Run the matrix; 0 when it holds (:attr:`Matrix.ok`), 1 otherwise, 2 if it cannot run."""
     args = build_parser().parse_args(argv)
     if args.fork_server:
         return fork_server()

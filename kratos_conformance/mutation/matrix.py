@@ -39,6 +39,8 @@ class Matrix:
     jobs: int
     wall: float
     options: dict[str, Any]
+    #: every named fault was planned (no ``--faults`` selection): only then must every requirement be proven
+    complete: bool = True
 
     @property
     def fault_runs(self) -> dict[str, RunResult]:
@@ -75,12 +77,28 @@ class Matrix:
         return [req_id for req_id, faults in self.proofs.items() if not faults]
 
     @property
+    def gaps(self) -> list[str]:
+        """The requirements no fault made fail and that are not unproven by design: checks not shown able to fail.
+        Only a complete matrix has gaps (a selection of faults proves a selection of requirements)."""
+        return [req_id for req_id in self.unproven if req_id not in UNPROVEN_BY_DESIGN] if self.complete else []
+
+    @property
+    def unattributed(self) -> dict[str, list[str]]:
+        """Per fault, the tests of its run that failed naming no requirement (a crash, not a judgement): a user
+        would be told nothing by such a failure, even in a run that also failed on a requirement."""
+        return {name: tests for name, run in self.fault_runs.items()
+                if (tests := [x.test for x in run.failures if not x.requirement])}
+
+    @property
     def clean_ok(self) -> bool:
         return all(r.verdict == "passed" for r in self.clean_runs)  # vacuously true with --clean-runs 0
 
     @property
     def ok(self) -> bool:
-        return self.clean_ok and len(self.caught) == len(self.faults)
+        """The matrix's verdict: every clean run passed, every fault was caught by a named requirement and by
+        nothing else, and (for a complete matrix) every requirement was made to fail by some fault."""
+        return (self.clean_ok and len(self.caught) == len(self.faults) and not self.unattributed
+                and not self.gaps)
 
     def to_json(self) -> dict[str, Any]:
         runs = self.fault_runs
@@ -105,6 +123,8 @@ class Matrix:
                            for r in self.clean_runs],
             "requirements_proven": {req_id: faults for req_id, faults in self.proofs.items() if faults},
             "requirements_unproven": self.unproven,
+            "gaps": self.gaps,
+            "complete": self.complete,
             "runs": [{**{k: v for k, v in asdict(r).items() if k != "failures"}, "verdict": r.verdict,
                       "failures": [asdict(x) for x in r.failures]} for r in self.runs],
         }
@@ -201,7 +221,8 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
                    "fuzz_seed": options.fuzz_seed if options.fuzz else None,
                    "security_load": options.security_load,
                    "clean_runs_per_method": options.clean_runs,
-                   "pytest_args": list(options.pytest_args), "launcher": launcher.name})
+                   "pytest_args": list(options.pytest_args), "launcher": launcher.name},
+                  complete=not options.faults)
 
 
 def write_reports(matrix: Matrix, report_dir: Path) -> tuple[Path, Path]:
@@ -234,6 +255,11 @@ def print_matrix(matrix: Matrix, out: Any = sys.stdout) -> None:
     unproven = matrix.unproven
     print(f"requirements made to fail by a fault: {len(matrix.proofs) - len(unproven)}/{len(matrix.proofs)}"
           + (f"; by none: {', '.join(unproven)}" if unproven else ""), file=out)
+    if matrix.gaps:
+        print(f"GAPS: requirements whose checks no fault made fail (not by design): {', '.join(matrix.gaps)}",
+              file=out)
+    for name, tests in matrix.unattributed.items():
+        print(f"UNATTRIBUTED: the run of {name} failed tests that name no requirement: {_short(tests)}", file=out)
     print(f"mutation score: {len(matrix.caught)}/{len(matrix.faults)} ({matrix.score:.1%}); clean runs "
           f"{'all passed' if matrix.clean_ok else 'NOT all passed'} ({len(matrix.clean_runs)}); "
           f"{matrix.wall:.0f}s with {matrix.jobs} parallel runs "

@@ -20,8 +20,8 @@ SUITES: tuple[str, ...] = ("suites/scenarios", "suites/security", "suites/fuzz")
 #: to fail too without a browser in every run
 BROWSER_FAULTS: frozenset[str] = frozenset({"ui_page_mirrors_csrf_cookie", "continue_href_relative",
                                             "link_continue_href_relative", "expired_replacement_without_form"})
-#: the wall time the whole matrix may take on the project's 2-core machine (it runs in ``make test``, which must stay
-#: well under CI's 15 minutes); printed beside the measured time, never asserted (a benchmark figure, not a test)
+#: the wall time the whole matrix may take on the project's 2-core machine (CI runs it after ``make test``);
+#: printed beside the measured time, never asserted (a benchmark figure, not a test)
 TIME_BUDGET_SECONDS = 600
 #: the requirements no fault is expected to make fail, and why (the matrix lists any other it could not prove)
 UNPROVEN_BY_DESIGN: dict[str, str] = {
