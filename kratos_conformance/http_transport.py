@@ -13,9 +13,6 @@ import ssl
 
 import httpx
 
-#: httpx's own pool limits, for a transport made without limits of its own
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
@@ -23,6 +20,8 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def new_transport(limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.HTTPTransport:
-    """A connection pool over the shared SSL context."""
+def new_transport(limits: httpx.Limits | None = None) -> httpx.HTTPTransport:
+    """A connection pool over the shared SSL context, with ``limits`` or httpx's own."""
+    if limits is None:
+        return httpx.HTTPTransport(verify=shared_ssl_context())
     return httpx.HTTPTransport(verify=shared_ssl_context(), limits=limits)

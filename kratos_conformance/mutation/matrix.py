@@ -101,7 +101,7 @@ class Matrix:
                 and not self.gaps)
 
     def to_json(self) -> dict[str, Any]:
-        runs = self.fault_runs
+        runs, unattributed = self.fault_runs, self.unattributed
         return {
             "score": round(self.score, 4),
             "caught": len(self.caught),
@@ -115,7 +115,7 @@ class Matrix:
                 "name": f.name, "methods": list(f.methods), "description": f.description, "run_method": f.run_method,
                 "verdict": runs[f.name].verdict if f.name in runs else "not-run",
                 "caught_by": runs[f.name].requirements if f.name in runs else {},
-                "unattributed": [x.test for x in runs[f.name].failures if not x.requirement] if f.name in runs else [],
+                "unattributed": unattributed.get(f.name, []),
                 "run": runs[f.name].name if f.name in runs else None,
             } for f in self.faults],
             "clean_runs": [{"name": r.name, "method": r.method, "verdict": r.verdict, "tests": r.tests,
@@ -130,7 +130,7 @@ class Matrix:
         }
 
     def to_markdown(self) -> str:
-        runs = self.fault_runs
+        runs, unattributed_of = self.fault_runs, self.unattributed
         lines = ["# Mutation matrix", "",
                  f"Mutation score: **{len(self.caught)}/{len(self.faults)}** ({self.score:.1%}) of the reference "
                  f"target's named faults caught; clean runs: "
@@ -148,7 +148,7 @@ class Matrix:
                 continue
             caught = "; ".join(f"{req} ({len(tests)}: {_short(tests)})"
                                for req, tests in sorted(run.requirements.items()))
-            unattributed = [x.test for x in run.failures if not x.requirement]
+            unattributed = unattributed_of.get(f.name, [])
             if unattributed:
                 caught += ("; " if caught else "") + f"no requirement id: {_short(unattributed)}"
             if run.verdict == "not-judged":
