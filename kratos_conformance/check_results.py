@@ -106,8 +106,22 @@ _in_precondition: contextvars.ContextVar[bool] = contextvars.ContextVar("in_prec
 @contextmanager
 def precondition() -> Iterator[None]:
     """Inside the block, checks judge the steps that bring a flow into the state a test needs (a helper's
-    init, email submission, mail): they count like any other, and are marked as the helper's, not the test's."""
+    init, email submission, mail). They are marked as the helper's, not the test's: a failure fails its requirement
+    like any other, but a pass is no evidence for it (the report counts only the checks of tests that set out to
+    judge a requirement, so a requirement whose own tests did not run is not exercised, never passed on the way)."""
     token = _in_precondition.set(True)
+    try:
+        yield
+    finally:
+        _in_precondition.reset(token)
+
+
+@contextmanager
+def for_its_own_sake() -> Iterator[None]:
+    """Inside the block, checks judge an answer for itself, wherever the request came from: the contract judge
+    judges every exchange, one made on the way to a test's state (inside :func:`precondition`) included, and such
+    a judgement is evidence like any test's."""
+    token = _in_precondition.set(False)
     try:
         yield
     finally:

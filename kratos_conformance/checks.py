@@ -27,6 +27,7 @@ from .check_results import (
     check_name,
     expect,
     expect_unless_known,
+    for_its_own_sake,
     hold,
     measure,
     precondition,
@@ -42,6 +43,7 @@ from .response_rules import (
     cache_control_problem,
     cookie_attributes,
     csrf_cookie_problems,
+    error_id_problem,
     flow_content_type_problem,
     is_absolute_http_url,
     is_csrf_cookie,
@@ -196,6 +198,15 @@ def redirect_to_error_ui(ex: Exchange, req: str, target: Target) -> str:
     return redirect(ex, req, target.error_ui_url, learned=target.learned("error_ui_url"))
 
 
+def redirect_to_error_ui_with_id(ex: Exchange, req: str, target: Target) -> str:
+    """:func:`redirect_to_error_ui` (judged under ``req``) naming the error the UI is to show (``?id=``, a uuid)
+    (judged under VER-SUBMIT-ERROR-UI-ID); the Location."""
+    location = redirect_to_error_ui(ex, req, target)
+    problem = error_id_problem(location)
+    expect("VER-SUBMIT-ERROR-UI-ID", problem is None, problem or "names its error", ex, name="error_ui_id")
+    return location
+
+
 def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool, target: Target,
                        json_status: int = 200) -> None:
     """A JSON client gets ``json_status`` with the flow; a browser is sent back to the target's UI with
@@ -238,6 +249,22 @@ def error(ex: Exchange, req: str, *, code: int, error_id: str | None = None) -> 
 MAIL_REQUIREMENT = {"code": "VER-CODE-MAIL", "link": "VER-LINK-MAIL"}
 
 
+def challenge_mail(mail: Mail, method: str, flow_id: str, target: Target) -> None:
+    """The mail carries ``method``'s challenge for flow ``flow_id``: a 6-digit code (VER-CODE-MAIL), or a link on
+    the public URL's verification route naming the flow, with a 32-character token (VER-LINK-MAIL)."""
+    if method == "code":
+        expect("VER-CODE-MAIL", mail.code is not None, f"mail {mail.subject!r} carries no 6-digit code",
+               name="mail_code")
+        return
+    req = "VER-LINK-MAIL"
+    link = mail.verification_link or ""
+    expect(req, link.startswith(target.public("self-service/verification?")),
+           f"the mail's verification link does not start with the public URL {target.public_url}", name="mail_link")
+    expect(req, mail.flow_id == flow_id, f"the mailed link names flow {mail.flow_id!r}, not {flow_id!r}",
+           name="mail_link_flow")
+    expect(req, len(mail.token or "") == 32, "the mailed token is not 32 characters", name="mail_link_token")
+
+
 def mail_arrives(inbox: Inbox, address: str, req: str, *, wait: float, flow_id: str | None = None) -> Mail:
     """The next mail to ``address`` that may carry flow ``flow_id``'s challenge (see :class:`Inbox`); ``req``
     fails, saying what did arrive, when none comes within ``wait`` seconds. A mail arriving is no evidence that
@@ -278,6 +305,7 @@ __all__ = [
     "answered_with_flow",
     "base_check_name",
     "came_back",
+    "challenge_mail",
     "check_name",
     "CheckListener",
     "CheckResult",
@@ -289,6 +317,7 @@ __all__ = [
     "flow_content_type",
     "flow_messages",
     "flow_state",
+    "for_its_own_sake",
     "header",
     "hold",
     "json_body",
@@ -305,6 +334,7 @@ __all__ = [
     "precondition",
     "redirect",
     "redirect_to_error_ui",
+    "redirect_to_error_ui_with_id",
     "redirect_to_ui",
     "remove_check_listener",
     "RequirementFailure",

@@ -24,7 +24,7 @@ from . import checks
 from .clients import NoAnswer
 from .contract import deref, load_contract, operations, required_headers, schema_validator, validation_errors
 from .exchanges import Exchange
-from .response_rules import NO_ANSWER_REQUIREMENT, judge_answer
+from .response_rules import NO_ANSWER_REQUIREMENT, judge_answer, server_error_problem
 from .target import Target
 from .ui_expectations import expectations
 
@@ -46,7 +46,12 @@ class ContractJudge:
 
     def judge(self, ex: Exchange) -> None:
         """Raise :class:`~kratos_conformance.checks.RequirementFailure` if ``ex`` breaks the contract. A transient
-        server error the release profile knows as its own defect is reported as that, and judged no further."""
+        server error the release profile knows as its own defect is reported as that, and judged no further. Every
+        exchange is judged for itself, one a helper made on the way to a test's state too."""
+        with checks.for_its_own_sake():
+            self._judge(ex)
+
+    def _judge(self, ex: Exchange) -> None:
         known = self.target.profile.tolerates_transient(ex.status, ex.response_body)
         if known:
             checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {ex.status}", ex,
@@ -64,7 +69,8 @@ class ContractJudge:
         answer of the contract's operations is held to its documented response and to every response rule
         (:func:`response_rules.judge_answer`); any other (the admin API, a UI page) only to no server error and
         no leak."""
-        found: dict[str, list[str]] = {"VER-RESP-NO-5XX": [] if ex.status < 500 else [f"server error {ex.status}"]}
+        server_error = server_error_problem(ex.status)
+        found: dict[str, list[str]] = {NO_ANSWER_REQUIREMENT: [server_error] if server_error else []}
         rules = judge_answer(ex.answer, targets=self.target.redirect_targets, cookie_policy=self.target.cookie_policy,
                              flow_rules=self.ui)
         if "VER-RESP-NO-LEAK" in rules:

@@ -28,7 +28,10 @@ _PACKAGE = Path(__file__).resolve().parent
 RULES: dict[str, tuple[Callable[..., Any], ...]] = {
     "VER-RESP-NO-LEAK": (response_rules.leak,),
     "VER-GET-CACHE-CONTROL": (response_rules.cache_control_problem,),
-    "VER-INIT-CSRF-COOKIE": (response_rules.csrf_cookie_problems, response_rules.stored_csrf_cookie_problems),
+    "VER-INIT-CSRF-COOKIE": (response_rules.csrf_cookie_problems,),
+    "VER-BROWSER-COOKIE-HTTPONLY": (response_rules.stored_csrf_cookie_problems,),
+    "VER-RESP-NO-5XX": (response_rules.server_error_problem,),
+    "VER-SUBMIT-ERROR-UI-ID": (response_rules.error_id_problem,),
     "VER-RESP-JSON-TYPE": (response_rules.flow_content_type_problem,),
     "VER-RESP-LOCATION": (response_rules.location_problem,),
     "VER-RESP-HEADERS": (required_headers,),

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .flow_document import is_flow_document
 from .media_types import media_type
@@ -99,6 +100,20 @@ def cookie_attributes(set_cookie: str) -> dict[str, str]:
         if key:
             attrs[key.lower()] = value.strip()
     return attrs
+
+
+def cookie_shape(set_cookie: str) -> tuple[str, tuple[str, ...]]:
+    """One ``Set-Cookie`` value without what differs on every answer: the cookie's name, and its attributes as
+    lower-case ``name=value`` (or ``name``) strings, sorted, Expires (a moment) left out."""
+    name = set_cookie.partition(";")[0].split("=", 1)[0].strip()
+    attrs = sorted(f"{key}={value}".lower() if value else key for key, value in cookie_attributes(set_cookie).items()
+                   if key != "expires")
+    return name, tuple(attrs)
+
+
+def server_error_problem(status: int) -> str | None:
+    """Why an answer is a server error (any 5xx: the request, however wrong, broke the server), or None."""
+    return f"server error {status}" if status >= 500 else None
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,16 @@ def under(location: str, prefix: str | None) -> bool:
         return False
     rest = location[len(prefix):]
     return prefix.endswith("/") or rest == "" or rest[0] in "?#/"
+
+
+def error_id_problem(location: str) -> str | None:
+    """Why a redirect to the error UI does not name the error the UI is to show (``?id=<uuid>``), or None."""
+    values = parse_qs(urlsplit(location).query).get("id") or [""]
+    try:
+        uuid.UUID(values[0])
+    except ValueError:
+        return f"the error UI Location carries no ?id=<uuid>: id={values[0]!r}"
+    return None
 
 
 def is_absolute_http_url(url: str) -> bool:

@@ -87,9 +87,10 @@ class Verifier:
         """Create a flow the way this kind of client does (a browser follows the redirect's flow id)."""
         ex = self.client.init(return_to=return_to)
         if self.kind is ClientKind.BROWSER:
-            checks.status(ex, 303, "VER-INIT-BROWSER-303")
-            flow_id = query_param(ex.location, "flow")
-            checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "the redirect carries no flow id", ex)
+            location = checks.redirect_to_ui(ex, "VER-INIT-BROWSER-303", self.target)
+            flow_id = query_param(location, "flow")
+            checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "the redirect carries no flow id", ex,
+                          name="redirect_names_flow")
             return Step(ex, self.fetch(str(flow_id)))
         req = "VER-INIT-API-200" if self.kind is ClientKind.NATIVE else "VER-INIT-BROWSER-JSON"
         checks.status(ex, 200, req)
@@ -181,13 +182,10 @@ class Verifier:
     @_a_step_on_the_way
     def prove(self, flow: Flow, mail: Mail) -> Step:
         """Answer the challenge with what the mail holds: submit its code, or open its link."""
+        checks.challenge_mail(mail, self.method, flow.id, self.target)
         if self.method == "code":
-            code = mail.code
-            checks.expect("VER-CODE-MAIL", code is not None, f"no 6-digit code in mail {mail.subject!r}")
-            return self.submit_code(flow, str(code))
-        link = mail.verification_link
-        checks.expect("VER-LINK-MAIL", link is not None, f"no verification link in mail {mail.subject!r}")
-        return self.open_link(str(link))
+            return self.submit_code(flow, str(mail.code))
+        return self.open_link(str(mail.verification_link))
 
     @_a_step_on_the_way
     def passed(self, email: str, return_to: str | None = None) -> tuple[Flow, Step]:

@@ -221,6 +221,32 @@ def test_a_test_log_becomes_a_serialisable_record_without_secrets() -> None:
     assert {"SECRETCOOKIE1", "SECRETCOOKIE2"} <= found["cookie"]
 
 
+def test_a_helper_s_check_on_the_way_is_no_evidence_but_fails_and_the_contract_judge_s_is_evidence() -> None:
+    """A helper walking to a test's state judges its steps with thinner checks than the test of each step (a 303
+    with a flow id, say, not the whole redirect rule): its passes do not make a requirement pass, its failures fail
+    one, and the contract judge's verdict on an answer a helper asked for is evidence like any other."""
+    from kratos_conformance import checks as live
+
+    heard: list[CheckResult] = []
+    live.add_check_listener(heard.append)
+    try:
+        with live.precondition():
+            live.expect("VER-INIT-BROWSER-303", True, "a 303 naming a flow", name="redirect_names_flow")
+            with live.for_its_own_sake():  # what the contract judge does for every answer
+                live.expect("VER-RESP-SCHEMA", True, "conforms", name="contract")
+        with pytest.raises(live.RequirementFailure), live.precondition():
+            live.expect("VER-GET-200", False, "got 404", name="status")
+    finally:
+        live.remove_check_listener(heard.append)
+    assert [c.precondition for c in heard] == [True, False, True]
+    rec = record_test("t::wrong[native]", "native", ["VER-CODE-WRONG"], [], heard, failed=True, target=None)
+    assert rec.passed_checks == {"VER-RESP-SCHEMA": 1}
+    assert [(f.requirement, f.name) for f in rec.failed_checks] == [("VER-GET-200", "status")]
+    results = by_id(derive_results([rec], load_catalog(), ExpectedFailures(), CTX))
+    assert results["VER-INIT-BROWSER-303"].status == NOT_EXERCISED
+    assert results["VER-GET-200"].status == FAILED and results["VER-RESP-SCHEMA"].status == PASSED
+
+
 def test_measurements_are_reported_and_a_reported_figure_is_no_evidence_of_a_pass() -> None:
     judged = CheckResult("VER-RACE-CODE-SINGLE-USE", "expect", False, "2 of 10 verified", (),
                          Measurement("verifications among 10 simultaneous correct codes", 2, limit="exactly 1"))

@@ -132,6 +132,9 @@ RULE_MARKERS = {
     "the no-cache directives": r"\(\s*\"private\",\s*\"no-cache\"",
     "the redirect boundary": re.escape('rest[0] in "?#/"'),
     "what a redirect is": r"300\s*<=\s*[\w.]+\s*<\s*400",
+    "what a server error is": r"status\s*>=\s*500",
+    "the error UI's error id": re.escape("?id=<uuid>"),
+    "a cookie's shape, compared": r'!= "expires"|"expires=',
 }
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..exchanges import Exchange
 from ..media_types import media_type
-from ..response_rules import CSRF_COOKIE_NAME
+from ..response_rules import CSRF_COOKIE_NAME, cookie_shape
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
@@ -139,12 +139,9 @@ class Normalizer:
     # -- headers and bodies ------------------------------------------------------------------------------------
     def set_cookie(self, raw: str) -> str:
         """``name=<value>; attr; attr`` with the CSRF cookie's hashed name abstracted and attributes sorted."""
-        first, _, rest = raw.partition(";")
-        name = first.split("=", 1)[0].strip()
+        name, attrs = cookie_shape(raw)
         if CSRF_COOKIE_NAME.match(name):
             name = "csrf_token_<sha256>"
-        attrs = sorted(a.strip().lower() for a in rest.split(";") if a.strip() and
-                       not a.strip().lower().startswith("expires="))
         return "; ".join([f"{name}=<value>", *attrs])
 
     def body(self, content: bytes, content_type: str) -> Any:

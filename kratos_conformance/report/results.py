@@ -122,8 +122,10 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
             continue  # a figure reported, not a check judged
         if check.passed:
             judged = getattr(check, "judged", 1)
-            if not judged:
-                continue  # judged no answer (the suite's own coverage, say): no evidence for or against the server
+            if not judged or getattr(check, "precondition", False):
+                # judged no answer (the suite's own coverage, say), or a step on the way to the test's state (its
+                # helper's checks; see checks.precondition): no evidence for or against the server
+                continue
             passed[check.requirement] = passed.get(check.requirement, 0) + judged
             by = judged_by.setdefault(check.requirement, {})
             by[check.name] = by.get(check.name, 0) + judged

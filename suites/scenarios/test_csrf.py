@@ -11,7 +11,7 @@ from kratos_conformance import message_ids as ids
 from kratos_conformance.clients import ClientFactory, ClientKind
 from kratos_conformance.exchanges import Exchange
 from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier, query_param
+from kratos_conformance.verifier import Verifier
 
 
 def _address() -> str:
@@ -24,9 +24,7 @@ def _refused(verifier: Verifier, ex: Exchange, req: str, target: Target) -> None
         checks.status(ex, 403, req)
         checks.error(ex, req, code=403, error_id="security_csrf_violation")
     else:
-        location = checks.redirect_to_error_ui(ex, req, target)
-        checks.expect("VER-SUBMIT-ERROR-UI-ID", bool(query_param(location, "id")),
-                      "the error UI Location carries no ?id=<error id>", ex)
+        checks.redirect_to_error_ui_with_id(ex, req, target)
 
 
 @pytest.mark.requirement("VER-CSRF-MISSING", "VER-SUBMIT-ERROR-UI-ID")

@@ -15,6 +15,7 @@ from kratos_conformance.admin_api import AdminApi, unique_address
 from kratos_conformance.checks import Measurement
 from kratos_conformance.clients import Client
 from kratos_conformance.exchanges import Exchange
+from kratos_conformance.response_rules import cookie_shape
 from kratos_conformance.target import Target
 from kratos_conformance.verifier import Verifier
 
@@ -90,11 +91,8 @@ def header_shape(ex: Exchange) -> dict[str, object]:
     for name, value in ex.response.headers.multi_items():
         name = name.lower()
         if name == "set-cookie":
-            cookie, _, attributes = value.partition(";")
-            entry = (cookie.split("=", 1)[0].strip(), tuple(sorted(a.strip().lower() for a in attributes.split(";")
-                                                                  if a.strip())))
             cookies = cast(list[tuple[str, tuple[str, ...]]], shape.setdefault("set-cookie", []))
-            cookies.append(entry)
+            cookies.append(cookie_shape(value))
         else:
             shape[name] = "<varies>" if name in VOLATILE_HEADERS else value
     return shape
