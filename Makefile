@@ -29,7 +29,7 @@ help:
 	@echo "make test          the project's own tests (after make lint)"
 	@echo "make lint          ruff over the project, mypy over the library, the reference target and the suites"
 	@echo "make bench         benchmarks: time to verdict per run profile vs the bare-client floor, fuzz rates"
-	@echo "make mutation      the suite against the clean reference target and each named fault (~7 min on 2 cores)"
+	@echo "make mutation      the suite against the clean reference target and each named fault (~8 min on 2 cores)"
 	@echo "make reference     start the reference target in the foreground"
 
 $(STAMP): pyproject.toml

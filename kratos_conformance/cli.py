@@ -32,12 +32,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from .bundle import data_root
 from .differential import RECORDINGS
 from .differential.commands import RECORD_OPTIONS, command_compare, command_record
-from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, first_line
+from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, OneLineParser, first_line
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
 from .options import (
@@ -69,20 +69,9 @@ _PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly
                   5: "no tests were collected"}
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_CANNOT_JUDGE, f"{PROG}: {message} (see {PROG} {self._command()}--help)\n")
-
-    def _command(self) -> str:
-        parts = self.prog.split()
-        return f"{parts[-1]} " if len(parts) > 1 else ""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Ory Kratos verification-flow conformance: the CI gate.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog=PROG, description="Ory Kratos verification-flow conformance: the CI gate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="run the suite and write the reports",
                          description="Run the suite; extra pytest arguments go after --.")
     for spec in OPTIONS:
@@ -132,7 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in args:
         at = args.index("--")
         args, extra = args[:at], args[at + 1:]
-    ns = build_parser().parse_args(args)
+    parser = build_parser()
+    ns, unknown = parser.parse_known_args(args)
+    if unknown:  # pointing at the subcommand's --help, which lists what it takes
+        parser.exit(EXIT_CANNOT_JUDGE, f"{PROG}: unrecognized arguments: {' '.join(unknown)} "
+                                       f"(see {PROG} {ns.command} --help)\n")
     try:
         if ns.command == "run":
             with stop_on_signals() as received:
@@ -195,6 +188,15 @@ def validate(ns: argparse.Namespace) -> list[RunOptions]:
         methods = methods[:1]
     if len(set(methods)) != len(methods):
         raise CannotJudge(f"--reference-method: {raw['reference_method']!r} names a method twice")
+    faults = [f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()]
+    if faults and raw["public_url"] is None:  # known before anything starts, not once the target refuses it
+        from .mutation.plan import list_faults
+
+        known = {fault.name for fault in list_faults()}
+        unknown = [f for f in faults if f not in known]
+        if unknown:
+            raise CannotJudge(f"--reference-faults: no fault named {', '.join(unknown)} (kratos-reference "
+                              f"--list-faults lists them)")
     runs = []
     for method in methods:
         values = {**given, "reference_method": method}
@@ -377,7 +379,7 @@ def command_run(ns: argparse.Namespace, extra: Sequence[str], stopped: Sequence[
     findings = run_preflight(runs[0], browser=any(p == browser or p in browser.parents for p in suites))
     docs: list[tuple[str, dict[str, Any]]] = []
     for opts in runs:
-        if len(runs) > 1:
+        if opts.embedded:  # said every time: options that aim elsewhere are refused, and this says what is judged
             print(f"== {PROG}: embedded reference target, method {opts.reference_method} ==", flush=True)
         with handed_to_pytest(findings):
             doc = run_pytest(pytest_args(opts, ns, suites, root, extra), opts.report_dir, opts.compare_with)

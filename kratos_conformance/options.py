@@ -7,19 +7,21 @@ the command line wins. :func:`parse_options` turns raw strings into a validated 
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .admin_api import parse_traits_template
 from .errors import CannotJudge
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
 from .ui_server import parse_listen
+from .urls import parse_given_url
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
 RUN_PROFILES = ("smoke", "default", "deep")
@@ -200,12 +202,54 @@ def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | No
     return out
 
 
+#: options that describe a deployed server: given without --public-url, the run would judge the embedded reference
+#: target and say nothing of the server they describe.
+DEPLOYED_ONLY = ("admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "serve_ui", "identity_schema",
+                 "identity_traits", "challenge_lifespan")
+#: options of the embedded reference target alone (a deployed server has its method, and no faults to switch on).
+EMBEDDED_ONLY = ("reference_faults",)
+#: the environment variables the suite reads besides the options' own (the expected-failures file, a debug file of
+#: secrets, what the command line hands to its pytest run, the suites a plain run picks, the benchmarks' capture).
+OTHER_VARIABLES = frozenset(ENV_PREFIX + name for name in (
+    "EXPECTED_FAILURES", "DEBUG_SECRETS_FILE", "PREFLIGHT_FINDINGS", "SUITE", "CAPTURE"))
+
+
+def check_target(raw: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> None:
+    """The options aim at one target: :class:`CannotJudge`, one line, when an option of a deployed server is given
+    without ``--public-url`` (or an empty ``KRATOS_CONFORMANCE_PUBLIC_URL``, as a missing CI secret gives), when an
+    option of the embedded target is given with it, or when a ``KRATOS_CONFORMANCE_*`` variable is no option's
+    (a misspelling would otherwise be ignored)."""
+    env = os.environ if environ is None else environ
+    public = OPTIONS_BY_DEST["public_url"]
+    if raw["public_url"] is None and public.env in env:
+        raise CannotJudge(f"{public.env} is set but empty: set it to the server's public URL, or unset it to judge "
+                          f"the embedded reference target")
+    known = {spec.env for spec in OPTIONS} | OTHER_VARIABLES
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            raise CannotJudge(f"{name} is not a variable the suite reads" +
+                              (f" (did you mean {close[0]}?)" if close else ""))
+    if raw["public_url"] is None:
+        deployed = [OPTIONS_BY_DEST[d].flag for d in DEPLOYED_ONLY if raw[d] is not None]
+        sink = (raw["mail_source"] or "smtp-sink").strip()
+        if sink != "smtp-sink":
+            deployed.append(OPTIONS_BY_DEST["mail_source"].flag)
+        if deployed:
+            raise CannotJudge(f"{', '.join(deployed)} describe{'s' if len(deployed) == 1 else ''} a deployed server, "
+                              f"but no --public-url was given: give it, or drop "
+                              f"{'it' if len(deployed) == 1 else 'them'} to judge the embedded reference target")
+    else:
+        embedded = [OPTIONS_BY_DEST[d].flag for d in EMBEDDED_ONLY if raw[d]]
+        if embedded:
+            raise CannotJudge(f"{', '.join(embedded)}: the embedded reference target's alone, and --public-url "
+                              f"names a deployed server")
+
+
 def _url(name: str, value: str | None, *, slash: bool = True) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise CannotJudge(f"--{name}: {value!r} is not an http(s) URL")
+    parse_given_url(f"--{name}", value)
     return value if value.endswith("/") or not slash else value + "/"
 
 
@@ -213,16 +257,19 @@ def _number(name: str, value: str | None, minimum: float = 0) -> float:
     try:
         number = float(value or "")
     except ValueError:
-        raise CannotJudge(f"--{name}: {value!r} is not a number of seconds") from None
+        raise CannotJudge(f"--{name}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise CannotJudge(f"--{name}: {value!r} is not a finite number")
     if number < minimum:
         raise CannotJudge(f"--{name}: must be at least {minimum:g}, got {value}")
     return number
 
 
 def _count(name: str, value: str, minimum: int = 1) -> int:
-    if not value.strip().isdigit() or int(value) < minimum:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < minimum:
         raise CannotJudge(f"--{name}: {value!r} is not a whole number of at least {minimum}")
-    return int(value)
+    return int(digits)
 
 
 def _probability(name: str, value: str | None) -> float:
@@ -300,7 +347,7 @@ def _cookie_path(value: str) -> str:
 def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> RunOptions:
     """Validate the options; raise :class:`CannotJudge` with one line on the first bad one."""
     raw = raw_options(given, environ)
-    return RunOptions(
+    opts = RunOptions(
         public_url=_url("public-url", raw["public_url"]),
         admin_url=_url("admin-url", raw["admin_url"]),
         admin_token=raw["admin_token"],
@@ -349,6 +396,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         given=frozenset(dest for dest, value in raw_options(given, environ, defaults=False).items()
                         if value is not None),
     )
+    check_target(raw, environ)  # after each value: a bad value is named as such, wherever it aims
+    return opts
 
 
 def writable_directory(path: Path, option: str) -> Path:

@@ -33,6 +33,7 @@ from verification_page import error_content, flow_content, page_html
 from .errors import CannotJudge
 from .http_transport import new_transport
 from .response_rules import NO_CACHE_DIRECTIVES
+from .urls import is_port
 
 
 def page(title: str, name: str, content: str) -> bytes:
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
 def parse_listen(value: str) -> tuple[str, int]:
     """``HOST:PORT`` -> (host, port); CannotJudge (one line) if it is not one."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not is_port(port):
         raise CannotJudge(f"--serve-ui: {value!r} is not HOST:PORT, e.g. 127.0.0.1:4455")
     return host, int(port)
 

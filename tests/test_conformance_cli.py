@@ -68,6 +68,14 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["compare", "kratos-v26.2.0", "kratos-v25.4.0"], "compare of two recordings needs --method"),
     (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["run", "--public", "http://x.test/"], "unrecognized arguments: --public http://x.test/ (see kratos-conformance "
+                                            "run --help)"),
+    (["run", "--admin-url", "http://127.0.0.1:4434/"], "--admin-url describes a deployed server, but no --public-url"),
+    (["run", "--reference-faults", "wrong_code_400,no_such_fault"], "--reference-faults: no fault named no_such_fault"),
+    (["run", "--mail-timeout", "nan"], "--mail-timeout: 'nan' is not a finite number"),
+    (["record", "--cases", "nonsense", "--out", "never-written.json"], "--cases: no case name starts with nonsense"),
+    (["compare", "kratos-v99", "kratos-v26.2.0", "--method", "code"], "kratos-v99: no such transcript, nor a "
+                                                                      "recording that ships with the suite"),
 ])
 def test_a_bad_option_is_refused_with_one_line_and_exit_code_2(args: list[str], contains: str) -> None:
     started = time.monotonic()
@@ -95,6 +103,23 @@ def test_fuzzing_options_work_on_run_and_say_when_the_fuzz_suite_is_not_run(tmp_
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert ("kratos-conformance: --fuzz-budget, --fuzz-seed given, but this run does not run the fuzz suite "
             "(--suite fuzz, or all, runs it)\n") in result.stdout
+
+
+@pytest.mark.parametrize(("content", "contains"), [
+    ("accepted: 5\n", "expected a list of entries"),
+    ("accepted: [\n", "not YAML"),
+])
+def test_a_malformed_file_of_accepted_differences_is_one_line(tmp_path: Path, content: str, contains: str) -> None:
+    accepted = tmp_path / "accepted.yaml"
+    accepted.write_text(content, encoding="utf-8")
+    result = cli("compare", "kratos-v25.4.0", "kratos-v26.2.0", "--method", "code", "--accepted", str(accepted))
+    assert_one_line_refusal(result, contains=contains)
+
+
+def test_the_mutation_command_refuses_a_bad_option_with_one_line() -> None:
+    result = subprocess.run([sys.executable, "-m", "kratos_conformance.mutation", "--bogus"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert_one_line_refusal(result, contains="unrecognized arguments: --bogus")
 
 
 def test_options_from_the_environment_are_validated_too() -> None:
@@ -195,13 +220,25 @@ def test_a_run_that_collects_nothing_cannot_judge(tmp_path: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+#: a pytest plugin that makes the embedded reference target refuse to start (a fault it does not know, which the
+#: command line refuses before it starts anything: this one gets past it)
+_BREAK_START_PLUGIN = """
+from kratos_conformance.embedded_target import EmbeddedTarget
+
+_command = EmbeddedTarget.command
+EmbeddedTarget.command = lambda self, *ports: [*_command(self, *ports), "--fault", "no_such_fault"]
+"""
+
+
 def test_a_target_that_cannot_start_cannot_judge_and_says_why(tmp_path: Path) -> None:
-    result = cli("run", "--report-dir", str(tmp_path), "--reference-faults", "no_such_fault", "--", "-k", "test_init")
+    (tmp_path / "break_start_plugin.py").write_text(_BREAK_START_PLUGIN, encoding="utf-8")
+    result = cli("run", "--report-dir", str(tmp_path / "reports"), "--", "-k", "test_init", "-p", "break_start_plugin",
+                 env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kratos-conformance: cannot judge: reference target did not start")
     assert "no_such_fault" in lines[0]
-    doc = load(tmp_path / "conformance-report.json")
+    doc = load(tmp_path / "reports" / "conformance-report.json")
     assert doc["verdict"]["name"] == "cannot_judge" and "Traceback" not in result.stdout
 
 

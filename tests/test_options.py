@@ -11,7 +11,7 @@ import pytest
 
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.mail import parse_mail_source
-from kratos_conformance.options import OPTIONS, parse_options
+from kratos_conformance.options import DEPLOYED_ONLY, OPTIONS, parse_options
 
 
 def test_defaults_mean_the_embedded_reference_target() -> None:
@@ -46,6 +46,50 @@ def test_bad_values_are_one_line_errors_naming_the_option(given: dict[str, str],
     with pytest.raises(CannotJudge) as info:
         parse_options(given, environ={})
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ({"mail_timeout": "nan"}, "--mail-timeout: 'nan' is not a finite number"),
+    ({"wait_budget": "inf"}, "--wait-budget: 'inf' is not a finite number"),
+    ({"timing_limit_ms": "NaN"}, "--timing-limit-ms: 'NaN' is not a finite number"),
+    ({"guess_limit_per_flow": "nan"}, "--guess-limit-per-flow: 'nan' is not a finite number"),
+    ({"race_size": "²"}, "--race-size: '²' is not a whole number"),
+    ({"public_url": "http://127.0.0.1:abc/"}, "--public-url: 'http://127.0.0.1:abc/' is not a URL"),
+    ({"public_url": "http://[::1"}, "--public-url: 'http://[::1' is not a URL"),
+    ({"public_url": "http://127.0.0.1:99999/"}, "--public-url: 'http://127.0.0.1:99999/' is not a URL"),
+    ({"public_url": "http://127.0.0.1:0/"}, "needs a port in 1-65535"),
+    ({"public_url": "http://x.test/", "mail_source": "smtp-sink://127.0.0.1:abc"}, "--mail-source: "),
+    ({"public_url": "http://x.test/", "mail_source": "smtp-sink://127.0.0.1"}, "needs a port in 1-65535"),
+    ({"public_url": "http://x.test/", "mail_source": "mailpit:http://127.0.0.1:abc"}, "--mail-source mailpit: "),
+    ({"public_url": "http://x.test/", "serve_ui": "127.0.0.1:²"}, "--serve-ui: '127.0.0.1:²' is not HOST:PORT"),
+])
+def test_values_that_parse_but_mean_nothing_are_refused(given: dict[str, str], words: str) -> None:
+    """Not-a-number seconds made a run wait forever, and a port out of range reached the URL parser's traceback."""
+    with pytest.raises(CannotJudge) as info:
+        parse_options(given, environ={})
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("dest", [*DEPLOYED_ONLY, "mail_source"])
+def test_an_option_of_a_deployed_server_without_its_public_url_is_refused(dest: str) -> None:
+    """Without --public-url the run judges the embedded reference target: an admin URL, a return_to or a mail
+    catcher given for a deployed server would be ignored, and the gate would pass on the wrong server."""
+    value = ENV_SAMPLES[dest.replace("_", "-")]
+    with pytest.raises(CannotJudge, match="describes a deployed server, but no --public-url was given"):
+        parse_options({dest: value}, environ={})
+    assert parse_options({dest: value, "public_url": "http://x.test/", "mail_source": "smtp-sink://127.0.0.1:1025"},
+                         environ={}).public_url == "http://x.test/"
+
+
+def test_the_environment_cannot_aim_the_run_at_the_embedded_target_by_mistake() -> None:
+    with pytest.raises(CannotJudge, match="KRATOS_CONFORMANCE_PUBLIC_URL is set but empty"):
+        parse_options({}, environ={"KRATOS_CONFORMANCE_PUBLIC_URL": ""})  # a CI secret that was not set
+    with pytest.raises(CannotJudge, match="did you mean KRATOS_CONFORMANCE_PUBLIC_URL"):
+        parse_options({}, environ={"KRATOS_CONFORMANCE_PUBLICURL": "http://x.test/"})
+    with pytest.raises(CannotJudge, match="--reference-faults: the embedded reference target's alone"):
+        parse_options({"public_url": "http://x.test/", "reference_faults": "wrong_code_400"}, environ={})
+    assert parse_options({}, environ={"KRATOS_CONFORMANCE_EXPECTED_FAILURES": "x.yaml",
+                                      "KRATOS_CONFORMANCE_DEBUG_SECRETS_FILE": "/tmp/s"}).embedded
 
 
 def test_mail_source_specs() -> None:
@@ -117,6 +161,8 @@ def test_every_run_option_is_read_from_its_environment_variable(tmp_path, monkey
                 parse_options({}, environ={spec.env: str(tmp_path / "missing-report.json")})
             continue
         environ = {spec.env: value}
+        if spec.dest in DEPLOYED_ONLY or spec.name == "mail-source":  # options of a deployed server need it named
+            environ["KRATOS_CONFORMANCE_PUBLIC_URL"] = ENV_SAMPLES["public-url"]
         if spec.name == "admin-url":  # a deployed target with an admin API needs the courier's address
             environ["KRATOS_CONFORMANCE_MAIL_SOURCE"] = ENV_SAMPLES["mail-source"]
         opts = parse_options({}, environ=environ)

@@ -8,16 +8,18 @@ ship with the suite), minus the accepted ones.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import PROG, CannotJudge
 from ..mail import open_mail_source, parse_mail_source
-from ..options import RunOptions, parse_options, writable_directory
+from ..options import ENV_PREFIX, OPTIONS_BY_DEST, RunOptions, parse_options, writable_directory
 from ..preflight import preflight
 from ..profiles import choose_profile
 from ..target import Target
+from ..urls import parse_given_url
 
 #: the run options that matter to ``record``.
 RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
@@ -28,8 +30,17 @@ def command_record(ns: argparse.Namespace) -> int:
     """Record the scripted cases against the server the options name (or the embedded reference target)."""
     from .. import differential
 
-    opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS})
+    ours = {OPTIONS_BY_DEST[dest].env for dest in RECORD_OPTIONS}  # run's other variables are not record's concern
+    opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS},
+                         {k: v for k, v in os.environ.items() if k in ours or not k.startswith(ENV_PREFIX)})
     only = tuple(c.strip() for c in ns.cases.split(",") if c.strip())
+    unmatched = [prefix for prefix in only if not any(case.name.startswith(prefix) for case in differential.CASES)]
+    if unmatched:
+        areas = sorted({case.name.split(".", 1)[0] for case in differential.CASES})
+        raise CannotJudge(f"--cases: no case name starts with {', '.join(unmatched)} (case names start with an "
+                          f"area: {', '.join(areas)})")
+    if ns.default_return_url:
+        parse_given_url("--default-return-url", ns.default_return_url)
     if Path(ns.out).is_dir():
         raise CannotJudge(f"--out {ns.out}: is a directory; give the transcript's file name")
     writable_directory(Path(ns.out).parent, "--out")
@@ -84,6 +95,9 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
     docs: dict[str, dict[str, Any]] = {}
     for name in (a, b):
         if name not in differential.RECORDINGS:
+            if not Path(name).exists() and not name.endswith(".json"):
+                raise CannotJudge(f"{name}: no such transcript, nor a recording that ships with the suite "
+                                  f"({', '.join(differential.RECORDINGS)})")
             docs[name] = differential.load_transcript(name)
     for name in (a, b):
         if name in differential.RECORDINGS:

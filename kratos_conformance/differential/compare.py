@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import CannotJudge
+from ..errors import CannotJudge, first_line
 
 FORMAT = 1
 #: error texts written for people: two servers may word them differently without a client noticing, so only
@@ -115,9 +115,13 @@ def load_accepted(path: str | Path) -> list[Accepted]:
     """Read a file of accepted differences; CannotJudge (one line) if it is unreadable or malformed."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
-    except (OSError, yaml.YAMLError) as exc:
-        raise CannotJudge(f"accepted differences {path}: {exc}") from None
+    except OSError as exc:
+        raise CannotJudge(f"accepted differences {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise CannotJudge(f"accepted differences {path}: not YAML ({first_line(exc, 120)})") from None
     entries = doc.get("accepted", []) if isinstance(doc, dict) else doc
+    if not isinstance(entries, list):
+        raise CannotJudge(f"accepted differences {path}: expected a list of entries (case, path, reason)")
     out = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("case", "path", "reason")):
@@ -130,10 +134,14 @@ def load_transcript(path: str | Path) -> dict[str, Any]:
     """Read a transcript written by ``kratos-conformance record``; CannotJudge if it is not one."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CannotJudge(f"transcript {path}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("cases"), dict):
-        raise CannotJudge(f"transcript {path}: not a format-{FORMAT} transcript")
+    except OSError as exc:
+        raise CannotJudge(f"transcript {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CannotJudge(f"transcript {path}: not JSON ({first_line(exc, 120)})") from None
+    cases = doc.get("cases") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(cases, dict) or not all(
+            isinstance(steps, list) and all(isinstance(step, dict) for step in steps) for steps in cases.values()):
+        raise CannotJudge(f"transcript {path}: not a format-{FORMAT} transcript (cases: name -> list of steps)")
     return doc
 
 

@@ -8,9 +8,9 @@ deployments run (Mailpit, MailHog, MailSlurper, MailDev). :func:`open_mail_sourc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ..errors import CannotJudge
+from ..urls import parse_given_url
 from .message import Mail, mail_from_bytes, wrong_code, wrong_codes
 from .smtp_sink import SmtpSink, free_port
 from .source import Inbox, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
@@ -43,16 +43,13 @@ def parse_mail_source(spec: str) -> MailSourceSpec:
     if spec == "smtp-sink":
         return MailSourceSpec("smtp-sink")
     if spec.startswith("smtp-sink://"):
-        parts = urlsplit(spec)
-        if not parts.hostname or parts.port is None:
-            raise CannotJudge(f"--mail-source: {spec!r} needs a host and port, e.g. smtp-sink://127.0.0.1:2525")
-        return MailSourceSpec("smtp-sink", host=parts.hostname, port=parts.port)
+        parts = parse_given_url("--mail-source", spec, schemes=("smtp-sink",), port_required=True,
+                                example="smtp-sink://127.0.0.1:2525")
+        return MailSourceSpec("smtp-sink", host=str(parts.hostname), port=int(parts.port or 0))
     kind, sep, url = spec.partition(":")
     if kind in HTTP_READERS and sep:
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return MailSourceSpec(kind, url=url.rstrip("/"))
-        raise CannotJudge(f"--mail-source: {kind} needs an http(s) URL, e.g. {kind}:http://127.0.0.1:8025")
+        parse_given_url(f"--mail-source {kind}", url, example=f"{kind}:http://127.0.0.1:8025")
+        return MailSourceSpec(kind, url=url.rstrip("/"))
     raise CannotJudge(
         f"--mail-source: {spec!r} is not smtp-sink[://HOST:PORT] or one of {', '.join(HTTP_READERS)} with a URL"
     )

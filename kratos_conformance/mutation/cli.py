@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import OneLineParser
 from .launchers import fork_server
 from .matrix import print_matrix, run_matrix, write_reports
 from .plan import (
@@ -28,7 +29,7 @@ from .runs import RunResult
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kratos_conformance.mutation",
+    parser = OneLineParser(prog="python -m kratos_conformance.mutation",
                                      description="Run the suite against the clean reference target and against each "
                                                  "of its named faults; print which requirements caught each fault.")
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR,
