@@ -81,6 +81,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("known-defects", "tolerate (the release's own measured defects, listed with its profile, are "
                "reported, not failed) or fail (held to the requirement like any other server); unset: tolerated "
                "when --profile or the server's admin/version names the release, else failed"),
+    OptionSpec("should-failures", "warn (a SHOULD requirement the server does not meet is a warning: the verdict is "
+               "the MUST requirements') or fail (it fails the gate like a MUST)", "warn"),
     OptionSpec("run-profile", "how much to run: smoke (a happy path per client kind and the statuses that gate "
                "deploys, seconds), default, deep (more fuzzing)", "default"),
     OptionSpec("fuzz-budget", "fuzzing budget: smoke, default or deep (unset: the --run-profile's)"),
@@ -152,6 +154,7 @@ class RunOptions:
     identity_traits: str | None
     profile: str | None
     known_defects: str | None
+    should_failures: str
     run_profile: str
     fuzz_budget: str | None
     fuzz_seed: str | None
@@ -362,6 +365,8 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         profile=_choice("profile", raw["profile"], list(PROFILES)) if raw["profile"] else None,
         known_defects=(_choice("known-defects", raw["known_defects"].strip().lower(), ("tolerate", "fail"))
                        if raw["known_defects"] else None),
+        should_failures=_choice("should-failures", (raw["should_failures"] or "warn").strip().lower(),
+                                ("warn", "fail")),
         run_profile=_choice("run-profile", raw["run_profile"], RUN_PROFILES),
         fuzz_budget=_choice("fuzz-budget", raw["fuzz_budget"].strip().lower(), FUZZ_BUDGETS)
         if raw["fuzz_budget"] else None,

@@ -49,6 +49,7 @@ from kratos_conformance.report.results import (
     plain_exchange,
     record_test,
     unattributed_failures,
+    verdict_lines,
 )
 
 BASE = "http://127.0.0.1:4433/"
@@ -177,6 +178,25 @@ def test_verdicts() -> None:
     assert (nothing.exit_code, nothing.reason) == (2, "no requirement was exercised")
     stopped = decide_verdict([], [], "target unreachable at http://x/: refused")
     assert (stopped.name, stopped.exit_code) == ("cannot_judge", 2)
+
+
+def test_a_should_not_met_is_a_warning_unless_the_run_fails_on_them() -> None:
+    """RFC 2119: a SHOULD may be departed from for a weighed reason; the gate is the MUST requirements, and the
+    warning is named in the verdict, its lines and the report (--should-failures fail: it fails like a MUST)."""
+    catalog = load_catalog()
+    assert catalog["VER-ENUM-TIMING"].level == "SHOULD" and catalog["VER-GET-200"].level == "MUST"
+    slow = record("t::timing", markers=("VER-ENUM-TIMING",), failed=("VER-ENUM-TIMING",), outcome=FAILED)
+    results = derive_results([RECORDS[0], slow], catalog, ExpectedFailures(), CTX)
+    warned = decide_verdict(results, [])
+    assert (warned.name, warned.exit_code, warned.warnings) == ("conformant", 0, ["VER-ENUM-TIMING"])
+    assert "1 SHOULD requirement(s) not met (warnings: VER-ENUM-TIMING)" in warned.reason
+    lines = verdict_lines(warned, {}, ["VER-ENUM-TIMING"], [], [])
+    assert not any(line.startswith("  failed:") for line in lines)
+    assert any("SHOULD requirements not met" in line and "VER-ENUM-TIMING" in line for line in lines)
+    strict = decide_verdict(results, [], should_failures="fail")
+    assert (strict.name, strict.exit_code, strict.warnings) == ("not_conformant", 1, [])
+    broken = decide_verdict(derive_results([RECORDS[1], slow], catalog, ExpectedFailures(), CTX), [])
+    assert broken.exit_code == 1 and broken.warnings == ["VER-ENUM-TIMING"]  # a MUST failed besides
 
 
 def test_test_outcomes_from_phase_reports() -> None:

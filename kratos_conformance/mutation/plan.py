@@ -150,8 +150,8 @@ def pytest_command(spec: RunSpec, run_dir: Path, options: MatrixOptions) -> list
            # CPU-s with them, 3 without
            "--tb=line", f"--security-load={options.security_load}",
            # a fault may be one a Kratos profile tolerates as the release's own defect (a single-use race): the
-           # matrix proves each check can fail, so nothing is tolerated
-           "--known-defects=fail"]
+           # matrix proves each check can fail, so nothing is tolerated, and a SHOULD not met fails like a MUST
+           "--known-defects=fail", "--should-failures=fail"]
     if spec.fault:
         cmd.append(f"--reference-faults={spec.fault}")
     if options.fuzz:

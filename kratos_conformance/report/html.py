@@ -63,6 +63,7 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0}th,td{border:1px solid 
 table.meta td:first-child{width:12rem;color:#556}
 .chip{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.85rem;margin-right:.3rem}
 .st-passed{background:#dff3e4}.st-failed{background:#fde2df}.st-expected_failure{background:#fff1cc}
+.level-should{background:#eef0ff}
 .st-skipped{background:#eceff4}.st-not_exercised{background:#f6f6f6;color:#667}
 td.status{white-space:nowrap;font-weight:600}td.id{white-space:nowrap;font-family:ui-monospace,monospace}
 .grid td.n{text-align:center;min-width:2.2rem}.grid td.zero{color:#bbb}
@@ -391,7 +392,7 @@ def _failure(f: Mapping[str, Any]) -> str:
 def _failures(doc: Mapping[str, Any]) -> str:
     """What failed: the failed requirements (catalog order), the tests that failed outside any requirement, then the
     expected failures (they do not fail the gate, so they never push a real failure down)."""
-    failed = [r for r in doc["requirements"] if r["status"] == "failed"]
+    failed = sorted((r for r in doc["requirements"] if r["status"] == "failed"), key=lambda r: r["level"] == "SHOULD")
     expected = [r for r in doc["requirements"] if r["status"] == "expected_failure"]
     sections = [_requirement_failures(r) for r in failed]
     for u in doc["unattributed_failures"]:
@@ -402,6 +403,11 @@ def _failures(doc: Mapping[str, Any]) -> str:
     return f'<h2>What failed</h2><div id="failures">{body}</div>'
 
 
+def _should_chip(r: Mapping[str, Any]) -> str:
+    """For a SHOULD requirement, a chip saying so (not met, it is a warning unless --should-failures fail)."""
+    return ' <span class="chip level-should">SHOULD</span>' if r.get("level") == "SHOULD" else ""
+
+
 def _requirement_failures(r: Mapping[str, Any]) -> str:
     """A failed (or expected-to-fail) requirement with its first failures."""
     shown = r["failures"][:MAX_FAILURES_SHOWN]
@@ -409,5 +415,5 @@ def _requirement_failures(r: Mapping[str, Any]) -> str:
     more_note = f'<p class="muted">and {more} more in conformance-report.json</p>' if more > 0 else ""
     return (f'<section class="requirement-failures" data-requirement="{_e(r["id"])}">'
             f'<h3><a href="#req-{_e(r["id"])}">{_e(r["id"])}</a> <span class="chip st-{_e(r["status"])}">'
-            f'{_e(_label(r["status"]))}</span> {_e(r["statement"])}</h3>'
+            f'{_e(_label(r["status"]))}</span>{_should_chip(r)} {_e(r["statement"])}</h3>'
             f'{"".join(_failure(f) for f in shown)}{more_note}</section>')

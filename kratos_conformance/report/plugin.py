@@ -345,7 +345,8 @@ class ReportPlugin:
         context = RunContext(target_info["public_url"], opts.embedded, profile, method)
         results = derive_results(records, load_catalog(), state.expected_failures, context)
         unattributed = unattributed_failures(records)
-        verdict = decide_verdict(results, unattributed, state.aborted or _ABORTED.get(int(exitstatus)))
+        verdict = decide_verdict(results, unattributed, state.aborted or _ABORTED.get(int(exitstatus)),
+                                 should_failures=opts.should_failures)
         doc = build_report(
             target=target_info, profile=profile, method=method, seed=_seed(session.config),
             started_at=state.started_at or utc_now(), finished_at=utc_now(),

@@ -277,27 +277,34 @@ class Verdict:
     name: str
     exit_code: int
     reason: str
+    #: SHOULD requirements the server did not meet, reported as warnings (``--should-failures warn``): not failed
+    warnings: list[str] = field(default_factory=list)
 
 
 CONFORMANT, NOT_CONFORMANT, CANNOT_JUDGE = "conformant", "not_conformant", "cannot_judge"
 
 
 def decide_verdict(results: Sequence[RequirementResult], unattributed: Sequence[Mapping[str, str]],
-                   cannot_judge: str | None = None) -> Verdict:
-    """The verdict of one run from its requirement results (the expected failures is already applied)."""
+                   cannot_judge: str | None = None, *, should_failures: str = "warn") -> Verdict:
+    """The verdict of one run from its requirement results (the expected failures is already applied). A SHOULD
+    requirement not met is a warning, named in the verdict, unless ``should_failures`` is ``fail``: the gate is the
+    MUST requirements (RFC 2119: a SHOULD may be departed from for a reason the server's owner weighed)."""
     if cannot_judge:
         return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, cannot_judge)
-    failed = [r.id for r in results if r.status == FAILED]
+    warned = [r.id for r in results if r.status == FAILED and r.level == "SHOULD" and should_failures != "fail"]
+    failed = [r.id for r in results if r.status == FAILED and r.id not in warned]
+    warning = (f", {len(warned)} SHOULD requirement(s) not met (warnings: {', '.join(warned)})" if warned else "")
     if failed or unattributed:
         parts = [f"{len(failed)} requirement(s) failed"] if failed else []
         parts += [f"{len(unattributed)} test(s) failed outside any requirement"] if unattributed else []
-        return Verdict(NOT_CONFORMANT, EXIT_NOT_CONFORMANT, ", ".join(parts))
+        return Verdict(NOT_CONFORMANT, EXIT_NOT_CONFORMANT, ", ".join(parts) + warning, warned)
     judged = [r for r in results if r.status in (PASSED, EXPECTED_FAILURE)]
     if not judged:
-        return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, "no requirement was exercised")
+        return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, "no requirement was exercised", warned)
     expected = sum(r.status == EXPECTED_FAILURE for r in results)
     return Verdict(CONFORMANT, EXIT_CONFORMANT, f"{len(judged) - expected} requirement(s) passed"
-                   + (f", {expected} expected failure(s) from the expected-failures file" if expected else ""))
+                   + (f", {expected} expected failure(s) from the expected-failures file" if expected else "")
+                   + warning, warned)
 
 
 def status_counts(statuses: Iterable[str]) -> dict[str, int]:
@@ -317,8 +324,12 @@ def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[
              f"{verdict.reason}"]
     if counts:
         lines.append("  requirements: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
+    failed = [rid for rid in failed if rid not in verdict.warnings]
     if failed:
         lines.append("  failed: " + ", ".join(failed))
+    if verdict.warnings:
+        lines.append("  SHOULD requirements not met, warnings (--should-failures fail fails the gate on them): "
+                     + ", ".join(verdict.warnings))
     if tolerated:
         lines.append(f"  known defects of the release tolerated by profile {profile} (not failed; --known-defects fail "
                      f"fails them): " + ", ".join(tolerated))
