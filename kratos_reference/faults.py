@@ -209,6 +209,9 @@ _fault("host_header_links", BOTH,
 _fault("host_header_action", BOTH,
        "the flow an email submission answers has its ui.action built from the request's X-Forwarded-Host or Host "
        "header instead of the public URL")
+_fault("host_header_init_action", BOTH,
+       "the flow a JSON init answers has its ui.action built from the request's X-Forwarded-Host or Host header "
+       "instead of the public URL")
 _fault("return_to_prefix_match", BOTH,
        "return_to is accepted when its text merely starts with an allowed URL's scheme and host "
        "(https://allowed@evil/, https://allowed.evil/ pass)")

@@ -119,11 +119,15 @@ class FlowKit:
             if "ui_redirect_without_flow_id" in self.config.faults:
                 return Outcome(303, location=self.config.effective_ui_url)
             return Outcome(303, location=self.ui_location(flow.id), headers=dict(flow.answer_headers))
-        body = self.flow_json(flow, transient_payload)
-        forged = _forged_host(req)
-        if "host_header_action" in self.config.faults and forged:
-            body["ui"]["action"] = urlsplit(body["ui"]["action"])._replace(netloc=forged).geturl()
+        body = self.action_from_host(req, self.flow_json(flow, transient_payload), "host_header_action")
         return Outcome(200, body, headers=dict(flow.answer_headers))
+
+    def action_from_host(self, req: ClientRequest, body: dict[str, Any], fault: str) -> dict[str, Any]:
+        """``body`` with its ui.action moved to the host the request's headers name, when ``fault`` is on."""
+        forged = _forged_host(req)
+        if fault in self.config.faults and forged:
+            body["ui"]["action"] = urlsplit(body["ui"]["action"])._replace(netloc=forged).geturl()
+        return body
 
     def check_return_to(self, raw: str) -> str:
         """The allow-listed return_to, or ReturnToForbidden."""

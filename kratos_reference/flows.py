@@ -135,7 +135,7 @@ class VerificationService:
             return Outcome(303, location=self.kit.ui_location(flow.id))
         if flow_type == "api" and "api_init_refused" in self.config.faults:
             return Outcome(400, api_errors.envelope(api_errors.bad_request("Requested return_to URL is not allowed.")))
-        return Outcome(200, self.kit.flow_json(flow))
+        return Outcome(200, self.kit.action_from_host(req, self.kit.flow_json(flow), "host_header_init_action"))
 
     def get_flow(self, req: ClientRequest) -> Outcome:
         """GET /self-service/verification/flows?id=: 200, 403 (CSRF), 404, 410 (expired)."""

@@ -472,6 +472,12 @@ def probe_host_header_action(target: RunningTarget, sink: SmtpSink) -> Any:
     return answer.json()["ui"]["action"].startswith(target.public_url)
 
 
+def probe_host_header_init_action(target: RunningTarget, sink: SmtpSink) -> Any:
+    answer = httpx.get(target.public_url + "self-service/verification/api",
+                       headers={"X-Forwarded-Host": "evil.example"})
+    return answer.json()["ui"]["action"].startswith(target.public_url)
+
+
 def probe_crlf_header_split(target: RunningTarget, sink: SmtpSink) -> Any:
     answer = _api_flow(target, return_to="https://app.example.com/\r\nX-Injected: yes")
     return answer.headers.get("x-injected")
@@ -749,6 +755,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "race_attempt_count": (probe_race_attempt_count, {}, True),
     "host_header_links": (probe_host_header_links, {}, True),
     "host_header_action": (probe_host_header_action, {}, True),
+    "host_header_init_action": (probe_host_header_init_action, {}, True),
     "crlf_header_split": (probe_crlf_header_split, {}, None),
     "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
                                400),
