@@ -22,7 +22,7 @@ from kratos_conformance.report.conformance_json import (
     merge_reports,
     validation_problems,
 )
-from kratos_conformance.report.coverage import coverage_matrix, merge_matrices, observe
+from kratos_conformance.report.coverage import Observed, coverage_matrix, merge_matrices, observe
 from kratos_conformance.report.diff import diff_reports, render_diff
 from kratos_conformance.report.expected_failures import (
     ExpectedFailure,
@@ -178,6 +178,24 @@ def test_verdicts() -> None:
     assert (nothing.exit_code, nothing.reason) == (2, "no requirement was exercised")
     stopped = decide_verdict([], [], "target unreachable at http://x/: refused")
     assert (stopped.name, stopped.exit_code) == ("cannot_judge", 2)
+
+
+def test_only_the_transitions_a_failed_check_cites_are_failing_edges() -> None:
+    """A test that fails at its wrong-code step walked choose_method -> sent_email on the way: that healthy edge is
+    not marked failing, the one the failed check cites is; a test that failed outside any check marks all it walked."""
+    submit_url = f"{BASE}self-service/verification?flow={FLOW}"
+    walk = [ex("createNativeVerificationFlow", 200, body=flow_doc()),
+            ex("updateVerificationFlow", 200, url=submit_url, body=flow_doc(state="sent_email")),
+            {**ex("updateVerificationFlow", 400, url=submit_url, body=flow_doc(state="sent_email")), "elapsed": 0.02}]
+    seen = observe(walk, cited=[[walk[2]]])
+    assert seen.transitions == [("choose_method", "sent_email", "updateVerificationFlow", "native"),
+                                ("sent_email", "sent_email", "updateVerificationFlow", "native")]
+    assert seen.failing == [seen.transitions[1]]
+    counted = coverage_matrix([Observed(seen.hits, seen.transitions, failed=True, failing=seen.failing)])
+    assert {(t["from"], t["to"]): t["failed"] for t in counted["transitions"]} == {
+        ("choose_method", "sent_email"): 0, ("sent_email", "sent_email"): 1}
+    crashed = coverage_matrix([Observed(seen.hits, seen.transitions, failed=True)])  # failed outside its checks
+    assert all(t["failed"] == 1 for t in crashed["transitions"])
 
 
 def test_a_should_not_met_is_a_warning_unless_the_run_fails_on_them() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +39,9 @@ class Observed:
     hits: list[Hit]
     transitions: list[Transition]
     failed: bool = False
+    #: the transitions a failed check cited as evidence (its submission, or the read that showed where it led);
+    #: None when that is unknown (a test that failed outside any check): then every transition of a failed test
+    failing: list[Transition] | None = None
 
 
 def _param(url: str | None, name: str) -> str | None:
@@ -67,8 +70,14 @@ def _location(ex: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[str, Any]]) -> str:
-    """The state a submission led to (see the module docstring)."""
+def exchange_key(ex: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What tells one recorded exchange from another (a failed check's evidence is a copy of the test's)."""
+    return ex.get("method"), ex.get("url"), ex.get("status"), ex.get("elapsed")
+
+
+def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[str, Any]],
+           read: list[Mapping[str, Any]] | None = None) -> str:
+    """The state a submission led to (see the module docstring); the read that showed it, if any, goes to ``read``."""
     found = _flow(_body(ex))
     if found is None and ex.get("status") == 303:
         target = _param(_location(ex), "flow") or _param(_location(ex), "id")
@@ -78,6 +87,8 @@ def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[s
             if nxt.get("operation") == "getVerificationFlow" and _param(nxt.get("url"), "id") == target:
                 got = _flow(_body(nxt))
                 found = got if got is not None else (target, f"error {nxt.get('status')}")
+                if read is not None:
+                    read.append(nxt)
                 break
         else:
             return "redirect (flow not fetched)" if target == flow_id else "redirect (new flow, not fetched)"
@@ -90,10 +101,15 @@ def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[s
     return state if new_id == flow_id else f"{state} (new flow)"
 
 
-def observe(exchanges: Sequence[Mapping[str, Any]]) -> Observed:
-    """Hits and transitions of one test's exchanges (redacted dicts, in the order they happened)."""
+def observe(exchanges: Sequence[Mapping[str, Any]],
+            cited: Collection[Sequence[Mapping[str, Any]]] | None = None) -> Observed:
+    """Hits and transitions of one test's exchanges (redacted dicts, in the order they happened). ``cited``: the
+    exchanges each failed check gave as evidence; a transition whose submission (or the read that showed where it
+    led) is among them is a failing one (None: not known)."""
     hits: list[Hit] = []
     transitions: list[Transition] = []
+    failing: list[Transition] = []
+    evidence = {exchange_key(ex) for group in (cited or ()) for ex in group}
     states: dict[str, str] = {}
     for i, ex in enumerate(exchanges):
         operation, kind = str(ex.get("operation")), str(ex.get("client_kind"))
@@ -101,11 +117,15 @@ def observe(exchanges: Sequence[Mapping[str, Any]]) -> Observed:
         if operation in SUBMISSIONS:
             flow_id = _param(ex.get("url"), "flow")
             before = states.get(flow_id or "", UNKNOWN_STATE)
-            transitions.append((before, _after(ex, flow_id, exchanges[i + 1:]), operation, kind))
+            read: list[Mapping[str, Any]] = []
+            transition = (before, _after(ex, flow_id, exchanges[i + 1:], read), operation, kind)
+            transitions.append(transition)
+            if any(exchange_key(e) in evidence for e in [ex, *read]):
+                failing.append(transition)
         found = _flow(_body(ex))
         if found is not None:
             states[found[0]] = found[1]
-    return Observed(hits, transitions)
+    return Observed(hits, transitions, failing=failing if cited else None)
 
 
 def coverage_matrix(observed: Iterable[Observed]) -> dict[str, list[dict[str, Any]]]:
@@ -117,7 +137,7 @@ def coverage_matrix(observed: Iterable[Observed]) -> dict[str, list[dict[str, An
         hits.update(_as_hit(h) for h in item.hits)
         transitions.update(_as_transition(t) for t in item.transitions)
         if item.failed:
-            failed.update(_as_transition(t) for t in item.transitions)
+            failed.update(_as_transition(t) for t in (item.transitions if item.failing is None else item.failing))
     return _rows(hits, transitions, failed)
 
 

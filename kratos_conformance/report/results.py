@@ -71,6 +71,8 @@ class TestRecord:
     #: (operation, status, client kind) per exchange; (before, after, operation, kind) per submission.
     hits: list[list[Any]] = field(default_factory=list)
     transitions: list[list[str]] = field(default_factory=list)
+    #: the transitions a failed check cited as evidence (None: not known, as for a test failed outside any check)
+    failing_transitions: list[list[str]] | None = None
     #: the run's target as the test's process saw it (public_url, embedded, method, faults), if it used one.
     target: dict[str, Any] | None = None
     #: the last exchanges of a test that failed outside any check.
@@ -95,8 +97,9 @@ class TestRecord:
 
     @property
     def observed(self) -> Observed:
+        failing = None if self.failing_transitions is None else [tuple(t) for t in self.failing_transitions]
         return Observed([tuple(h) for h in self.hits], [tuple(t) for t in self.transitions],  # type: ignore[misc]
-                        failed=self.outcome == FAILED)
+                        failed=self.outcome == FAILED, failing=failing)  # type: ignore[arg-type]
 
 
 def plain_exchange(exchange: Any) -> dict[str, Any]:
@@ -133,11 +136,12 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
             failures.append(FailedCheck(check.requirement, check.name, redact_text(check.detail),
                                         [plain_exchange(ex) for ex in check.exchanges]))
     dicts = [plain_exchange(ex) for ex in exchanges]
-    seen = observe(dicts)
+    seen = observe(dicts, cited=[fc.exchanges for fc in failures if fc.exchanges])
     return TestRecord(
         nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, judged_by=judged_by,
         failed_checks=failures,
         hits=[list(h) for h in seen.hits], transitions=[list(t) for t in seen.transitions], target=target,
+        failing_transitions=None if seen.failing is None else [list(t) for t in seen.failing],
         context_exchanges=dicts[-FAILURE_CONTEXT_EXCHANGES:] if failed and not failures else [],
         measurements=measurements, known_defects=known_defects,
     )
