@@ -104,7 +104,7 @@ class FlowKit:
         if email is not None and "email_input_optional" in self.config.faults:
             email["attributes"]["required"] = False
         if email is not None and "email_label_renumbered" in self.config.faults:
-            email["meta"]["label"]["id"] = 1070099
+            email["meta"]["label"]["id"] = messages.UNKNOWN_LABEL_ID
         base = "http://kratos:4433/" if "ui_action_wrong_host" in self.config.faults else self.config.public_url
         ui = {"action": with_query(base + "self-service/verification", flow=flow_id), "method": "POST",
               "nodes": layout, "messages": list(first)}

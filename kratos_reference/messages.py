@@ -14,6 +14,10 @@ from .timefmt import format_time
 Message = dict[str, Any]
 
 
+#: a label id no Kratos release uses (the email_label_renumbered fault puts it on the email input)
+UNKNOWN_LABEL_ID = 1070099
+
+
 def _message(message_id: int, text: str, message_type: str, context: dict[str, Any] | None) -> Message:
     message: Message = {"id": message_id, "text": text, "type": message_type}
     if context is not None:
