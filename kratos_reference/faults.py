@@ -120,6 +120,9 @@ _fault("head_link_consumes_code", CODE,
 _fault("api_flow_browser_headers_accepted", BOTH,
        "API-flow email submissions that carry a Cookie or an Origin header (a browser) are accepted")
 _fault("csrf_not_checked", BOTH, "browser email submissions are accepted without or with a wrong CSRF token")
+_fault("csrf_token_unbound", BOTH,
+       "a browser email submission needs a well-formed CSRF token of the server's making, but not the one bound to "
+       "the request's CSRF cookie: another session's token, or the right token without its cookie, passes")
 _fault("code_submission_csrf_checked", CODE,
        "code submissions to browser flows need the CSRF token (CSRF checked on the wrong branch)")
 _fault("api_init_sets_csrf_cookie", BOTH, "GET /self-service/verification/api sets the CSRF cookie")

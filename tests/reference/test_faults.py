@@ -81,6 +81,15 @@ def probe_csrf_not_checked(target: RunningTarget, sink: SmtpSink) -> Any:
                                                        "csrf_token": "forged"}).status_code
 
 
+def probe_csrf_token_unbound(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as mine, spa_client() as theirs:
+        flow = mine.get(target.public_url + "self-service/verification/browser").json()
+        token = next(n["attributes"]["value"] for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")
+        theirs.get(target.public_url + "self-service/verification/browser")  # a session, a cookie, of its own
+        return theirs.post(flow["ui"]["action"], json={"method": "code", "email": unique_email(),
+                                                       "csrf_token": token}).status_code
+
+
 def probe_cookie_not_httponly(target: RunningTarget, sink: SmtpSink) -> Any:
     cookie = httpx.get(target.public_url + "self-service/verification/browser").headers["set-cookie"]
     return "HttpOnly" in cookie
@@ -697,6 +706,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "wrong_code_400": (probe_wrong_code_400, {}, 200),
     "no_attempt_limit": (probe_no_attempt_limit, {"max_submissions": 1}, [200, 410]),
     "csrf_not_checked": (probe_csrf_not_checked, {}, 403),
+    "csrf_token_unbound": (probe_csrf_token_unbound, {}, 403),
     "cookie_not_httponly": (probe_cookie_not_httponly, {}, True),
     "csrf_cookie_secure_per_request": (probe_csrf_cookie_secure_per_request, {}, False),
     "csrf_cookie_samesite_none": (probe_csrf_cookie_samesite_none, {}, "Lax"),
