@@ -414,6 +414,8 @@ def command_diff(old: str, new: str, *, as_json: bool = False) -> int:
 
 
 def command_merge(base: Path, labels: Sequence[str]) -> int:
+    if len(set(labels)) != len(labels):
+        raise CannotJudge(f"merge: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))} named twice")
     merged = write_merged(base, [(label, load_report(base / label / REPORT_NAME)) for label in labels])
     print_verdict(merged, base, "combined")
     return int(merged["verdict"]["exit_code"])

@@ -350,7 +350,28 @@ def _cookie_path(value: str) -> str:
 def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> RunOptions:
     """Validate the options; raise :class:`CannotJudge` with one line on the first bad one."""
     raw = raw_options(given, environ)
-    opts = RunOptions(
+    try:
+        opts = _validated(raw, given, environ)
+    except CannotJudge as exc:  # a bad value set in the environment is named by its variable, which is what to fix
+        raise CannotJudge(_named_where_set(str(exc), given, environ)) from None
+    check_target(raw, environ)  # after each value: a bad value is named as such, wherever it aims
+    return opts
+
+
+def _named_where_set(message: str, given: Mapping[str, str | None], environ: Mapping[str, str] | None) -> str:
+    """``message`` (``--name: ...``), its option named by its environment variable too when that set the value."""
+    env = os.environ if environ is None else environ
+    name = message.split(":", 1)[0].split(" ", 1)[0]
+    spec = OPTIONS_BY_DEST.get(name.removeprefix("--").replace("-", "_"))
+    if spec is None or given.get(spec.dest) is not None or not env.get(spec.env):
+        return message
+    return message.replace(spec.flag, f"{spec.env} ({spec.flag})", 1)
+
+
+def _validated(raw: Mapping[str, str | None], given: Mapping[str, str | None],
+               environ: Mapping[str, str] | None) -> RunOptions:
+    """The options, each value checked (:class:`CannotJudge` naming the first bad one)."""
+    return RunOptions(
         public_url=_url("public-url", raw["public_url"]),
         admin_url=_url("admin-url", raw["admin_url"]),
         admin_token=raw["admin_token"],
@@ -401,13 +422,13 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
         given=frozenset(dest for dest, value in raw_options(given, environ, defaults=False).items()
                         if value is not None),
     )
-    check_target(raw, environ)  # after each value: a bad value is named as such, wherever it aims
-    return opts
 
 
 def writable_directory(path: Path, option: str) -> Path:
     """``path``, created if missing, once a file could be written in it; else :class:`CannotJudge` naming
     ``option`` (checked before any work, so that a run is never lost for want of a place to write its results)."""
+    if path.exists() and not path.is_dir():
+        raise CannotJudge(f"{option} {path}: is a file, not a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):

@@ -63,7 +63,7 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--cookie-secure", "yes"], "--cookie-secure yes: the embedded reference target serves http"),
     (["run", "--report-dir", "pyproject.toml/reports"], "--report-dir pyproject.toml/reports: cannot write there"),
     (["run", "--reference-method", "code,link", "--report-dir", "README.md"], "--report-dir README.md/code: cannot"),
-    (["record", "--out", "pyproject.toml/mine.json"], "--out pyproject.toml: cannot write there"),
+    (["record", "--out", "pyproject.toml/mine.json"], "--out pyproject.toml: is a file, not a directory"),
     (["record", "--out", "tests"], "--out tests: is a directory"),
     (["compare", "kratos-v26.2.0", "kratos-v25.4.0"], "compare of two recordings needs --method"),
     (["diff", "no-such-old.json", "no-such-new.json"], "no-such-old.json: cannot read it"),
@@ -73,6 +73,8 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, contain
     (["run", "--admin-url", "http://127.0.0.1:4434/"], "--admin-url describes a deployed server, but no --public-url"),
     (["run", "--reference-faults", "wrong_code_400,no_such_fault"], "--reference-faults: no fault named no_such_fault"),
     (["run", "--mail-timeout", "nan"], "--mail-timeout: 'nan' is not a finite number"),
+    (["run", "--report-dir", "README.md"], "--report-dir README.md: is a file, not a directory"),
+    (["merge", "--report-dir", "reports", "code", "code"], "merge: code named twice"),
     (["record", "--cases", "nonsense", "--out", "never-written.json"], "--cases: no case name starts with nonsense"),
     (["compare", "kratos-v99", "kratos-v26.2.0", "--method", "code"], "kratos-v99: no such transcript, nor a "
                                                                       "recording that ships with the suite"),
@@ -123,7 +125,8 @@ def test_the_mutation_command_refuses_a_bad_option_with_one_line() -> None:
 
 
 def test_options_from_the_environment_are_validated_too() -> None:
-    assert_one_line_refusal(cli("run", env={"KRATOS_CONFORMANCE_PROFILE": "kratos-v99"}), contains="--profile")
+    assert_one_line_refusal(cli("run", env={"KRATOS_CONFORMANCE_PROFILE": "kratos-v99"}),
+                            contains="KRATOS_CONFORMANCE_PROFILE (--profile): 'kratos-v99' is not one of")
 
 
 #: a pytest plugin (loaded into the suite's run with -p) that kills the target after the suite's first test
