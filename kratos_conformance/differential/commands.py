@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import PROG, CannotJudge
 from ..mail import open_mail_source, parse_mail_source
-from ..options import ENV_PREFIX, OPTIONS_BY_DEST, RunOptions, parse_options, writable_directory
+from ..options import OPTIONS, OPTIONS_BY_DEST, RunOptions, parse_options, writable_directory
 from ..preflight import preflight
 from ..profiles import choose_profile
 from ..target import Target
@@ -30,9 +30,11 @@ def command_record(ns: argparse.Namespace) -> int:
     """Record the scripted cases against the server the options name (or the embedded reference target)."""
     from .. import differential
 
-    ours = {OPTIONS_BY_DEST[dest].env for dest in RECORD_OPTIONS}  # run's other variables are not record's concern
+    # run's other options' variables are not record's concern; a variable that is no option's (a misspelling) is
+    # still refused
+    others = {spec.env for spec in OPTIONS} - {OPTIONS_BY_DEST[dest].env for dest in RECORD_OPTIONS}
     opts = parse_options({dest: getattr(ns, dest, None) for dest in RECORD_OPTIONS},
-                         {k: v for k, v in os.environ.items() if k in ours or not k.startswith(ENV_PREFIX)})
+                         {k: v for k, v in os.environ.items() if k not in others})
     only = tuple(c.strip() for c in ns.cases.split(",") if c.strip())
     unmatched = [prefix for prefix in only if not any(case.name.startswith(prefix) for case in differential.CASES)]
     if unmatched:

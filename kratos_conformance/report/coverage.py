@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -70,11 +70,6 @@ def _location(ex: Mapping[str, Any]) -> str | None:
     return None
 
 
-def exchange_key(ex: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What tells one recorded exchange from another (a failed check's evidence is a copy of the test's)."""
-    return ex.get("method"), ex.get("url"), ex.get("status"), ex.get("elapsed")
-
-
 def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[str, Any]],
            read: list[Mapping[str, Any]] | None = None) -> str:
     """The state a submission led to (see the module docstring); the read that showed it, if any, goes to ``read``."""
@@ -101,15 +96,14 @@ def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[s
     return state if new_id == flow_id else f"{state} (new flow)"
 
 
-def observe(exchanges: Sequence[Mapping[str, Any]],
-            cited: Collection[Sequence[Mapping[str, Any]]] | None = None) -> Observed:
-    """Hits and transitions of one test's exchanges (redacted dicts, in the order they happened). ``cited``: the
-    exchanges each failed check gave as evidence; a transition whose submission (or the read that showed where it
-    led) is among them is a failing one (None: not known)."""
+def observe(exchanges: Sequence[Mapping[str, Any]], cited: Sequence[bool] | None = None) -> Observed:
+    """Hits and transitions of one test's exchanges (redacted dicts, in the order they happened). ``cited``: per
+    exchange, whether a failed check gave it as evidence; a transition whose submission (or the read that showed
+    where it led) was cited is a failing one (None: not known)."""
     hits: list[Hit] = []
     transitions: list[Transition] = []
     failing: list[Transition] = []
-    evidence = {exchange_key(ex) for group in (cited or ()) for ex in group}
+    evidence = {id(ex) for ex, was in zip(exchanges, cited or ()) if was}
     states: dict[str, str] = {}
     for i, ex in enumerate(exchanges):
         operation, kind = str(ex.get("operation")), str(ex.get("client_kind"))
@@ -120,12 +114,12 @@ def observe(exchanges: Sequence[Mapping[str, Any]],
             read: list[Mapping[str, Any]] = []
             transition = (before, _after(ex, flow_id, exchanges[i + 1:], read), operation, kind)
             transitions.append(transition)
-            if any(exchange_key(e) in evidence for e in [ex, *read]):
+            if any(id(e) in evidence for e in [ex, *read]):
                 failing.append(transition)
         found = _flow(_body(ex))
         if found is not None:
             states[found[0]] = found[1]
-    return Observed(hits, transitions, failing=failing if cited else None)
+    return Observed(hits, transitions, failing=failing if cited is not None else None)
 
 
 def coverage_matrix(observed: Iterable[Observed]) -> dict[str, list[dict[str, Any]]]:

@@ -138,11 +138,14 @@ def _changes(changes: Diff | None, compared_with: str) -> str:
     newly = [c for c in changes.changes if c.old in NOT_JUDGED and c.new not in NOT_JUDGED]
     others = [c for c in changes.changes if c not in newly]
     regressions = [("regression", c, "passed → " + _label(c.new)) for c in changes.regressions]
-    rest = ([("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
+    rest = ([("warning", c, "passed → a SHOULD not met (a warning)") for c in changes.warnings]
+            + [("fix", c, _label(c.old) + " → passed") for c in changes.fixes]
             + [("newly-exercised" + ("" if c.new == PASSED else " failing"), c, f"{_label(c.old)} → {_label(c.new)}")
                for c in newly]
             + [("change", c, f"{_label(c.old)} → {_label(c.new)}") for c in others])
-    head = (f"{len(changes.regressions)} regression(s), {len(changes.fixes)} fix(es), {len(newly)} newly "
+    head = (f"{len(changes.regressions)} regression(s), "
+            + (f"{len(changes.warnings)} new warning(s), " if changes.warnings else "")
+            + f"{len(changes.fixes)} fix(es), {len(newly)} newly "
             f"exercised, {len(others)} other change(s), {changes.unchanged} unchanged")
     # The first regressions stay in view; the rest is folded, so that the failures below stay on the first screen.
     shown, hidden = regressions[:MAX_REGRESSIONS_SHOWN], regressions[MAX_REGRESSIONS_SHOWN:]
@@ -391,14 +394,17 @@ def _failure(f: Mapping[str, Any]) -> str:
 
 def _failures(doc: Mapping[str, Any]) -> str:
     """What failed: the failed requirements (catalog order), the tests that failed outside any requirement, then the
-    expected failures (they do not fail the gate, so they never push a real failure down)."""
-    failed = sorted((r for r in doc["requirements"] if r["status"] == "failed"), key=lambda r: r["level"] == "SHOULD")
+    SHOULD requirements not met that the verdict counts as warnings, and the expected failures (neither fails the
+    gate, so they never push a real failure down)."""
+    warned = set(doc["verdict"].get("warnings") or ())
+    failed = [r for r in doc["requirements"] if r["status"] == "failed" and r["id"] not in warned]
+    warnings = [r for r in doc["requirements"] if r["status"] == "failed" and r["id"] in warned]
     expected = [r for r in doc["requirements"] if r["status"] == "expected_failure"]
     sections = [_requirement_failures(r) for r in failed]
     for u in doc["unattributed_failures"]:
         sections.append(f'<section class="unattributed"><h3>test failed outside any requirement</h3>'
                         f'<code>{_e(u["test"])}</code><pre>{_e(u["reason"])}</pre></section>')
-    sections += [_requirement_failures(r) for r in expected]
+    sections += [_requirement_failures(r) for r in warnings + expected]
     body = "".join(sections) or '<p class="muted">none</p>'
     return f'<h2>What failed</h2><div id="failures">{body}</div>'
 

@@ -136,7 +136,9 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
             failures.append(FailedCheck(check.requirement, check.name, redact_text(check.detail),
                                         [plain_exchange(ex) for ex in check.exchanges]))
     dicts = [plain_exchange(ex) for ex in exchanges]
-    seen = observe(dicts, cited=[fc.exchanges for fc in failures if fc.exchanges])
+    # the exchanges failed checks cite, told by identity (two reads of one flow can look alike in every field)
+    cited_ids = {id(ex) for check in check_results if not check.passed for ex in check.exchanges}
+    seen = observe(dicts, cited=[id(ex) in cited_ids for ex in exchanges] if cited_ids else None)
     return TestRecord(
         nodeid=nodeid, kind=kind, markers=list(markers), passed_checks=passed, judged_by=judged_by,
         failed_checks=failures,
@@ -295,7 +297,9 @@ def decide_verdict(results: Sequence[RequirementResult], unattributed: Sequence[
     MUST requirements (RFC 2119: a SHOULD may be departed from for a reason the server's owner weighed)."""
     if cannot_judge:
         return Verdict(CANNOT_JUDGE, EXIT_CANNOT_JUDGE, cannot_judge)
-    warned = [r.id for r in results if r.status == FAILED and r.level == "SHOULD" and should_failures != "fail"]
+    # a SHOULD's own checks found it not met; a test of it that crashed (failed outside its checks) fails the gate
+    warned = [r.id for r in results if r.status == FAILED and r.level == "SHOULD" and should_failures != "fail"
+              and r.failures and all(f.check != OUTSIDE_CHECKS for f in r.failures)]
     failed = [r.id for r in results if r.status == FAILED and r.id not in warned]
     warning = (f", {len(warned)} SHOULD requirement(s) not met (warnings: {', '.join(warned)})" if warned else "")
     if failed or unattributed:

@@ -42,7 +42,7 @@ def _see_success(ui: BrowserUi, done: Nav, flow_id: str, success_req: str, walk_
 
 
 @pytest.mark.usefixtures("code_method")
-@pytest.mark.requirement("VER-BROWSER-WALK-CODE", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
+@pytest.mark.requirement("VER-BROWSER-WALK-CODE", "VER-SUBMIT-BROWSER-303",
                          "VER-SUBMIT-EMAIL-SENT", "VER-CODE-NODES-SENT", "VER-CODE-MAIL", "VER-CODE-SUCCESS",
                          "VER-CODE-VERIFIED")
 def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, target: Target, req: str) -> None:
@@ -58,7 +58,7 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, target: 
 
 
 @pytest.mark.usefixtures("link_method")
-@pytest.mark.requirement("VER-BROWSER-WALK-LINK", "VER-INIT-BROWSER-303", "VER-SUBMIT-BROWSER-303",
+@pytest.mark.requirement("VER-BROWSER-WALK-LINK", "VER-SUBMIT-BROWSER-303",
                          "VER-SUBMIT-EMAIL-SENT", "VER-LINK-MAIL", "VER-LINK-VALID", "VER-LINK-VERIFIED")
 def test_link_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, target: Target, req: str) -> None:
     identity = admin.create_identity()
