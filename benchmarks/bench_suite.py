@@ -38,6 +38,7 @@ from benchmarks.process import run_measured  # noqa: E402
 from benchmarks.replay import replay  # noqa: E402
 from kratos_conformance.embedded_target import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
 from kratos_conformance.mail import SmtpSink  # noqa: E402
+from kratos_conformance.options import CAPTURE_ENV  # noqa: E402
 
 #: each benchmarked run: its run profile and suites (the browser walks are left out: Chromium dominates them).
 RUNS = {"smoke": ("smoke", "scenarios"), "scenarios": ("default", "scenarios"),
@@ -71,7 +72,7 @@ def run_suite(run: str, method: str, *, capture: Path | None = None, workers: in
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as `make` runs it: pytest may cache its rewritten modules
     if capture is not None:
         pytest_args += ["-p", "benchmarks.capture_plugin"]
-        env["KRATOS_CONFORMANCE_CAPTURE"] = str(capture)
+        env[CAPTURE_ENV] = str(capture)
     cmd = [sys.executable, "-m", "kratos_conformance", "run", "--suite", suites, "--run-profile", profile,
            "--reference-method", method, "--report-dir", f"{tempfile.gettempdir()}/bench-reports/{run}-{method}"]
     if pytest_args:

@@ -22,7 +22,9 @@ import httpx
 import pytest
 import requests
 
-ENV = "KRATOS_CONFORMANCE_CAPTURE"
+from kratos_conformance.options import CAPTURE_ENV
+
+ENV = CAPTURE_ENV
 _captured: list[dict[str, Any]] = []
 _originals: dict[str, Any] = {}
 

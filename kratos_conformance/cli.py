@@ -41,16 +41,17 @@ from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, OneLineParser, first_l
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
 from .options import (
-    ENV_PREFIX,
     OPTIONS,
     OPTIONS_BY_DEST,
+    PREFLIGHT_ENV,
+    SUITE_ENV,
     PreviousReport,
     RunOptions,
     parse_options,
     raw_options,
     writable_directory,
 )
-from .preflight import PREFLIGHT_ENV, Findings, preflight, where_mail_is_read
+from .preflight import Findings, preflight, where_mail_is_read
 from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
 from .report.diff import diff_reports, render_diff
 from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
@@ -58,7 +59,6 @@ from .report.html import write_summary
 from .report.results import FAILED, Verdict, verdict_lines
 
 #: the environment form of ``--suite`` (the suites are the command's choice, not an option pytest knows)
-SUITE_ENV = ENV_PREFIX + "SUITE"
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
           "security": "suites/security", "all": "suites"}
 #: options that only a suite reads: given without that suite, the run says it does not use them.

@@ -25,8 +25,8 @@ from .embedded_target import (
 from .errors import CannotJudge
 from .exchanges import Recorder
 from .mail import MailSource, SmtpSink, SpoolReader, open_mail_source, parse_mail_source
-from .options import RunOptions
-from .preflight import PREFLIGHT_ENV, Findings, Setting, preflight, where_mail_is_read
+from .options import PREFLIGHT_ENV, RunOptions
+from .preflight import Findings, Setting, preflight, where_mail_is_read
 from .profiles import choose_profile
 from .target import Target
 from .ui_server import served_urls

@@ -14,7 +14,6 @@ breaks the contract and the failure names the requirement; a request that got no
 from __future__ import annotations
 
 import json
-import uuid
 from functools import lru_cache
 from typing import Any, cast
 
@@ -24,7 +23,7 @@ from . import checks
 from .clients import NoAnswer
 from .contract import deref, load_contract, operations, required_headers, schema_validator, validation_errors
 from .exchanges import Exchange
-from .response_rules import NO_ANSWER_REQUIREMENT, judge_answer, server_error_problem
+from .response_rules import NO_ANSWER_REQUIREMENT, is_uuid, judge_answer, server_error_problem
 from .target import Target
 from .ui_expectations import expectations
 
@@ -131,21 +130,13 @@ class _FastValidator:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.explainer = schema_validator(schema)
         self.fast = jsonschema_rs.Draft7Validator(cast(dict[str, Any], self.explainer.schema), validate_formats=True,
-                                                  formats={"uuid": _is_uuid})
+                                                  formats={"uuid": is_uuid})
 
     def errors(self, instance: Any) -> list[str]:
         if self.fast.is_valid(instance):
             return []
         found = validation_errors(self.explainer, instance)
         return found or [str(e) for e in self.fast.iter_errors(instance)]
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @lru_cache(maxsize=128)

@@ -63,8 +63,6 @@ SCHEMAS = "schemas"
 #: where a method was learned when no mail told it (``method_learned_from``): checks of other flows' ``active``
 #: against it show only that flows agree, and say so in their names.
 ACTIVE = "a new flow's active"
-#: how the command line hands its findings to the pytest run it starts (JSON of :class:`Findings`).
-PREFLIGHT_ENV = "KRATOS_CONFORMANCE_PREFLIGHT_FINDINGS"
 
 
 @dataclass(frozen=True)

@@ -219,14 +219,19 @@ def under(location: str, prefix: str | None) -> bool:
     return prefix.endswith("/") or rest == "" or rest[0] in "?#/"
 
 
+def is_uuid(value: str) -> bool:
+    """``value`` is a UUID (the ids of flows and errors; the contract's ``format: uuid``)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def error_id_problem(location: str) -> str | None:
     """Why a redirect to the error UI does not name the error the UI is to show (``?id=<uuid>``), or None."""
-    values = parse_qs(urlsplit(location).query).get("id") or [""]
-    try:
-        uuid.UUID(values[0])
-    except ValueError:
-        return f"the error UI Location carries no ?id=<uuid>: id={values[0]!r}"
-    return None
+    value = (parse_qs(urlsplit(location).query).get("id") or [""])[0]
+    return None if is_uuid(value) else f"the error UI Location carries no ?id=<uuid>: id={value!r}"
 
 
 def is_absolute_http_url(url: str) -> bool:

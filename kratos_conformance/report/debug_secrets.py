@@ -18,9 +18,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..exchanges import Exchange
 from ..mail import Mail
+from ..options import DEBUG_SECRETS_ENV
 from ..redact import SECRET_FIELDS, SECRET_HEADERS
 
-ENV = "KRATOS_CONFORMANCE_DEBUG_SECRETS_FILE"
+#: the variable that names the file (named once, in kratos_conformance.options)
+ENV = DEBUG_SECRETS_ENV
 #: shorter values are not secrets worth grepping for (codes have 6 digits).
 MIN_LENGTH = 6
 _IN_TEXT = re.compile(r"(?:^|[?&;\s\"'])(" + "|".join(sorted(SECRET_FIELDS)) + r")=([^&#\s\"'<>]+)")

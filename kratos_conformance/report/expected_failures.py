@@ -29,11 +29,7 @@ import yaml
 
 from ..catalog import load_catalog
 from ..errors import CannotJudge
-from ..options import OptionSpec
-
-#: the option (and its environment variable) that names the expected failures; pytest and the CLI both offer it.
-EXPECTED_FAILURES = OptionSpec("expected-failures", "YAML file of known failures (requirement, reason, link, "
-                               "optional target/profile/method): they do not fail the gate")
+from ..options import EXPECTED_FAILURES
 
 #: the pattern that matches the embedded reference target (whose URL is an ephemeral loopback port).
 EMBEDDED_TARGET = "embedded"
