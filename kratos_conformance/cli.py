@@ -3,6 +3,7 @@
 
 ::
 
+    kratos-conformance --version
     kratos-conformance run [--public-url URL ...every suite option...] [--expected-failures PATH]
                            [--suite scenarios|fuzz|browser|security|all] [--report-dir DIR] [-- extra pytest args]
     kratos-conformance diff OLD.json NEW.json [--json]
@@ -52,7 +53,7 @@ from .options import (
     writable_directory,
 )
 from .preflight import Findings, preflight, where_mail_is_read
-from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, write_report
+from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, versions, write_report
 from .report.diff import diff_reports, render_diff
 from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
 from .report.html import write_summary
@@ -71,6 +72,8 @@ _PYTEST_ABORTS = {3: "pytest hit an internal error", 4: "pytest was used wrongly
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="Ory Kratos verification-flow conformance: the CI gate.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {versions()[0]}",
+                        help="print the suite's version (the one its reports name) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="run the suite and write the reports",
                          description="Run the suite; extra pytest arguments go after --.")

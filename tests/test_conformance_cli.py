@@ -86,6 +86,14 @@ def test_a_bad_option_is_refused_with_one_line_and_exit_code_2(args: list[str], 
     assert time.monotonic() - started < FAST
 
 
+def test_version_names_the_installed_suite_as_its_reports_do() -> None:
+    from kratos_conformance.report.conformance_json import versions
+
+    result = cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"kratos-conformance {versions()[0]}\n" and result.stderr == ""
+
+
 def test_the_embedded_target_is_configured_as_the_options_describe_the_server(tmp_path: Path) -> None:
     """The options that describe a server's configuration configure the embedded reference target too, so that the
     run judges it against what it was told: a limit of 3 attempts and notices to unknown addresses pass."""
