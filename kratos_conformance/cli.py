@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -298,14 +299,49 @@ def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path]
     return args + list(extra)
 
 
+class _HeldStderr:
+    """Stands in for ``sys.stderr`` while pytest reads its arguments: what is written is held until :meth:`release`
+    (pytest configured: it is written through, and so is everything after), so that a usage error of the arguments
+    after ``--`` can be told in one line instead of pytest's usage page."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._held: list[str] | None = []
+
+    def write(self, text: str) -> int:
+        if self._held is None:
+            return int(self._stream.write(text))
+        self._held.append(text)
+        return len(text)
+
+    def release(self) -> None:
+        if self._held is not None:
+            held, self._held = "".join(self._held), None
+            self._stream.write(held)
+
+    def usage_error(self) -> str:
+        """The one line pytest's usage error says (``error: ...``), or "" if nothing held says one."""
+        lines = [line.strip() for line in "".join(self._held or ()).splitlines()]
+        return next((line.split("error: ", 1)[1] for line in lines if "error: " in line),
+                    next((line.removeprefix("ERROR: ") for line in lines if line), ""))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class _CliMarker:
     """Registered in the runs the CLI starts: the report plugin leaves printing the verdict to the CLI, and compares
     with the previous report the CLI read before the run (its file may be the one the run writes over)."""
 
     kratos_conformance_cli = True
 
-    def __init__(self, previous_report: PreviousReport | None = None) -> None:
+    def __init__(self, previous_report: PreviousReport | None = None, stderr: _HeldStderr | None = None) -> None:
         self.previous_report = previous_report
+        self._stderr = stderr
+
+    def pytest_configure(self) -> None:
+        if self._stderr is not None:  # the arguments were understood: pytest's own messages go out as they come
+            self._stderr.release()
 
 
 def run_pytest(args: Sequence[str], report_dir: Path, previous_report: PreviousReport | None = None) -> dict[str, Any]:
@@ -315,8 +351,21 @@ def run_pytest(args: Sequence[str], report_dir: Path, previous_report: PreviousR
 
     for stale in (REPORT_NAME, SUMMARY_NAME):
         (report_dir / stale).unlink(missing_ok=True)
-    code = int(pytest.main(list(args), plugins=[_CliMarker(previous_report)]))
+    stderr, held = sys.stderr, _HeldStderr(sys.stderr)
+    sys.stderr = held
+    try:
+        code = int(pytest.main(list(args), plugins=[_CliMarker(previous_report, held)]))
+    except ImportError as exc:  # a plugin named by ``-p`` after --, not one of the suite's own
+        plugin = re.search(r'Error importing plugin "([^"]+)"', str(exc))
+        if plugin is None or plugin.group(1).startswith("kratos_conformance"):
+            raise
+        raise CannotJudge(f"pytest cannot use the arguments after --: {first_line(exc, 200)}") from None
+    finally:
+        sys.stderr = stderr
     sys.stdout.flush()
+    if code == pytest.ExitCode.USAGE_ERROR and (why := held.usage_error()):
+        raise CannotJudge(f"pytest cannot use the arguments after --: {why}")
+    held.release()
     if not (report_dir / REPORT_NAME).is_file():
         why = _PYTEST_ABORTS.get(code, f"pytest exited with {code} before the reports were written")
         raise CannotJudge(f"cannot judge: {why}")

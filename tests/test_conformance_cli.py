@@ -94,6 +94,23 @@ def test_version_names_the_installed_suite_as_its_reports_do() -> None:
     assert result.stdout == f"kratos-conformance {versions()[0]}\n" and result.stderr == ""
 
 
+@pytest.mark.parametrize(("extra", "contains"), [
+    (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+    (["-k"], "argument -k: expected one argument"),
+    (["-p", "no_such_plugin_here"], 'Error importing plugin "no_such_plugin_here"'),
+])
+def test_pytest_arguments_after_the_separator_that_pytest_refuses_are_one_line(extra: list[str], contains: str,
+                                                                              tmp_path: Path) -> None:
+    """Not pytest's usage page, nor an "internal error" for a plugin the user named: one line, exit 2, in seconds."""
+    started = time.monotonic()
+    result = cli("run", "--report-dir", str(tmp_path), "--", *extra)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kratos-conformance: pytest cannot use the arguments after --: ")
+    assert contains in lines[0] and "usage:" not in result.stdout + result.stderr
+    assert time.monotonic() - started < FAST * 3
+
+
 def test_the_embedded_target_is_configured_as_the_options_describe_the_server(tmp_path: Path) -> None:
     """The options that describe a server's configuration configure the embedded reference target too, so that the
     run judges it against what it was told: a limit of 3 attempts and notices to unknown addresses pass."""
