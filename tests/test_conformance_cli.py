@@ -302,6 +302,10 @@ def test_two_releases_compare_by_name_and_their_differences_fail(tmp_path: Path)
     assert apart.returncode == 1, apart.stdout + apart.stderr
     assert "kratos-v26.2.0" in apart.stdout and "kratos-v1.3.1" in apart.stdout
     assert re.search(r"kratos-conformance: [1-9]\d* difference\(s\)", apart.stdout), apart.stdout
+    # before the total, the differences by kind: v1.3.1 words an invalid email's message as v26.2.0 does not
+    kinds = apart.stdout.split(" kind(s):\n", 1)[1].splitlines()[:-1]
+    assert any(re.fullmatch(r"  response\.body\.ui\.nodes\[\d+\]\.messages\[0\]\.id: \d+ in \d+ case\(s\); "
+                            r"kratos-v26\.2\.0 4000040, kratos-v1\.3\.1 4000001", k) for k in kinds), kinds
 
 
 def test_record_a_deployed_server_and_compare_its_transcript(tmp_path: Path) -> None:

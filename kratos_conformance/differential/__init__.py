@@ -34,13 +34,14 @@ from .compare import (
     compare,
     load_accepted,
     load_transcript,
+    overview,
     render,
     save_transcript,
 )
 from .script import Setting, run_cases
 
 __all__ = ["Accepted", "Difference", "RECORDINGS", "apply_accepted", "compare", "load_accepted", "load_transcript",
-           "record", "record_embedded", "recording", "render", "save_transcript"]
+           "overview", "record", "record_embedded", "recording", "render", "save_transcript"]
 
 #: the embedded reference target's lifespans while it is recorded: a code or token expires (1.5 s + the script's
 #: margins) while its flow still lives (4 s), so every case reaches its end, and the waits stay short.

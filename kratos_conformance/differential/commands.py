@@ -114,6 +114,7 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
     label_a, label_b = (n if n in differential.RECORDINGS else Path(n).stem for n in (a, b))
     if left:
         print(differential.render(left, (label_a, label_b)))
+        print(differential.overview(left, (label_a, label_b)))
     for entry in stale:
         print(f"accepted but not seen: {entry.case} {entry.path} ({entry.reason})")
     cases = len(set(docs[a]["cases"]) | set(docs[b]["cases"]))

@@ -159,6 +159,24 @@ def render(diffs: list[Difference], names: tuple[str, str] = ("a", "b"), limit: 
     return "\n".join(lines)
 
 
+def overview(diffs: list[Difference], names: tuple[str, str] = ("a", "b"), pairs: int = 2) -> str:
+    """The differences by kind, most frequent first: one line per path with its step number taken off
+    (``response.headers.cache-control``), counting the differences and the cases, with up to ``pairs`` of the value
+    pairs seen (what a reader comparing two releases wants before the case-by-case list)."""
+    kinds: dict[str, list[Difference]] = {}
+    for diff in diffs:
+        kinds.setdefault(diff.path.split(".", 1)[-1] if diff.path[:1].isdigit() else diff.path, []).append(diff)
+    lines = [f"{len(diffs)} difference(s) of {len(kinds)} kind(s):"]
+    for kind, found in sorted(kinds.items(), key=lambda item: (-len(item[1]), item[0])):
+        seen: dict[tuple[str, str], None] = {}
+        for diff in found:
+            seen.setdefault((_show(diff.a), _show(diff.b)), None)
+        shown = "; ".join(f"{names[0]} {a}, {names[1]} {b}" for a, b in list(seen)[:pairs])
+        more = f" (and {len(seen) - pairs} other pair(s) of values)" if len(seen) > pairs else ""
+        lines.append(f"  {kind}: {len(found)} in {len({d.case for d in found})} case(s); {shown}{more}")
+    return "\n".join(lines)
+
+
 def _cases(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     cases = doc.get("cases")
     return cases if isinstance(cases, Mapping) else doc
