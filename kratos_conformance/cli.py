@@ -43,6 +43,7 @@ from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, OneLineParser, first_l
 from .explain import explain
 from .mail import open_mail_source, parse_mail_source
 from .options import (
+    OPTION_GROUPS,
     OPTIONS,
     OPTIONS_BY_DEST,
     PREFLIGHT_ENV,
@@ -77,15 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the suite's version (the one its reports name) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="run the suite and write the reports",
+                         usage=f"{PROG} run [options] [-- extra pytest arguments]",
                          description="Run the suite; extra pytest arguments go after --.")
+    starts, groups = dict((first, title) for title, first in OPTION_GROUPS), {}
+    group: Any = run
     for spec in OPTIONS:
+        if spec.name in starts:
+            group = groups[starts[spec.name]] = run.add_argument_group(starts[spec.name])
         help_text = spec.help + (" (comma-separated: one run per method)" if spec.dest == "reference_method" else "")
-        run.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{help_text} (env {spec.env})")
-    run.add_argument(EXPECTED_FAILURES.flag, dest=EXPECTED_FAILURES.dest, default=None,
-                     help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
-    run.add_argument("--suite", default=None,
-                     help=f"which suites to run: {', '.join(sorted(SUITES))}, or a comma-separated list "
-                          f"(e.g. scenarios,fuzz; default scenarios) (env {SUITE_ENV})")
+        group.add_argument(spec.flag, dest=spec.dest, default=None, help=f"{help_text} (env {spec.env})")
+    groups["its release and the verdict"].add_argument(
+        EXPECTED_FAILURES.flag, dest=EXPECTED_FAILURES.dest, default=None,
+        help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
+    groups["how much to run and how long to wait"].add_argument(
+        "--suite", default=None, help=f"which suites to run: {', '.join(sorted(SUITES))}, or a comma-separated list "
+                                      f"(e.g. scenarios,fuzz; default scenarios) (env {SUITE_ENV})")
     diff = sub.add_parser("diff", help="compare two conformance reports (exit 1 on a regression)")
     diff.add_argument("old", help="the earlier conformance-report.json")
     diff.add_argument("new", help="the later conformance-report.json")

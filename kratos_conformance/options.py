@@ -127,6 +127,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("reference-faults", "embedded reference target only: comma-separated fault names to switch on", ""),
 )
 OPTIONS_BY_DEST: dict[str, OptionSpec] = {o.dest: o for o in OPTIONS}
+#: how ``run --help`` groups the options: each title heads the options of OPTIONS from the one it names up to the
+#: next group's first.
+OPTION_GROUPS: tuple[tuple[str, str], ...] = (
+    ("the server under test", "public-url"),
+    ("its mail", "mail-source"),
+    ("its release and the verdict", "profile"),
+    ("how much to run and how long to wait", "run-profile"),
+    ("the security suite's load and limits", "security-load"),
+    ("the server's configuration (Kratos's defaults unless given)", "cookie-secure"),
+    ("reports", "report-dir"),
+    ("the embedded reference target (no --public-url)", "reference-method"),
+)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,19 @@ def test_the_readme_option_table_is_the_run_command_s_options() -> None:
     assert accepted - documented == set(), "accepted by run, missing from the README's option table"
 
 
+def test_run_help_groups_every_option_under_a_title() -> None:
+    from kratos_conformance.options import OPTION_GROUPS, OPTIONS
+
+    assert OPTION_GROUPS[0][1] == OPTIONS[0].name, "the first options would be left out of every group"
+    names = [spec.name for spec in OPTIONS]
+    assert all(first in names for _, first in OPTION_GROUPS)
+    assert len({title for title, _ in OPTION_GROUPS}) == len(OPTION_GROUPS)
+    grouped = {action.dest for group in _run_parser()._action_groups if group.title in dict(OPTION_GROUPS)
+               for action in group._group_actions}
+    ungrouped = {action.dest for action in _run_parser()._actions} - grouped - {"help"}
+    assert ungrouped == set(), f"run --help shows these outside every group: {ungrouped}"
+
+
 #: a valid value of every option, other than its default, to set through its environment variable
 ENV_SAMPLES = {
     "public-url": "http://127.0.0.1:4433/", "admin-url": "http://127.0.0.1:4434/", "admin-token": "t",
