@@ -261,6 +261,11 @@ def _decide(res: RequirementResult, marked: list[str], skip_reasons: set[str]) -
             count = len(res.known_defects)
             res.reason = (f"passed, with {count} known defect{'s' if count > 1 else ''} of the release tolerated "
                           f"(--known-defects fail fails it): {res.known_defects[0]['detail']}")
+    elif res.known_defects:  # judged, but all it showed is a defect the profile tolerates: no evidence of a pass
+        res.status = NOT_EXERCISED
+        res.reason = (f"not shown to be met: only a known defect of the release was measured, tolerated "
+                      f"(--known-defects fail fails it): {res.known_defects[0]['detail']}")
+        res.tests = sorted({k["test"] for k in res.known_defects})
     elif skip_reasons:
         res.status, res.reason = SKIPPED, "; ".join(sorted(r for r in skip_reasons if r)) or "skipped"
         res.tests = marked
