@@ -29,7 +29,7 @@ from ..redact import REDACTED
 from .conformance_json import SUMMARY_NAME
 from .coverage import CONTRACT_OPERATIONS
 from .diff import ABSENT, Diff, diff_reports
-from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING
+from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING, tolerated_line
 from .state_machine import STYLE as STATE_MACHINE_STYLE
 from .state_machine import render_svg
 
@@ -67,6 +67,7 @@ table.meta td:first-child{width:12rem;color:#556}
 .st-skipped{background:#eceff4}.st-not_exercised{background:#f6f6f6;color:#667}
 td.status{white-space:nowrap;font-weight:600}td.id{white-space:nowrap;font-family:ui-monospace,monospace}
 .grid td.n{text-align:center;min-width:2.2rem}.grid td.zero{color:#bbb}
+.grid th{overflow-wrap:anywhere}.wide{overflow-x:auto}
 .grid td.hit{background:#e3effd}.grid td.hit.err{background:#fde9d9}
 .warn{background:#fff1cc;border:1px solid #e6c35c;padding:.5rem .8rem;border-radius:4px}
 pre{background:#f7f8fa;border:1px solid #e1e4ea;padding:.5rem;overflow-x:auto;font-size:12px;white-space:pre-wrap}
@@ -194,9 +195,12 @@ def _state_machine(transitions: Sequence[Mapping[str, Any]]) -> str:
 
 def _verdict(doc: Mapping[str, Any]) -> str:
     v = doc["verdict"]
+    tolerated = [r["id"] for r in doc["requirements"] if r.get("known_defects")]
+    said = (f'<small id="tolerated">{_e(tolerated_line(tolerated, str(doc.get("profile") or "")))}</small>'
+            if tolerated else "")  # so that a green gate is never read as a clean one
     return (f'<div id="verdict" class="verdict v-{_e(v["name"])}" data-verdict="{_e(v["name"])}" '
             f'data-exit-code="{int(v["exit_code"])}">{_e(_label(v["name"]).upper())} '
-            f'(exit code {int(v["exit_code"])})<small>{_e(v["reason"])}</small></div>')
+            f'(exit code {int(v["exit_code"])})<small>{_e(v["reason"])}</small>{said}</div>')
 
 
 def _meta(doc: Mapping[str, Any]) -> str:
@@ -323,8 +327,9 @@ def _operations_grid(rows: Sequence[Mapping[str, Any]]) -> str:
     others = sum(r["count"] for r in rows if not r["contract"])
     note = f'<p class="muted">plus {others} exchange(s) outside the contract (admin API, UI pages).</p>' if others \
         else ""
-    return (f'<h2>Coverage: operation × status code × client kind</h2><table class="grid" id="coverage-operations">'
-            f'<tr><th>operation</th><th>client</th>{head}</tr>{"".join(body)}</table>{note}')
+    return (f'<h2>Coverage: operation × status code × client kind</h2><div class="wide">'
+            f'<table class="grid" id="coverage-operations">'
+            f'<tr><th>operation</th><th>client</th>{head}</tr>{"".join(body)}</table></div>{note}')
 
 
 def _state_order(label: str) -> tuple[int, str]:
@@ -349,7 +354,8 @@ def _transitions_grid(rows: Sequence[Mapping[str, Any]]) -> str:
         + "</tr>"
         for f in befores)
     return (f'<h2>Coverage: state transitions (before → after a submission)</h2>'
-            f'<table class="grid" id="coverage-transitions"><tr><th>before \\ after</th>{head}</tr>{body}</table>')
+            f'<div class="wide"><table class="grid" id="coverage-transitions"><tr><th>before \\ after</th>{head}</tr>'
+            f'{body}</table></div>')
 
 
 def _exchange_text(ex: Mapping[str, Any]) -> str:

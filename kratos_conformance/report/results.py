@@ -328,6 +328,12 @@ def status_counts(statuses: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def tolerated_line(tolerated: Sequence[str], profile: str) -> str:
+    """What a verdict says of the requirements where ``profile`` tolerated a known defect of its release."""
+    return (f"known defects of the release tolerated by profile {profile or '(none named)'} (not failed; "
+            f"--known-defects fail fails them): " + ", ".join(tolerated))
+
+
 def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[str], unexpected: Sequence[str],
                   written: Sequence[Any], *, tolerated: Sequence[str] = (), profile: str = "") -> list[str]:
     """The verdict as the terminal shows it (pytest's summary and the CLI print the same lines); ``tolerated``:
@@ -344,8 +350,7 @@ def verdict_lines(verdict: Verdict, counts: Mapping[str, int], failed: Sequence[
         lines.append("  SHOULD requirements not met, warnings (--should-failures fail fails the gate on them): "
                      + ", ".join(verdict.warnings))
     if tolerated:
-        lines.append(f"  known defects of the release tolerated by profile {profile} (not failed; --known-defects fail "
-                     f"fails them): " + ", ".join(tolerated))
+        lines.append("  " + tolerated_line(tolerated, profile))
     if unexpected:
         lines.append("  unexpectedly passing (shrink the expected-failures file): " + ", ".join(unexpected))
     if written:

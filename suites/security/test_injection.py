@@ -85,8 +85,9 @@ def test_return_to_cannot_lead_elsewhere(verifier: Verifier, admin: AdminApi, ta
         checks.expect_unless_known(req, not elsewhere, f"return_to {name} ({value!r}) was accepted and a browser "
                                    f"following the continue URL {continue_url!r} lands on "
                                    f"{lands.scheme}://{lands.netloc}", ex, step.exchange,
-                                   known=known,
-                                   measurement=Measurement(f"return_to {name} ({value}) became the continue URL", 1))
+                                   known=known,  # a figure only where it led elsewhere, not for one kept home
+                                   measurement=Measurement(f"return_to {name} ({value}) became a continue URL "
+                                                           "leading elsewhere", 1) if elsewhere else None)
 
 
 def action_host(ex: Exchange, target: Target) -> str | None:
