@@ -186,7 +186,7 @@ def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: E
     :func:`measure`, saying why it was tolerated, and the requirement is not failed. A run with
     ``--known-defects fail`` has no known defects."""
     if not condition and known:
-        figure = measurement or Measurement("occurrences of a known defect", 1)
+        figure = measurement or Measurement(f"a known defect: {(detail.splitlines() or [''])[0][:200]}", 1)
         limit = "; ".join(filter(None, (figure.limit, "tolerated: a known defect of the release")))
         requirement(req_id)
         tell(CheckResult(req_id, KNOWN_DEFECT, True, f"{detail}: {known}", tuple(exchanges),

@@ -50,6 +50,15 @@ def test_a_known_defect_is_measured_not_failed(heard: list[CheckResult]) -> None
     assert "PostgreSQL" in result.detail
 
 
+def test_a_known_defect_without_a_figure_is_counted_under_what_the_check_saw(heard: list[CheckResult]) -> None:
+    checks.expect_unless_known("VER-RETURN-TO-OPEN-REDIRECT", False, "return_to backslash was not refused: 303\nmore",
+                               known=PROFILES["kratos-v26"].tolerates("VER-RETURN-TO-OPEN-REDIRECT", "backslash"))
+    (result,) = heard
+    assert result.name == checks.KNOWN_DEFECT and result.measurement is not None
+    assert result.measurement.name == "a known defect: return_to backslash was not refused: 303"
+    assert result.measurement.value == 1 and result.measurement.limit == "tolerated: a known defect of the release"
+
+
 def test_without_a_known_defect_the_same_outcome_fails(heard: list[CheckResult]) -> None:
     with pytest.raises(RequirementFailure, match="VER-RACE-CODE-SINGLE-USE"):
         checks.expect_unless_known("VER-RACE-CODE-SINGLE-USE", False, "3 of 10 verified", known=None,

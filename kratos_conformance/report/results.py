@@ -113,8 +113,9 @@ def record_test(nodeid: str, kind: str | None, markers: Sequence[str], exchanges
     passed: dict[str, int] = {}
     judged_by: dict[str, dict[str, int]] = {}
     failures: list[FailedCheck] = []
-    measurements = [{"requirement": c.requirement, "name": c.measurement.name, "value": c.measurement.value,
-                     "unit": c.measurement.unit, "limit": c.measurement.limit, "passed": c.passed}
+    measurements = [{"requirement": c.requirement, "name": redact_text(c.measurement.name),
+                     "value": c.measurement.value, "unit": c.measurement.unit, "limit": c.measurement.limit,
+                     "passed": c.passed}
                     for c in check_results if getattr(c, "measurement", None) is not None]
     known_defects: list[list[str]] = []
     for check in check_results:
