@@ -643,6 +643,21 @@ def test_over_https_the_csrf_cookie_must_be_secure_and_keep_its_configured_same_
     assert run({})["VER-INIT-CSRF-COOKIE"] == "failed"
 
 
+def test_over_https_behind_a_private_ca_the_fuzzer_and_the_browser_trust_what_ssl_cert_file_names(
+        tmp_path: Path, self_signed_certificate: tuple[Path, Path]) -> None:
+    """SSL_CERT_FILE reaches every client, not only httpx's: the fuzzer's requests (schemathesis sends them with
+    ``requests``, which reads no such variable) and Chromium (its own certificate store). Against real Kratos over
+    https behind a private CA both failed every request, judged as the server's failures (no HTTP answer)."""
+    cert, key = self_signed_certificate
+    statuses = statuses_against_configured_target(
+        tmp_path, {"tls-cert": str(cert), "tls-key": str(key), "secure-cookies": ""},
+        ["--suite", "fuzz,browser", "--fuzz-budget", "smoke"],
+        "test_valid_requests_get_contract_answers or test_code_walk_from_init_to_success", scheme="https",
+        env={"SSL_CERT_FILE": str(cert)})
+    assert statuses["VER-FUZZ-POSITIVE-ACCEPTED"] == statuses["VER-RESP-NO-5XX"] == "passed", statuses
+    assert statuses["VER-BROWSER-WALK-CODE"] == "passed", statuses
+
+
 def test_a_defect_of_the_suite_itself_is_one_line_with_the_traceback_kept(monkeypatch: pytest.MonkeyPatch,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from kratos_conformance import cli as cli_module

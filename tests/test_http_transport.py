@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import requests
 
-from kratos_conformance.http_transport import new_transport, shared_ssl_context
+from kratos_conformance.http_transport import new_transport, shared_ssl_context, trusted_certificates
 
 
 @pytest.fixture
@@ -60,3 +61,19 @@ def test_the_same_server_is_reached_when_its_certificate_is_trusted(tls_server: 
     trusting.load_verify_locations(self_signed_certificate[0])
     with httpx.Client(transport=httpx.HTTPTransport(verify=trusting), timeout=5) as client:
         assert client.get(tls_server).status_code == 204
+
+
+def test_requests_is_told_the_certificates_httpx_trusts(tls_server: str, self_signed_certificate: tuple[Path, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer's requests trust SSL_CERT_FILE (then SSL_CERT_DIR) as httpx does, and requests' own bundle when
+    neither is set: the private CA's server is refused without the variable and reached with it."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert trusted_certificates() is True
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(tls_server, verify=trusted_certificates(), timeout=5)
+    monkeypatch.setenv("SSL_CERT_DIR", str(self_signed_certificate[0].parent))
+    assert trusted_certificates() == str(self_signed_certificate[0].parent)
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed_certificate[0]))
+    assert trusted_certificates() == str(self_signed_certificate[0])
+    assert requests.get(tls_server, verify=trusted_certificates(), timeout=5).status_code == 204

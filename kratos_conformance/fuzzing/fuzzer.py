@@ -29,7 +29,7 @@ from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, s
 from ..errors import CannotJudge
 from ..exchanges import Recorder
 from ..flow_document import Flow, is_flow_document
-from ..http_transport import new_transport
+from ..http_transport import new_transport, trusted_certificates
 from ..target import Target
 from .budget import Budget, derive_seed
 from .judging import (
@@ -232,7 +232,7 @@ class Fuzzer:
             injection = Injection(plan, self.pool, self.method)
             token = current_injection.set(injection)
             try:
-                response = case.call(session=session)
+                response = case.call(session=session, verify=trusted_certificates())
             except _UNSENDABLE:
                 stats.unsendable += 1
                 return
@@ -341,7 +341,7 @@ class Fuzzer:
                 self.session.close()
 
             def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-                return {"session": self.session, "headers": {"Accept": accept}}
+                return {"session": self.session, "headers": {"Accept": accept}, "verify": trusted_certificates()}
 
             def before_call(self, case: schemathesis.Case) -> None:
                 if not search.may_send():

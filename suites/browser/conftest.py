@@ -17,6 +17,7 @@ import pytest
 from browser_ui import CHROMIUM_ARGS, BrowserUi, Screenshots
 
 from kratos_conformance.exchanges import Recorder
+from kratos_conformance.http_transport import trusted_certificates
 from kratos_conformance.mail import MailSource
 from kratos_conformance.pytest_plugin import OPTIONS_KEY
 from kratos_conformance.target import Target
@@ -83,8 +84,14 @@ def shots(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Screen
 
 @pytest.fixture
 def page(chromium: Browser, shots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page in a new, empty browser context (no cookies, no storage); a failure is photographed."""
-    context = chromium.new_context(viewport={"width": 900, "height": 800}, locale="en-US")
+    """A page in a new, empty browser context (no cookies, no storage); a failure is photographed.
+
+    Chromium trusts only its own certificate store, which ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` do not reach: where
+    they are set (a server behind a private CA), the page does not check certificates itself. It trusts no more than
+    the run does: the preflight has reached the public URL through the suite's own client, which verifies with them,
+    and ends the run if that fails."""
+    context = chromium.new_context(viewport={"width": 900, "height": 800}, locale="en-US",
+                                   ignore_https_errors=trusted_certificates() is not True)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     yield page
