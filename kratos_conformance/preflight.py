@@ -364,6 +364,14 @@ class _Preflight:
                 raise CannotJudge(f"the server sends browsers to {where} (its verification ui_url), not to the UI "
                                   f"--serve-ui {self.options.serve_ui} serves at {served}: set the server's ui_url "
                                   "to it, or --serve-ui to the address ui_url names")
+            same_site = self.options.cookie_same_site
+            if urlsplit(self.public).scheme == "https" and same_site != "none":
+                # schemeful same-site: an http page and an https API are two sites to a browser
+                raise CannotJudge(f"--serve-ui serves its page over http and the server's public API is https: a "
+                                  f"browser takes them for two sites and sends no SameSite={same_site.capitalize()} "
+                                  "CSRF cookie with a form posted from the page, so every browser walk would fail "
+                                  "CSRF; give the browser walks a verification UI on https (the server's ui_url), or "
+                                  "leave the browser suite out (--suite scenarios,fuzz,security)")
             return  # served by this run once the preflight has passed
         cookies = "; ".join(f"{name}={value}" for name, value in init.cookies.items())
         self.last = f"GET {redact_url(page)}"
