@@ -59,7 +59,7 @@ from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, mer
 from .report.diff import diff_reports, render_diff
 from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
 from .report.html import write_summary
-from .report.results import FAILED, Verdict, verdict_lines
+from .report.results import FAILED, Verdict, tolerated_in, verdict_lines
 
 #: the environment form of ``--suite`` (the suites are the command's choice, not an option pytest knows)
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
@@ -385,9 +385,8 @@ def print_verdict(doc: dict[str, Any], report_dir: Path, label: str = "", *, fin
     failed = [r["id"] for r in doc["requirements"] if r["status"] == FAILED]
     written = [report_dir / REPORT_NAME, report_dir / SUMMARY_NAME]
     written += [p for p in (report_dir / "junit.xml", report_dir / "allure") if p.exists()]
-    tolerated = [r["id"] for r in doc["requirements"] if r.get("known_defects")]
     lines = verdict_lines(Verdict(**doc["verdict"]), doc["counts"], failed, doc["unexpectedly_passing"], written,
-                          tolerated=tolerated, profile=str(doc.get("profile") or ""))
+                          tolerated=tolerated_in(doc["requirements"]), profile=str(doc.get("profile") or ""))
     if label:
         lines[0] = f"{lines[0]}  [{label}]"
     print("\n".join(lines), flush=True)

@@ -221,7 +221,7 @@ class Fuzzer:
         stats = RunStats(f"{op_id} [{mode}]", method=self.method, against_learned=dict(self.against_learned),
                          shape_only=self.shape_only)
         search = _Search(budget.time_limit, budget.shrink_time, stats)
-        session = _session(keep_cookies=False)
+        session, verify = _session(keep_cookies=False), trusted_certificates()
         strategy = operation.as_strategy(generation_mode=generation)
         plans = plan_strategy(ALL_SLOTS if op_id in FLOW_OPERATIONS else (), negative=negative)
         context = f"{operation.label} [{mode}]"
@@ -232,7 +232,7 @@ class Fuzzer:
             injection = Injection(plan, self.pool, self.method)
             token = current_injection.set(injection)
             try:
-                response = case.call(session=session, verify=trusted_certificates())
+                response = case.call(session=session, verify=verify)
             except _UNSENDABLE:
                 stats.unsendable += 1
                 return
@@ -329,7 +329,7 @@ class Fuzzer:
                          shape_only=self.shape_only)
         search = _Search(budget.stateful_time_limit, 0.0, stats)
         base = self.schema.as_state_machine()
-        accept = KIND_ACCEPT[kind]
+        accept, verify = KIND_ACCEPT[kind], trusted_certificates()
 
         class Walk(base):  # type: ignore[misc, valid-type]
             def setup(self) -> None:
@@ -341,7 +341,7 @@ class Fuzzer:
                 self.session.close()
 
             def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-                return {"session": self.session, "headers": {"Accept": accept}, "verify": trusted_certificates()}
+                return {"session": self.session, "headers": {"Accept": accept}, "verify": verify}
 
             def before_call(self, case: schemathesis.Case) -> None:
                 if not search.may_send():

@@ -29,7 +29,7 @@ from ..redact import REDACTED
 from .conformance_json import SUMMARY_NAME
 from .coverage import CONTRACT_OPERATIONS
 from .diff import ABSENT, Diff, diff_reports
-from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING, tolerated_line
+from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING, tolerated_in, tolerated_line
 from .state_machine import STYLE as STATE_MACHINE_STYLE
 from .state_machine import render_svg
 
@@ -195,7 +195,7 @@ def _state_machine(transitions: Sequence[Mapping[str, Any]]) -> str:
 
 def _verdict(doc: Mapping[str, Any]) -> str:
     v = doc["verdict"]
-    tolerated = [r["id"] for r in doc["requirements"] if r.get("known_defects")]
+    tolerated = tolerated_in(doc["requirements"])
     said = (f'<small id="tolerated">{_e(tolerated_line(tolerated, str(doc.get("profile") or "")))}</small>'
             if tolerated else "")  # so that a green gate is never read as a clean one
     return (f'<div id="verdict" class="verdict v-{_e(v["name"])}" data-verdict="{_e(v["name"])}" '

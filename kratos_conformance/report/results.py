@@ -329,6 +329,11 @@ def status_counts(statuses: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def tolerated_in(requirements: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ids of a report's requirements where the release profile tolerated a known defect."""
+    return [r["id"] for r in requirements if r.get("known_defects")]
+
+
 def tolerated_line(tolerated: Sequence[str], profile: str) -> str:
     """What a verdict says of the requirements where ``profile`` tolerated a known defect of its release."""
     return (f"known defects of the release tolerated by profile {profile or '(none named)'} (not failed; "
