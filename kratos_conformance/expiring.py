@@ -5,7 +5,7 @@ one flow per client kind when the session starts; :class:`ExpiringChallenges` ma
 ahead of the scenarios that need them (the run order and :class:`~kratos_conformance.ahead.Lookahead` decide when).
 Both make their work ahead (:class:`~kratos_conformance.ahead.Ahead`), so its exchanges are reported by the
 scenario that claims it, and both skip (with the reason) what the run cannot afford
-(:mod:`~kratos_conformance.expiry`). The fixtures handing them out are ``suites/conftest.py``'s.
+(:mod:`~kratos_conformance.expiry_budget`). The fixtures handing them out are ``suites/conftest.py``'s.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .admin_api import Identity
 from .ahead import Ahead
 from .clients import ClientKind
 from .exchanges import Recorder
-from .expiry import EXPIRY_MARGIN, FLOW_RESERVE, flow_expiry_skip
+from .expiry_budget import EXPIRY_MARGIN, FLOW_RESERVE, flow_expiry_skip
 from .flow_document import Flow
 from .mail import Mail
 from .verifier import Verifier
@@ -87,7 +87,7 @@ class ExpiringChallenges:
     Challenges are made ahead in batches (one per client kind): the first when :class:`Lookahead` says the first
     scenario needing them is one :attr:`lead` away, then one every :attr:`PERIOD` until they are claimed. A
     scenario takes the batch whose code has expired (or will soonest) and whose flow still has
-    :data:`~kratos_conformance.expiry.FLOW_RESERVE` to live, so it rarely waits; batches that miss that window are
+    :data:`.expiry_budget.FLOW_RESERVE` to live, so it rarely waits; batches that miss that window are
     dropped unreported.
     Without a usable batch the claim makes one and waits the whole challenge lifespan.
     """

@@ -35,7 +35,7 @@ import httpx
 from .admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from .clients import cookieless_jar, request_within
 from .errors import CannotJudge, first_line
-from .expiry import expiry_plan
+from .expiry_budget import expiry_plan
 from .flow_document import Flow, is_flow_document
 from .http_transport import new_transport
 from .mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source

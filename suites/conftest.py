@@ -12,7 +12,7 @@ from kratos_conformance.ahead import Ahead, Lookahead
 from kratos_conformance.clients import Client, ClientFactory, ClientKind
 from kratos_conformance.conformance_run import ConformanceRun
 from kratos_conformance.expiring import Expiring, ExpiringChallenges, ExpiringFlows, SentChallenge
-from kratos_conformance.expiry import challenge_expiry_skip
+from kratos_conformance.expiry_budget import challenge_expiry_skip
 from kratos_conformance.mail import MailSource
 from kratos_conformance.session_services import launch_embedded_target
 from kratos_conformance.target import Target

@@ -10,7 +10,7 @@ from browser_ui import BrowserUi
 from kratos_conformance import checks
 from kratos_conformance import message_ids as ids
 from kratos_conformance.admin_api import AdminApi, unique_address
-from kratos_conformance.expiry import flow_expiry_skip
+from kratos_conformance.expiry_budget import flow_expiry_skip
 from kratos_conformance.mail import wrong_code
 from kratos_conformance.target import Target
 
