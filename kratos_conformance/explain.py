@@ -70,7 +70,7 @@ class Explanation:
 def marked_tests(requirement_id: str, suites: Path) -> list[tuple[str, bool]]:
     """The suite tests whose ``@pytest.mark.requirement(...)`` names ``requirement_id`` (literally, or through a
     constant of ids defined in the module or imported from the library), and whether it is the marker's first id
-    (the test's main requirement)."""
+    (the test's main requirement): that test first (there is at most one), then the others in path order."""
     found = []
     for path in sorted(suites.rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -80,7 +80,7 @@ def marked_tests(requirement_id: str, suites: Path) -> list[tuple[str, bool]]:
                 ids = marker_ids(node, names)
                 if requirement_id in ids:
                     found.append((f"{path.relative_to(suites.parent)}::{node.name}", ids[0] == requirement_id))
-    return found
+    return sorted(found, key=lambda test: not test[1])  # the test whose main requirement it is first
 
 
 def marker_ids(test: ast.FunctionDef, names: dict[str, list[str]]) -> list[str]:

@@ -25,6 +25,10 @@ def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert out.startswith("VER-CODE-REPLAY (MUST, code): ")
     assert "suites/scenarios/test_code.py::test_submitting_again_after_success_gets_a_new_flow" in out
+    # the test whose main requirement it is comes first, before tests that judge it beside their own
+    resend = explain("VER-CODE-RESEND").tests
+    assert resend[0] == ("suites/scenarios/test_code.py::test_resend_mails_a_new_code_and_the_old_one_stops_working",
+                         True) and len(resend) > 1 and not any(main for _, main in resend[1:])
     # a requirement named through a tuple of ids (the fuzzing tests' RESPONSE_REQUIREMENTS) is found too
     location = explain("VER-RESP-LOCATION")
     assert ("suites/fuzz/test_fuzz_operations.py::test_valid_requests_get_contract_answers", False) in location.tests

@@ -182,14 +182,14 @@ def test_a_requirement_no_fault_made_fail_is_a_gap_of_a_complete_matrix_only() -
 def test_the_command_runs_real_runs_and_fails_on_a_fault_it_misses(tmp_path: Path) -> None:
     """Two small matrices of real runs (the whole matrix, every fault, runs in CI after make test: make mutation):
     a fault the scenarios catch exits 0; with the catching tests deselected, the same fault is missed and exits 1."""
-    base = ["--faults", "wrong_code_400", "--clean-runs", "1", "--no-fuzz", "--security-load", "off", "-q"]
+    base = ["--faults", "attempt_limit_200", "--clean-runs", "1", "--no-fuzz", "--security-load", "off", "-q"]
     caught = subprocess.run([sys.executable, "-m", "kratos_conformance.mutation", "--report-dir",
                              str(tmp_path / "caught"), *base], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert caught.returncode == 0, caught.stdout + caught.stderr
-    assert "wrong_code_400" in caught.stdout and "caught" in caught.stdout
+    assert "attempt_limit_200" in caught.stdout and "caught" in caught.stdout
     missed = subprocess.run([sys.executable, "-m", "kratos_conformance.mutation", "--report-dir",
                              str(tmp_path / "missed"), *base, "--clean-runs", "0", "--pytest-arg=-k",
-                             "--pytest-arg=not wrong and not invalid"],
+                             "--pytest-arg=not attempts and not guessing"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     doc = json.loads((tmp_path / "missed" / "matrix.json").read_text(encoding="utf-8"))
     assert missed.returncode == 1 and doc["faults"][0]["verdict"] == "missed", missed.stdout + missed.stderr

@@ -45,6 +45,18 @@ def test_a_test_writes_its_main_requirement_only_in_the_marker() -> None:
     assert not without_req, f"tests that judge their main requirement without the req fixture: {without_req}"
 
 
+def test_a_requirement_is_the_main_one_of_one_test_at_most() -> None:
+    """From a requirement id, one test: the test whose marker names it first (its cases are that test's
+    parameters); other tests may judge it too, naming it after their own main id."""
+    mains: dict[str, list[str]] = {}
+    for name, test, constants in _suite_tests():
+        ids = marker_ids(test, constants)
+        if ids and ids[0] != "*":
+            mains.setdefault(ids[0], []).append(name)
+    shared = {rid: names for rid, names in mains.items() if len(names) > 1}
+    assert not shared, f"requirements that are the main id of more than one test: {shared}"
+
+
 def test_every_suite_test_names_its_requirements() -> None:
     unmarked = [name for name, test, _ in _suite_tests() if not test.decorator_list
                 or not any(isinstance(d, ast.Call) and ast.unparse(d.func) == "pytest.mark.requirement"

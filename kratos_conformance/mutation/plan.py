@@ -19,7 +19,8 @@ SUITES: tuple[str, ...] = ("suites/scenarios", "suites/security", "suites/fuzz")
 #: the fault runs that add ``suites/browser`` (Chromium): one fault per browser requirement, so the walks are proven
 #: to fail too without a browser in every run
 BROWSER_FAULTS: frozenset[str] = frozenset({"ui_page_mirrors_csrf_cookie", "continue_href_relative",
-                                            "link_continue_href_relative", "expired_replacement_without_form"})
+                                            "link_continue_href_relative", "expired_replacement_without_form",
+                                            "wrong_code_400", "resend_keeps_old_code"})
 #: the wall time the whole matrix may take on the project's 2-core machine (CI runs it after ``make test``);
 #: printed beside the measured time, never asserted (a benchmark figure, not a test)
 TIME_BUDGET_SECONDS = 600

@@ -16,7 +16,7 @@ from kratos_conformance.target import Target
 
 
 @pytest.mark.usefixtures("code_method")
-@pytest.mark.requirement("VER-CODE-WRONG")
+@pytest.mark.requirement("VER-BROWSER-WRONG-CODE", "VER-CODE-WRONG")
 def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id, _ = ui.sent(identity.email)
@@ -56,7 +56,7 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
 
 
 @pytest.mark.usefixtures("code_method")
-@pytest.mark.requirement("VER-CODE-RESEND")
+@pytest.mark.requirement("VER-BROWSER-RESEND", "VER-CODE-RESEND")
 def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
     flow_id, _ = ui.sent(identity.email)
