@@ -142,6 +142,8 @@ _fault("ui_page_mirrors_csrf_cookie", BOTH,
 _fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")
 _fault("unknown_address_header", BOTH,
        "the answer to an email submission for an unknown address carries a header a known one does not")
+_fault("unknown_address_cookie", BOTH,
+       "the answer to an email submission for an unknown address sets a cookie (recipient_hint) a known one does not")
 _fault("unknown_address_distinguishable", BOTH,
        "an unknown address is answered with a different message (4000001 'not registered') than a known one")
 # --- state machine and verification ---------------------------------------------------------------------------
@@ -218,4 +220,11 @@ _fault("host_header_init_action", BOTH,
 _fault("return_to_prefix_match", BOTH,
        "return_to is accepted when its text merely starts with an allowed URL's scheme and host "
        "(https://allowed@evil/, https://allowed.evil/ pass)")
+_fault("return_to_backslash", BOTH,
+       "return_to is read by a parser that takes backslashes for path characters: https:\\\\evil\\ has no host to "
+       "it, passes as a path of the allowed site and is continued as given, which a browser reads as https://evil/ "
+       "(the defect Kratos has)")
+_fault("return_to_hostless", BOTH,
+       "a return_to without a host is taken for a path on the allowed site and continued as given: "
+       "javascript:... and https%3A%2F%2Fevil%2F pass")
 _fault("timing_leak", BOTH, "an email submission for a known address is answered 150 ms later than for an unknown one")

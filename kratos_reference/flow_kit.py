@@ -131,6 +131,10 @@ class FlowKit:
 
     def check_return_to(self, raw: str) -> str:
         """The allow-listed return_to, or ReturnToForbidden."""
+        faults = self.config.faults
+        if ("return_to_backslash" in faults and "\\" in raw) or (
+                "return_to_hostless" in faults and not urlsplit(raw).netloc):
+            return raw
         if "return_to_prefix_match" in self.config.faults and any(
                 raw.startswith(allowed.split("://", 1)[0] + "://" + urlsplit(allowed).netloc)
                 for allowed in self.config.allowed_return_urls):
@@ -229,6 +233,8 @@ class FlowKit:
         flow.ui["messages"] = [sent_message]
         if not known and "unknown_address_header" in self.config.faults:
             flow.answer_headers["x-recipient-status"] = "unknown"
+        if not known and "unknown_address_cookie" in self.config.faults:
+            flow.answer_headers["set-cookie"] = "recipient_hint=unknown; Path=/; HttpOnly; SameSite=Lax"
         if not known and "unknown_address_distinguishable" in self.config.faults:
             flow.ui["messages"] = [messages.generic_error("This email address is not registered.")]
 

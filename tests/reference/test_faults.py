@@ -496,6 +496,14 @@ def probe_return_to_prefix_match(target: RunningTarget, sink: SmtpSink) -> Any:
     return _api_flow(target, return_to="https://app.example.com@evil.example/").status_code
 
 
+def probe_return_to_backslash(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target, return_to="https:\\\\evil.example\\").status_code
+
+
+def probe_return_to_hostless(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target, return_to="javascript:alert(document.domain)//").status_code
+
+
 def _fastest_submission(target: RunningTarget, email: str, tries: int = 3) -> float:
     """The quickest of a few email submissions (each on a fresh flow): the minimum shrugs off a busy machine."""
     times = []
@@ -672,6 +680,10 @@ def probe_unknown_address_header(target: RunningTarget, sink: SmtpSink) -> Any:
     return "x-recipient-status" in _submit_email(_api_flow(target).json(), unique_email()).headers
 
 
+def probe_unknown_address_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
+    return "recipient_hint" in _submit_email(_api_flow(target).json(), unique_email()).cookies
+
+
 def _continue_href(flow: dict[str, Any]) -> str:
     return next(n["attributes"]["href"] for n in flow["ui"]["nodes"] if n["attributes"].get("id") == "continue")
 
@@ -769,6 +781,8 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "crlf_header_split": (probe_crlf_header_split, {}, None),
     "return_to_prefix_match": (probe_return_to_prefix_match, {"allowed_return_urls": ("https://app.example.com/",)},
                                400),
+    "return_to_backslash": (probe_return_to_backslash, {"allowed_return_urls": ("https://app.example.com/",)}, 400),
+    "return_to_hostless": (probe_return_to_hostless, {"allowed_return_urls": ("https://app.example.com/",)}, 400),
     "timing_leak": (probe_timing_leak, {}, True),
     "attempt_limit_off_by_one": (probe_attempt_limit_off_by_one, {"max_submissions": 1}, [200, 410, 410]),
     "api_init_refused": (probe_api_init_refused, {}, 200),
@@ -803,6 +817,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "link_continue_href_relative": (probe_link_continue_href_relative, {"method": "link"}, True),
     "expired_replacement_without_form": (probe_expired_replacement_without_form, {"flow_lifespan": "200ms"}, True),
     "unknown_address_header": (probe_unknown_address_header, {}, False),
+    "unknown_address_cookie": (probe_unknown_address_cookie, {}, False),
 }
 
 
