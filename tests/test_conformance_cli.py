@@ -132,6 +132,23 @@ def test_fuzzing_options_work_on_run_and_say_when_the_fuzz_suite_is_not_run(tmp_
             "(--suite fuzz, or all, runs it)\n") in result.stdout
 
 
+def test_a_fuzz_run_passes_only_what_its_answers_could_have_broken(tmp_path: Path) -> None:
+    """Issue 14's symptom, end to end: fuzzing the native init alone (answers that are JSON flows, never a redirect,
+    a cookie or a GET of a flow, and no invalid request sent) passes the rules those answers were judged by, each
+    with its count, and leaves the rest not exercised instead of passing them because a request went out."""
+    result = cli("run", "--suite", "fuzz", "--fuzz-budget", "smoke", "--report-dir", str(tmp_path),
+                 "--", "-k", "test_valid_requests_get_contract_answers and createNativeVerificationFlow")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    requirements = {r["id"]: r for r in load(tmp_path / "conformance-report.json")["requirements"]}
+    for judged in ("VER-RESP-SCHEMA", "VER-RESP-NO-LEAK", "VER-RESP-JSON-TYPE", "VER-FUZZ-POSITIVE-ACCEPTED"):
+        assert requirements[judged]["status"] == "passed", requirements[judged]
+        assert sum(requirements[judged]["judged_by"].values()) > 0, requirements[judged]
+    for unjudged in ("VER-GET-CACHE-CONTROL", "VER-INIT-CSRF-COOKIE", "VER-RESP-LOCATION",
+                     "VER-FUZZ-NEGATIVE-REJECTED", "VER-FUZZ-STATEFUL"):
+        assert requirements[unjudged]["status"] == "not_exercised", requirements[unjudged]
+        assert not requirements[unjudged]["judged_by"], requirements[unjudged]
+
+
 @pytest.mark.parametrize(("content", "contains"), [
     ("accepted: 5\n", "expected a list of entries"),
     ("accepted: [\n", "not YAML"),

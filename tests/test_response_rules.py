@@ -138,15 +138,39 @@ RULE_MARKERS = {
 }
 
 
+def _judges_holding(pattern: re.Pattern[str]) -> list[str]:
+    """The judges' modules (the library and the suites) whose source matches ``pattern``."""
+    return sorted(str(path.relative_to(ROOT)) for folder in ("kratos_conformance", "suites")
+                  for path in (ROOT / folder).rglob("*.py") if pattern.search(path.read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("rule", sorted(RULE_MARKERS))
 def test_each_rule_is_written_once(rule: str) -> None:
     """Only kratos_conformance/response_rules.py holds the rule among the judges (the library and the suites; the
     reference target, kratos_reference/, is a server, not a judge)."""
     pattern = re.compile(RULE_MARKERS[rule])
-    holders = sorted(str(path.relative_to(ROOT)) for folder in ("kratos_conformance", "suites")
-                     for path in (ROOT / folder).rglob("*.py") if pattern.search(path.read_text(encoding="utf-8")))
+    holders = _judges_holding(pattern)
     assert holders == ["kratos_conformance/response_rules.py"], f"{rule} is written in {holders}"
     assert pattern.search(Path(response_rules.__file__).read_text(encoding="utf-8"))
+
+
+#: what only a copy of a release's UI rules would contain: reading the ids the release knows, laying a flow out
+UI_RULE_MARKERS = {
+    "the message ids a release knows (VER-RESP-MESSAGE-IDS)": r"\.known_message_ids\b",
+    "a flow's node layout (VER-UI-LAYOUT)": r"\blayout_of\(",
+}
+
+
+@pytest.mark.parametrize("rule", sorted(UI_RULE_MARKERS))
+def test_each_ui_rule_is_written_once(rule: str) -> None:
+    """The message-id and layout rules live in kratos_conformance/ui_expectations.py alone: the contract judge and
+    the fuzzer's known_message_ids call UiExpectations, nothing reads the profile's ids or lays a flow out again."""
+    from kratos_conformance import ui_expectations
+
+    pattern = re.compile(UI_RULE_MARKERS[rule])
+    holders = _judges_holding(pattern)
+    assert holders == ["kratos_conformance/ui_expectations.py"], f"{rule} is written in {holders}"
+    assert pattern.search(Path(ui_expectations.__file__).read_text(encoding="utf-8"))
 
 
 def test_the_contract_leaves_header_values_to_the_rules() -> None:
