@@ -3,7 +3,8 @@
 #   make test          run the project's own tests
 # Everything Python lives in .venv, created and filled from pyproject.toml on first use.
 
-PYTHON  ?= python3
+# the pinned dependencies are for Python 3.11 (pyproject.toml): python3.11 when there is one, else python3
+PYTHON  ?= $(or $(shell command -v python3.11 2>/dev/null),python3)
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
