@@ -73,9 +73,29 @@ def run_profile(profile: str, options: list[str]) -> dict[str, Any]:
         per_suite, slowest = junit_times(junit)
         result["per_suite"] = {k: round(v, 2) for k, v in per_suite.items()}
         result["slowest"] = [(round(s, 2), name) for s, name in slowest]
+    fuzzed = fuzz_figures(report_dir / "fuzz-summary.json")
+    if fuzzed:
+        result["fuzzing"] = fuzzed
     if done.exit_code == 2:
         result["why"] = why_not_judged(done.output)
     return result
+
+
+def fuzz_figures(path: Path) -> dict[str, Any] | None:
+    """From a run's fuzz-summary.json: the server's slowest answer to a fuzzed request (and to which test), and the
+    fuzzer's note on the live flows it made (how many, in how long: the setup a first fuzz test is charged with)."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    tests = summary.get("tests") or []
+    if not tests:
+        return None
+    slowest = max(tests, key=lambda test: test.get("slowest_request_seconds", 0.0))
+    return {"slowest_answer": slowest.get("slowest_request_seconds"), "slowest_in": slowest.get("label"),
+            "requests": sum(test.get("requests", 0) for test in tests),
+            "live_flows": next((note for note in summary.get("notes", []) if note.startswith("live flows made")),
+                               None)}
 
 
 def main() -> int:
@@ -96,6 +116,11 @@ def main() -> int:
               f"start and reports), peak memory {result['peak_rss_mib']:.0f} MiB; {result['summary']}")
         for suite, seconds in result.get("per_suite", {}).items():
             print(f"    {suite}: {seconds:.1f}s")
+        if "fuzzing" in result:
+            fuzzing = result["fuzzing"]
+            print(f"    fuzzing: {fuzzing['requests']} requests, the server's slowest answer "
+                  f"{fuzzing['slowest_answer']:.2f}s ({fuzzing['slowest_in']}); "
+                  f"{fuzzing['live_flows'] or 'no live flows'}")
         for seconds, name in result.get("slowest", [])[:5]:
             print(f"    slowest: {seconds:.2f}s {name}")
         if "why" in result:

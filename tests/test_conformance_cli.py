@@ -147,6 +147,10 @@ def test_a_fuzz_run_passes_only_what_its_answers_could_have_broken(tmp_path: Pat
                      "VER-FUZZ-NEGATIVE-REJECTED", "VER-FUZZ-STATEFUL"):
         assert requirements[unjudged]["status"] == "not_exercised", requirements[unjudged]
         assert not requirements[unjudged]["judged_by"], requirements[unjudged]
+    # the server's slowest answer is told apart from the fuzzer's own time (a "slow first request" was its setup)
+    (fuzzed,) = json.loads((tmp_path / "fuzz-summary.json").read_text(encoding="utf-8"))["tests"]
+    assert 0 < fuzzed["slowest_request_seconds"] <= fuzzed["seconds"], fuzzed
+    assert "slowest answer" in result.stdout
 
 
 @pytest.mark.parametrize(("content", "contains"), [

@@ -303,6 +303,7 @@ class Fuzzer:
                linked: bool = False) -> None:
         stats.requests += 1
         stats.statuses[response.status_code] += 1
+        stats.slowest_request = max(stats.slowest_request, float(response.elapsed or 0.0))
         stats.live += int(live)
         op = operation_id(case)
         meta = case.meta

@@ -121,6 +121,7 @@ def _write_report(config: pytest.Config, run: FuzzRun) -> None:
             "seed": run.seed.value, "seed_source": run.seed.source, "budget": run.budget.name,
             "notes": run.notes,
             "tests": [{"label": s.label, "method": s.method, "requests": s.requests, "seconds": round(s.seconds, 3),
+                       "slowest_request_seconds": round(s.slowest_request, 3),
                        "positive_flow_requests": s.positive_flow_requests, "reached_flow_logic": s.reached,
                        "live_flow_requests": s.live, "unsendable": s.unsendable, "dropped_walks": s.dropped_walks,
                        "linked_flow_requests": s.linked_flow_requests, "linked_reached": s.linked_reached,

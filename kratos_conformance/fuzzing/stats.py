@@ -34,6 +34,9 @@ class RunStats:
     #: answers (a replay that drew differently, a state where no rule applied); dropped, not failures.
     dropped_walks: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    #: the longest a single request took to be answered (seconds): the server's slowest answer, not the fuzzer's
+    #: own work, which ``seconds`` includes
+    slowest_request: float = 0.0
     passed: Counter[str] = field(default_factory=Counter)
     #: requirements whose checks compared the answers with values learned from the target's own answers, and what
     #: was learned (the UI URLs, when not given; the CSRF cookie's Secure): their passes are reported as such.
@@ -60,6 +63,7 @@ class RunStats:
         self.unsendable += other.unsendable
         self.dropped_walks += other.dropped_walks
         self.statuses.update(other.statuses)
+        self.slowest_request = max(self.slowest_request, other.slowest_request)
         self.passed.update(other.passed)
         self.against_learned.update(other.against_learned)
         self.shape_only |= other.shape_only
@@ -73,8 +77,9 @@ class RunStats:
             linked = (f" (flow ids from links: {self.linked_reached / self.linked_flow_requests:.0%} of "
                       f"{self.linked_flow_requests})")
         dropped = f", {self.dropped_walks} walk round(s) dropped" if self.dropped_walks else ""
-        return (f"{self.label}: {self.requests} requests in {self.seconds:.1f}s ({self.rate:.0f}/s), positive "
-                f"requests reaching flow logic {reach}{linked}, statuses {codes or '-'}{dropped}")
+        return (f"{self.label}: {self.requests} requests in {self.seconds:.1f}s ({self.rate:.0f}/s, slowest "
+                f"answer {self.slowest_request:.2f}s), positive requests reaching flow logic {reach}{linked}, "
+                f"statuses {codes or '-'}{dropped}")
 
 
 def reached_flow_logic(response: schemathesis.Response) -> bool:
