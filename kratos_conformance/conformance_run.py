@@ -99,7 +99,7 @@ class ConformanceRun:
         ui_sources = {"ui_url": "given" if ui_url or opts.embedded else None,
                       "error_ui_url": "given" if error_ui_url or opts.embedded else None}
         if opts.serve_ui and not opts.embedded:
-            served_ui, served_error_ui = served_urls(opts.serve_ui)
+            served_ui, served_error_ui = served_urls(opts.serve_ui, tls=opts.serve_ui_tls is not None)
             ui_sources = {name: source or "served" for name, source in ui_sources.items()}
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None

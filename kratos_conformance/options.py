@@ -20,7 +20,7 @@ from .admin_api import parse_traits_template
 from .errors import CannotJudge
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
-from .ui_server import parse_listen
+from .ui_server import TlsFiles, parse_listen, tls_context
 from .urls import parse_given_url
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
@@ -70,6 +70,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Kratos); point its verification ui_url at http://HOST:PORT/verification and its error ui_url at "
                "http://HOST:PORT/error (HOST must be the public API's host: the UI reads flows with the browser's "
                "cookies)"),
+    OptionSpec("serve-ui-tls", "CERT[,KEY]: serve --serve-ui's page over https with this PEM certificate chain and "
+               "its key (no KEY: the certificate's file holds it), for a server whose public API is https (a browser "
+               "sends its SameSite=Lax CSRF cookie only from a page of the same scheme); point ui_url at "
+               "https://HOST:PORT/verification. The browser checks no certificate of a run that serves one"),
     OptionSpec("identity-schema", "the identity schema seeded identities use (unset: 'default', or the first of the "
                "server's schemas that marks an email trait for verification)"),
     OptionSpec("identity-traits", "JSON traits of a seeded identity, {email} where the address goes (unset: the "
@@ -161,6 +165,7 @@ class RunOptions:
     error_ui_url: str | None
     return_to: str | None
     serve_ui: str | None
+    serve_ui_tls: TlsFiles | None
     mail_source: str
     identity_schema: str | None
     identity_traits: str | None
@@ -219,8 +224,8 @@ def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | No
 
 #: options that describe a deployed server: given without --public-url, the run would judge the embedded reference
 #: target and say nothing of the server they describe.
-DEPLOYED_ONLY = ("admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "serve_ui", "identity_schema",
-                 "identity_traits", "challenge_lifespan")
+DEPLOYED_ONLY = ("admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "serve_ui", "serve_ui_tls",
+                 "identity_schema", "identity_traits", "challenge_lifespan")
 #: options of the embedded reference target alone (a deployed server has its method, and no faults to switch on).
 EMBEDDED_ONLY = ("reference_faults",)
 #: the option (and its environment variable) that names the expected failures; pytest and the CLI both offer it,
@@ -355,6 +360,16 @@ def _listen(value: str | None) -> str | None:
     return value
 
 
+def _tls_files(value: str | None) -> TlsFiles | None:
+    """``CERT[,KEY]`` -> the two paths, once they load as a certificate and its key (one-line CannotJudge)."""
+    if value is None or not value.strip():
+        return None
+    certificate, _, key = (part.strip() for part in value.partition(","))
+    files: TlsFiles = (Path(certificate), Path(key) if key else None)
+    tls_context(files)
+    return files
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) -> str:
     if value is None or value not in choices:
         raise CannotJudge(f"--{name}: {value!r} is not one of {', '.join(choices)}")
@@ -375,6 +390,9 @@ def parse_options(given: Mapping[str, str | None], environ: Mapping[str, str] | 
     except CannotJudge as exc:  # a bad value set in the environment is named by its variable, which is what to fix
         raise CannotJudge(_named_where_set(str(exc), given, environ)) from None
     check_target(raw, environ)  # after each value: a bad value is named as such, wherever it aims
+    if opts.serve_ui_tls is not None and opts.serve_ui is None:
+        raise CannotJudge(_named_where_set("--serve-ui-tls: it is the certificate of the UI --serve-ui serves: give "
+                                           "--serve-ui HOST:PORT too", given, environ))
     return opts
 
 
@@ -399,6 +417,7 @@ def _validated(raw: Mapping[str, str | None], given: Mapping[str, str | None],
         error_ui_url=_url("error-ui-url", raw["error_ui_url"], slash=False),
         return_to=_url("return-to", raw["return_to"], slash=False),
         serve_ui=_listen(raw["serve_ui"]),
+        serve_ui_tls=_tls_files(raw["serve_ui_tls"]),
         mail_source=_mail_source(raw["mail_source"] or "smtp-sink", deployed=raw["public_url"] is not None,
                                  admin=raw["admin_url"] is not None),
         identity_schema=raw["identity_schema"] or None,

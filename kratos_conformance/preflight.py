@@ -358,20 +358,21 @@ class _Preflight:
             return
         page = urljoin(self.public, location)
         where = _without_query(page)
-        served = served_urls(self.options.serve_ui)[0] if self.options.serve_ui else None
+        tls = self.options.serve_ui_tls is not None
+        served = served_urls(self.options.serve_ui, tls=tls)[0] if self.options.serve_ui else None
         if served is not None and self.options.ui_url is None:
             if where != served:
                 raise CannotJudge(f"the server sends browsers to {where} (its verification ui_url), not to the UI "
                                   f"--serve-ui {self.options.serve_ui} serves at {served}: set the server's ui_url "
                                   "to it, or --serve-ui to the address ui_url names")
             same_site = self.options.cookie_same_site
-            if urlsplit(self.public).scheme == "https" and same_site != "none":
+            if urlsplit(self.public).scheme == "https" and same_site != "none" and not tls:
                 # schemeful same-site: an http page and an https API are two sites to a browser
                 raise CannotJudge(f"--serve-ui serves its page over http and the server's public API is https: a "
                                   f"browser takes them for two sites and sends no SameSite={same_site.capitalize()} "
                                   "CSRF cookie with a form posted from the page, so every browser walk would fail "
-                                  "CSRF; give the browser walks a verification UI on https (the server's ui_url), or "
-                                  "leave the browser suite out (--suite scenarios,fuzz,security)")
+                                  "CSRF; serve it over https (--serve-ui-tls CERT,KEY, and the server's ui_url on "
+                                  "https), or leave the browser suite out (--suite scenarios,fuzz,security)")
             return  # served by this run once the preflight has passed
         cookies = "; ".join(f"{name}={value}" for name, value in init.cookies.items())
         self.last = f"GET {redact_url(page)}"

@@ -96,7 +96,7 @@ def serve_the_ui(config: pytest.Config, options: RunOptions) -> None:
         return
     assert options.public_url is not None
     try:
-        ui = VerificationUi(options.public_url, *parse_listen(options.serve_ui))
+        ui = VerificationUi(options.public_url, *parse_listen(options.serve_ui), tls=options.serve_ui_tls)
     except CannotJudge as exc:
         pytest.exit(f"kratos-conformance: {exc}", returncode=EXIT_CANNOT_JUDGE)
     config.add_cleanup(ui.close)

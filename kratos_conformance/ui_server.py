@@ -2,7 +2,9 @@
 
 Kratos sends browsers to the URLs in its configuration (``selfservice.flows.verification.ui_url``,
 ``selfservice.flows.error.ui_url``, the default return URL); point them at this server and the real-browser walks
-run end to end on any Kratos. ``--serve-ui HOST:PORT`` starts it for a run. It renders a flow the way the
+run end to end on any Kratos. ``--serve-ui HOST:PORT`` starts it for a run, over http, or over https with
+``--serve-ui-tls CERT[,KEY]`` (for a server whose public API is https: a browser takes an http page and an https
+API for two sites, and sends no SameSite=Lax CSRF cookie with the page's forms). It renders a flow the way the
 self-service UIs do, with the reference target's own page's markup (verification_page.py, shared by both):
 
 - ``GET /verification?flow=<id>``: reads the flow from ``<public>/self-service/verification/flows`` with the
@@ -20,9 +22,11 @@ Set-Cookie headers Kratos sends with a flow are passed on to the browser. Nothin
 
 from __future__ import annotations
 
+import ssl
 import threading
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -41,15 +45,36 @@ def page(title: str, name: str, content: str) -> bytes:
     return page_html(title, name, content).encode("utf-8")
 
 
-class VerificationUi:
-    """The UI server: started on ``host:port`` (0: a free port) for the server whose public API is ``public_url``."""
+TlsFiles = tuple[Path, Path | None]
+"""A PEM certificate chain and its key (None: the certificate's file holds the key too)."""
 
-    def __init__(self, public_url: str, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0) -> None:
+
+def tls_context(files: TlsFiles) -> ssl.SSLContext:
+    """The server-side TLS context of ``files``; CannotJudge (one line) when they cannot be loaded."""
+    certificate, key = files
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certificate, key)
+    except (OSError, ssl.SSLError) as exc:
+        named = f"{certificate}" + (f",{key}" if key else "")
+        raise CannotJudge(f"--serve-ui-tls {named}: not a PEM certificate and its key "
+                          f"({getattr(exc, 'strerror', None) or exc})") from None
+    return context
+
+
+class VerificationUi:
+    """The UI server: started on ``host:port`` (0: a free port) for the server whose public API is ``public_url``;
+    over https when ``tls`` names a certificate and its key."""
+
+    def __init__(self, public_url: str, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0, *,
+                 tls: TlsFiles | None = None) -> None:
         self.public_url = public_url if public_url.endswith("/") else public_url + "/"
         self.http = httpx.Client(transport=new_transport(), timeout=timeout, follow_redirects=False)
+        self.scheme = "https" if tls else "http"
         handler = type("Handler", (_Handler,), {"ui": self})
         try:
-            self.server = ThreadingHTTPServer((host, port), handler)
+            self.server = (_TlsServer((host, port), handler, tls_context(tls)) if tls
+                           else ThreadingHTTPServer((host, port), handler))
         except OSError as exc:
             raise CannotJudge(f"--serve-ui: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self.server.daemon_threads = True
@@ -60,7 +85,7 @@ class VerificationUi:
     def url(self) -> str:
         """Where it listens, e.g. ``http://127.0.0.1:4455/``."""
         host, port = self.server.server_address[:2]
-        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}/"
+        return f"{self.scheme}://{host.decode() if isinstance(host, bytes) else host}:{port}/"
 
     @property
     def verification_url(self) -> str:
@@ -125,9 +150,32 @@ def _see_other(location: str, headers: list[tuple[str, str]] | None = None) -> t
     return 303, [("Location", location), *(headers or [])], b""
 
 
+class _TlsServer(ThreadingHTTPServer):
+    """The UI over https: each accepted connection is wrapped, its handshake left to the thread that serves it (a
+    browser's idle pre-connection must not hold up the accepting loop)."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = self.socket.accept()
+        return self.context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a failed handshake or a dropped connection is the client's; the browser walk judges what it saw
+
+
 class _Handler(BaseHTTPRequestHandler):
     ui: VerificationUi
     protocol_version = "HTTP/1.1"
+    timeout = 30  # a connection that says nothing (a failed or idle handshake) is dropped
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
         parts = urlsplit(self.path)
@@ -160,7 +208,8 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def served_urls(listen: str) -> tuple[str, str]:
-    """The verification and error UI URLs of a UI served on ``HOST:PORT``."""
+def served_urls(listen: str, *, tls: bool = False) -> tuple[str, str]:
+    """The verification and error UI URLs of a UI served on ``HOST:PORT`` (over https with ``tls``)."""
     host, port = parse_listen(listen)
-    return f"http://{host}:{port}/verification", f"http://{host}:{port}/error"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://{host}:{port}/verification", f"{scheme}://{host}:{port}/error"

@@ -679,6 +679,21 @@ def test_over_https_behind_a_private_ca_the_fuzzer_and_the_browser_trust_what_ss
     assert statuses["VER-BROWSER-WALK-CODE"] == "passed", statuses
 
 
+def test_over_https_the_browser_walks_a_server_without_a_ui_through_the_ui_the_suite_serves_over_https(
+        tmp_path: Path, self_signed_certificate: tuple[Path, Path]) -> None:
+    """A server on https with no UI of its own (Kratos over TLS): --serve-ui-tls serves the suite's UI on https, the
+    same site as the API to a browser, so Chromium's forms carry the SameSite=Lax CSRF cookie and the walk passes,
+    where an http UI was refused by the preflight (every walk would have failed CSRF)."""
+    cert, key = self_signed_certificate
+    ui = f"127.0.0.1:{free_port()}"
+    statuses = statuses_against_configured_target(
+        tmp_path, {"tls-cert": str(cert), "tls-key": str(key), "secure-cookies": "",
+                   "ui-url": f"https://{ui}/verification", "error-ui-url": f"https://{ui}/error"},
+        ["--suite", "browser", "--serve-ui", ui, "--serve-ui-tls", f"{cert},{key}"],
+        "test_code_walk_from_init_to_success", scheme="https", env={"SSL_CERT_FILE": str(cert)})
+    assert statuses["VER-BROWSER-WALK-CODE"] == "passed", statuses
+
+
 def test_a_defect_of_the_suite_itself_is_one_line_with_the_traceback_kept(monkeypatch: pytest.MonkeyPatch,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from kratos_conformance import cli as cli_module

@@ -71,14 +71,15 @@ def test_values_that_parse_but_mean_nothing_are_refused(given: dict[str, str], w
 
 
 @pytest.mark.parametrize("dest", [*DEPLOYED_ONLY, "mail_source"])
-def test_an_option_of_a_deployed_server_without_its_public_url_is_refused(dest: str) -> None:
+def test_an_option_of_a_deployed_server_without_its_public_url_is_refused(dest: str, samples: dict[str, str]) -> None:
     """Without --public-url the run judges the embedded reference target: an admin URL, a return_to or a mail
     catcher given for a deployed server would be ignored, and the gate would pass on the wrong server."""
-    value = ENV_SAMPLES[dest.replace("_", "-")]
+    value = samples[dest.replace("_", "-")]
     with pytest.raises(CannotJudge, match="describes a deployed server, but no --public-url was given"):
         parse_options({dest: value}, environ={})
-    assert parse_options({dest: value, "public_url": "http://x.test/", "mail_source": "smtp-sink://127.0.0.1:1025"},
-                         environ={}).public_url == "http://x.test/"
+    needed = {"serve_ui": samples["serve-ui"]} if dest == "serve_ui_tls" else {}
+    assert parse_options({dest: value, "public_url": "http://x.test/", "mail_source": "smtp-sink://127.0.0.1:1025",
+                          **needed}, environ={}).public_url == "http://x.test/"
 
 
 def test_the_environment_cannot_aim_the_run_at_the_embedded_target_by_mistake() -> None:
@@ -156,29 +157,39 @@ ENV_SAMPLES = {
     "guess-limit-per-flow": "0.01", "guess-limit-per-hour": "0.5", "timing-limit-ms": "40", "cookie-secure": "no",
     "max-submissions": "3", "cookie-same-site": "Strict", "cookie-path": "/auth", "notify-unknown-recipients": "yes",
     "report-dir": "/tmp/elsewhere", "compare-with": "(a report file)", "reference-method": "link",
-    "reference-faults": "no_cache_control",
+    "reference-faults": "no_cache_control", "serve-ui-tls": "(a certificate and its key)",
 }
 
 
+@pytest.fixture
+def samples(self_signed_certificate: tuple[Path, Path]) -> dict[str, str]:
+    """ENV_SAMPLES, with a certificate and key that load for --serve-ui-tls."""
+    cert, key = self_signed_certificate
+    return {**ENV_SAMPLES, "serve-ui-tls": f"{cert},{key}"}
+
+
 def test_every_run_option_is_read_from_its_environment_variable(tmp_path, monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                samples: dict[str, str]) -> None:
     """Each option set only through KRATOS_CONFORMANCE_<NAME> takes effect (its value differs from the default and
     the report calls it given), and its help names the variable; --suite, which pytest never sees, is read too."""
     from kratos_conformance.cli import main
 
     defaults = parse_options({}, environ={})
-    assert set(ENV_SAMPLES) == {spec.name for spec in OPTIONS}, "a sample for every option"
+    assert set(samples) == {spec.name for spec in OPTIONS}, "a sample for every option"
     for spec in OPTIONS:
-        value = ENV_SAMPLES[spec.name]
+        value = samples[spec.name]
         if spec.name == "compare-with":  # read and loaded at once: a missing report shows it was read
             with pytest.raises(CannotJudge, match="missing-report.json"):
                 parse_options({}, environ={spec.env: str(tmp_path / "missing-report.json")})
             continue
         environ = {spec.env: value}
         if spec.dest in DEPLOYED_ONLY or spec.name == "mail-source":  # options of a deployed server need it named
-            environ["KRATOS_CONFORMANCE_PUBLIC_URL"] = ENV_SAMPLES["public-url"]
+            environ["KRATOS_CONFORMANCE_PUBLIC_URL"] = samples["public-url"]
         if spec.name == "admin-url":  # a deployed target with an admin API needs the courier's address
-            environ["KRATOS_CONFORMANCE_MAIL_SOURCE"] = ENV_SAMPLES["mail-source"]
+            environ["KRATOS_CONFORMANCE_MAIL_SOURCE"] = samples["mail-source"]
+        if spec.name == "serve-ui-tls":  # the certificate of the UI --serve-ui serves
+            environ["KRATOS_CONFORMANCE_SERVE_UI"] = samples["serve-ui"]
         opts = parse_options({}, environ=environ)
         assert opts.source(spec.dest) == "given", spec.env
         assert getattr(opts, spec.dest) != getattr(defaults, spec.dest), f"{spec.env}={value} changed nothing"
@@ -191,6 +202,20 @@ def test_every_run_option_is_read_from_its_environment_variable(tmp_path, monkey
     monkeypatch.setenv("KRATOS_CONFORMANCE_SUITE", "nonsense")
     assert main(["run", "--report-dir", str(tmp_path)]) == 2
     assert "--suite: 'nonsense' is not one of" in capsys.readouterr().err
+
+
+def test_serve_ui_tls_is_refused_in_one_line_unless_it_loads_and_has_a_ui_to_serve(
+        tmp_path: Path, self_signed_certificate: tuple[Path, Path]) -> None:
+    cert, key = self_signed_certificate
+    deployed = {"public_url": "https://x.test/", "mail_source": "smtp-sink://127.0.0.1:1025"}
+    for given, words in (({"serve_ui_tls": str(tmp_path / "missing.pem")}, "not a PEM certificate and its key"),
+                         ({"serve_ui_tls": f"{key},{cert}"}, "not a PEM certificate and its key"),
+                         ({"serve_ui_tls": f"{cert},{key}"}, "give --serve-ui HOST:PORT too")):
+        with pytest.raises(CannotJudge) as info:
+            parse_options({**deployed, "serve_ui": None, **given}, environ={})
+        assert words in str(info.value) and "\n" not in str(info.value), info.value
+    opts = parse_options({**deployed, "serve_ui": "127.0.0.1:4455", "serve_ui_tls": f"{cert},{key}"}, environ={})
+    assert opts.serve_ui_tls == (cert, key)
 
 
 def test_fuzzing_options_are_run_options() -> None:

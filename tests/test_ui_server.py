@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -68,6 +71,26 @@ def test_errors_and_other_pages(served: tuple[EmbeddedTarget, VerificationUi]) -
     assert httpx.get(ui.error_url, params={"id": "nope"}).status_code == 404
     welcome = httpx.get(ui.url)
     assert welcome.status_code == 200 and 'id="welcome"' in welcome.text
+
+
+def test_over_https_it_serves_with_the_given_certificate_and_an_idle_connection_holds_nothing_up(
+        served: tuple[EmbeddedTarget, VerificationUi], self_signed_certificate: tuple[Path, Path]) -> None:
+    """--serve-ui-tls: the page over https (a server whose public API is https needs its UI on the same scheme for
+    the browser to send the SameSite=Lax CSRF cookie); a client that connects and never says hello (a browser's
+    pre-connection) does not stop the next one from being served."""
+    target, _ = served
+    cert, key = self_signed_certificate
+    ui = VerificationUi(target.public_url, tls=(cert, key))
+    idle = socket.create_connection(("127.0.0.1", int(ui.url.rsplit(":", 1)[1].strip("/"))))
+    try:
+        assert ui.url.startswith("https://127.0.0.1:") and ui.verification_url.startswith("https://")
+        welcome = httpx.get(ui.url, verify=ssl.create_default_context(cafile=str(cert)), timeout=5)
+        assert welcome.status_code == 200 and 'id="welcome"' in welcome.text
+        with pytest.raises(httpx.TransportError):  # over https only: a plain-http request gets no page
+            httpx.get(ui.url.replace("https://", "http://"), timeout=5).raise_for_status()
+    finally:
+        idle.close()
+        ui.close()
 
 
 def test_listen_addresses_are_checked() -> None:

@@ -83,15 +83,18 @@ def shots(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Screen
 
 
 @pytest.fixture
-def page(chromium: Browser, shots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(chromium: Browser, shots: Screenshots, request: pytest.FixtureRequest,
+         pytestconfig: pytest.Config) -> Iterator[Page]:
     """A page in a new, empty browser context (no cookies, no storage); a failure is photographed.
 
     Chromium trusts only its own certificate store, which ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` do not reach: where
     they are set (a server behind a private CA), the page does not check certificates itself. It trusts no more than
     the run does: the preflight has reached the public URL through the suite's own client, which verifies with them,
-    and ends the run if that fails."""
+    and ends the run if that fails. The same holds where the run serves its own UI over https (``--serve-ui-tls``):
+    that certificate is the suite's own, and the public URL's was verified by the suite's client."""
+    own_ui_tls = pytestconfig.stash[OPTIONS_KEY].serve_ui_tls is not None
     context = chromium.new_context(viewport={"width": 900, "height": 800}, locale="en-US",
-                                   ignore_https_errors=trusted_certificates() is not True)
+                                   ignore_https_errors=trusted_certificates() is not True or own_ui_tls)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     yield page
