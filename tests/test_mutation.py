@@ -117,11 +117,18 @@ def test_verdicts(fault: str | None, exit_code: int | None, failures: list[tuple
 def test_a_run_is_a_plain_pytest_run_of_scenarios_security_and_fuzz(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     options = MatrixOptions(report_dir=tmp_path)
-    cmd = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "run", options)
+    fuzzed = next(iter(mutation.FUZZ_FAULTS))
+    cmd = mutation.pytest_command(RunSpec(f"fault-{fuzzed}", "link", fuzzed), tmp_path / "run", options)
     assert cmd[1:6] == ["-m", "pytest", "suites/scenarios", "suites/security", "suites/fuzz"]
     assert "suites/browser" not in cmd
-    assert {"--reference-method=link", "--reference-faults=x", "--fuzz-budget=smoke", "--security-load=low",
+    assert {"--reference-method=link", f"--reference-faults={fuzzed}", "--fuzz-budget=smoke", "--security-load=low",
             "--known-defects=fail"} <= set(cmd)
+    # the clean runs fuzz; a fault outside FUZZ_FAULTS is run without the fuzzer, unless every run fuzzes
+    assert "suites/fuzz" in mutation.pytest_command(RunSpec("clean-link-1", "link"), tmp_path / "c", options)
+    plain = mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "x", options)
+    assert "suites/fuzz" not in plain and not any(arg.startswith("--fuzz-") for arg in plain)
+    every = MatrixOptions(report_dir=tmp_path, fuzz_every_run=True)
+    assert "suites/fuzz" in mutation.pytest_command(RunSpec("fault-x", "link", "x"), tmp_path / "x", every)
     monkeypatch.setenv("KRATOS_CONFORMANCE_PUBLIC_URL", "https://elsewhere.example/")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-x")
     env = mutation.child_environment(options)
@@ -216,3 +223,11 @@ def test_launchers_run_pytest_and_stop_a_run_that_overstays(tmp_path: Path, laun
     assert failed[0] == 1 and "1 failed" in (tmp_path / "bad.log").read_text()
     assert passed[2] is not None and passed[2] > 0, "the launcher reports the run's CPU seconds"
     assert slow[0] is None and "timed out" in slow[1] and time.monotonic() - started < 30
+
+
+def test_the_faults_given_extra_suites_are_faults_the_reference_target_has() -> None:
+    """A misspelt name in BROWSER_FAULTS or FUZZ_FAULTS would silently run that fault without the suite its proof
+    needs."""
+    names = {fault.name for fault in mutation.list_faults()}
+    assert mutation.BROWSER_FAULTS <= names, mutation.BROWSER_FAULTS - names
+    assert mutation.FUZZ_FAULTS <= names, mutation.FUZZ_FAULTS - names

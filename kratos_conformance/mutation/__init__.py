@@ -1,8 +1,10 @@
 """The mutation matrix: does the suite catch every named defect of the reference target?
 
-``python -m kratos_conformance.mutation`` runs the conformance suite (``suites/scenarios``, ``suites/security`` and
-``suites/fuzz`` at the smoke fuzzing budget; ``suites/browser`` only in the runs of the faults in ``BROWSER_FAULTS``,
-one Chromium at a time: it needs Chromium and adds nothing to the other faults) against:
+``python -m kratos_conformance.mutation`` runs the conformance suite (``suites/scenarios`` and ``suites/security``;
+``suites/fuzz`` at the smoke fuzzing budget in the clean runs and the runs of the faults in ``FUZZ_FAULTS``, which
+prove the fuzzer's own requirements (no other fault needs it to be caught; ``--fuzz-every-run`` fuzzes in all);
+``suites/browser`` only in the runs of the faults in ``BROWSER_FAULTS``, one Chromium at a time: it needs Chromium
+and adds nothing to the other faults) against:
 
 - the clean reference target, ``--clean-runs`` times (default 3) per method (code and link): every one of these
   runs must pass with zero failures, which also shows the suite is not flaky;
@@ -46,6 +48,7 @@ from .launchers import PRELOAD, ForkLauncher, SpawnLauncher, fork_server
 from .matrix import Matrix, print_matrix, run_matrix, write_reports
 from .plan import (
     BROWSER_FAULTS,
+    FUZZ_FAULTS,
     METHODS,
     ROOT,
     SUITES,
@@ -56,6 +59,7 @@ from .plan import (
     RunSpec,
     child_environment,
     default_jobs,
+    fuzzes,
     list_faults,
     parse_fault_list,
     plan_runs,
@@ -64,9 +68,9 @@ from .plan import (
 from .runs import Failure, RunResult, execute, last_line, read_junit, read_report
 
 __all__ = [
-    "BROWSER_FAULTS", "METHODS", "PRELOAD", "ROOT", "SUITES", "TIME_BUDGET_SECONDS", "UNPROVEN_BY_DESIGN", "Failure",
-    "Fault", "ForkLauncher", "Matrix", "MatrixOptions", "RunResult", "RunSpec", "SpawnLauncher", "build_parser",
-    "child_environment", "default_jobs", "execute", "fork_server", "last_line", "list_faults", "main",
-    "options_from_args", "parse_fault_list", "plan_runs", "print_matrix", "pytest_command", "read_junit", "read_report",
-    "run_matrix", "write_reports",
+    "BROWSER_FAULTS", "FUZZ_FAULTS", "METHODS", "PRELOAD", "ROOT", "SUITES", "TIME_BUDGET_SECONDS",
+    "UNPROVEN_BY_DESIGN", "Failure", "Fault", "ForkLauncher", "Matrix", "MatrixOptions", "RunResult", "RunSpec",
+    "SpawnLauncher", "build_parser", "child_environment", "default_jobs", "execute", "fork_server", "fuzzes",
+    "last_line", "list_faults", "main", "options_from_args", "parse_fault_list", "plan_runs", "print_matrix",
+    "pytest_command", "read_junit", "read_report", "run_matrix", "write_reports",
 ]

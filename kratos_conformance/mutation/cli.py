@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"runs at a time (default: 2 x CPUs = {default_jobs()})")
     parser.add_argument("--clean-runs", type=int, default=3, help="clean runs per method (default 3)")
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
-    parser.add_argument("--no-fuzz", dest="fuzz", action="store_false", help="scenarios only")
+    parser.add_argument("--no-fuzz", dest="fuzz", action="store_false", help="no fuzzing in any run")
+    parser.add_argument("--fuzz-every-run", action="store_true",
+                        help="fuzz in every fault run (default: the clean runs and the faults in FUZZ_FAULTS)")
     parser.add_argument("--fuzz-budget", default=DEFAULT_FUZZ_BUDGET, help="default smoke")
     parser.add_argument("--fuzz-seed", type=int, default=DEFAULT_FUZZ_SEED, help=f"default {DEFAULT_FUZZ_SEED}")
     parser.add_argument("--security-load", default=DEFAULT_SECURITY_LOAD,
@@ -56,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> MatrixOptions:
     return MatrixOptions(report_dir=args.report_dir, jobs=args.jobs, clean_runs=args.clean_runs,
                          faults=tuple(f.strip() for f in args.faults.split(",") if f.strip()), fuzz=args.fuzz,
-                         fuzz_budget=args.fuzz_budget, fuzz_seed=args.fuzz_seed, security_load=args.security_load,
-                         timeout=args.timeout,
+                         fuzz_every_run=args.fuzz_every_run, fuzz_budget=args.fuzz_budget,
+                         fuzz_seed=args.fuzz_seed, security_load=args.security_load, timeout=args.timeout,
                          pytest_args=tuple(args.pytest_args), quiet=args.quiet,
                          fork=args.fork and hasattr(os, "fork"))
 

@@ -17,6 +17,7 @@ from typing import Any
 from .launchers import ForkLauncher, SpawnLauncher
 from .plan import (
     BROWSER_FAULTS,
+    FUZZ_FAULTS,
     SUITES,
     TIME_BUDGET_SECONDS,
     UNPROVEN_BY_DESIGN,
@@ -138,7 +139,9 @@ class Matrix:
                  + f" ({len(self.clean_runs)} runs). Wall time {self.wall:.0f} s with {self.jobs} parallel runs.", "",
                  f"Suites: {', '.join(self.options.get('suites', []))}; fuzz budget {self.options.get('fuzz_budget')}"
                  f", seed {self.options.get('fuzz_seed')}; security load {self.options.get('security_load')}; "
-                 f"suites/browser only for {', '.join(sorted(BROWSER_FAULTS))}.", "",
+                 f"suites/browser only for {', '.join(sorted(BROWSER_FAULTS))}; suites/fuzz in the clean runs and "
+                 + ("every fault run" if self.options.get("fuzz_every_run")
+                    else f"for {', '.join(sorted(FUZZ_FAULTS))}") + ".", "",
                  "| fault | methods | run with | verdict | caught by (requirement: failing tests) |",
                  "|---|---|---|---|---|"]
         for f in self.faults:
@@ -219,6 +222,7 @@ def run_matrix(options: MatrixOptions, faults: Sequence[Fault] | None = None,
     return Matrix(all_faults, results, jobs, time.monotonic() - origin,
                   {"suites": suites, "fuzz_budget": options.fuzz_budget if options.fuzz else None,
                    "fuzz_seed": options.fuzz_seed if options.fuzz else None,
+                   "fuzz_every_run": options.fuzz_every_run if options.fuzz else None,
                    "security_load": options.security_load,
                    "clean_runs_per_method": options.clean_runs,
                    "pytest_args": list(options.pytest_args), "launcher": launcher.name},
