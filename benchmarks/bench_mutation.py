@@ -1,7 +1,8 @@
 """Benchmark: the mutation matrix's wall time, the time of each run, and what that time goes into.
 
-Runs ``kratos_conformance.mutation`` (every fault once, the clean target three times per method; scenarios + fuzz at
-the smoke budget) and prints:
+Runs ``kratos_conformance.mutation`` (every fault once, the clean target three times per method; scenarios and
+security, with fuzz at the smoke budget in the clean runs and those of ``FUZZ_FAULTS``, or in every run with
+``--fuzz-every-run``) and prints:
 
 - the matrix's wall time and mutation score, for each ``--jobs`` value asked for (default: 2 and 3);
 - per run: wall time (mean, median, min, max; clean and fault runs apart) and CPU seconds (pytest plus the
@@ -15,7 +16,8 @@ the smoke budget) and prints:
 To measure it loads itself into every run as a pytest plugin (``-p benchmarks.bench_mutation``): the hooks at the
 bottom wrap ``time.sleep`` and time the phases, and write ``bench-timing.json`` beside each run's JUnit XML.
 
-Run: .venv/bin/python benchmarks/bench_mutation.py [--jobs 2,3] [--launchers fork,spawn] [--no-fuzz] [--faults a,b]
+Run: .venv/bin/python benchmarks/bench_mutation.py [--jobs 2,3] [--launchers fork,spawn] [--no-fuzz]
+     [--fuzz-every-run] [--faults a,b]
      [--clean-runs 3] [--json out.json] [-v]
 This is a benchmark, not a test: nothing here passes or fails.
 """
@@ -89,7 +91,7 @@ def bench(jobs: int, launcher: str, args: argparse.Namespace) -> dict[str, Any]:
     report_dir = Path(tempfile.mkdtemp(prefix=f"bench-mutation-{launcher}-j{jobs}-"))
     options = MatrixOptions(report_dir=report_dir, jobs=jobs, clean_runs=args.clean_runs,
                             faults=tuple(f for f in args.faults.split(",") if f), pytest_args=("-p", PLUGIN),
-                            fork=launcher == "fork", fuzz=not args.no_fuzz)
+                            fork=launcher == "fork", fuzz=not args.no_fuzz, fuzz_every_run=args.fuzz_every_run)
     load_before = os.getloadavg()[0]
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     matrix = run_matrix(options, progress=lambda r, done, total: print(
@@ -153,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated: fork (runs forked from a fork server, the default) and/or spawn "
                              "(a fresh python process per run)")
     parser.add_argument("--no-fuzz", action="store_true", help="scenarios only (to see what the fuzzing costs)")
+    parser.add_argument("--fuzz-every-run", action="store_true", help="fuzz in every fault run, as before FUZZ_FAULTS")
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
     parser.add_argument("--clean-runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
