@@ -29,7 +29,6 @@ from .options import PREFLIGHT_ENV, RunOptions
 from .preflight import Findings, Setting, preflight, where_mail_is_read
 from .profiles import choose_profile
 from .target import Target
-from .ui_server import served_urls
 
 
 def reference_settings(opts: RunOptions) -> dict[str, str]:
@@ -98,8 +97,8 @@ class ConformanceRun:
             self.mail = open_mail_source(parse_mail_source(opts.mail_source))
         ui_sources = {"ui_url": "given" if ui_url or opts.embedded else None,
                       "error_ui_url": "given" if error_ui_url or opts.embedded else None}
-        if opts.serve_ui and not opts.embedded:
-            served_ui, served_error_ui = served_urls(opts.serve_ui, tls=opts.serve_ui_tls is not None)
+        if opts.served_ui_urls is not None and not opts.embedded:
+            served_ui, served_error_ui = opts.served_ui_urls
             ui_sources = {name: source or "served" for name, source in ui_sources.items()}
             ui_url, error_ui_url = ui_url or served_ui, error_ui_url or served_error_ui
         assert public_url is not None and self.mail is not None

@@ -20,7 +20,7 @@ from .admin_api import parse_traits_template
 from .errors import CannotJudge
 from .mail import parse_mail_source
 from .profiles import DEFAULT_PROFILE, PROFILES
-from .ui_server import TlsFiles, parse_listen, tls_context
+from .ui_server import TlsFiles, parse_listen, served_urls, tls_context
 from .urls import parse_given_url
 
 ENV_PREFIX = "KRATOS_CONFORMANCE_"
@@ -206,6 +206,12 @@ class RunOptions:
     def embedded(self) -> bool:
         """True when no public URL was given: the run starts the embedded reference target."""
         return self.public_url is None
+
+    @property
+    def served_ui_urls(self) -> tuple[str, str] | None:
+        """The verification and error UI URLs of the UI ``--serve-ui`` serves (https with ``--serve-ui-tls``), or
+        None when the run serves none."""
+        return served_urls(self.serve_ui, tls=self.serve_ui_tls is not None) if self.serve_ui else None
 
 
 def raw_options(given: Mapping[str, str | None], environ: Mapping[str, str] | None = None, *,

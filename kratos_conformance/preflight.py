@@ -44,7 +44,6 @@ from .profiles import choose_profile
 from .redact import redact_url
 from .response_rules import cookie_attributes, is_csrf_cookie
 from .target import API_INIT, BROWSER_INIT, SUBMIT
-from .ui_server import served_urls
 
 #: the longest the preflight waits for its mail unless ``--mail-timeout`` is given (the whole preflight must end
 #: within seconds; a courier known to be slower is waited for as long as the option says).
@@ -358,15 +357,14 @@ class _Preflight:
             return
         page = urljoin(self.public, location)
         where = _without_query(page)
-        tls = self.options.serve_ui_tls is not None
-        served = served_urls(self.options.serve_ui, tls=tls)[0] if self.options.serve_ui else None
+        served = self.options.served_ui_urls[0] if self.options.served_ui_urls else None
         if served is not None and self.options.ui_url is None:
             if where != served:
                 raise CannotJudge(f"the server sends browsers to {where} (its verification ui_url), not to the UI "
                                   f"--serve-ui {self.options.serve_ui} serves at {served}: set the server's ui_url "
                                   "to it, or --serve-ui to the address ui_url names")
             same_site = self.options.cookie_same_site
-            if urlsplit(self.public).scheme == "https" and same_site != "none" and not tls:
+            if urlsplit(self.public).scheme == "https" and urlsplit(served).scheme == "http" and same_site != "none":
                 # schemeful same-site: an http page and an https API are two sites to a browser
                 raise CannotJudge(f"--serve-ui serves its page over http and the server's public API is https: a "
                                   f"browser takes them for two sites and sends no SameSite={same_site.capitalize()} "
