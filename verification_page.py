@@ -1,5 +1,5 @@
 """The HTML of the verification UI's pages, one markup for both UIs of this project: the reference target's own
-(kratos_reference/ui.py) and the one the suite serves for a server without a UI (kratos_conformance/ui_server.py).
+(kratos_reference/ui.py) and the one the suite serves for a server without a UI (kratos_conformance/run/ui_server.py).
 
 The markup is what the real-browser walks (suites/browser) read, the way the self-service UIs lay a flow out:
 

@@ -22,17 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kratos_conformance import fuzzing  # noqa: E402
-from kratos_conformance.checks import RequirementFailure  # noqa: E402
-from kratos_conformance.embedded_target import (  # noqa: E402
+from kratos_conformance.mail import SmtpSink  # noqa: E402
+from kratos_conformance.rules.checks import RequirementFailure  # noqa: E402
+from kratos_conformance.rules.profiles import get_profile  # noqa: E402
+from kratos_conformance.run.embedded_target import (  # noqa: E402
     ALLOWED_RETURN_TO,
     CHALLENGE_LIFESPAN,
     ERROR_UI_PATH,
     UI_PATH,
     EmbeddedTarget,
 )
-from kratos_conformance.mail import SmtpSink  # noqa: E402
-from kratos_conformance.profiles import get_profile  # noqa: E402
-from kratos_conformance.target import Target  # noqa: E402
+from kratos_conformance.run.target import Target  # noqa: E402
 
 OPERATIONS = ("createBrowserVerificationFlow", "createNativeVerificationFlow", "getVerificationFlow",
               "updateVerificationFlow", "followVerificationLink")

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.process import run_measured  # noqa: E402
 from benchmarks.replay import replay  # noqa: E402
-from kratos_conformance.embedded_target import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
 from kratos_conformance.mail import SmtpSink  # noqa: E402
-from kratos_conformance.options import CAPTURE_ENV  # noqa: E402
+from kratos_conformance.run.embedded_target import FLOW_LIFESPAN, EmbeddedTarget  # noqa: E402
+from kratos_conformance.run.options import CAPTURE_ENV  # noqa: E402
 
 #: each benchmarked run: its run profile and suites (the browser walks are left out: Chromium dominates them).
 RUNS = {"smoke": ("smoke", "scenarios"), "scenarios": ("default", "scenarios"),

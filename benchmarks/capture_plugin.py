@@ -22,7 +22,7 @@ import httpx
 import pytest
 import requests
 
-from kratos_conformance.options import CAPTURE_ENV
+from kratos_conformance.run.options import CAPTURE_ENV
 
 ENV = CAPTURE_ENV
 _captured: list[dict[str, Any]] = []

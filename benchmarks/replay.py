@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kratos_conformance.embedded_target import CHALLENGE_LIFESPAN, FLOW_LIFESPAN, EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
+from kratos_conformance.run.embedded_target import CHALLENGE_LIFESPAN, FLOW_LIFESPAN, EmbeddedTarget
 
 _CODE = re.compile(rb"(?<![0-9A-Za-z])(\d{6})(?![0-9A-Za-z])")
 MAIL_WAIT = 5.0

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from kratos_conformance.cli import main
 
 sys.exit(main())

@@ -36,13 +36,29 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .bundle import data_root
-from .differential import RECORDINGS
-from .differential.commands import RECORD_OPTIONS, command_compare, command_record
-from .errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, OneLineParser, first_line
-from .explain import explain
-from .mail import open_mail_source, parse_mail_source
-from .options import (
+from kratos_conformance.differential import RECORDINGS
+from kratos_conformance.differential.commands import RECORD_OPTIONS, command_compare, command_record
+from kratos_conformance.errors import EXIT_CANNOT_JUDGE, PROG, CannotJudge, OneLineParser, first_line
+from kratos_conformance.explain import explain
+from kratos_conformance.mail import open_mail_source, parse_mail_source
+from kratos_conformance.report.conformance_json import (
+    REPORT_NAME,
+    SUMMARY_NAME,
+    load_report,
+    merge_reports,
+    versions,
+    write_report,
+)
+from kratos_conformance.report.diff import diff_reports, render_diff
+from kratos_conformance.report.expected_failures import (
+    EXPECTED_FAILURES,
+    expected_failures_path,
+    load_expected_failures,
+)
+from kratos_conformance.report.html import write_summary
+from kratos_conformance.report.results import FAILED, Verdict, tolerated_in, verdict_lines
+from kratos_conformance.run.bundle import data_root
+from kratos_conformance.run.options import (
     OPTION_GROUPS,
     OPTIONS,
     OPTIONS_BY_DEST,
@@ -54,12 +70,7 @@ from .options import (
     raw_options,
     writable_directory,
 )
-from .preflight import Findings, preflight, where_mail_is_read
-from .report.conformance_json import REPORT_NAME, SUMMARY_NAME, load_report, merge_reports, versions, write_report
-from .report.diff import diff_reports, render_diff
-from .report.expected_failures import EXPECTED_FAILURES, expected_failures_path, load_expected_failures
-from .report.html import write_summary
-from .report.results import FAILED, Verdict, tolerated_in, verdict_lines
+from kratos_conformance.run.preflight import Findings, preflight, where_mail_is_read
 
 #: the environment form of ``--suite`` (the suites are the command's choice, not an option pytest knows)
 SUITES = {"scenarios": "suites/scenarios", "fuzz": "suites/fuzz", "browser": "suites/browser",
@@ -201,7 +212,7 @@ def validate(ns: argparse.Namespace) -> list[RunOptions]:
         raise CannotJudge(f"--reference-method: {raw['reference_method']!r} names a method twice")
     faults = [f.strip() for f in (raw["reference_faults"] or "").split(",") if f.strip()]
     if faults and raw["public_url"] is None:  # known before anything starts, not once the target refuses it
-        from .mutation.plan import list_faults
+        from kratos_conformance.mutation.plan import list_faults
 
         known = {fault.name for fault in list_faults()}
         unknown = [f for f in faults if f not in known]
@@ -285,7 +296,7 @@ def pytest_args(opts: RunOptions, ns: argparse.Namespace, suites: Sequence[Path]
     """The pytest command line of one run."""
     # pytest marks every installed plugin's modules for assertion rewriting; anyio (httpx's) was imported by the
     # preflight already, and pytest would warn about it in every run against a deployed target: nothing to act on.
-    args = [*map(str, suites), f"--rootdir={root}", "-p", "kratos_conformance.pytest_plugin",
+    args = [*map(str, suites), f"--rootdir={root}", "-p", "kratos_conformance.run.pytest_plugin",
             "-p", "kratos_conformance.report.plugin", "-p", "kratos_conformance.fuzzing.plugin",
             "-p", "no:cacheprovider", "-q",
             "-W", "ignore:Module already imported so cannot be rewritten; anyio:pytest.PytestAssertRewriteWarning",

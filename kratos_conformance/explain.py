@@ -2,7 +2,7 @@
 
 Reads the catalog entry, the suite tests whose ``requirement`` marker names the id (found by reading the suites'
 source, not by running pytest), and the lines of the library that name it (its checks and rules). Works from a
-checkout and from an installed wheel alike (:func:`~kratos_conformance.bundle.data_root`).
+checkout and from an installed wheel alike (:func:`~kratos_conformance.run.bundle.data_root`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import response_rules, ui_expectations
-from .bundle import data_root
-from .catalog import Requirement, load_catalog
-from .contract import required_headers
-from .errors import CannotJudge
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.rules import response_rules, ui_expectations
+from kratos_conformance.rules.catalog import Requirement, load_catalog
+from kratos_conformance.rules.contract import required_headers
+from kratos_conformance.run.bundle import data_root
 
 _PACKAGE = Path(__file__).resolve().parent
 #: the one implementation of each response rule, by the requirement it judges: the scenarios, the contract judge
@@ -160,7 +160,7 @@ def explain(requirement_id: str) -> Explanation:
     wanted = requirement_id.strip().upper()
     if wanted not in catalog:
         near = difflib.get_close_matches(wanted, list(catalog), n=3, cutoff=0.8)
-        hint = f" (did you mean {', '.join(near)}?)" if near else " (see kratos_conformance/requirements.yaml)"
+        hint = f" (did you mean {', '.join(near)}?)" if near else " (see kratos_conformance/rules/requirements.yaml)"
         raise CannotJudge(f"no requirement {requirement_id!r} in the catalog{hint}")
     return Explanation(catalog[wanted], tuple(marked_tests(wanted, data_root() / "suites")),
                        tuple(library_lines(wanted)), tuple(rule_functions(wanted)))

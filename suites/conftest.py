@@ -1,5 +1,6 @@
 """Fixtures shared by every suite: the client kind matrix, the flow walker, and flows and challenges left to expire
-(made by :mod:`kratos_conformance.expiring`), and the run order that lets them expire while other scenarios run."""
+(made by :mod:`kratos_conformance.flows.expiring`), and the run order that lets them expire while other scenarios
+run."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from collections.abc import Callable
 
 import pytest
 
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.ahead import Ahead, Lookahead
-from kratos_conformance.clients import Client, ClientFactory, ClientKind
-from kratos_conformance.conformance_run import ConformanceRun
-from kratos_conformance.expiring import Expiring, ExpiringChallenges, ExpiringFlows, SentChallenge
-from kratos_conformance.expiry_budget import challenge_expiry_skip
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.ahead import Ahead, Lookahead
+from kratos_conformance.flows.expiring import Expiring, ExpiringChallenges, ExpiringFlows, SentChallenge
+from kratos_conformance.flows.expiry_budget import challenge_expiry_skip
+from kratos_conformance.flows.verifier import Verifier
 from kratos_conformance.mail import MailSource
-from kratos_conformance.session_services import launch_embedded_target
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.run.conformance_run import ConformanceRun
+from kratos_conformance.run.session_services import launch_embedded_target
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import Client, ClientFactory, ClientKind
 
 KINDS = [k.value for k in ClientKind]
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.ahead import Ahead, Lookahead
-from kratos_conformance.checks import CheckResult, RequirementFailure
-from kratos_conformance.exchanges import Exchange, Recorder
+from kratos_conformance.flows.ahead import Ahead, Lookahead
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import CheckResult, RequirementFailure
+from kratos_conformance.wire.exchanges import Exchange, Recorder
 
 REQ = "VER-INIT-API-200"
 

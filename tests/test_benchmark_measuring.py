@@ -38,7 +38,7 @@ def test_the_capture_hands_the_suite_an_answer_it_can_still_read_to_its_end() ->
     import httpx
 
     from benchmarks import capture_plugin
-    from kratos_conformance.clients import request_within
+    from kratos_conformance.wire.clients import request_within
 
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kratos_conformance.catalog import load_catalog
+from kratos_conformance.rules.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 ID = re.compile(r'"(VER-[A-Z0-9]+(?:-[A-Z0-9]+)*)"')  # a whole quoted id (a prefix such as "VER-BROWSER-" is none)

@@ -191,7 +191,7 @@ def test_a_server_that_stops_mid_run_is_cannot_judge_and_the_results_so_far_are_
                                                                                       suite: str) -> None:
     """Every later request would fail to connect: not a server's answer to judge, so no requirement fails; the
     run ends with exit 2 and one line, and the report holds what was judged before."""
-    from kratos_conformance.embedded_target import EmbeddedTarget
+    from kratos_conformance.run.embedded_target import EmbeddedTarget
 
     (tmp_path / "stop_target_plugin.py").write_text(_STOP_TARGET_PLUGIN, encoding="utf-8")
     port, reports = free_port(), tmp_path / "reports"
@@ -272,7 +272,7 @@ def test_a_run_that_collects_nothing_cannot_judge(tmp_path: Path) -> None:
 #: a pytest plugin that makes the embedded reference target refuse to start (a fault it does not know, which the
 #: command line refuses before it starts anything: this one gets past it)
 _BREAK_START_PLUGIN = """
-from kratos_conformance.embedded_target import EmbeddedTarget
+from kratos_conformance.run.embedded_target import EmbeddedTarget
 
 _command = EmbeddedTarget.command
 EmbeddedTarget.command = lambda self, *ports: [*_command(self, *ports), "--fault", "no_such_fault"]
@@ -574,7 +574,7 @@ def test_xdist_workers_share_the_one_sink_a_deployed_target_mails(tmp_path: Path
     """The courier of a deployed target mails one fixed address: the controller listens there and spools every
     mail, and both workers' mail scenarios find their mails."""
     pytest.importorskip("xdist", reason="pytest-xdist is not installed")
-    from kratos_conformance.embedded_target import EmbeddedTarget
+    from kratos_conformance.run.embedded_target import EmbeddedTarget
 
     port = free_port()
     reports = tmp_path / "reports"
@@ -595,7 +595,7 @@ def statuses_against_configured_target(tmp_path: Path, settings: dict[str, str],
                                        env: dict[str, str] | None = None) -> dict[str, str]:
     """Run the suite's tests matching ``select`` with ``options`` against a reference target started with
     ``settings`` (over the CONFORMANCE_SETTINGS) and return each requirement's status."""
-    from kratos_conformance.embedded_target import CONFORMANCE_SETTINGS, EmbeddedTarget
+    from kratos_conformance.run.embedded_target import CONFORMANCE_SETTINGS, EmbeddedTarget
 
     port = free_port()
     reports = Path(tempfile.mkdtemp(prefix="reports-", dir=tmp_path))

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi import checks as st_checks
 from schemathesis.specs.openapi.expressions import nodes as st_nodes
 from schemathesis.specs.openapi.expressions import parser as st_parser
 
-from kratos_conformance.contract import (
+from kratos_conformance.rules.contract import (
     DEFAULT_CONTRACT_PATH,
     REPO_ROOT,
     component_validator,
@@ -37,7 +37,7 @@ from kratos_conformance.contract import (
     validate_component,
     validation_errors,
 )
-from kratos_conformance.drift import (
+from kratos_conformance.rules.drift import (
     DEFAULT_UPSTREAM_PATH,
     Difference,
     check_ledger,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance import cli
-from kratos_conformance.bundle import data_root
-from kratos_conformance.catalog import load_catalog
 from kratos_conformance.explain import RULES, explain, marked_tests
+from kratos_conformance.rules.catalog import load_catalog
+from kratos_conformance.run.bundle import data_root
 
-RULE_MODULES = {"kratos_conformance/response_rules.py", "kratos_conformance/ui_expectations.py",
-                "kratos_conformance/contract.py"}
+RULE_MODULES = {"kratos_conformance/rules/response_rules.py", "kratos_conformance/rules/ui_expectations.py",
+                "kratos_conformance/rules/contract.py"}
 
 
 def test_every_requirement_is_named_by_a_suite_test() -> None:
@@ -32,7 +32,7 @@ def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixt
     # a requirement named through a tuple of ids (the fuzzing tests' RESPONSE_REQUIREMENTS) is found too
     location = explain("VER-RESP-LOCATION")
     assert ("suites/fuzz/test_fuzz_operations.py::test_valid_requests_get_contract_answers", False) in location.tests
-    assert any(where.startswith("kratos_conformance/response_rules.py") or "contract_judge.py" in where
+    assert any(where.startswith("kratos_conformance/rules/response_rules.py") or "contract_judge.py" in where
                for where, _ in location.judged_in)
 
 

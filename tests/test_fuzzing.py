@@ -14,15 +14,16 @@ import httpx
 import pytest
 import schemathesis
 
-from kratos_conformance import checks, fuzzing, response_rules
-from kratos_conformance.catalog import requirement
-from kratos_conformance.checks import CheckResult, RequirementFailure
-from kratos_conformance.curl import curl_line
+from kratos_conformance import fuzzing
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.mail import SmtpSink
-from kratos_conformance.profiles import get_profile
-from kratos_conformance.target import Target
-from kratos_conformance.ui_expectations import expectations
+from kratos_conformance.rules import checks, response_rules
+from kratos_conformance.rules.catalog import requirement
+from kratos_conformance.rules.checks import CheckResult, RequirementFailure
+from kratos_conformance.rules.profiles import get_profile
+from kratos_conformance.rules.ui_expectations import expectations
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.curl import curl_line
 
 PUBLIC = "http://127.0.0.1:4433/"
 UI = PUBLIC + "ui/verification"
@@ -522,7 +523,7 @@ def test_plans_mostly_use_live_flows() -> None:
 def test_a_broken_slot_is_substituted_by_a_working_one_reproducibly() -> None:
     import time
 
-    from kratos_conformance.target import Target
+    from kratos_conformance.run.target import Target
 
     target = Target(public_url=PUBLIC, admin_url=None, admin_token=None, profile=get_profile("kratos-v26"),
                     wait_budget=30, mail_timeout=10)
@@ -677,9 +678,9 @@ def test_flows_made_for_the_fuzzer_are_no_evidence_for_the_running_test() -> Non
 
 
 def test_a_transient_500_the_profile_knows_is_reported_as_its_defect_not_judged() -> None:
-    from kratos_conformance.checks import KNOWN_DEFECT, add_check_listener, remove_check_listener
     from kratos_conformance.fuzzing.judging import known_transient
-    from kratos_conformance.profiles import get_profile
+    from kratos_conformance.rules.checks import KNOWN_DEFECT, add_check_listener, remove_check_listener
+    from kratos_conformance.rules.profiles import get_profile
 
     locked = response(500, body={"error": {"code": 500, "message": "sqlite create: database table is locked"}})
     other = response(500, body={"error": {"code": 500, "message": "boom"}})

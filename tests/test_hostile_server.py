@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hostile_proxy import HostileProxy
 
-from kratos_conformance.embedded_target import EmbeddedTarget
 from kratos_conformance.mail import free_port
+from kratos_conformance.run.embedded_target import EmbeddedTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Python errors that, as a test's failure, would be the suite's own defect rather than the server's
@@ -132,7 +132,7 @@ def test_an_answer_dripped_a_byte_at_a_time_is_cut_at_the_deadline() -> None:
 
     import httpx
 
-    from kratos_conformance.clients import request_within
+    from kratos_conformance.wire.clients import request_within
 
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
@@ -165,8 +165,8 @@ def test_a_mailed_link_to_a_closed_port_is_the_server_s_failure_not_the_server_g
     """The server chose where its link points; only the server's own address failing means the server is gone."""
     import httpx
 
-    from kratos_conformance.clients import NoAnswer, send_unrecorded
     from kratos_conformance.errors import CannotJudge
+    from kratos_conformance.wire.clients import NoAnswer, send_unrecorded
 
     target, _ = upstream
     elsewhere = f"http://127.0.0.1:{free_port()}/self-service/verification?flow=f&token=secret-link-token"

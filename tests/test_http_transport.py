@@ -12,7 +12,7 @@ import httpx
 import pytest
 import requests
 
-from kratos_conformance.http_transport import new_transport, shared_ssl_context, trusted_certificates
+from kratos_conformance.wire.http_transport import new_transport, shared_ssl_context, trusted_certificates
 
 
 @pytest.fixture

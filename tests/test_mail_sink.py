@@ -9,8 +9,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from kratos_conformance import checks
 from kratos_conformance.mail import Inbox, MailNotReceived, SmtpSink, assert_no_mail, wait_for_mail, wrong_code
+from kratos_conformance.rules import checks
 
 TOKEN = "A" * 32
 

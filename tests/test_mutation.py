@@ -138,7 +138,7 @@ def test_a_run_is_a_plain_pytest_run_of_scenarios_security_and_fuzz(tmp_path: Pa
 
 
 def test_the_matrix_says_which_requirements_a_fault_made_fail() -> None:
-    from kratos_conformance.catalog import load_catalog
+    from kratos_conformance.rules.catalog import load_catalog
 
     faults = [mutation.Fault("a", ("code",), "x"), mutation.Fault("b", ("code",), "y")]
     runs = [RunResult("fault-a", "code", "a", 1, 1.0, 0.0, failures=[
@@ -157,7 +157,7 @@ def test_the_matrix_says_which_requirements_a_fault_made_fail() -> None:
 
 def _every_requirement_failed_by(fault: str) -> RunResult:
     """A fault run that failed one test per catalog requirement (but for those unproven by design)."""
-    from kratos_conformance.catalog import load_catalog
+    from kratos_conformance.rules.catalog import load_catalog
 
     return RunResult(f"fault-{fault}", "code", fault, 1, 1.0, 0.0, failures=[
         mutation.Failure(f"t-{req_id}", req_id, f"[{req_id}] MUST") for req_id in load_catalog()

@@ -11,7 +11,7 @@ import pytest
 
 from kratos_conformance.errors import CannotJudge
 from kratos_conformance.mail import parse_mail_source
-from kratos_conformance.options import DEPLOYED_ONLY, OPTIONS, parse_options
+from kratos_conformance.run.options import DEPLOYED_ONLY, OPTIONS, parse_options
 
 
 def test_defaults_mean_the_embedded_reference_target() -> None:
@@ -132,7 +132,7 @@ def test_the_readme_option_table_is_the_run_command_s_options() -> None:
 
 
 def test_run_help_groups_every_option_under_a_title() -> None:
-    from kratos_conformance.options import OPTION_GROUPS, OPTIONS
+    from kratos_conformance.run.options import OPTION_GROUPS, OPTIONS
 
     assert OPTION_GROUPS[0][1] == OPTIONS[0].name, "the first options would be left out of every group"
     names = [spec.name for spec in OPTIONS]

@@ -318,7 +318,7 @@ def test_serve_ui_over_http_for_a_server_on_https(capsys, tmp_path, mail_port: i
                                                   self_signed_certificate: tuple[Path, Path]) -> None:
     """Kratos over https (no --dev) with the suite's UI on http: measured on v26.2.0, Chromium sent no CSRF cookie
     with the page's form (two sites to a browser) and every browser walk failed CSRF, the server blamed."""
-    from kratos_conformance.http_transport import shared_ssl_context
+    from kratos_conformance.wire.http_transport import shared_ssl_context
 
     cert, key = self_signed_certificate
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))

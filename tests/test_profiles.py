@@ -6,10 +6,16 @@ import json
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.checks import CheckResult, Measurement, RequirementFailure
 from kratos_conformance.errors import CannotJudge
-from kratos_conformance.profiles import PROFILES, choose_profile, get_profile, profile_of_release, within_known_race
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import CheckResult, Measurement, RequirementFailure
+from kratos_conformance.rules.profiles import (
+    PROFILES,
+    choose_profile,
+    get_profile,
+    profile_of_release,
+    within_known_race,
+)
 
 
 def test_every_kratos_profile_knows_the_measured_defects_by_requirement_and_case() -> None:
@@ -126,10 +132,10 @@ def test_a_known_transient_500_is_sent_once_more_and_reported(heard: list[CheckR
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from kratos_conformance.clients import ClientFactory
-    from kratos_conformance.contract_judge import ContractJudge
-    from kratos_conformance.exchanges import Recorder
-    from kratos_conformance.target import Target
+    from kratos_conformance.rules.contract_judge import ContractJudge
+    from kratos_conformance.run.target import Target
+    from kratos_conformance.wire.clients import ClientFactory
+    from kratos_conformance.wire.exchanges import Recorder
 
     answers = iter([(500, LOCKED), (200, json.dumps({"ok": True}).encode())])
 

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from kratos_conformance import message_ids as ids
-from kratos_conformance.contract_judge import ContractJudge
 from kratos_conformance.differential import recording
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.profiles import PROFILES, get_profile
-from kratos_conformance.target import Target
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.rules.contract_judge import ContractJudge
+from kratos_conformance.rules.profiles import PROFILES, get_profile
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.exchanges import Exchange
 
 PUBLIC = "http://127.0.0.1:4433/"
 BASES = {"<public>": PUBLIC.rstrip("/"), "<admin>": "http://127.0.0.1:4434", "<ui>": "http://127.0.0.1:4455/verification",

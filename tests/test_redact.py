@@ -6,9 +6,9 @@ import json
 
 import httpx
 
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.flow_document import Flow
-from kratos_conformance.redact import REDACTED, redact_body, redact_headers, redact_json, redact_text, redact_url
+from kratos_conformance.flows.flow_document import Flow
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.redact import REDACTED, redact_body, redact_headers, redact_json, redact_text, redact_url
 
 SECRET = "s3cr3t-VALUE-9f8e7d"
 
@@ -63,7 +63,7 @@ def test_a_flow_s_layout_in_a_failure_detail_hides_secret_values() -> None:
 def test_a_schema_violation_quoting_a_node_hides_its_secret_value() -> None:
     import jsonschema
 
-    from kratos_conformance.contract import validation_errors
+    from kratos_conformance.rules.contract import validation_errors
 
     schema = {"type": "object", "properties": {"nodes": {"type": "array", "items": {"required": ["group"]}}},
               "additionalProperties": {"type": "integer"}}
@@ -98,8 +98,8 @@ def test_exchange_record_is_redacted_but_live_response_is_not() -> None:
 def test_what_the_server_reflects_of_the_request_is_taken_out_too() -> None:
     """An error page that quotes the request (its Cookie header, its body) or a debug header echoing the token:
     the values the request carried are secrets wherever they come back, in the record and in a check's detail."""
-    from kratos_conformance import checks
-    from kratos_conformance.checks import RequirementFailure
+    from kratos_conformance.rules import checks
+    from kratos_conformance.rules.checks import RequirementFailure
 
     cookie, csrf, code = "c00kie-" + SECRET, "csrf-" + SECRET, "311886"
     request = httpx.Request("POST", "http://h/self-service/verification?flow=f",
@@ -120,7 +120,7 @@ def test_what_the_server_reflects_of_the_request_is_taken_out_too() -> None:
 
 
 def test_a_huge_or_deeply_nested_body_is_shown_clipped_and_never_crashes_the_record() -> None:
-    from kratos_conformance.redact import MAX_SHOWN_BODY
+    from kratos_conformance.wire.redact import MAX_SHOWN_BODY
 
     request = httpx.Request("GET", "http://h/self-service/verification/flows?id=f")
     huge = httpx.Response(200, content=b"x" * (MAX_SHOWN_BODY * 4), headers={"Content-Type": "text/plain"},
@@ -136,9 +136,9 @@ def test_a_huge_or_deeply_nested_body_is_shown_clipped_and_never_crashes_the_rec
 def test_a_failure_quoting_a_mail_shows_neither_its_code_nor_its_token() -> None:
     """A subject or link quoted in a failure detail (a mail that went to the wrong address, a link the suite could
     not use) carries the code or token: every code and token received by mail is taken out of failure details."""
-    from kratos_conformance import checks
-    from kratos_conformance.checks import RequirementFailure
     from kratos_conformance.mail.message import Mail
+    from kratos_conformance.rules import checks
+    from kratos_conformance.rules.checks import RequirementFailure
 
     mail = Mail("m", ("nobody@conformance.test",), "Use code 633861 to verify your account",
                 "Your code: 633861\nhttp://h/self-service/verification?flow=f&token=tok-" + SECRET)

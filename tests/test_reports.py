@@ -11,10 +11,7 @@ import httpx
 import jsonschema
 import pytest
 
-from kratos_conformance.catalog import load_catalog
-from kratos_conformance.checks import KNOWN_DEFECT, MEASURE, CheckResult, Measurement
 from kratos_conformance.errors import CannotJudge
-from kratos_conformance.exchanges import Exchange
 from kratos_conformance.report import debug_secrets
 from kratos_conformance.report.conformance_json import (
     SCHEMA_PATH,
@@ -51,6 +48,9 @@ from kratos_conformance.report.results import (
     unattributed_failures,
     verdict_lines,
 )
+from kratos_conformance.rules.catalog import load_catalog
+from kratos_conformance.rules.checks import KNOWN_DEFECT, MEASURE, CheckResult, Measurement
+from kratos_conformance.wire.exchanges import Exchange
 
 BASE = "http://127.0.0.1:4433/"
 FLOW = "0b1f5bde-3e0c-4a8c-9d3c-5f1e2c3d4e5f"
@@ -274,7 +274,7 @@ def test_a_helper_s_check_on_the_way_is_no_evidence_but_fails_and_the_contract_j
     """A helper walking to a test's state judges its steps with thinner checks than the test of each step (a 303
     with a flow id, say, not the whole redirect rule): its passes do not make a requirement pass, its failures fail
     one, and the contract judge's verdict on an answer a helper asked for is evidence like any other."""
-    from kratos_conformance import checks as live
+    from kratos_conformance.rules import checks as live
 
     heard: list[CheckResult] = []
     live.add_check_listener(heard.append)
@@ -769,8 +769,8 @@ def test_the_summary_shows_what_changed_since_a_previous_report() -> None:
 def test_the_changes_heading_names_the_previous_run_not_only_the_file_it_was_read_from(tmp_path: Path) -> None:
     """The previous report is read before this run writes its own over the same path: the heading names that run
     (when it started, its verdict, its method), so that it does not read as a comparison with the new file."""
-    from kratos_conformance.options import PreviousReport
     from kratos_conformance.report.html import write_summary
+    from kratos_conformance.run.options import PreviousReport
 
     old = synthetic_report([record("t::a", passed={"VER-GET-200": 1})])
     old.update(started_at="2026-12-01T10:00:00Z", method="code")
@@ -801,8 +801,8 @@ def test_the_debug_secrets_file_must_stay_outside_the_report_dir(tmp_path: Path)
 
 
 def test_a_test_judging_a_requirement_its_marker_does_not_name_is_pointed_out() -> None:
-    from kratos_conformance.checks import check_name
     from kratos_conformance.report.plugin import unnamed_requirements
+    from kratos_conformance.rules.checks import check_name
 
     own = CheckResult("VER-SUBMIT-BROWSER-303", "redirect", True, "ok", ())
     on_the_way = CheckResult("VER-INIT-API-200", "status", True, "ok", (), precondition=True)

@@ -79,7 +79,7 @@ def test_req_is_the_markers_first_id_and_refuses_none(pytester: pytest.Pytester)
         def test_none(req):
             pass
     """)
-    result = pytester.runpytest_subprocess("-p", "kratos_conformance.pytest_plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "kratos_conformance.run.pytest_plugin", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*marker names its requirement; this one has none*"])
 
@@ -87,7 +87,7 @@ def test_req_is_the_markers_first_id_and_refuses_none(pytester: pytest.Pytester)
 def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_judging="""
         import pytest
-        from kratos_conformance import checks
+        from kratos_conformance.rules import checks
 
         @pytest.mark.requirement("VER-INIT-SHAPE")
         def test_named(req):
@@ -98,7 +98,7 @@ def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name(pyte
             checks.expect(req, True, "judged what the marker names")
             checks.expect("VER-GET-200", True, "and one it does not name")
     """)
-    result = pytester.runpytest_subprocess("-p", "kratos_conformance.pytest_plugin", "-p",
+    result = pytester.runpytest_subprocess("-p", "kratos_conformance.run.pytest_plugin", "-p",
                                            "kratos_conformance.report.plugin", "-p", "no:cacheprovider",
                                            "--report-dir", str(pytester.path / "reports"))
     result.assert_outcomes(passed=2, warnings=1)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kratos_conformance import response_rules
-from kratos_conformance.response_rules import (
+from kratos_conformance.rules import response_rules
+from kratos_conformance.rules.response_rules import (
     CookiePolicy,
     RedirectTargets,
     cache_control_problem,
@@ -146,11 +146,11 @@ def _judges_holding(pattern: re.Pattern[str]) -> list[str]:
 
 @pytest.mark.parametrize("rule", sorted(RULE_MARKERS))
 def test_each_rule_is_written_once(rule: str) -> None:
-    """Only kratos_conformance/response_rules.py holds the rule among the judges (the library and the suites; the
+    """Only kratos_conformance/rules/response_rules.py holds the rule among the judges (the library and the suites; the
     reference target, kratos_reference/, is a server, not a judge)."""
     pattern = re.compile(RULE_MARKERS[rule])
     holders = _judges_holding(pattern)
-    assert holders == ["kratos_conformance/response_rules.py"], f"{rule} is written in {holders}"
+    assert holders == ["kratos_conformance/rules/response_rules.py"], f"{rule} is written in {holders}"
     assert pattern.search(Path(response_rules.__file__).read_text(encoding="utf-8"))
 
 
@@ -163,13 +163,13 @@ UI_RULE_MARKERS = {
 
 @pytest.mark.parametrize("rule", sorted(UI_RULE_MARKERS))
 def test_each_ui_rule_is_written_once(rule: str) -> None:
-    """The message-id and layout rules live in kratos_conformance/ui_expectations.py alone: the contract judge and
+    """The message-id and layout rules live in kratos_conformance/rules/ui_expectations.py alone: the contract judge and
     the fuzzer's known_message_ids call UiExpectations, nothing reads the profile's ids or lays a flow out again."""
-    from kratos_conformance import ui_expectations
+    from kratos_conformance.rules import ui_expectations
 
     pattern = re.compile(UI_RULE_MARKERS[rule])
     holders = _judges_holding(pattern)
-    assert holders == ["kratos_conformance/ui_expectations.py"], f"{rule} is written in {holders}"
+    assert holders == ["kratos_conformance/rules/ui_expectations.py"], f"{rule} is written in {holders}"
     assert pattern.search(Path(ui_expectations.__file__).read_text(encoding="utf-8"))
 
 
@@ -177,7 +177,7 @@ def test_the_contract_leaves_header_values_to_the_rules() -> None:
     """The contract documents which headers a response carries; what their values must say is a rule of
     response_rules.py (the no-cache directives once had a second, disagreeing copy as a header pattern here, and
     Location's ``format: uri`` made schemathesis judge VER-RESP-HEADERS differently from the contract judge)."""
-    from kratos_conformance.contract import load_contract
+    from kratos_conformance.rules.contract import load_contract
 
     headers = load_contract()["components"]["headers"]
     constrained = sorted(name for name, header in headers.items() if header.get("schema") != {"type": "string"})
@@ -189,8 +189,8 @@ def test_a_scenario_s_redirect_check_with_the_ui_unknown_judges_the_shape_and_ca
     never "any Location", as ``ui_url or ""`` once did."""
     import httpx
 
-    from kratos_conformance import checks
-    from kratos_conformance.exchanges import Exchange
+    from kratos_conformance.rules import checks
+    from kratos_conformance.wire.exchanges import Exchange
 
     def answer(status: int, location: str) -> Exchange:
         request = httpx.Request("GET", "http://127.0.0.1:4433/self-service/verification/browser")
@@ -214,11 +214,11 @@ def test_the_contract_judge_says_when_it_judged_a_redirect_by_its_shape_alone() 
     plainly ``contract``."""
     import httpx
 
-    from kratos_conformance import checks
-    from kratos_conformance.contract_judge import ContractJudge
-    from kratos_conformance.exchanges import Exchange
-    from kratos_conformance.profiles import get_profile
-    from kratos_conformance.target import Target
+    from kratos_conformance.rules import checks
+    from kratos_conformance.rules.contract_judge import ContractJudge
+    from kratos_conformance.rules.profiles import get_profile
+    from kratos_conformance.run.target import Target
+    from kratos_conformance.wire.exchanges import Exchange
 
     def target(**uis: str) -> Target:
         return Target(public_url="http://127.0.0.1:4433/", admin_url=None, admin_token=None,

@@ -22,7 +22,7 @@ from ory_kratos_client.models import (
     VerificationFlow,
 )
 
-from kratos_conformance.admin_api import unique_address
+from kratos_conformance.flows.admin_api import unique_address
 from kratos_conformance.mail import SmtpSink, wait_for_mail
 from kratos_reference import ReferenceConfig, RunningTarget, serve
 

@@ -1,4 +1,4 @@
-"""The suite's own verification UI (kratos_conformance/ui_server.py), for servers without one.
+"""The suite's own verification UI (kratos_conformance/run/ui_server.py), for servers without one.
 
 - Its markup is the reference target's (verification_page.py), and it answers as the reference target's own UI does
   (the last test); tests/reference/test_ui_pages.py renders every
@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kratos_conformance.embedded_target import EmbeddedTarget
 from kratos_conformance.mail import SmtpSink
-from kratos_conformance.ui_server import VerificationUi, parse_listen
+from kratos_conformance.run.embedded_target import EmbeddedTarget
+from kratos_conformance.run.ui_server import VerificationUi, parse_listen
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml"
 

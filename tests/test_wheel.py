@@ -54,7 +54,7 @@ def test_the_installed_wheel_runs_the_suite_from_any_directory(tmp_path: Path) -
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KRATOS_CONFORMANCE_", "PYTEST_"))}
-    where = run(python, "-c", "import kratos_conformance.bundle as b, kratos_reference as r; "
+    where = run(python, "-c", "import kratos_conformance.run.bundle as b, kratos_reference as r; "
                 "print(b.data_root()); print(r.__file__)", cwd=elsewhere, env=env).split()
     assert all(w.startswith(purelib) for w in where), f"not the wheel's copy: {where}"
 

@@ -20,13 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..embedded_target import ALLOWED_RETURN_TO, ERROR_UI_PATH, UI_PATH, WELCOME_PATH, EmbeddedTarget
-from ..http_transport import new_transport
-from ..mail import MailSource, SmtpSink
-from ..profiles import DEFAULT_PROFILE, get_profile
-from ..target import Target
-from .cases import CASES
-from .compare import (
+from kratos_conformance.differential.cases import CASES
+from kratos_conformance.differential.compare import (
     FORMAT,
     Accepted,
     Difference,
@@ -38,7 +33,18 @@ from .compare import (
     render,
     save_transcript,
 )
-from .script import Setting, run_cases
+from kratos_conformance.differential.script import Setting, run_cases
+from kratos_conformance.mail import MailSource, SmtpSink
+from kratos_conformance.rules.profiles import DEFAULT_PROFILE, get_profile
+from kratos_conformance.run.embedded_target import (
+    ALLOWED_RETURN_TO,
+    ERROR_UI_PATH,
+    UI_PATH,
+    WELCOME_PATH,
+    EmbeddedTarget,
+)
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.http_transport import new_transport
 
 __all__ = ["Accepted", "Difference", "RECORDINGS", "apply_accepted", "compare", "load_accepted", "load_transcript",
            "overview", "record", "record_embedded", "recording", "render", "save_transcript"]
@@ -99,7 +105,7 @@ def record_embedded(method: str, *, faults: tuple[str, ...] = (), log_path: Path
 def recording(name: str, method: str) -> dict[str, Any]:
     """A transcript shipped with the package, e.g. ``recording("kratos-v26.2.0", "code")``."""
     if name not in RECORDINGS:
-        from ..errors import CannotJudge
+        from kratos_conformance.errors import CannotJudge
 
         raise CannotJudge(f"no recording named {name!r} (known: {', '.join(RECORDINGS)})")
     path = resources.files("kratos_conformance") / "recordings" / name / f"{method}.json"

@@ -12,9 +12,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from ..clients import Client, ClientKind
-from ..mail import wrong_code
-from .script import BACKSLASH_FOREIGN_HOST, FOREIGN_RETURN_TO, Case, CaseFunction, CaseStopped, Script, Wait
+from kratos_conformance.differential.script import (
+    BACKSLASH_FOREIGN_HOST,
+    FOREIGN_RETURN_TO,
+    Case,
+    CaseFunction,
+    CaseStopped,
+    Script,
+    Wait,
+)
+from kratos_conformance.mail import wrong_code
+from kratos_conformance.wire.clients import Client, ClientKind
 
 ALL = (ClientKind.NATIVE, ClientKind.BROWSER, ClientKind.SPA)
 BROWSERS = (ClientKind.BROWSER, ClientKind.SPA)

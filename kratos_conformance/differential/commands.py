@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import PROG, CannotJudge
-from ..mail import open_mail_source, parse_mail_source
-from ..options import OPTIONS, OPTIONS_BY_DEST, RunOptions, parse_options, writable_directory
-from ..preflight import preflight
-from ..profiles import choose_profile
-from ..target import Target
-from ..urls import parse_given_url
+from kratos_conformance.errors import PROG, CannotJudge
+from kratos_conformance.mail import open_mail_source, parse_mail_source
+from kratos_conformance.rules.profiles import choose_profile
+from kratos_conformance.run.options import OPTIONS, OPTIONS_BY_DEST, RunOptions, parse_options, writable_directory
+from kratos_conformance.run.preflight import preflight
+from kratos_conformance.run.target import Target
+from kratos_conformance.run.urls import parse_given_url
 
 #: the run options that matter to ``record``.
 RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_url", "return_to", "mail_source",
@@ -28,7 +28,7 @@ RECORD_OPTIONS = ("public_url", "admin_url", "admin_token", "ui_url", "error_ui_
 
 def command_record(ns: argparse.Namespace) -> int:
     """Record the scripted cases against the server the options name (or the embedded reference target)."""
-    from .. import differential
+    from kratos_conformance import differential
 
     # run's other options' variables are not record's concern; a variable that is no option's (a misspelling) is
     # still refused
@@ -62,7 +62,7 @@ def command_record(ns: argparse.Namespace) -> int:
 
 
 def _record_deployed(opts: RunOptions, ns: argparse.Namespace, only: tuple[str, ...], progress: Any) -> dict[str, Any]:
-    from .. import differential
+    from kratos_conformance import differential
 
     if not opts.admin_url or not opts.return_to:
         raise CannotJudge("record needs --admin-url (to seed addresses) and --return-to (an allow-listed URL)")
@@ -92,7 +92,7 @@ def command_compare(a: str, b: str, *, accepted: str | None = None, prose: bool 
                     method: str | None = None) -> int:
     """Print the differences between two transcripts (files, or recordings that ship with the suite, of ``method``
     or else of the other side's method); exit 1 if any is left after the accepted ones."""
-    from .. import differential
+    from kratos_conformance import differential
 
     docs: dict[str, dict[str, Any]] = {}
     for name in (a, b):

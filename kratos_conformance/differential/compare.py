@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import CannotJudge, first_line
+from kratos_conformance.errors import CannotJudge, first_line
 
 FORMAT = 1
 #: error texts written for people: two servers may word them differently without a client noticing, so only

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..exchanges import Exchange
-from ..media_types import media_type
-from ..response_rules import CSRF_COOKIE_NAME, cookie_shape
+from kratos_conformance.rules.response_rules import CSRF_COOKIE_NAME, cookie_shape
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.media_types import media_type
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")

@@ -15,7 +15,7 @@ module; each module imports only the ones listed before it, and ``fuzzer`` them 
   debug or stack traces. They judge against the :class:`CheckTarget` made active with :func:`checking`; without
   one they skip. Every check the fuzzer runs maps to exactly one requirement id (:data:`CHECK_REQUIREMENTS`).
 * :mod:`.judging`: **judging** (:func:`judge`): a failing response becomes a
-  :class:`~kratos_conformance.checks.RequirementFailure` (:func:`requirement_failure`) whose detail carries the
+  :class:`~kratos_conformance.rules.checks.RequirementFailure` (:func:`requirement_failure`) whose detail carries the
   minimal reproducing request as a redacted curl line (:func:`curl_line`); :func:`could_break` tells which
   requirements a response was able to break, so that keeping them is evidence.
 * :mod:`.live_flows`: **live flows** (:class:`LivePool`): real flow ids of both types in every state
@@ -34,9 +34,9 @@ defined in one module only). The names below are the package's interface; the re
 modules.
 """
 
-from .budget import BUDGETS, CI_SEED, Budget, Seed, derive_seed, parse_budget, resolve_seed
-from .fuzzer import Fuzzer, detect_method, report_passes
-from .judging import (
+from kratos_conformance.fuzzing.budget import BUDGETS, CI_SEED, Budget, Seed, derive_seed, parse_budget, resolve_seed
+from kratos_conformance.fuzzing.fuzzer import Fuzzer, detect_method, report_passes
+from kratos_conformance.fuzzing.judging import (
     could_break,
     curl_for,
     curl_for_case,
@@ -44,8 +44,17 @@ from .judging import (
     negative_on_the_wire,
     requirement_failure,
 )
-from .live_flows import ALL_SLOTS, Injection, LiveFlow, LivePool, Plan, Slot, apply_plan, plan_strategy
-from .response_checks import (
+from kratos_conformance.fuzzing.live_flows import (
+    ALL_SLOTS,
+    Injection,
+    LiveFlow,
+    LivePool,
+    Plan,
+    Slot,
+    apply_plan,
+    plan_strategy,
+)
+from kratos_conformance.fuzzing.response_checks import (
     CHECK_REQUIREMENTS,
     CUSTOM_CHECKS,
     RESPONSE_REQUIREMENTS,
@@ -60,8 +69,8 @@ from .response_checks import (
     no_body_leak,
     redirect_location,
 )
-from .schema import fuzz_contract, fuzz_schema
-from .stats import RunStats, reached_flow_logic
+from kratos_conformance.fuzzing.schema import fuzz_contract, fuzz_schema
+from kratos_conformance.fuzzing.stats import RunStats, reached_flow_logic
 
 __all__ = [
     # budget

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import CannotJudge
+from kratos_conformance.errors import CannotJudge
 
 # ================================================================================================== budgets
 

@@ -2,7 +2,7 @@
 
 Per-operation fuzzing (positive and negative) and stateful fuzzing through the contract's links with cookies
 carried across steps, within a :class:`~.budget.Budget`; every response is judged (:func:`~.judging.judge`), the
-first contract break is reported as a :class:`~kratos_conformance.checks.RequirementFailure` with the smallest
+first contract break is reported as a :class:`~kratos_conformance.rules.checks.RequirementFailure` with the smallest
 reproduction found, and the statistics (:class:`~.stats.RunStats`) tell how many positive requests reached flow
 logic. :func:`report_passes` tells the reports which requirements a run holds evidence for; :func:`detect_method`
 tells the target's method before the pool and the fuzzer are made.
@@ -24,15 +24,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis import GenerationMode
 
-from ..checks import RequirementFailure, check_name, expect
-from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind, causes, server_gone, unreachable
-from ..errors import CannotJudge
-from ..exchanges import Recorder
-from ..flow_document import Flow, is_flow_document
-from ..http_transport import new_transport, trusted_certificates
-from ..target import Target
-from .budget import Budget, derive_seed
-from .judging import (
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.flows.flow_document import Flow, is_flow_document
+from kratos_conformance.fuzzing.budget import Budget, derive_seed
+from kratos_conformance.fuzzing.judging import (
     could_break,
     curl_for,
     curl_for_case,
@@ -41,8 +36,16 @@ from .judging import (
     no_answer_failure,
     requirement_failure,
 )
-from .live_flows import ALL_SLOTS, Injection, LivePool, Plan, current_injection, plan_strategy, register_hooks
-from .response_checks import (
+from kratos_conformance.fuzzing.live_flows import (
+    ALL_SLOTS,
+    Injection,
+    LivePool,
+    Plan,
+    current_injection,
+    plan_strategy,
+    register_hooks,
+)
+from kratos_conformance.fuzzing.response_checks import (
     CHECK_REQUIREMENTS,
     FLOW_OPERATIONS,
     OPERATION_IDS,
@@ -53,8 +56,21 @@ from .response_checks import (
     json_or_none,
     operation_id,
 )
-from .schema import fuzz_schema
-from .stats import RunStats, reached_flow_logic
+from kratos_conformance.fuzzing.schema import fuzz_schema
+from kratos_conformance.fuzzing.stats import RunStats, reached_flow_logic
+from kratos_conformance.rules.checks import RequirementFailure, check_name, expect
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import (
+    BROWSER_ACCEPT,
+    JSON_ACCEPT,
+    Client,
+    ClientKind,
+    causes,
+    server_gone,
+    unreachable,
+)
+from kratos_conformance.wire.exchanges import Recorder
+from kratos_conformance.wire.http_transport import new_transport, trusted_certificates
 
 
 #: requests that cannot be put on the wire at all (client-side refusals): skipped, not judged.

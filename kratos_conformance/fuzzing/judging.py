@@ -5,9 +5,10 @@
   response was able to break (so that keeping them is evidence), :func:`negative_on_the_wire` whether a negative
   case still breaks the contract as the server reads it.
 * **Failures** (:func:`requirement_failure`): a failing response becomes a
-  :class:`~kratos_conformance.checks.RequirementFailure` whose detail carries the minimal reproducing request as a
-  redacted curl line (:func:`curl_for`, :func:`curl_for_case`, built with :func:`~kratos_conformance.curl.curl_line`)
-  and whose transcript holds the redacted exchange (:func:`fuzzed_exchange`).
+  :class:`~kratos_conformance.rules.checks.RequirementFailure` whose detail carries the minimal reproducing request as
+  a redacted curl line (:func:`curl_for`, :func:`curl_for_case`, built with
+  :func:`~kratos_conformance.wire.curl.curl_line`) and whose transcript holds the redacted exchange
+  (:func:`fuzzed_exchange`).
 """
 
 from __future__ import annotations
@@ -26,25 +27,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from ..catalog import requirement
-from ..checks import RequirementFailure, expect_unless_known
-from ..contract import (
-    component_validator,
-    deref,
-    load_contract,
-    operations,
-    required_headers,
-    response_schema,
-    schema_validator,
-    validation_errors,
-)
-from ..curl import curl_line
-from ..exchanges import Exchange
-from ..media_types import media_type
-from ..profiles import Profile
-from ..redact import redact_text
-from ..response_rules import NO_ANSWER_REQUIREMENT
-from .response_checks import (
+from kratos_conformance.fuzzing.response_checks import (
     CHECK_REQUIREMENTS,
     OPERATION_IDS,
     STATEFUL_REQUIREMENT,
@@ -54,6 +37,24 @@ from .response_checks import (
     operation_id,
     rules_of,
 )
+from kratos_conformance.rules.catalog import requirement
+from kratos_conformance.rules.checks import RequirementFailure, expect_unless_known
+from kratos_conformance.rules.contract import (
+    component_validator,
+    deref,
+    load_contract,
+    operations,
+    required_headers,
+    response_schema,
+    schema_validator,
+    validation_errors,
+)
+from kratos_conformance.rules.profiles import Profile
+from kratos_conformance.rules.response_rules import NO_ANSWER_REQUIREMENT
+from kratos_conformance.wire.curl import curl_line
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.media_types import media_type
+from kratos_conformance.wire.redact import redact_text
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,17 @@ import httpx
 import schemathesis
 from hypothesis import strategies as st
 
-from ..admin_api import AdminApi, unique_address
-from ..checks import RequirementFailure
-from ..checks import hold as hold_checks
-from ..clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
-from ..errors import CannotJudge
-from ..exchanges import Exchange, Recorder
-from ..flow_document import Flow
-from ..http_transport import new_transport
-from ..redact import redact_text
-from ..target import Target
-from .response_checks import FLOW_OPERATIONS, operation_id
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.flows.admin_api import AdminApi, unique_address
+from kratos_conformance.flows.flow_document import Flow
+from kratos_conformance.fuzzing.response_checks import FLOW_OPERATIONS, operation_id
+from kratos_conformance.rules.checks import RequirementFailure
+from kratos_conformance.rules.checks import hold as hold_checks
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import BROWSER_ACCEPT, JSON_ACCEPT, Client, ClientKind
+from kratos_conformance.wire.exchanges import Exchange, Recorder
+from kratos_conformance.wire.http_transport import new_transport
+from kratos_conformance.wire.redact import redact_text
 
 # ============================================================================================== live flows
 
@@ -172,7 +172,7 @@ class LivePool:
         return flow
 
     def _build(self, slot: Slot) -> LiveFlow:
-        from ..verifier import Verifier  # the scenarios' flow walker, used for the mail loop
+        from kratos_conformance.flows.verifier import Verifier  # the scenarios' flow walker, used for the mail loop
 
         client = self._client(slot.type)
         verifier = Verifier(client, self.target, self.mail, self.method)

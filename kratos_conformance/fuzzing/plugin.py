@@ -2,7 +2,7 @@
 summary (requests, rate, share of positive requests that reached flow logic) at the end.
 
 The budget and seed come from the run's options (``--fuzz-budget``, ``--fuzz-seed`` and their environment forms,
-defined with every other option in :mod:`kratos_conformance.options`); without a budget the run profile's is used,
+defined with every other option in :mod:`kratos_conformance.run.options`); without a budget the run profile's is used,
 without a seed a random one (a fixed one when ``CI=true``). Loaded by the repository's ``conftest.py``.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from ..errors import EXIT_CANNOT_JUDGE, CannotJudge
-from . import Budget, RunStats, Seed, parse_budget, resolve_seed
+from kratos_conformance.errors import EXIT_CANNOT_JUDGE, CannotJudge
+from kratos_conformance.fuzzing import Budget, RunStats, Seed, parse_budget, resolve_seed
 
 PLUGIN_NAME = __name__
 #: The share of positive requests to flow operations that should reach flow logic; below it the summary warns.
@@ -47,7 +47,7 @@ WORKER_SEED_KEY = "kratos_conformance_fuzz_seed"
 
 def fuzz_run(config: pytest.Config) -> FuzzRun:
     """The run's budget and seed, resolved once from the run's options; a bad value ends the run (exit 2)."""
-    from ..pytest_plugin import OPTIONS_KEY
+    from kratos_conformance.run.pytest_plugin import OPTIONS_KEY
 
     if FUZZ_RUN_KEY in config.stash:
         return config.stash[FUZZ_RUN_KEY]
@@ -109,7 +109,7 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
 
 
 def _write_report(config: pytest.Config, run: FuzzRun) -> None:
-    from ..pytest_plugin import OPTIONS_KEY
+    from kratos_conformance.run.pytest_plugin import OPTIONS_KEY
 
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None:

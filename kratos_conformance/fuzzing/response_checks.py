@@ -9,7 +9,7 @@
   schemathesis's registry.
 * What the checks (and the rest of the package) read from a case or a response: :func:`operation_id`
   (:data:`OPERATION_IDS`), :func:`header_values`, :func:`answer_of` and :func:`rules_of` (what every rule of
-  :mod:`~kratos_conformance.response_rules` finds on a response, judged once).
+  :mod:`~kratos_conformance.rules.response_rules` finds on a response, judged once).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any, cast
 
 import schemathesis
 
-from ..exchanges import OPERATIONS
-from ..media_types import media_type
-from ..response_rules import Answer, CookiePolicy, RedirectTargets, judge_answer
-from ..target import Target
-from ..ui_expectations import UiExpectations, expectations
+from kratos_conformance.rules.response_rules import Answer, CookiePolicy, RedirectTargets, judge_answer
+from kratos_conformance.rules.ui_expectations import UiExpectations, expectations
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.exchanges import OPERATIONS
+from kratos_conformance.wire.media_types import media_type
 
 
 @dataclass(frozen=True)

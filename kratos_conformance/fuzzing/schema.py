@@ -14,7 +14,7 @@ from typing import Any
 
 import schemathesis
 
-from ..contract import DEFAULT_CONTRACT_PATH, load_contract, operations
+from kratos_conformance.rules.contract import DEFAULT_CONTRACT_PATH, load_contract, operations
 
 
 def contract_statuses(contract: Mapping[str, Any]) -> dict[str, list[str]]:

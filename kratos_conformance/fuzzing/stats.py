@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import schemathesis
 
-from ..flow_document import is_flow_document
-from ..response_rules import is_redirect
-from .response_checks import header_values, json_or_none
+from kratos_conformance.flows.flow_document import is_flow_document
+from kratos_conformance.fuzzing.response_checks import header_values, json_or_none
+from kratos_conformance.rules.response_rules import is_redirect
 
 
 @dataclass

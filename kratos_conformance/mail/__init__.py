@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import CannotJudge
-from ..urls import parse_given_url
-from .message import Mail, mail_from_bytes, wrong_code, wrong_codes
-from .smtp_sink import SmtpSink, free_port
-from .source import Inbox, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
-from .spool import SpoolReader
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail.message import Mail, mail_from_bytes, wrong_code, wrong_codes
+from kratos_conformance.mail.smtp_sink import SmtpSink, free_port
+from kratos_conformance.mail.source import Inbox, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
+from kratos_conformance.mail.spool import SpoolReader
+from kratos_conformance.run.urls import parse_given_url
 
 HTTP_READERS = ("mailpit", "mailhog", "mailslurper", "maildev")
 
@@ -60,7 +60,7 @@ def open_mail_source(spec: MailSourceSpec) -> MailSource:
     if spec.kind == "smtp-sink":
         source: MailSource = SmtpSink(spec.host, spec.port)
     else:
-        from . import http_readers  # the HTTP readers are only loaded when used
+        from kratos_conformance.mail import http_readers  # the HTTP readers are only loaded when used
 
         source = http_readers.open_reader(spec.kind, spec.url or "")
     source.check()

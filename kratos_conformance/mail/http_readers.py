@@ -74,11 +74,11 @@ from urllib.parse import quote
 
 import httpx
 
-from ..clients import request_within
-from ..errors import CannotJudge, first_line
-from ..http_transport import new_transport
-from .message import Mail, mail_from_bytes
-from .source import MailSource
+from kratos_conformance.errors import CannotJudge, first_line
+from kratos_conformance.mail.message import Mail, mail_from_bytes
+from kratos_conformance.mail.source import MailSource
+from kratos_conformance.wire.clients import request_within
+from kratos_conformance.wire.http_transport import new_transport
 
 __all__ = [
     "HttpMailReader", "MailDevReader", "MailHogReader", "MailSlurperReader", "MailpitReader", "READERS", "open_reader",

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
-from ..redact import remember_received
+from kratos_conformance.wire.redact import remember_received
 
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _URL = re.compile(r"https?://[^\s\"'<>]+")

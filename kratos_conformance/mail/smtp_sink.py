@@ -14,9 +14,9 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ..errors import CannotJudge
-from .message import Mail, mail_from_bytes
-from .spool import spool_mail
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail.message import Mail, mail_from_bytes
+from kratos_conformance.mail.spool import spool_mail
 
 
 class _Handler:

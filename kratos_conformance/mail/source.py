@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
-from .message import Mail
+from kratos_conformance.mail.message import Mail
 
 
 class MailSource(Protocol):

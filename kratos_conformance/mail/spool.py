@@ -16,8 +16,8 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import CannotJudge
-from .message import Mail, mail_from_bytes
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail.message import Mail, mail_from_bytes
 
 SUFFIX = ".mail.json"
 

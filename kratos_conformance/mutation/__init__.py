@@ -43,10 +43,10 @@ The package, one module per job: ``plan`` (the faults, the options, each run's c
 fork), ``runs`` (one run and its JUnit XML), ``matrix`` (the verdicts and reports), ``cli`` (the command line).
 """
 
-from .cli import build_parser, main, options_from_args
-from .launchers import PRELOAD, ForkLauncher, SpawnLauncher, fork_server
-from .matrix import Matrix, print_matrix, run_matrix, write_reports
-from .plan import (
+from kratos_conformance.mutation.cli import build_parser, main, options_from_args
+from kratos_conformance.mutation.launchers import PRELOAD, ForkLauncher, SpawnLauncher, fork_server
+from kratos_conformance.mutation.matrix import Matrix, print_matrix, run_matrix, write_reports
+from kratos_conformance.mutation.plan import (
     BROWSER_FAULTS,
     FUZZ_FAULTS,
     METHODS,
@@ -65,7 +65,7 @@ from .plan import (
     plan_runs,
     pytest_command,
 )
-from .runs import Failure, RunResult, execute, last_line, read_junit, read_report
+from kratos_conformance.mutation.runs import Failure, RunResult, execute, last_line, read_junit, read_report
 
 __all__ = [
     "BROWSER_FAULTS", "FUZZ_FAULTS", "METHODS", "PRELOAD", "ROOT", "SUITES", "TIME_BUDGET_SECONDS",

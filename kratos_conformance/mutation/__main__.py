@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from kratos_conformance.mutation.cli import main
 
 sys.exit(main())

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import OneLineParser
-from .launchers import fork_server
-from .matrix import print_matrix, run_matrix, write_reports
-from .plan import (
+from kratos_conformance.errors import OneLineParser
+from kratos_conformance.mutation.launchers import fork_server
+from kratos_conformance.mutation.matrix import print_matrix, run_matrix, write_reports
+from kratos_conformance.mutation.plan import (
     DEFAULT_FUZZ_BUDGET,
     DEFAULT_FUZZ_SEED,
     DEFAULT_REPORT_DIR,
@@ -25,7 +25,7 @@ from .plan import (
     MatrixOptions,
     default_jobs,
 )
-from .runs import RunResult
+from kratos_conformance.mutation.runs import RunResult
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .plan import ROOT
+from kratos_conformance.mutation.plan import ROOT
 
 
 class SpawnLauncher:

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .launchers import ForkLauncher, SpawnLauncher
-from .plan import (
+from kratos_conformance.mutation.launchers import ForkLauncher, SpawnLauncher
+from kratos_conformance.mutation.plan import (
     BROWSER_FAULTS,
     FUZZ_FAULTS,
     SUITES,
@@ -28,7 +28,7 @@ from .plan import (
     list_faults,
     plan_runs,
 )
-from .runs import RunResult, execute
+from kratos_conformance.mutation.runs import RunResult, execute
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Matrix:
     @property
     def proofs(self) -> dict[str, list[str]]:
         """Per catalog requirement, the faults whose run it caught (empty: no fault shows its check can fail)."""
-        from ..catalog import load_catalog
+        from kratos_conformance.rules.catalog import load_catalog
 
         found: dict[str, list[str]] = {req_id: [] for req_id in load_catalog()}
         for f in self.faults:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bundle import data_root
+from kratos_conformance.run.bundle import data_root
 
 ROOT = data_root()
 METHODS: tuple[str, ...] = ("code", "link")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .launchers import SpawnLauncher
-from .plan import BROWSER_FAULTS, MatrixOptions, RunSpec, child_environment, pytest_command
+from kratos_conformance.mutation.launchers import SpawnLauncher
+from kratos_conformance.mutation.plan import BROWSER_FAULTS, MatrixOptions, RunSpec, child_environment, pytest_command
 
 _REQUIREMENT = re.compile(r"\[(VER-[A-Z0-9]+(?:-[A-Z0-9]+)*)\] (?:MUST|SHOULD)\b")
 

@@ -18,12 +18,12 @@ import allure
 from allure_commons import plugin_manager
 from allure_commons.types import AttachmentType
 
-from ..catalog import load_catalog
-from ..checks import CheckResult
-from ..exchanges import Exchange
-from ..redact import redact_text
-from .coverage import CONTRACT_OPERATIONS
-from .results import TestRecord
+from kratos_conformance.report.coverage import CONTRACT_OPERATIONS
+from kratos_conformance.report.results import TestRecord
+from kratos_conformance.rules.catalog import load_catalog
+from kratos_conformance.rules.checks import CheckResult
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.redact import redact_text
 
 LINK_TYPE = "requirement"
 #: where a requirement link leads by default: the HTML summary, seen from an Allure report in <report dir>/<x>/.

@@ -19,9 +19,9 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import CannotJudge
-from .coverage import merge_matrices
-from .results import STATUSES, RequirementResult, TestRecord, Verdict, status_counts
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.report.coverage import merge_matrices
+from kratos_conformance.report.results import STATUSES, RequirementResult, TestRecord, Verdict, status_counts
 
 FORMAT = "kratos-conformance-report"
 FORMAT_VERSION = 2
@@ -43,7 +43,7 @@ def versions() -> tuple[str, dict[str, str]]:
         suite = metadata.version(DISTRIBUTION)
         declared = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
-        from .. import __version__
+        from kratos_conformance import __version__
 
         return __version__, {}
     deps: dict[str, str] = {}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..exchanges import OPERATIONS
-from ..flow_document import is_flow_document
+from kratos_conformance.flows.flow_document import is_flow_document
+from kratos_conformance.wire.exchanges import OPERATIONS
 
 #: the contract's operations (rows of the coverage grid, in this order).
 CONTRACT_OPERATIONS: tuple[str, ...] = tuple(OPERATIONS.values())

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..exchanges import Exchange
-from ..mail import Mail
-from ..options import DEBUG_SECRETS_ENV
-from ..redact import SECRET_FIELDS, SECRET_HEADERS
+from kratos_conformance.mail import Mail
+from kratos_conformance.run.options import DEBUG_SECRETS_ENV
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.redact import SECRET_FIELDS, SECRET_HEADERS
 
-#: the variable that names the file (named once, in kratos_conformance.options)
+#: the variable that names the file (named once, in kratos_conformance.run.options)
 ENV = DEBUG_SECRETS_ENV
 #: shorter values are not secrets worth grepping for (codes have 6 digits).
 MIN_LENGTH = 6

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
-from .results import EXPECTED_FAILURE, FAILED, PASSED
+from kratos_conformance.errors import EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
+from kratos_conformance.report.results import EXPECTED_FAILURE, FAILED, PASSED
 
 FAILING = frozenset({FAILED, EXPECTED_FAILURE})
 ABSENT = "absent"

@@ -27,9 +27,9 @@ from typing import Any
 
 import yaml
 
-from ..catalog import load_catalog
-from ..errors import CannotJudge
-from ..options import EXPECTED_FAILURES
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.rules.catalog import load_catalog
+from kratos_conformance.run.options import EXPECTED_FAILURES
 
 #: the pattern that matches the embedded reference target (whose URL is an ephemeral loopback port).
 EMBEDDED_TARGET = "embedded"

@@ -22,19 +22,26 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..curl import curl_for_exchange
-from ..exchanges import Exchange
-from ..flow_document import mapping
-from ..redact import REDACTED
-from .conformance_json import SUMMARY_NAME
-from .coverage import CONTRACT_OPERATIONS
-from .diff import ABSENT, Diff, diff_reports
-from .results import OUTSIDE_CHECKS, PASSED, STATUSES, UNEXPECTEDLY_PASSING, tolerated_in, tolerated_line
-from .state_machine import STYLE as STATE_MACHINE_STYLE
-from .state_machine import render_svg
+from kratos_conformance.flows.flow_document import mapping
+from kratos_conformance.report.conformance_json import SUMMARY_NAME
+from kratos_conformance.report.coverage import CONTRACT_OPERATIONS
+from kratos_conformance.report.diff import ABSENT, Diff, diff_reports
+from kratos_conformance.report.results import (
+    OUTSIDE_CHECKS,
+    PASSED,
+    STATUSES,
+    UNEXPECTEDLY_PASSING,
+    tolerated_in,
+    tolerated_line,
+)
+from kratos_conformance.report.state_machine import STYLE as STATE_MACHINE_STYLE
+from kratos_conformance.report.state_machine import render_svg
+from kratos_conformance.wire.curl import curl_for_exchange
+from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.redact import REDACTED
 
 if TYPE_CHECKING:
-    from ..options import PreviousReport
+    from kratos_conformance.run.options import PreviousReport
 
 SUMMARY_TITLE = "Kratos verification-flow conformance"
 #: the state machine as a picture of its own, beside the summary.

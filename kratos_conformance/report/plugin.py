@@ -1,8 +1,8 @@
 """The report plugin: turns a suite run into the reports and the gate's exit code.
 
-Load it next to :mod:`kratos_conformance.pytest_plugin` (``-p kratos_conformance.report.plugin``, or the repository's
-``conftest.py``). It stays inert unless the session ran tests that name requirements (``@pytest.mark.requirement``),
-so the project's own tests are not affected.
+Load it next to :mod:`kratos_conformance.run.pytest_plugin` (``-p kratos_conformance.report.plugin``, or the
+repository's ``conftest.py``). It stays inert unless the session ran tests that name requirements
+(``@pytest.mark.requirement``), so the project's own tests are not affected.
 
 In each test's process (an xdist worker, or the only one):
 
@@ -33,27 +33,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-pytest.register_assert_rewrite("kratos_conformance.pytest_plugin")  # imported here first when loaded with -p
+pytest.register_assert_rewrite("kratos_conformance.run.pytest_plugin")  # imported here first when loaded with -p
 
-from .. import checks  # noqa: E402
-from ..bundle import suites_dir  # noqa: E402
-from ..catalog import load_catalog  # noqa: E402
-from ..errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
-from ..options import RunOptions  # noqa: E402
-from ..profiles import DEFAULT_PROFILE  # noqa: E402
-from ..pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
-from . import debug_secrets  # noqa: E402
-from .conformance_json import build_report, utc_now, write_report  # noqa: E402
-from .coverage import coverage_matrix  # noqa: E402
-from .expected_failures import (  # noqa: E402
+from kratos_conformance.errors import EXIT_CANNOT_JUDGE, CannotJudge  # noqa: E402
+from kratos_conformance.report import debug_secrets  # noqa: E402
+from kratos_conformance.report.conformance_json import build_report, utc_now, write_report  # noqa: E402
+from kratos_conformance.report.coverage import coverage_matrix  # noqa: E402
+from kratos_conformance.report.expected_failures import (  # noqa: E402
     EXPECTED_FAILURES,
     ExpectedFailures,
     RunContext,
     expected_failures_path,
     load_expected_failures,
 )
-from .html import write_summary  # noqa: E402
-from .results import (  # noqa: E402
+from kratos_conformance.report.html import write_summary  # noqa: E402
+from kratos_conformance.report.results import (  # noqa: E402
     FAILED,
     Phase,
     TestRecord,
@@ -65,6 +59,12 @@ from .results import (  # noqa: E402
     unattributed_failures,
     verdict_lines,
 )
+from kratos_conformance.rules import checks  # noqa: E402
+from kratos_conformance.rules.catalog import load_catalog  # noqa: E402
+from kratos_conformance.rules.profiles import DEFAULT_PROFILE  # noqa: E402
+from kratos_conformance.run.bundle import suites_dir  # noqa: E402
+from kratos_conformance.run.options import RunOptions  # noqa: E402
+from kratos_conformance.run.pytest_plugin import OPTIONS_KEY, TEST_LOG_KEY, TestLog  # noqa: E402
 
 #: the attribute of a teardown report that carries the test's record (survives pytest-xdist serialisation).
 RECORD_ATTR = "kratos_conformance_record"
@@ -134,7 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(ReportPlugin(state), "kratos-conformance-report-session")
     if state.allure:
-        from .allure_writer import write_allure_in_background
+        from kratos_conformance.report.allure_writer import write_allure_in_background
 
         writer = write_allure_in_background()
         if writer is not None:
@@ -175,7 +175,7 @@ def _conformance_report(request: pytest.FixtureRequest, _test_log: TestLog) -> I
                         "admin_api": run.target.has_admin, "settings": dict(run.target.settings)}
     emitter = None
     if state.allure:
-        from .allure_steps import StepEmitter
+        from kratos_conformance.report.allure_steps import StepEmitter
 
         emitter = StepEmitter()
         run.recorder.add_listener(emitter.on_exchange)
@@ -267,7 +267,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                 f"judged {', '.join(unnamed)}, which its requirement marker does not name: add them to the "
                 "marker, or judge the requirement the test is about"))
         if state.allure:
-            from .allure_steps import label_test, link_patterns
+            from kratos_conformance.report.allure_steps import label_test, link_patterns
 
             label_test(record, link_patterns(item.config))
     return report

@@ -24,12 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..catalog import Requirement
-from ..checks import KNOWN_DEFECT, MEASURE
-from ..errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
-from ..redact import redact_text
-from .coverage import Observed, observe
-from .expected_failures import ExpectedFailures, RunContext
+from kratos_conformance.errors import EXIT_CANNOT_JUDGE, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
+from kratos_conformance.report.coverage import Observed, observe
+from kratos_conformance.report.expected_failures import ExpectedFailures, RunContext
+from kratos_conformance.rules.catalog import Requirement
+from kratos_conformance.rules.checks import KNOWN_DEFECT, MEASURE
+from kratos_conformance.wire.redact import redact_text
 
 PASSED, FAILED, EXPECTED_FAILURE, SKIPPED, NOT_EXERCISED = (
     "passed", "failed", "expected_failure", "skipped", "not_exercised")

@@ -7,10 +7,10 @@ the resend button ``[name=email][type=submit]``, the hidden ``csrf_token``), mes
 continue anchor (``a#continue``, or ``data-testid="node/anchor/continue"``).
 
 Every navigation's HTTP chain (the request, each redirect, the page that loaded) is turned into redacted
-:class:`~kratos_conformance.exchanges.Exchange` records of client kind ``browser`` and handed to the run's recorder:
-the contract judge sees what a real browser sent and got, reports count them, and a failed check shows them, like
-every other scenario's. Playwright is only imported by the fixtures (``conftest.py``); this module only receives its
-objects.
+:class:`~kratos_conformance.wire.exchanges.Exchange` records of client kind ``browser`` and handed to the run's
+recorder: the contract judge sees what a real browser sent and got, reports count them, and a failed check shows them,
+like every other scenario's. Playwright is only imported by the fixtures (``conftest.py``); this module only receives
+its objects.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kratos_conformance import checks
-from kratos_conformance.exchanges import OPERATIONS, Exchange, operation_of
-from kratos_conformance.flow_document import Flow
+from kratos_conformance.flows.flow_document import Flow
+from kratos_conformance.flows.verifier import query_param
 from kratos_conformance.mail import Inbox, Mail, MailSource
-from kratos_conformance.response_rules import under
-from kratos_conformance.target import BROWSER_INIT, GET_FLOW, Target
-from kratos_conformance.verifier import query_param
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.response_rules import under
+from kratos_conformance.run.target import BROWSER_INIT, GET_FLOW, Target
+from kratos_conformance.wire.exchanges import OPERATIONS, Exchange, operation_of
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; playwright is optional
     from playwright.sync_api import Locator, Page, Response

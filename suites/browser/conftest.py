@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 from browser_ui import CHROMIUM_ARGS, BrowserUi, Screenshots
 
-from kratos_conformance.exchanges import Recorder
-from kratos_conformance.http_transport import trusted_certificates
 from kratos_conformance.mail import MailSource
-from kratos_conformance.pytest_plugin import OPTIONS_KEY
-from kratos_conformance.target import Target
+from kratos_conformance.run.pytest_plugin import OPTIONS_KEY
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.exchanges import Recorder
+from kratos_conformance.wire.http_transport import trusted_certificates
 
 if TYPE_CHECKING:  # typing only; playwright is imported by the chromium fixture, which skips without it
     from playwright.sync_api import Browser, Page

@@ -7,12 +7,12 @@ import time
 import pytest
 from browser_ui import BrowserUi
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.admin_api import AdminApi, unique_address
-from kratos_conformance.expiry_budget import flow_expiry_skip
+from kratos_conformance.flows.admin_api import AdminApi, unique_address
+from kratos_conformance.flows.expiry_budget import flow_expiry_skip
 from kratos_conformance.mail import wrong_code
-from kratos_conformance.target import Target
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.run.target import Target
 
 
 @pytest.mark.usefixtures("code_method")

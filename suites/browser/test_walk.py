@@ -10,16 +10,16 @@ from __future__ import annotations
 import pytest
 from browser_ui import CONTINUE_SELECTOR, BrowserUi, Nav
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.admin_api import AdminApi, Identity
-from kratos_conformance.response_rules import (
+from kratos_conformance.flows.admin_api import AdminApi, Identity
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.rules.response_rules import (
     CSRF_COOKIE_PREFIX,
     is_absolute_http_url,
     is_csrf_cookie_name,
     stored_csrf_cookie_problems,
 )
-from kratos_conformance.target import Target
+from kratos_conformance.run.target import Target
 
 
 def _send_email(ui: BrowserUi, identity: Identity, message_id: int) -> str:

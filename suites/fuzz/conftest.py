@@ -15,7 +15,7 @@ from kratos_conformance.fuzzing import Fuzzer, LivePool, detect_method
 from kratos_conformance.fuzzing import plugin as fuzz_plugin
 from kratos_conformance.fuzzing.plugin import FuzzRun
 from kratos_conformance.mail import MailSource
-from kratos_conformance.target import Target
+from kratos_conformance.run.target import Target
 
 
 @pytest.fixture(scope="session")

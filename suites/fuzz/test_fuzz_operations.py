@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.exchanges import OPERATIONS as CONTRACT_OPERATIONS
 from kratos_conformance.fuzzing import RESPONSE_REQUIREMENTS, Fuzzer, report_passes
 from kratos_conformance.fuzzing.plugin import FuzzRun
+from kratos_conformance.wire.exchanges import OPERATIONS as CONTRACT_OPERATIONS
 
 #: every operation of the contract, in its order
 OPERATIONS = list(dict.fromkeys(CONTRACT_OPERATIONS.values()))

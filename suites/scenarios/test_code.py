@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.clients import ClientFactory
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.expiring import ExpiringChallenges
-from kratos_conformance.flow_document import Flow
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.expiring import ExpiringChallenges
+from kratos_conformance.flows.flow_document import Flow
+from kratos_conformance.flows.verifier import Verifier, query_param, replaced
 from kratos_conformance.mail import Mail, wrong_code, wrong_codes
-from kratos_conformance.response_rules import is_absolute_http_url
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier, query_param, replaced
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.rules.response_rules import is_absolute_http_url
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import ClientFactory
+from kratos_conformance.wire.exchanges import Exchange
 
 pytestmark = pytest.mark.usefixtures("code_method")
 

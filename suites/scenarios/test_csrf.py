@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.clients import ClientFactory, ClientKind
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.flows.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import ClientFactory, ClientKind
+from kratos_conformance.wire.exchanges import Exchange
 
 
 def _address() -> str:

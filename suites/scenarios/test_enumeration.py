@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi, unique_address
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.flows.admin_api import AdminApi, unique_address
+from kratos_conformance.flows.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.run.target import Target
 
 #: bounds (seconds) of the extra watch for a mail to the unknown address once the later mail has arrived.
 MIN_GRACE, MAX_GRACE = 0.05, 1.0

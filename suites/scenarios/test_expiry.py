@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.clients import ClientFactory
-from kratos_conformance.expiring import ExpiringFlows
-from kratos_conformance.response_rules import under
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import query_param
+from kratos_conformance.flows.expiring import ExpiringFlows
+from kratos_conformance.flows.verifier import query_param
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.rules.response_rules import under
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import ClientFactory
 
 
 @pytest.mark.requirement("VER-GET-410-API")

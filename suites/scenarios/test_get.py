@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.clients import Client, ClientFactory
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.flows.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.wire.clients import Client, ClientFactory
 
 
 @pytest.mark.smoke

@@ -1,6 +1,6 @@
 """Every response conforms to the contract.
 
-The plugin's contract judge (kratos_conformance/contract_judge.py) judges EVERY exchange of every scenario as it
+The plugin's contract judge (kratos_conformance/rules/contract_judge.py) judges EVERY exchange of every scenario as it
 is recorded: documented status, media type, required headers, body schema, redirect targets, a flow read's
 Cache-Control, CSRF cookies, a flow's media type, the release's messages and node layouts, no leaks, no server
 errors. This module walks each client kind through every branch once
@@ -13,13 +13,13 @@ import uuid
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.checks import base_check_name
-from kratos_conformance.exchanges import OPERATIONS
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.verifier import Verifier
 from kratos_conformance.mail import wrong_code
-from kratos_conformance.pytest_plugin import TestLog
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import base_check_name
+from kratos_conformance.run.pytest_plugin import TestLog
+from kratos_conformance.wire.exchanges import OPERATIONS
 
 JUDGED = ("VER-RESP-STATUS", "VER-RESP-CONTENT-TYPE", "VER-RESP-HEADERS", "VER-RESP-SCHEMA",
           "VER-RESP-MESSAGE-IDS", "VER-UI-LAYOUT", "VER-RESP-NO-LEAK", "VER-RESP-NO-5XX", "VER-RESP-JSON-TYPE",

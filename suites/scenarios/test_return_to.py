@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.run.target import Target
 
 
 @pytest.mark.requirement("VER-RETURN-TO-CONTINUE")

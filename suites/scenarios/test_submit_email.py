@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.clients import Client, ClientFactory
-from kratos_conformance.flow_document import Flow
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Step, Verifier
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.flow_document import Flow
+from kratos_conformance.flows.verifier import Step, Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import Client, ClientFactory
 
 
 @pytest.mark.smoke

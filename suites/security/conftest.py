@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from security_load import LOADS, Load
 
-from kratos_conformance.target import Target
+from kratos_conformance.run.target import Target
 
 
 @pytest.fixture(scope="session")

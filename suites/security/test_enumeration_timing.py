@@ -10,14 +10,14 @@ from typing import cast
 import pytest
 from security_load import Load
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi, unique_address
-from kratos_conformance.checks import Measurement
-from kratos_conformance.clients import Client
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.response_rules import cookie_shape
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier
+from kratos_conformance.flows.admin_api import AdminApi, unique_address
+from kratos_conformance.flows.verifier import Verifier
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import Measurement
+from kratos_conformance.rules.response_rules import cookie_shape
+from kratos_conformance.run.target import Target
+from kratos_conformance.wire.clients import Client
+from kratos_conformance.wire.exchanges import Exchange
 
 #: how sure a timing difference must be before it counts (two-sided Mann-Whitney)
 SIGNIFICANCE = 0.01

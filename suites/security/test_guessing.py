@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.checks import Measurement
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.verifier import Verifier, replaced
 from kratos_conformance.mail import wrong_codes
-from kratos_conformance.target import Target
-from kratos_conformance.verifier import Verifier, replaced
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import Measurement
+from kratos_conformance.run.target import Target
 
 #: wrong codes tried at most before the attempt limit counts as missing (or one more than --max-submissions, if
 #: that is higher: a server configured for more attempts is judged by the arithmetic, not by this cap)

@@ -2,7 +2,8 @@
 
 Open-redirect variants are built from the allow-listed ``--return-to``; each is judged the way a browser reads a URL
 (backslashes in http(s) URLs are slashes to a browser). A variant the release profile knows its Kratos release accepts
-is tolerated by that profile (its own defect, see kratos_conformance/profiles.py) and shown among the measurements.
+is tolerated by that profile (its own defect, see kratos_conformance/rules/profiles.py) and shown among the
+measurements.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from kratos_conformance import checks
-from kratos_conformance.admin_api import AdminApi
-from kratos_conformance.checks import Measurement
-from kratos_conformance.clients import Client
-from kratos_conformance.exchanges import Exchange
-from kratos_conformance.target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
-from kratos_conformance.verifier import Verifier, flow_in
+from kratos_conformance.flows.admin_api import AdminApi
+from kratos_conformance.flows.verifier import Verifier, flow_in
+from kratos_conformance.rules import checks
+from kratos_conformance.rules.checks import Measurement
+from kratos_conformance.run.target import API_INIT, BROWSER_INIT, GET_FLOW, SUBMIT, Target
+from kratos_conformance.wire.clients import Client
+from kratos_conformance.wire.exchanges import Exchange
 
 EVIL = "evil.conformance.invalid"
 

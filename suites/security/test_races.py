@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from security_load import Load
 
-from kratos_conformance import checks
-from kratos_conformance import message_ids as ids
-from kratos_conformance.admin_api import AdminApi, Identity
-from kratos_conformance.checks import Measurement
-from kratos_conformance.exchanges import Exchange
+from kratos_conformance.flows.admin_api import AdminApi, Identity
+from kratos_conformance.flows.verifier import Verifier, flow_in, query_param, replaced
 from kratos_conformance.mail import wrong_codes
-from kratos_conformance.profiles import within_known_race
-from kratos_conformance.target import SUBMIT, Target
-from kratos_conformance.verifier import Verifier, flow_in, query_param, replaced
+from kratos_conformance.rules import checks
+from kratos_conformance.rules import message_ids as ids
+from kratos_conformance.rules.checks import Measurement
+from kratos_conformance.rules.profiles import within_known_race
+from kratos_conformance.run.target import SUBMIT, Target
+from kratos_conformance.wire.exchanges import Exchange
 
 #: one racing request for :meth:`Client.race`: method, URL, httpx keyword arguments
 Racer = tuple[str, str, dict[str, Any]]
