@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -84,12 +85,13 @@ def test_req_is_the_markers_first_id_and_refuses_none(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["*marker names its requirement; this one has none*"])
 
 
-def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name(pytester: pytest.Pytester) -> None:
+def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name_and_junit_names_its_ids(
+        pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_judging="""
         import pytest
         from kratos_conformance.rules import checks
 
-        @pytest.mark.requirement("VER-INIT-SHAPE")
+        @pytest.mark.requirement("VER-INIT-SHAPE", "VER-INIT-API-200")
         def test_named(req):
             checks.expect(req, True, "judged what the marker names")
 
@@ -98,10 +100,15 @@ def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name(pyte
             checks.expect(req, True, "judged what the marker names")
             checks.expect("VER-GET-200", True, "and one it does not name")
     """)
+    junit = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess("-p", "kratos_conformance.run.pytest_plugin", "-p",
                                            "kratos_conformance.report.plugin", "-p", "no:cacheprovider",
-                                           "--report-dir", str(pytester.path / "reports"))
+                                           "--report-dir", str(pytester.path / "reports"), f"--junitxml={junit}")
     result.assert_outcomes(passed=2, warnings=1)
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    assert {case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")] for case in cases} == {
+        "test_named": [("requirement", "VER-INIT-SHAPE"), ("requirement", "VER-INIT-API-200")],
+        "test_unnamed": [("requirement", "VER-INIT-SHAPE")]}
     result.stdout.fnmatch_lines(["*test_unnamed*", "*UnnamedRequirementWarning: judged VER-GET-200, which its "
                                  "requirement marker does not name*"])
     assert "test_named" not in result.stdout.str().split("warnings summary")[1]

@@ -111,6 +111,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"{EXPECTED_FAILURES.help} (env {EXPECTED_FAILURES.env})")
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """The JUnit XML names each test's requirements: one ``<property name="requirement" value="VER-...">`` per id of
+    its marker, main one first, so a CI system reading junit.xml can group and link results by requirement (pytest
+    writes an item's ``user_properties`` into its ``<testcase>``)."""
+    for rid in (rid for mark in item.iter_markers("requirement") for rid in mark.args):
+        item.user_properties.append(("requirement", str(rid)))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Load the expected failures and check the debug secrets file (after the conformance plugin parsed the options)."""
