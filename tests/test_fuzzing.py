@@ -16,6 +16,7 @@ import schemathesis
 
 from kratos_conformance import fuzzing
 from kratos_conformance.errors import CannotJudge
+from kratos_conformance.explain import RULES
 from kratos_conformance.mail import SmtpSink
 from kratos_conformance.rules import checks, response_rules
 from kratos_conformance.rules.catalog import requirement
@@ -236,7 +237,8 @@ def test_custom_checks_are_registered_with_schemathesis_by_name() -> None:
 
     for check in fuzzing.CUSTOM_CHECKS:
         assert st_checks.CHECKS.get_one(check.__name__) is check
-        assert check.__name__ in fuzzing.CHECK_REQUIREMENTS
+        assert fuzzing.CHECK_REQUIREMENTS[check.__name__] == check.requirement  # stated once, by rule_check
+        assert check.requirement in RULES, f"{check.__name__} holds {check.requirement}, which has no response rule"
     assert [f.__name__ for f in fuzzing.fuzz_check_functions()] == list(fuzzing.CHECK_REQUIREMENTS)
 
 

@@ -1,12 +1,13 @@
 """The fuzzer's own response checks, and the one requirement each check the fuzzer runs breaks.
 
-* **Custom checks** (:data:`CUSTOM_CHECKS`), registered with schemathesis by name when this module is imported
-  (here and only here, so each is registered once): Cache-Control on flow reads, CSRF cookie attributes, a flow's
-  media type, message ids known to the profile, redirect targets, no debug or stack traces. They judge against the
-  :class:`CheckTarget` made active with :func:`checking`; without one they skip.
-* **Check to requirement** (:data:`CHECK_REQUIREMENTS`): every check the fuzzer runs (schemathesis's and the
-  custom ones) and the ONE requirement a failure of it breaks; :func:`fuzz_check_functions` looks them up in
-  schemathesis's registry.
+* **Custom checks** (:data:`CUSTOM_CHECKS`), each made by one :func:`rule_check` call that names it, states the
+  one requirement whose response rule it holds, and registers it with schemathesis by that name when this module is
+  imported (here and only here, so each is registered once): Cache-Control on flow reads, CSRF cookie attributes, a
+  flow's media type, message ids known to the profile, redirect targets, no debug or stack traces. They judge
+  against the :class:`CheckTarget` made active with :func:`checking`; without one they skip.
+* **Check to requirement** (:data:`CHECK_REQUIREMENTS`): every check the fuzzer runs (schemathesis's, named there,
+  and the custom ones, with the requirement they carry) and the ONE requirement a failure of it breaks;
+  :func:`fuzz_check_functions` looks them up in schemathesis's registry.
 * What the checks (and the rest of the package) read from a case or a response: :func:`operation_id`
   (:data:`OPERATION_IDS`), :func:`header_values`, :func:`answer_of` and :func:`rules_of` (what every rule of
   :mod:`~kratos_conformance.rules.response_rules` finds on a response, judged once).
@@ -118,71 +119,66 @@ def rules_of(case: schemathesis.Case, response: schemathesis.Response,
     return found
 
 
-def _keeps(case: schemathesis.Case, response: schemathesis.Response, requirement: str) -> bool | None:
-    """Raise the problems of ``requirement`` on this response; None when it was judged and kept, True when it
-    could not be judged on it (schemathesis counts both as passing)."""
-    problems = rules_of(case, response).get(requirement)
-    if problems:
-        raise AssertionError("; ".join(problems))
-    return None if problems is not None else True
+class RuleCheck:
+    """A custom schemathesis check that holds every fuzzed response to one requirement's response rule (found by
+    :func:`rules_of`): it fails with the rule's problems, passes when the rule judged the response and found none, and
+    passes unjudged (``True``) when the rule cannot judge that response. Made, named and registered by
+    :func:`rule_check`, which states the requirement once."""
+
+    def __init__(self, name: str, requirement: str, doc: str) -> None:
+        self.__name__ = self.__qualname__ = name  # schemathesis registers and reports a check by its name
+        self.__doc__ = f"{requirement}: {doc}"
+        self.requirement = requirement
+
+    def __call__(self, ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+        problems = rules_of(case, response).get(self.requirement)
+        if problems:
+            raise AssertionError("; ".join(problems))
+        return None if problems is not None else True
 
 
-@schemathesis.check
-def flow_cache_control(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-GET-CACHE-CONTROL: a flow read (GET /flows answering 200) is marked not cacheable."""
-    return _keeps(case, response, "VER-GET-CACHE-CONTROL")
+def rule_check(name: str, requirement: str, doc: str) -> RuleCheck:
+    """Make the check ``name`` of ``requirement``'s rule and register it with schemathesis."""
+    check = RuleCheck(name, requirement, doc)
+    schemathesis.check(check)
+    return check
 
 
-@schemathesis.check
-def csrf_cookie_attributes(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-INIT-CSRF-COOKIE: every CSRF cookie the target sets has Kratos's name and attributes."""
-    return _keeps(case, response, "VER-INIT-CSRF-COOKIE")
+flow_cache_control = rule_check("flow_cache_control", "VER-GET-CACHE-CONTROL",
+                                "a flow read (GET /flows answering 200) is marked not cacheable.")
+csrf_cookie_attributes = rule_check("csrf_cookie_attributes", "VER-INIT-CSRF-COOKIE",
+                                    "every CSRF cookie the target sets has Kratos's name and attributes.")
+known_message_ids = rule_check("known_message_ids", "VER-RESP-MESSAGE-IDS",
+                               "every message in a flow is one the release shows, with the type it gives it.")
+redirect_location = rule_check("redirect_location", "VER-RESP-LOCATION",
+                               "every redirect points at the UI, the error UI or the target's public API.")
+flow_content_type = rule_check("flow_content_type", "VER-RESP-JSON-TYPE",
+                               "a flow is served as UTF-8 JSON (response_rules.FLOW_CONTENT_TYPE), whatever "
+                               "Content-Type it was labelled with.")
+no_body_leak = rule_check("no_body_leak", "VER-RESP-NO-LEAK", "no response carries debug details or a stack trace.")
 
-
-@schemathesis.check
-def known_message_ids(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-MESSAGE-IDS: every message in a flow is one the release shows, with the type it gives it."""
-    return _keeps(case, response, "VER-RESP-MESSAGE-IDS")
-
-
-@schemathesis.check
-def redirect_location(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-LOCATION: every redirect points at the UI, the error UI or the target's public API."""
-    return _keeps(case, response, "VER-RESP-LOCATION")
-
-
-@schemathesis.check
-def flow_content_type(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-JSON-TYPE: a flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`), whatever
-    Content-Type it was labelled with."""
-    return _keeps(case, response, "VER-RESP-JSON-TYPE")
-
-
-@schemathesis.check
-def no_body_leak(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """VER-RESP-NO-LEAK: no response carries debug details or a stack trace."""
-    return _keeps(case, response, "VER-RESP-NO-LEAK")
-
-
-CUSTOM_CHECKS: tuple[Callable[..., bool | None], ...] = (
+CUSTOM_CHECKS: tuple[RuleCheck, ...] = (
     flow_cache_control, csrf_cookie_attributes, flow_content_type, known_message_ids, redirect_location,
     no_body_leak,
 )
 
+
+def _requirements_of(*checks: RuleCheck) -> dict[str, str]:
+    return {check.__name__: check.requirement for check in checks}
+
+
 #: Every check the fuzzer runs and the ONE requirement a failure of it breaks, in reporting priority: when one
-#: response fails several checks, the first one here is the requirement the failure is reported under.
+#: response fails several checks, the first one here is the requirement the failure is reported under. The custom
+#: checks bring their own requirement; schemathesis's are named here.
 CHECK_REQUIREMENTS: dict[str, str] = {
     "not_a_server_error": "VER-RESP-NO-5XX",
     "status_code_conformance": "VER-RESP-STATUS",
-    "no_body_leak": "VER-RESP-NO-LEAK",
-    "flow_cache_control": "VER-GET-CACHE-CONTROL",
-    "csrf_cookie_attributes": "VER-INIT-CSRF-COOKIE",
-    "redirect_location": "VER-RESP-LOCATION",
+    **_requirements_of(no_body_leak, flow_cache_control, csrf_cookie_attributes, redirect_location),
     "content_type_conformance": "VER-RESP-CONTENT-TYPE",
-    "flow_content_type": "VER-RESP-JSON-TYPE",
+    **_requirements_of(flow_content_type),
     "response_headers_conformance": "VER-RESP-HEADERS",
     "response_schema_conformance": "VER-RESP-SCHEMA",
-    "known_message_ids": "VER-RESP-MESSAGE-IDS",
+    **_requirements_of(known_message_ids),
     "negative_data_rejection": "VER-FUZZ-NEGATIVE-REJECTED",
     "positive_data_acceptance": "VER-FUZZ-POSITIVE-ACCEPTED",
 }
