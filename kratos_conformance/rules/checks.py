@@ -157,7 +157,7 @@ def flow(ex: Exchange, req: str, *, type: str | None = None, state: str | None =
     expect(req, ok, "expected a verification flow (id, type, state, ui)", ex, name="flow")
     f = Flow(doc)
     if type is not None:
-        expect(req, f.type == type, f"expected flow type {type!r}, got {f.type!r}", ex, name="flow_type")
+        flow_type(f, type, req, ex)
     if state is not None:
         flow_state(f, state, req, ex)
     return f
@@ -168,6 +168,29 @@ def came_back(f: Flow | None, req: str, ex: Exchange) -> Flow:
     came back."""
     expect(req, f is not None, "no flow came back", ex, name="flow_came_back")
     return cast(Flow, f)
+
+
+def flow_type(f: Flow, type: str, req: str, ex: Exchange) -> None:
+    """The flow is of ``type`` (``browser`` or ``api``)."""
+    expect(req, f.type == type, f"expected flow type {type!r}, got {f.type!r}", ex, name="flow_type")
+
+
+def new_flow_named(ex: Exchange, old_id: str, req: str, *, location: str | None = None) -> str:
+    """The answer names a flow other than ``old_id`` to go on with: a redirect (or the ``location`` given) in its
+    ``flow`` or ``id`` query parameter, any other answer as ``use_flow_id`` in its JSON body. Returns that id."""
+    if location is not None or 300 <= ex.status < 400:
+        params = parse_qs(urlsplit(location if location is not None else ex.location or "").query)
+        new_id = (params.get("flow") or params.get("id") or [""])[0]
+    else:
+        try:
+            doc = ex.json()
+        except ValueError:
+            doc = None
+        new_id = str(doc.get("use_flow_id") or "") if isinstance(doc, dict) else ""
+    expect(req, bool(new_id) and new_id != old_id,
+           f"the answer names no new flow to go on with ({'the old one, ' + old_id if new_id else 'none'})", ex,
+           name="new_flow_named")
+    return new_id
 
 
 def flow_state(f: Flow, state: str, req: str, ex: Exchange) -> None:
@@ -266,6 +289,14 @@ def challenge_mail(mail: Mail, method: str, flow_id: str, target: Target) -> Non
     expect(req, mail.flow_id == flow_id, f"the mailed link names flow {mail.flow_id!r}, not {flow_id!r}",
            name="mail_link_flow")
     expect(req, len(mail.token or "") == 32, "the mailed token is not 32 characters", name="mail_link_token")
+
+
+def new_code_mailed(first: Mail, second: Mail, req: str) -> None:
+    """A resend mailed a code, and not the one mailed before."""
+    expect(req, second.code is not None and second.code != first.code,
+           "the resend mailed no new code: " + ("the second mail carries none" if second.code is None
+                                                else "the second mail carries the first code again"),
+           name="new_code_mailed")
 
 
 def mail_arrives(inbox: Inbox, address: str, req: str, *, wait: float, flow_id: str | None = None) -> Mail:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from kratos_conformance.flows.expiring import ExpiringFlows
-from kratos_conformance.flows.verifier import query_param
 from kratos_conformance.rules import checks
 from kratos_conformance.rules import message_ids as ids
 from kratos_conformance.rules.response_rules import under
@@ -65,10 +64,8 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired: ExpiringFlows, t
         location = checks.redirect(ex, req, target.public("self-service/verification/flows"))
     else:
         location = checks.redirect_to_ui(ex, req, target)
-    new_id = query_param(location, "id") or query_param(location, "flow")
-    checks.expect(req, bool(new_id) and new_id != e.flow.id, f"the redirect keeps the old flow: {new_id!r}", ex)
-    new = verifier.fetch(str(new_id), cookies_of=ex)
-    checks.expect(req, new.type == "browser", f"the new flow is of type {new.type!r}, not browser", ex)
+    new = verifier.fetch(checks.new_flow_named(ex, e.flow.id, req, location=location), cookies_of=ex)
+    checks.flow_type(new, "browser", req, ex)
     checks.flow_state(new, "choose_method", req, ex)
     checks.flow_messages(new, [ids.FLOW_EXPIRED], req, ex)
 

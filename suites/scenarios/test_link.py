@@ -25,10 +25,8 @@ def with_token(link: str, token: str) -> str:
 def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req: str, target: Target) -> Flow:
     """303 to the UI with a NEW browser flow carrying ``message_id``; returns that flow."""
     location = checks.redirect_to_ui(ex, req, target)
-    new_id = query_param(location, "flow")
-    checks.expect(req, bool(new_id) and new_id != old.id, f"the redirect does not name a new flow: {new_id!r}", ex)
-    new = verifier.fetch(str(new_id), cookies_of=ex)
-    checks.expect(req, new.type == "browser", f"the new flow is of type {new.type!r}, not browser", ex)
+    new = verifier.fetch(checks.new_flow_named(ex, old.id, req, location=location), cookies_of=ex)
+    checks.flow_type(new, "browser", req, ex)
     checks.flow_messages(new, [message_id], req, ex)
     return new
 
@@ -91,7 +89,5 @@ def test_email_after_success_starts_over_with_4070002(verifier: Verifier, admin:
     verifier.prove(flow, mail)
     ex = verifier.client.submit(flow.id, verifier.email_body(flow, identity.email))
     checks.status(ex, 303, req)
-    new_id = query_param(ex.location, "flow") or query_param(ex.location, "id")
-    checks.expect(req, bool(new_id) and new_id != flow.id, "the redirect names no new flow", ex)
-    new = verifier.fetch(str(new_id), cookies_of=ex)
+    new = verifier.fetch(checks.new_flow_named(ex, flow.id, req), cookies_of=ex)
     checks.flow_messages(new, [ids.ALREADY_PASSED], req, ex)
