@@ -62,8 +62,8 @@ def _stop_group(pgid: int) -> None:
     threading.Thread(target=kill_later, daemon=True).start()
 
 
-#: third-party modules a fork server imports once for every run (the suite's own modules are left to each run, so
-#: pytest can rewrite their asserts).
+#: third-party modules a fork server imports once for every run (the library's public face comes with the package
+#: itself; the pytest plugins and the suites are left to each run, so pytest can rewrite their asserts).
 PRELOAD: tuple[str, ...] = ("pytest", "_pytest.junitxml", "hypothesis", "hypothesis.strategies", "schemathesis",
                             "schemathesis.pytest.plugin", "_hypothesis_pytestplugin", "allure_pytest.plugin",
                             "xdist.plugin", "httpx", "jsonschema", "jsonschema_rs", "yaml", "aiosmtpd.controller")
