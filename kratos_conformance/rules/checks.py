@@ -46,6 +46,7 @@ from kratos_conformance.rules.response_rules import (
     flow_content_type_problem,
     is_absolute_http_url,
     is_csrf_cookie,
+    is_redirect,
     one_location,
     under,
 )
@@ -178,7 +179,7 @@ def flow_type(f: Flow, type: str, req: str, ex: Exchange) -> None:
 def new_flow_named(ex: Exchange, old_id: str, req: str, *, location: str | None = None) -> str:
     """The answer names a flow other than ``old_id`` to go on with: a redirect (or the ``location`` given) in its
     ``flow`` or ``id`` query parameter, any other answer as ``use_flow_id`` in its JSON body. Returns that id."""
-    if location is not None or 300 <= ex.status < 400:
+    if location is not None or is_redirect(ex.status):
         params = parse_qs(urlsplit(location if location is not None else ex.location or "").query)
         new_id = (params.get("flow") or params.get("id") or [""])[0]
     else:
