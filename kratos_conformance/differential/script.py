@@ -26,11 +26,11 @@ import httpx
 from kratos_conformance.differential.normalize import Normalizer
 from kratos_conformance.flows.admin_api import AdminApi, Identity
 from kratos_conformance.flows.flow_document import Flow, is_flow_document
-from kratos_conformance.flows.verifier import query_param
 from kratos_conformance.mail import Inbox, Mail, MailNotReceived, MailSource, assert_no_mail, wait_for_mail
 from kratos_conformance.run.target import GET_FLOW, Target
 from kratos_conformance.wire.clients import Client, ClientKind, NoAnswer
 from kratos_conformance.wire.exchanges import Exchange, Recorder
+from kratos_conformance.wire.query import query_param
 
 #: seconds added to a lifespan before something counts as expired (clock rounding on the server).
 EXPIRY_MARGIN = 0.6

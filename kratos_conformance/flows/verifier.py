@@ -11,7 +11,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from urllib.parse import parse_qs, urlsplit
 
 from kratos_conformance.flows.flow_document import Flow, is_flow_document
 from kratos_conformance.mail import Inbox, Mail, MailSource
@@ -19,16 +18,7 @@ from kratos_conformance.rules import checks
 from kratos_conformance.run.target import Target
 from kratos_conformance.wire.clients import Client, ClientKind
 from kratos_conformance.wire.exchanges import Exchange
-
-
-def query_param(url: str | None, name: str) -> str | None:
-    """One query parameter of ``url`` (None if absent)."""
-    if not url:
-        return None
-    values = parse_qs(urlsplit(url).query).get(name)
-    return values[0] if values else None
-
-
+from kratos_conformance.wire.query import query_param
 
 F = TypeVar("F", bound=Callable[..., Any])
 

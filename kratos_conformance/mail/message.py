@@ -9,8 +9,8 @@ import string
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import cached_property
-from urllib.parse import parse_qs, urlsplit
 
+from kratos_conformance.wire.query import query_param
 from kratos_conformance.wire.redact import remember_received
 
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -64,10 +64,9 @@ class Mail:
         if link is None:
             return None
         try:
-            values = parse_qs(urlsplit(link).query).get(name)
+            return query_param(link, name)
         except ValueError:  # a link that is no URL (an unclosed IPv6 bracket): it names no parameter
             return None
-        return values[0] if values else None
 
     @cached_property
     def message_id(self) -> str | None:

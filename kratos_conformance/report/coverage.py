@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from kratos_conformance.flows.flow_document import is_flow_document
 from kratos_conformance.wire.exchanges import OPERATIONS
+from kratos_conformance.wire.query import query_param
 
 #: the contract's operations (rows of the coverage grid, in this order).
 CONTRACT_OPERATIONS: tuple[str, ...] = tuple(OPERATIONS.values())
@@ -42,11 +42,6 @@ class Observed:
     #: the transitions a failed check cited as evidence (its submission, or the read that showed where it led);
     #: None when that is unknown (a test that failed outside any check): then every transition of a failed test
     failing: list[Transition] | None = None
-
-
-def _param(url: str | None, name: str) -> str | None:
-    values = parse_qs(urlsplit(url or "").query).get(name)
-    return values[0] if values else None
 
 
 def _body(ex: Mapping[str, Any]) -> Any:
@@ -75,11 +70,11 @@ def _after(ex: Mapping[str, Any], flow_id: str | None, later: Sequence[Mapping[s
     """The state a submission led to (see the module docstring); the read that showed it, if any, goes to ``read``."""
     found = _flow(_body(ex))
     if found is None and ex.get("status") == 303:
-        target = _param(_location(ex), "flow") or _param(_location(ex), "id")
+        target = query_param(_location(ex), "flow") or query_param(_location(ex), "id")
         if target is None:
             return "redirect (no flow)"
         for nxt in later:
-            if nxt.get("operation") == "getVerificationFlow" and _param(nxt.get("url"), "id") == target:
+            if nxt.get("operation") == "getVerificationFlow" and query_param(nxt.get("url"), "id") == target:
                 got = _flow(_body(nxt))
                 found = got if got is not None else (target, f"error {nxt.get('status')}")
                 if read is not None:
@@ -109,7 +104,7 @@ def observe(exchanges: Sequence[Mapping[str, Any]], cited: Sequence[bool] | None
         operation, kind = str(ex.get("operation")), str(ex.get("client_kind"))
         hits.append((operation, int(ex.get("status") or 0), kind))
         if operation in SUBMISSIONS:
-            flow_id = _param(ex.get("url"), "flow")
+            flow_id = query_param(ex.get("url"), "flow")
             before = states.get(flow_id or "", UNKNOWN_STATE)
             read: list[Mapping[str, Any]] = []
             transition = (before, _after(ex, flow_id, exchanges[i + 1:], read), operation, kind)

@@ -51,6 +51,7 @@ from kratos_conformance.rules.response_rules import (
     under,
 )
 from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.query import query_param
 
 if TYPE_CHECKING:
     from kratos_conformance.run.target import Target
@@ -180,8 +181,8 @@ def new_flow_named(ex: Exchange, old_id: str, req: str, *, location: str | None 
     """The answer names a flow other than ``old_id`` to go on with: a redirect (or the ``location`` given) in its
     ``flow`` or ``id`` query parameter, any other answer as ``use_flow_id`` in its JSON body. Returns that id."""
     if location is not None or is_redirect(ex.status):
-        params = parse_qs(urlsplit(location if location is not None else ex.location or "").query)
-        new_id = (params.get("flow") or params.get("id") or [""])[0]
+        where = location if location is not None else ex.location
+        new_id = query_param(where, "flow") or query_param(where, "id") or ""
     else:
         try:
             doc = ex.json()

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from kratos_conformance.flows.flow_document import is_flow_document
 from kratos_conformance.wire.media_types import media_type
+from kratos_conformance.wire.query import query_param
 from kratos_conformance.wire.redact import redact_url
 
 # --- VER-RESP-NO-5XX ----------------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ def is_uuid(value: str) -> bool:
 
 def error_id_problem(location: str) -> str | None:
     """Why a redirect to the error UI does not name the error the UI is to show (``?id=<uuid>``), or None."""
-    value = (parse_qs(urlsplit(location).query).get("id") or [""])[0]
+    value = query_param(location, "id") or ""
     return None if is_uuid(value) else f"the error UI Location carries no ?id=<uuid>: id={value!r}"
 
 

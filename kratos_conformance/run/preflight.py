@@ -357,7 +357,8 @@ class _Preflight:
             return
         page = urljoin(self.public, location)
         where = _without_query(page)
-        served = self.options.served_ui_urls[0] if self.options.served_ui_urls else None
+        served_pair = self.options.served_ui_urls
+        served = served_pair[0] if served_pair else None
         if served is not None and self.options.ui_url is None:
             if where != served:
                 raise CannotJudge(f"the server sends browsers to {where} (its verification ui_url), not to the UI "

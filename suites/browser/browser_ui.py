@@ -27,12 +27,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from kratos_conformance.flows.flow_document import Flow
-from kratos_conformance.flows.verifier import query_param
 from kratos_conformance.mail import Inbox, Mail, MailSource
 from kratos_conformance.rules import checks
 from kratos_conformance.rules.response_rules import under
 from kratos_conformance.run.target import BROWSER_INIT, GET_FLOW, Target
 from kratos_conformance.wire.exchanges import OPERATIONS, Exchange, operation_of
+from kratos_conformance.wire.query import query_param
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; playwright is optional
     from playwright.sync_api import Locator, Page, Response

@@ -7,7 +7,7 @@ import pytest
 from kratos_conformance.flows.admin_api import AdminApi
 from kratos_conformance.flows.expiring import ExpiringChallenges
 from kratos_conformance.flows.flow_document import Flow
-from kratos_conformance.flows.verifier import Verifier, query_param, replaced
+from kratos_conformance.flows.verifier import Verifier, replaced
 from kratos_conformance.mail import Mail, wrong_code, wrong_codes
 from kratos_conformance.rules import checks
 from kratos_conformance.rules import message_ids as ids
@@ -15,6 +15,7 @@ from kratos_conformance.rules.response_rules import is_absolute_http_url
 from kratos_conformance.run.target import Target
 from kratos_conformance.wire.clients import ClientFactory
 from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.query import query_param
 
 pytestmark = pytest.mark.usefixtures("code_method")
 

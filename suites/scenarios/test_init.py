@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kratos_conformance.flows.verifier import Verifier, query_param
+from kratos_conformance.flows.verifier import Verifier
 from kratos_conformance.rules import checks
 from kratos_conformance.run.target import Target
 from kratos_conformance.wire.clients import Client
+from kratos_conformance.wire.query import query_param
 
 FOREIGN_RETURN_TO = "https://evil.conformance.invalid/steal"
 

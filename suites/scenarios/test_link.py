@@ -7,11 +7,12 @@ import pytest
 from kratos_conformance.flows.admin_api import AdminApi
 from kratos_conformance.flows.expiring import ExpiringChallenges
 from kratos_conformance.flows.flow_document import Flow
-from kratos_conformance.flows.verifier import Verifier, query_param
+from kratos_conformance.flows.verifier import Verifier
 from kratos_conformance.rules import checks
 from kratos_conformance.rules import message_ids as ids
 from kratos_conformance.run.target import Target
 from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.query import query_param
 
 pytestmark = pytest.mark.usefixtures("link_method")
 

@@ -15,7 +15,7 @@ import pytest
 from security_load import Load
 
 from kratos_conformance.flows.admin_api import AdminApi, Identity
-from kratos_conformance.flows.verifier import Verifier, flow_in, query_param, replaced
+from kratos_conformance.flows.verifier import Verifier, flow_in, replaced
 from kratos_conformance.mail import wrong_codes
 from kratos_conformance.rules import checks
 from kratos_conformance.rules import message_ids as ids
@@ -23,6 +23,7 @@ from kratos_conformance.rules.checks import Measurement
 from kratos_conformance.rules.profiles import within_known_race
 from kratos_conformance.run.target import SUBMIT, Target
 from kratos_conformance.wire.exchanges import Exchange
+from kratos_conformance.wire.query import query_param
 
 #: one racing request for :meth:`Client.race`: method, URL, httpx keyword arguments
 Racer = tuple[str, str, dict[str, Any]]
