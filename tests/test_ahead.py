@@ -36,7 +36,7 @@ def test_evidence_of_early_work_is_held_until_the_claim(heard) -> None:
     def work() -> str:
         ex = _exchange()
         recorder.record(ex)
-        checks.expect(REQ, True, "made", ex)
+        checks.expect(REQ, True, "made", ex, name="made")
         return "flow"
 
     ahead = Ahead(recorder, work)
@@ -54,7 +54,7 @@ def test_failed_early_work_is_redone_in_the_open_and_fails_there(heard) -> None:
     def work() -> str:
         ex = _exchange(500)
         recorder.record(ex)
-        checks.expect(REQ, ex.status == 200, f"status {ex.status}", ex)
+        checks.expect(REQ, ex.status == 200, f"status {ex.status}", ex, name="status")
         return "flow"
 
     ahead = Ahead(recorder, work)

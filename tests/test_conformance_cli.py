@@ -143,6 +143,8 @@ def test_a_fuzz_run_passes_only_what_its_answers_could_have_broken(tmp_path: Pat
     for judged in ("VER-RESP-SCHEMA", "VER-RESP-NO-LEAK", "VER-RESP-JSON-TYPE", "VER-FUZZ-POSITIVE-ACCEPTED"):
         assert requirements[judged]["status"] == "passed", requirements[judged]
         assert sum(requirements[judged]["judged_by"].values()) > 0, requirements[judged]
+    # each under the fuzzing check that judged it, by name
+    assert set(requirements["VER-RESP-SCHEMA"]["judged_by"]) == {"fuzz response_schema_conformance"}
     for unjudged in ("VER-GET-CACHE-CONTROL", "VER-INIT-CSRF-COOKIE", "VER-RESP-LOCATION",
                      "VER-FUZZ-NEGATIVE-REJECTED", "VER-FUZZ-STATEFUL"):
         assert requirements[unjudged]["status"] == "not_exercised", requirements[unjudged]
@@ -370,6 +372,9 @@ def test_a_clean_run_is_conformant_and_writes_every_report(clean_and_broken: dic
     assert doc["verdict"]["name"] == "conformant" and doc["method"] == "code" and doc["target"]["embedded"]
     assert doc["seed"] == "4242"
     assert doc["counts"]["passed"] >= 10 and doc["counts"]["failed"] == 0
+    # every piece of evidence names the check that judged it: the scenarios' own conditions too
+    judged_by = {r["id"]: r["judged_by"] for r in doc["requirements"]}
+    assert {"flow_kept", "flow_state", "flow_messages"} <= set(judged_by["VER-CODE-WRONG"]), judged_by["VER-CODE-WRONG"]
     transitions = {(t["from"], t["to"]) for t in doc["coverage"]["transitions"]}
     assert {("choose_method", "sent_email"), ("sent_email", "passed_challenge")} <= transitions
     assert 'data-verdict="conformant"' in (reports / "summary.html").read_text(encoding="utf-8")

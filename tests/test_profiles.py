@@ -48,7 +48,7 @@ def heard() -> list[CheckResult]:
 
 def test_a_known_defect_is_measured_not_failed(heard: list[CheckResult]) -> None:
     figure = Measurement("verifications among 10", 3, limit="at most 1")
-    checks.expect_unless_known("VER-RACE-CODE-SINGLE-USE", False, "3 of 10 verified",
+    checks.expect_unless_known("VER-RACE-CODE-SINGLE-USE", False, "3 of 10 verified", name="single_verification",
                                known=PROFILES["kratos-v26"].tolerates("VER-RACE-CODE-SINGLE-USE"), measurement=figure)
     (result,) = heard
     assert result.name == checks.KNOWN_DEFECT and result.measurement is not None
@@ -58,6 +58,7 @@ def test_a_known_defect_is_measured_not_failed(heard: list[CheckResult]) -> None
 
 def test_a_known_defect_without_a_figure_is_counted_under_what_the_check_saw(heard: list[CheckResult]) -> None:
     checks.expect_unless_known("VER-RETURN-TO-OPEN-REDIRECT", False, "return_to backslash was not refused: 303\nmore",
+                               name="return_to_refused",
                                known=PROFILES["kratos-v26"].tolerates("VER-RETURN-TO-OPEN-REDIRECT", "backslash"))
     (result,) = heard
     assert result.name == checks.KNOWN_DEFECT and result.measurement is not None
@@ -67,14 +68,15 @@ def test_a_known_defect_without_a_figure_is_counted_under_what_the_check_saw(hea
 
 def test_without_a_known_defect_the_same_outcome_fails(heard: list[CheckResult]) -> None:
     with pytest.raises(RequirementFailure, match="VER-RACE-CODE-SINGLE-USE"):
-        checks.expect_unless_known("VER-RACE-CODE-SINGLE-USE", False, "3 of 10 verified", known=None,
-                                   measurement=Measurement("verifications among 10", 3, limit="at most 1"))
+        checks.expect_unless_known("VER-RACE-CODE-SINGLE-USE", False, "3 of 10 verified", name="single_verification",
+                                   known=None, measurement=Measurement("verifications among 10", 3, limit="at most 1"))
     assert [r.passed for r in heard] == [False]
 
 
 def test_a_pass_is_a_pass_whatever_the_profile_tolerates(heard: list[CheckResult]) -> None:
-    checks.expect_unless_known("VER-RACE-LINK-SINGLE-USE", True, "1 of 10 verified", known="a known defect")
-    assert [(r.name, r.passed) for r in heard] == [("expect", True)]
+    checks.expect_unless_known("VER-RACE-LINK-SINGLE-USE", True, "1 of 10 verified", name="single_verification",
+                               known="a known defect")
+    assert [(r.name, r.passed) for r in heard] == [("single_verification", True)]
 
 
 LOCKED = b'{"error":{"code":500,"status":"Internal Server Error","message":"sqlite create: named insert: database ' \

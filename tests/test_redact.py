@@ -112,7 +112,7 @@ def test_what_the_server_reflects_of_the_request_is_taken_out_too() -> None:
     assert cookie not in shown and csrf not in shown and code not in shown
     assert "Traceback" in ex.response_body and ex.response.text == page  # the live answer is untouched
     try:
-        checks.expect("VER-RESP-NO-5XX", False, f"server error: {page[:200]}", ex)
+        checks.expect("VER-RESP-NO-5XX", False, f"server error: {page[:200]}", ex, name="no_5xx")
     except RequirementFailure as failure:
         assert csrf not in failure.detail and cookie not in failure.render() and "server error" in failure.detail
     else:
@@ -146,7 +146,7 @@ def test_a_failure_quoting_a_mail_shows_neither_its_code_nor_its_token() -> None
     assert broken.flow_id is None and broken.code is None  # a link that is no URL names nothing, and is no crash
     for detail in (f"unexpected mail to nobody: subject {mail.subject!r}", f"no usable link in {mail.text!r}"):
         try:
-            checks.expect("VER-ENUM-NO-MAIL", False, detail)
+            checks.expect("VER-ENUM-NO-MAIL", False, detail, name="no_mail")
         except RequirementFailure as failure:
             assert "633861" not in failure.render() and SECRET not in failure.render()
         else:

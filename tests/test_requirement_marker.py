@@ -93,12 +93,12 @@ def test_the_plugin_warns_when_a_test_judges_an_id_its_marker_does_not_name_and_
 
         @pytest.mark.requirement("VER-INIT-SHAPE", "VER-INIT-API-200")
         def test_named(req):
-            checks.expect(req, True, "judged what the marker names")
+            checks.expect(req, True, "judged what the marker names", name="named")
 
         @pytest.mark.requirement("VER-INIT-SHAPE")
         def test_unnamed(req):
-            checks.expect(req, True, "judged what the marker names")
-            checks.expect("VER-GET-200", True, "and one it does not name")
+            checks.expect(req, True, "judged what the marker names", name="named")
+            checks.expect("VER-GET-200", True, "and one it does not name", name="unnamed")
     """)
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess("-p", "kratos_conformance.run.pytest_plugin", "-p",

@@ -159,10 +159,9 @@ class Verifier:
         flow = self.new_flow(return_to)
         step = self.submit_email(flow, email)
         req = "VER-SUBMIT-EMAIL-SENT"
-        checks.expect(req, step.flow is not None, "the email submission led to no flow", step.exchange)
-        assert step.flow is not None
-        checks.flow_state(step.flow, "sent_email", req, step.exchange)
-        return step.flow
+        flow = checks.came_back(step.flow, req, step.exchange)
+        checks.flow_state(flow, "sent_email", req, step.exchange)
+        return flow
 
     def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
         """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""
@@ -183,7 +182,5 @@ class Verifier:
         flow, mail = self.sent(email, return_to)
         step = self.prove(flow, mail)
         req = "VER-CODE-SUCCESS" if self.method == "code" else "VER-LINK-VALID"
-        checks.expect(req, step.flow is not None, "the challenge answer led to no flow", step.exchange)
-        assert step.flow is not None
-        checks.flow_state(step.flow, "passed_challenge", req, step.exchange)
+        checks.flow_state(checks.came_back(step.flow, req, step.exchange), "passed_challenge", req, step.exchange)
         return flow, step

@@ -175,16 +175,25 @@ def report_passes(stats: RunStats, requirement_ids: Sequence[str]) -> None:
     """Tell the check listeners (reports) which of ``requirement_ids`` a fuzzing run holds evidence for: those
     at least one of its responses could have broken (:func:`could_break`) and kept. The others stay as the run
     left them: not exercised, unless another test judged them."""
-    checks_of = {req: check for check, req in CHECK_REQUIREMENTS.items()}
     for req_id in requirement_ids:
         judged = stats.passed[req_id]
         if judged:
             learned = stats.against_learned.get(req_id)
-            # named after the check that judged it (the report's judged_by): "fuzz status_code_conformance"
-            name = check_name(f"fuzz {checks_of[req_id]}" if req_id in checks_of else "fuzz",
-                              learned=learned is not None, what=learned or "", shape_only=req_id in stats.shape_only)
+            name = check_name(fuzz_check_name(req_id), learned=learned is not None, what=learned or "",
+                              shape_only=req_id in stats.shape_only)
             expect(req_id, True, f"{judged} of {stats.requests} fuzzed responses could break it and kept it "
                    f"({stats.label})", name=name, judged=judged)
+
+
+#: requirement -> the fuzzing check that judges it (:data:`CHECK_REQUIREMENTS` read backwards)
+_CHECK_OF: dict[str, str] = {req: check for check, req in CHECK_REQUIREMENTS.items()}
+
+
+def fuzz_check_name(req_id: str) -> str:
+    """What a fuzzing verdict on ``req_id`` is reported under (the report's judged_by): the check that judges it
+    (``fuzz status_code_conformance``), or for the walk itself ``fuzz stateful_walk``."""
+    check = _CHECK_OF.get(req_id)
+    return f"fuzz {check}" if check else "fuzz stateful_walk" if req_id == STATEFUL_REQUIREMENT else "fuzz answered"
 
 
 def _emit(failure: RequirementFailure) -> None:
@@ -192,10 +201,11 @@ def _emit(failure: RequirementFailure) -> None:
     requirement the same response broke (``failure.also``), and raise it."""
     for other in failure.also:
         try:
-            expect(other, False, failure.detail, *failure.exchanges, name="fuzz")
+            expect(other, False, failure.detail, *failure.exchanges, name=fuzz_check_name(other))
         except RequirementFailure:
             pass  # recorded; the failure raised is the main one
-    expect(failure.requirement.id, False, failure.detail, *failure.exchanges, name="fuzz")
+    req_id = failure.requirement.id
+    expect(req_id, False, failure.detail, *failure.exchanges, name=fuzz_check_name(req_id))
 
 
 class Fuzzer:

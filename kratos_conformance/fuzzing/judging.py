@@ -233,7 +233,7 @@ def known_transient(response: schemathesis.Response, profile: Profile) -> bool:
     known = profile.tolerates_transient(response.status_code, body)
     if known:
         expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {response.status_code}",
-                            fuzzed_exchange(response), known=known)
+                            fuzzed_exchange(response), name="fuzz transient_error", known=known)
     return known is not None
 
 

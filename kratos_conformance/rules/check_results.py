@@ -160,7 +160,7 @@ def tell(result: CheckResult) -> None:
         listener(result)
 
 
-def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str = "expect",
+def expect(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str,
            measurement: Measurement | None = None, judged: int = 1) -> None:
     """The primitive every check ends in: record the outcome (with the figure it judged, if any, and how many
     answers it judged) and raise if ``condition`` is false."""
@@ -180,8 +180,8 @@ def measure(req_id: str, measurement: Measurement, detail: str, *exchanges: Exch
     tell(CheckResult(req_id, MEASURE, True, detail, tuple(exchanges), measurement))
 
 
-def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: Exchange, known: str | None,
-                        measurement: Measurement | None = None) -> None:
+def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: Exchange, name: str,
+                        known: str | None, measurement: Measurement | None = None) -> None:
     """:func:`expect`, except where the release profile knows the failure as its own defect (``known``, from
     :meth:`Profile.tolerates`): then the figure (or, with none, one occurrence of the defect) is reported with
     :func:`measure`, saying why it was tolerated, and the requirement is not failed. A run with
@@ -193,4 +193,4 @@ def expect_unless_known(req_id: str, condition: bool, detail: str, *exchanges: E
         tell(CheckResult(req_id, KNOWN_DEFECT, True, f"{detail}: {known}", tuple(exchanges),
                          replace(figure, limit=limit)))
         return
-    expect(req_id, condition, detail, *exchanges, measurement=measurement)
+    expect(req_id, condition, detail, *exchanges, name=name, measurement=measurement)

@@ -61,7 +61,7 @@ class ContractJudge:
         known = self.target.profile.tolerates_transient(ex.status, ex.response_body)
         if known:
             checks.expect_unless_known(NO_ANSWER_REQUIREMENT, False, f"transient error answered {ex.status}", ex,
-                                       known=known)
+                                       name="contract transient_error", known=known)
             return
         for req, problems in self.findings(ex).items():
             learned = self.target.learned_for.get(req)

@@ -226,9 +226,10 @@ class BrowserUi:
         nav = self.goto(self.target.public(BROWSER_INIT))
         req = "VER-INIT-BROWSER-303"
         self.expect_redirected_to_ui(req, nav)
-        checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges)
+        checks.expect(req, bool(nav.flow_id), f"the UI URL {nav.url} names no flow", *nav.exchanges,
+                      name="ui_names_flow")
         checks.expect(req, self.field("email").count() == 1, f"the UI shows no email field: {self.describe()}",
-                      *nav.exchanges)
+                      *nav.exchanges, name="ui_email_field")
         return nav
 
     def sent(self, email: str) -> tuple[str, Nav]:
@@ -308,21 +309,21 @@ class BrowserUi:
         :func:`checks.redirect_to_ui`), and the browser ended on the UI showing the expected flow."""
         first = nav.first
         if first is None:
-            checks.expect(req, False, f"the browser got no answer on its way to {nav.url}")
+            checks.expect(req, False, f"the browser got no answer on its way to {nav.url}", name="browser_answered")
             return
         location = checks.redirect_to_ui(first, req, self.target,
                                          query={"flow": flow_id} if flow_id is not None else None)
         self._ended_on_the_ui(req, nav, location)
         if flow_id is not None:
             checks.expect(req, nav.flow_id == flow_id, f"the UI shows flow {nav.flow_id}, not {flow_id}",
-                          *nav.exchanges)
+                          *nav.exchanges, name="ui_shows_flow")
         if new_flow_instead_of is not None:
             checks.expect(req, bool(nav.flow_id) and nav.flow_id != new_flow_instead_of,
                           f"the UI shows flow {nav.flow_id}, expected a new flow replacing {new_flow_instead_of}",
-                          *nav.exchanges)
+                          *nav.exchanges, name="ui_shows_new_flow")
 
     def expect_messages(self, req: str, ids: list[int]) -> None:
         """The page shows exactly these message ids (flow and node messages together)."""
         got = self.message_ids()
         checks.expect(req, got == ids, f"expected messages {ids} on the page, got {got}; {self.describe()}",
-                      *self.exchanges())
+                      *self.exchanges(), name="ui_messages")

@@ -26,7 +26,7 @@ def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: Admin
     ui.expect_redirected_to_ui(req, nav, flow_id=flow_id)
     ui.expect_messages(req, [ids.CODE_INVALID_OR_USED])
     checks.expect(req, ui.field("code").count() == 1 and ui.submit_button("method", "code").count() == 1,
-                  f"after a wrong code the code form is gone: {ui.describe()}", *nav.exchanges)
+                  f"after a wrong code the code form is gone: {ui.describe()}", *nav.exchanges, name="ui_code_form")
     checks.address_not_verified(*admin.address(identity), req, after="a wrong code")
 
 
@@ -52,7 +52,8 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
     ui.expect_redirected_to_ui("VER-EXPIRY-POST", nav, new_flow_instead_of=flow_id)
     ui.expect_messages("VER-EXPIRY-POST", [ids.FLOW_EXPIRED])
     checks.expect(req, ui.field("email").count() == 1 and ui.submit_button("method", ui.method).count() == 1,
-                  f"the new flow shows no email form to start again: {ui.describe()}", *nav.exchanges)
+                  f"the new flow shows no email form to start again: {ui.describe()}", *nav.exchanges,
+                  name="ui_email_form")
 
 
 @pytest.mark.usefixtures("code_method")

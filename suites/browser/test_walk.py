@@ -38,7 +38,8 @@ def _see_success(ui: BrowserUi, done: Nav, flow_id: str, success_req: str, walk_
     ui.expect_messages(success_req, [ids.VERIFIED])
     href = ui.continue_href()
     checks.expect(walk_req, ui.shows(CONTINUE_SELECTOR) and is_absolute_http_url(str(href)),
-                  f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges())
+                  f"no visible continue link with an absolute href: {ui.describe()}", *ui.exchanges(),
+                  name="continue_link")
 
 
 @pytest.mark.usefixtures("code_method")
@@ -49,7 +50,8 @@ def test_code_walk_from_init_to_success(ui: BrowserUi, admin: AdminApi, target: 
     identity = admin.create_identity()
     flow_id = _send_email(ui, identity, ids.CODE_SENT)
     checks.expect("VER-CODE-NODES-SENT", ui.field("code").count() == 1 and ui.submit_button("email").count() == 1,
-                  f"the sent_email page lacks the code field or the resend button: {ui.describe()}", *ui.exchanges())
+                  f"the sent_email page lacks the code field or the resend button: {ui.describe()}", *ui.exchanges(),
+                  name="ui_code_form")
     mail = ui.wait_mail(identity.email, flow_id)
     checks.challenge_mail(mail, "code", flow_id, target)
     done = ui.submit_code(str(mail.code))
@@ -76,7 +78,7 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target, req:
     ui.shots.take(ui.page, "form")
     stored = [c for c in ui.context.cookies(target.public_url) if is_csrf_cookie_name(c["name"])]
     checks.expect(req, len(stored) == 1, f"the browser keeps {len(stored)} csrf_token_* cookies, not 1",
-                  *start.exchanges)
+                  *start.exchanges, name="one_stored_csrf_cookie")
     cookie = stored[0]
     problems = stored_csrf_cookie_problems(cookie, target.cookie_policy)
     checks.expect(req, not problems, f"the browser stored the CSRF cookie {cookie['name']}: {'; '.join(problems)}",
@@ -84,7 +86,9 @@ def test_csrf_cookie_as_the_browser_keeps_it(ui: BrowserUi, target: Target, req:
                                                            what="cookie Secure"))
     visible = str(ui.page.evaluate("() => document.cookie"))
     checks.expect(req, CSRF_COOKIE_PREFIX not in visible,
-                  "page scripts can read the CSRF cookie (document.cookie shows it)", *start.exchanges)
+                  "page scripts can read the CSRF cookie (document.cookie shows it)", *start.exchanges,
+                  name="csrf_cookie_hidden_from_page")
     token = ui.page.locator('input[type=hidden][name="csrf_token"]')
     checks.expect("VER-INIT-NODES", token.count() == 1 and bool(token.first.get_attribute("value")),
-                  f"the form carries no csrf_token beside the cookie: {ui.describe()}", *start.exchanges)
+                  f"the form carries no csrf_token beside the cookie: {ui.describe()}", *start.exchanges,
+                  name="ui_csrf_token")

@@ -28,15 +28,16 @@ def test_sent_email_nodes(verifier: Verifier, admin: AdminApi, req: str) -> None
     flow = checks.flow(ex, req, state="sent_email")  # the nodes judged are the ones this exchange shows
     code = flow.node("code")
     checks.expect(req, code is not None and code.attributes.get("required") is True and code.input_type == "text",
-                  f"no required text input 'code': {flow.layout}", ex)
+                  f"no required text input 'code': {flow.layout}", ex, name="code_node")
     submit = flow.node("method", "submit")
     checks.expect(req, submit is not None and submit.value == "code", f"no submit button method=code: {flow.layout}",
-                  ex)
+                  ex, name="code_submit_button")
     resend = flow.node("email", "submit")
     checks.expect(req, resend is not None and resend.value == identity.email,
-                  f"no resend button carrying the address: {flow.layout}", ex)
+                  f"no resend button carrying the address: {flow.layout}", ex, name="resend_button")
     has_csrf = flow.node("csrf_token") is not None
-    checks.expect(req, has_csrf == (flow.type == "browser"), f"csrf_token node presence wrong: {flow.layout}", ex)
+    checks.expect(req, has_csrf == (flow.type == "browser"), f"csrf_token node presence wrong: {flow.layout}", ex,
+                  name="csrf_token_node")
 
 
 @pytest.mark.requirement("VER-CODE-WRONG")
@@ -47,7 +48,7 @@ def test_wrong_code_keeps_the_flow_and_says_4070006(verifier: Verifier, admin: A
     step = verifier.submit_code(flow, wrong_code(mail.code))
     checks.answered_with_flow(step.exchange, flow.id, req, wants_json=verifier.kind.wants_json, target=target)
     checks.expect(req, step.flow is not None and step.flow.id == flow.id, "a wrong code replaced the flow",
-                  step.exchange)
+                  step.exchange, name="flow_kept")
     assert step.flow is not None
     checks.flow_state(step.flow, "sent_email", req, step.exchange)
     checks.flow_messages(step.flow, [ids.CODE_INVALID_OR_USED], req, step.exchange)
@@ -78,12 +79,15 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
         if ex.status == 410 or (ex.status == 303 and query_param(ex.location, "flow") != flow.id):
             break
     else:
-        checks.expect(req, False, f"{attempt} wrong codes never replaced the flow (max_submissions {limit})", ex)
+        checks.expect(req, False, f"{attempt} wrong codes never replaced the flow (max_submissions {limit})", ex,
+                      name="flow_replaced_at_limit")
     checks.expect(req, attempt == limit + 1, f"wrong code {attempt} replaced the flow; with max_submissions {limit} "
-                  f"the first {limit} are evaluated and number {limit + 1} replaces it (--max-submissions)", ex)
+                  f"the first {limit} are evaluated and number {limit + 1} replaces it (--max-submissions)", ex,
+                  name="flow_replaced_at_limit")
     if verifier.kind.wants_json:
         checks.status(ex, 410, req)
-        checks.expect(req, replaced(ex, flow.id), "410 without error.id self_service_flow_replaced", ex)
+        checks.expect(req, replaced(ex, flow.id), "410 without error.id self_service_flow_replaced", ex,
+                      name="replaced_error_id")
     else:
         checks.redirect_to_ui(ex, req, target)
     new = verifier.fetch(checks.new_flow_named(ex, flow.id, req))
@@ -93,7 +97,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
     # the right code no longer works on the old flow
     late = verifier.submit_code(flow, str(mail.code))
     checks.expect(req, late.flow is None or late.flow.state != "passed_challenge",
-                  "the right code still verified after the attempt limit", late.exchange)
+                  "the right code still verified after the attempt limit", late.exchange, name="not_passed_after_limit")
 
 
 @pytest.mark.smoke
@@ -114,9 +118,10 @@ def _check_continue(flow: Flow, ex: Exchange, req: str) -> None:
     """The passed flow's continue anchor: an absolute href, and ui.method/action a GET to it."""
     href = flow.continue_url
     checks.expect(req, bool(href) and is_absolute_http_url(str(href)),
-                  f"no continue anchor with an absolute href: {flow.layout}", ex)
+                  f"no continue anchor with an absolute href: {flow.layout}", ex, name="continue_link")
     checks.expect(req, flow.ui.get("method") == "GET" and flow.ui.get("action") == href,
-                  f"ui.method/action {flow.ui.get('method')!r} {flow.ui.get('action')!r} do not lead to {href!r}", ex)
+                  f"ui.method/action {flow.ui.get('method')!r} {flow.ui.get('action')!r} do not lead to {href!r}", ex,
+                  name="continue_ui")
 
 
 @pytest.mark.requirement("VER-CODE-RESEND")
@@ -155,7 +160,8 @@ def _sent_with_code_link(verifier: Verifier, email: str, req: str) -> tuple[Flow
     """A flow in sent_email, its mail, and the link in the mail that carries the code (``?flow=&code=``)."""
     flow, mail = verifier.sent(email)
     link = mail.verification_link
-    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link")
+    checks.expect(req, link is not None and query_param(link, "code") == mail.code, "the mail has no code link",
+                  name="mail_code_link")
     return flow, mail, str(link)
 
 
@@ -171,7 +177,7 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
     after = checks.flow(fetched, req, state="sent_email")
     code_node = after.node("code")
     checks.expect(req, code_node is not None and code_node.value == mail.code, "the code node is not pre-filled",
-                  fetched)
+                  fetched, name="code_node_prefilled")
     checks.address_not_verified(*admin.address(identity), req, after="opening the link")
 
 
@@ -202,7 +208,7 @@ def test_code_submission_is_not_csrf_checked(verifier: Verifier, admin: AdminApi
     ex = verifier.client.submit(flow.id, body)
     result = verifier.outcome(ex)
     checks.expect(req, result is not None and result.state == "passed_challenge",
-                  "a code without the CSRF token did not verify", ex)
+                  "a code without the CSRF token did not verify", ex, name="passed_challenge")
 
 
 @pytest.mark.requirement("VER-CODE-EXPIRED")
@@ -214,7 +220,7 @@ def test_expired_code_starts_over_with_4070005(expired_challenges: ExpiringChall
     if verifier.kind.wants_json:
         checks.status(ex, 410, req)
         checks.expect(req, ex.error_id == "self_service_flow_expired",
-                      f"error.id is {ex.error_id!r}, not self_service_flow_expired", ex)
+                      f"error.id is {ex.error_id!r}, not self_service_flow_expired", ex, name="expired_error_id")
     else:
         checks.redirect_to_ui(ex, req, target)
     new = verifier.fetch(checks.new_flow_named(ex, flow.id, req), cookies_of=ex)

@@ -47,13 +47,13 @@ def test_unknown_address_looks_like_a_known_one_and_gets_no_mail(verifier: Verif
     u = verifier.submit_email(unknown_flow, unknown)
     checks.expect(req, k.exchange.status == u.exchange.status,
                   f"status {k.exchange.status} for a known address, {u.exchange.status} for an unknown one",
-                  k.exchange, u.exchange)
+                  k.exchange, u.exchange, name="same_status")
     known_after = checks.came_back(k.flow, req, k.exchange)
     unknown_after = checks.came_back(u.flow, req, u.exchange)
     a = normalized(known_after.data, {known_flow.id: "<flow>", known.email: "<address>"})
     b = normalized(unknown_after.data, {unknown_flow.id: "<flow>", unknown: "<address>"})
     checks.expect(req, a == b, "the flows for a known and an unknown address differ beyond ids and timestamps",
-                  k.exchange, u.exchange)
+                  k.exchange, u.exchange, name="same_flow")
     verifier.wait_mail(known.email, known_after)
     # A mail to a second known address submitted AFTER the unknown one: once it has arrived, the courier has
     # handled the unknown address too (couriers send in order). A grace as long as that mail took (within
@@ -69,5 +69,5 @@ def test_unknown_address_looks_like_a_known_one_and_gets_no_mail(verifier: Verif
         return
     notice = verifier.wait_mail(unknown, req="VER-ENUM-NO-MAIL")
     checks.expect("VER-ENUM-NO-MAIL", notice.code is None and notice.verification_link is None,
-                  "the notice to an unknown address carries a code or a verification link")
+                  "the notice to an unknown address carries a code or a verification link", name="nothing_to_prove")
 

@@ -25,7 +25,7 @@ def test_expired_api_flow_is_410_with_details_api(expired: ExpiringFlows, target
     err = checks.error(ex, req, code=410)
     api = (err.get("details") or {}).get("api")
     want = target.public("self-service/verification/api")
-    checks.expect(req, api == want, f"details.api is {api!r}, want {want}", ex)
+    checks.expect(req, api == want, f"details.api is {api!r}, want {want}", ex, name="details_api")
 
 
 @pytest.mark.requirement("VER-GET-410-BROWSER")
@@ -38,7 +38,8 @@ def test_expired_browser_flow_is_410_with_redirect_to(expired: ExpiringFlows, ta
     err = checks.error(ex, req, code=410)
     redirect_to = str((err.get("details") or {}).get("redirect_to") or "")
     want = target.public("self-service/verification/browser")
-    checks.expect(req, under(redirect_to, want), f"details.redirect_to is {redirect_to!r}, want {want}...", ex)
+    checks.expect(req, under(redirect_to, want), f"details.redirect_to is {redirect_to!r}, want {want}...", ex,
+                  name="details_redirect_to")
 
 
 @pytest.mark.requirement("VER-GET-403-BEFORE-410")
@@ -48,7 +49,8 @@ def test_expired_browser_flow_without_its_cookie_is_403_not_410(expired: Expirin
     e = expired.get(kind)
     stranger = make_client(kind)  # a client without the flow's CSRF cookie
     ex = stranger.get_flow(e.flow.id)
-    checks.expect(req, ex.status != 410, "an expired flow answered 410 to a client without its CSRF cookie", ex)
+    checks.expect(req, ex.status != 410, "an expired flow answered 410 to a client without its CSRF cookie", ex,
+                  name="no_410_without_cookie")
     checks.status(ex, 403, req)
     checks.error(ex, req, code=403, error_id="security_csrf_violation")
 
@@ -59,7 +61,8 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired: ExpiringFlows, t
     e = expired.get(kind)
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
-    checks.expect(req, ex.status != 410, "an expired flow answered 410 to a POST (Kratos redirects)", ex)
+    checks.expect(req, ex.status != 410, "an expired flow answered 410 to a POST (Kratos redirects)", ex,
+                  name="no_410_to_post")
     if verifier.kind.wants_json:
         location = checks.redirect(ex, req, target.public("self-service/verification/flows"))
     else:
@@ -78,7 +81,8 @@ def test_new_flow_after_expiry_keeps_return_to(expired: ExpiringFlows, target: T
     verifier = e.verifier
     ex = verifier.client.submit(e.flow.id, verifier.email_body(e.flow, "late@conformance.test"))
     new = verifier.outcome(ex)
-    checks.expect(req, new is not None and new.id != e.flow.id, "no new flow after expiry", ex)
+    checks.expect(req, new is not None and new.id != e.flow.id, "no new flow after expiry", ex,
+                  name="new_flow_after_expiry")
     assert new is not None
     checks.expect(req, new.data.get("return_to") == target.return_to,
-                  f"return_to is {new.data.get('return_to')!r}, want {target.return_to}", ex)
+                  f"return_to is {new.data.get('return_to')!r}, want {target.return_to}", ex, name="return_to_kept")

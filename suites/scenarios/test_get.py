@@ -18,7 +18,7 @@ def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client
     ex = client.get_flow(flow.id)
     checks.status(ex, 200, req)
     fetched = checks.flow(ex, req, type=flow.type, state="choose_method")
-    checks.expect(req, fetched.id == flow.id, f"fetched flow id {fetched.id!r} is not {flow.id!r}", ex)
+    checks.expect(req, fetched.id == flow.id, f"fetched flow id {fetched.id!r} is not {flow.id!r}", ex, name="flow_id")
     checks.not_cacheable(ex, "VER-GET-CACHE-CONTROL")
     checks.flow_content_type(ex, "VER-RESP-JSON-TYPE")
 
@@ -29,7 +29,7 @@ def test_unknown_flow_is_404(client: Client, req: str) -> None:
     ex = client.get_flow(str(uuid.uuid4()))
     checks.status(ex, 404, req)
     err = checks.error(ex, req, code=404)
-    checks.expect(req, err.get("status") == "Not Found", f"error.status {err.get('status')!r}", ex)
+    checks.expect(req, err.get("status") == "Not Found", f"error.status {err.get('status')!r}", ex, name="error_status")
 
 
 @pytest.mark.requirement("VER-GET-404-MALFORMED")
@@ -52,4 +52,4 @@ def test_browser_flow_without_its_cookie_is_403(verifier: Verifier, make_client:
     checks.status(ex, 403, req)
     err = checks.error(ex, req, code=403, error_id="security_csrf_violation")
     checks.expect(req, bool((err.get("details") or {}).get("reject_reason")),
-                  "error.details.reject_reason is missing", ex)
+                  "error.details.reject_reason is missing", ex, name="reject_reason")

@@ -28,7 +28,7 @@ def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, tar
     ex = browser.init()
     location = checks.redirect_to_ui(ex, req, target)
     flow_id = query_param(location, "flow")
-    checks.expect(req, bool(flow_id), "Location has no ?flow=<id>", ex)
+    checks.expect(req, bool(flow_id), "Location has no ?flow=<id>", ex, name="location_names_flow")
     checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
     fetched = browser.get_flow(flow_id)
     checks.status(fetched, 200, req)
@@ -52,14 +52,15 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, 
     checks.flow_state(flow, "choose_method", req, ex)
     checks.expect(req, flow.active == active_method, f"active is {flow.active!r}, want {active_method!r}", ex,
                   name=checks.check_name("active", learned=target.learned("method"), what=target.learned_as("method")))
-    checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex)
+    checks.expect(req, flow.ui.get("method") == "POST", f"ui.method is {flow.ui.get('method')!r}", ex, name="ui_method")
     action = target.public("self-service/verification", flow=flow.id)
-    checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex)
+    checks.expect(req, flow.ui.get("action") == action, f"ui.action is {flow.ui.get('action')!r}, want {action}", ex,
+                  name="ui_action")
     issued, expires = flow.issued_at, flow.expires_at
     checks.expect(req, issued is not None and expires is not None and expires > issued,
                   f"expires_at {flow.data.get('expires_at')!r} is not after issued_at "
-                  f"{flow.data.get('issued_at')!r}", ex)
-    checks.expect(req, bool(flow.data.get("request_url")), "request_url is missing", ex)
+                  f"{flow.data.get('issued_at')!r}", ex, name="lifespan")
+    checks.expect(req, bool(flow.data.get("request_url")), "request_url is missing", ex, name="request_url")
 
 
 @pytest.mark.requirement("VER-INIT-NODES")
@@ -70,7 +71,7 @@ def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: 
     ex = step.exchange
     email = flow.node("email", "email")
     checks.expect(req, email is not None and email.attributes.get("required") is True,
-                  f"no required email input in {flow.layout}", ex)
+                  f"no required email input in {flow.layout}", ex, name="email_node")
     submit = flow.node("method", "submit")
     checks.expect(req, submit is not None and submit.value == active_method,
                   f"no submit button with value {active_method!r} in {flow.layout}", ex,
@@ -79,13 +80,16 @@ def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: 
     csrf = flow.node("csrf_token")
     if flow.type == "browser":
         checks.expect(req, csrf is not None and bool(csrf.value) and csrf.input_type == "hidden",
-                      f"a browser flow needs a hidden csrf_token with a value: {flow.layout}", ex)
+                      f"a browser flow needs a hidden csrf_token with a value: {flow.layout}", ex,
+                      name="csrf_token_node")
     elif active_method == "code":
-        checks.expect(req, csrf is None, f"a code API flow has no csrf_token node: {flow.layout}", ex)
+        checks.expect(req, csrf is None, f"a code API flow has no csrf_token node: {flow.layout}", ex,
+                      name="csrf_token_node")
     else:
         checks.expect(req, csrf is not None and csrf.value == "",
-                      f"a link API flow has an empty csrf_token node: {flow.layout}", ex)
-    checks.expect(req, not flow.node("code"), f"no code input before an email was sent: {flow.layout}", ex)
+                      f"a link API flow has an empty csrf_token node: {flow.layout}", ex, name="csrf_token_node")
+    checks.expect(req, not flow.node("code"), f"no code input before an email was sent: {flow.layout}", ex,
+                  name="no_code_node")
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO")
@@ -95,7 +99,8 @@ def test_allowed_return_to_is_kept(verifier: Verifier, target: Target, req: str)
     step = verifier.start(return_to=target.return_to)
     assert step.flow is not None
     checks.expect(req, step.flow.data.get("return_to") == target.return_to,
-                  f"return_to is {step.flow.data.get('return_to')!r}, want {target.return_to}", step.exchange)
+                  f"return_to is {step.flow.data.get('return_to')!r}, want {target.return_to}", step.exchange,
+                  name="return_to_kept")
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO-FORBIDDEN")

@@ -19,4 +19,5 @@ def test_allowed_return_to_becomes_the_continue_url(verifier: Verifier, admin: A
     _, step = verifier.passed(identity.email, return_to=target.return_to)
     passed = checks.came_back(step.flow, req, step.exchange)
     checks.expect(req, passed.continue_url == target.return_to,
-                  f"continue URL is {passed.continue_url!r}, want {target.return_to}", step.exchange)
+                  f"continue URL is {passed.continue_url!r}, want {target.return_to}", step.exchange,
+                  name="continue_url")

@@ -78,7 +78,7 @@ def test_known_and_unknown_addresses_take_as_long(verifier: Verifier, admin: Adm
                                     round(d, 3), limit="reported"), f"effect size d={d:.2f}", *evidence)
     checks.expect(req, abs(difference) <= target.timing_limit_ms or p >= SIGNIFICANCE,
                   f"a known address is answered {difference:+.1f} ms slower (median of {load.samples}; p={p:.2g}, "
-                  f"d={d:.2f})", *evidence, measurement=Measurement(
+                  f"d={d:.2f})", *evidence, name="timing_difference", measurement=Measurement(
                       f"median answer time, known minus unknown address ({load.samples} each; p={p:.2g})",
                       round(difference, 2), "ms", limit=f"at most {target.timing_limit_ms:g} ms, or p >= "
                       f"{SIGNIFICANCE:g}"))
@@ -106,4 +106,5 @@ def test_known_and_unknown_addresses_get_the_same_headers(verifier: Verifier, ad
     a, b = header_shape(known_ex), header_shape(unknown_ex)
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     checks.expect(req, not differing,
-                  f"headers differ for a known and an unknown address: {differing}", known_ex, unknown_ex)
+                  f"headers differ for a known and an unknown address: {differing}", known_ex, unknown_ex,
+                  name="same_headers")

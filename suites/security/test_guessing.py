@@ -75,7 +75,7 @@ def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminA
     capped = attempts >= cap
     checks.expect(req, not capped and per_flow <= target.guess_limit_per_flow,
                   f"{attempts}{'+' if capped else ''} guesses per flow ({ended}) on a space of {space} "
-                  f"({len(code)} characters): chance {per_flow:.3g} per flow", ex,
+                  f"({len(code)} characters): chance {per_flow:.3g} per flow", ex, name="guess_probability_per_flow",
                   measurement=Measurement("chance to guess a flow's code within its attempt limit", per_flow,
                                           limit=f"at most {target.guess_limit_per_flow:g}"))
     hourly = Measurement(f"chance to guess some code within an hour at {rate:.0f} flows/s", per_hour,
@@ -84,8 +84,8 @@ def test_online_guessing_of_a_code_is_hopeless(verifier: Verifier, admin: AdminA
     if target.guess_limit_per_hour is None:
         checks.measure(req, hourly, detail)
     else:
-        checks.expect(req, per_hour <= target.guess_limit_per_hour, detail, measurement=Measurement(
-            hourly.name, per_hour, limit=f"at most {target.guess_limit_per_hour:g}"))
+        checks.expect(req, per_hour <= target.guess_limit_per_hour, detail, name="guess_probability_per_hour",
+                      measurement=Measurement(hourly.name, per_hour, limit=f"at most {target.guess_limit_per_hour:g}"))
 
 
 @pytest.mark.requirement("VER-CHALLENGE-UNPREDICTABLE")
@@ -99,7 +99,7 @@ def test_codes_and_tokens_tell_nothing_about_each_other(verifier: Verifier, admi
             _, mail = verifier.sent(identity.email)
             secrets.append(str(mail.code if active_method == "code" else mail.token))
     checks.expect(req, len(set(secrets)) == len(secrets), f"{len(secrets) - len(set(secrets))} of {len(secrets)} "
-                  f"codes or tokens repeat", measurement=Measurement(
+                  f"codes or tokens repeat", name="no_repeated_challenge", measurement=Measurement(
                       f"repeated values among {len(secrets)} codes or tokens", len(secrets) - len(set(secrets)),
                       limit="0"))
     what = "codes" if active_method == "code" else "tokens"

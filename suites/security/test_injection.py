@@ -79,7 +79,7 @@ def test_return_to_cannot_lead_elsewhere(verifier: Verifier, admin: AdminApi, ta
         answers.append(verifier.client.init_api(return_to=value))
     for init in answers if variant not in DECODED_ONLY else ():
         checks.expect_unless_known(req, 400 <= init.status < 500, f"return_to {variant} ({value!r}) was not refused "
-                                   f"by {init.operation}: {init.status}", init, known=known)
+                                   f"by {init.operation}: {init.status}", init, name="return_to_refused", known=known)
     ex = answers[-1]  # the init of the flow this kind walks
     if ex.status >= 400:
         return
@@ -90,7 +90,7 @@ def test_return_to_cannot_lead_elsewhere(verifier: Verifier, admin: AdminApi, ta
     elsewhere = lands.scheme not in ("http", "https") or lands.netloc != allowed.netloc
     checks.expect_unless_known(req, not elsewhere, f"return_to {variant} ({value!r}) was accepted and a browser "
                                f"following the continue URL {continue_url!r} lands on "
-                               f"{lands.scheme}://{lands.netloc}", ex, step.exchange,
+                               f"{lands.scheme}://{lands.netloc}", ex, step.exchange, name="continue_url_kept_home",
                                known=known,  # a figure only where it led elsewhere, not for one kept home
                                measurement=Measurement(f"return_to {variant} ({value}) became a continue URL "
                                                        "leading elsewhere", 1) if elsewhere else None)

@@ -76,7 +76,7 @@ def single_use(racing: Sequence[Exchange], req: str, what: str, admin: AdminApi,
         known = target.profile.tolerates(req, "no-winner") if like_kratos else None
     checks.expect_unless_known(req, len(wins) == 1,
                                f"{len(wins)} of {len(racing)} {what} verified (answers: {answers(racing)})",
-                               *(wins or racing)[:3], known=known,
+                               *(wins or racing)[:3], name="single_verification", known=known,
                                measurement=Measurement(f"verifications among {len(racing)} {what}", len(wins),
                                                        limit="exactly 1"))
     if wins:
@@ -128,11 +128,12 @@ def test_simultaneous_wrong_codes_are_counted_against_the_limit(verifier: Verifi
     sent = "at once" if together == len(racing) else f"{together} at a time"
     checks.expect(req, len(evaluated) <= limit,
                   f"{len(evaluated)} of {len(racing)} wrong codes sent {sent} were evaluated (max_submissions "
-                  f"{limit})", *evaluated[:3],
+                  f"{limit})", *evaluated[:3], name="attempts_evaluated",
                   measurement=Measurement(f"wrong codes evaluated among {len(racing)} sent {sent}", len(evaluated),
                                           limit=f"at most {limit}"))
     late = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
-    checks.expect(req, not passed(late), "the right code still verified the flow after the attempt limit", late)
+    checks.expect(req, not passed(late), "the right code still verified the flow after the attempt limit", late,
+                  name="right_code_refused_after_limit")
     checks.address_not_verified(*admin.address(identity), req, after="the right code after the attempt limit")
 
 
@@ -160,7 +161,7 @@ def test_two_flows_for_one_address_proven_at_once(verifier: Verifier, admin: Adm
     known = (target.profile.tolerates(req) if like_kratos else None) if lost else locked_out(racing, target)
     checks.expect_unless_known(req, len(wins) == 2, f"{len(wins)} of the two flows passed, each proven with its own "
                                f"{'code' if active_method == 'code' else 'link'} (answers: {answers(racing)})",
-                               *(lost or racing), known=known,
+                               *(lost or racing), name="both_flows_passed", known=known,
                                measurement=Measurement("flows passed among two proven at once", len(wins), limit="2"))
     if wins:
         checks.address_verified(*admin.address(identity), req)
@@ -180,14 +181,14 @@ def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, targe
     resend, code = sorted(racing, key=lambda ex: '"email"' not in ex.request_body)
     now = verifier.fetch(flow.id)
     checks.expect(req, now.state in ("passed_challenge", "sent_email"),
-                  f"after the race the flow is in {now.state!r}", resend, code)
+                  f"after the race the flow is in {now.state!r}", resend, code, name="flow_state_after_race")
     # one of them came first: the code (the flow passed, and a resend to a passed flow sends nothing) or the resend
     # (it dropped the old code, which then no longer verifies); a resend that mailed a new code AND the old code
     # verifying means the old code outlived the resend (a known defect of Kratos)
     resent = resend.status == 200 and (flow_in(resend) or now).state == "sent_email"
     checks.expect_unless_known(req, not (resent and passed(code)), "the resend mailed a new code, and the old code, "
                                "racing it, verified the flow all the same", resend, code,
-                               known=target.profile.tolerates(req))
+                               known=target.profile.tolerates(req), name="old_code_lost_race")
     # the moment a resend is answered, the old code is gone: sent right after the answer, it no longer verifies
     identity = admin.create_identity()
     flow, mail = verifier.sent(identity.email)
@@ -196,9 +197,9 @@ def test_a_resend_racing_the_old_code(verifier: Verifier, admin: AdminApi, targe
         # a resend refused leaves no new code and nothing to drop: a failure, but where it is the release's known
         # transient defect (Kratos on SQLite: "database table is locked")
         checks.expect_unless_known(req, False, f"a resend to a flow in sent_email was refused ({answers([resend])})",
-                                   resend, known=locked_out([resend], target))
+                                   resend, known=locked_out([resend], target), name="resend_accepted")
         return
     late = verifier.client.submit(flow.id, verifier.code_body(flow, str(mail.code)))
     checks.expect(req, not passed(late), "the old code, sent the moment the resend was answered, still verified",
-                  resend, late)
+                  resend, late, name="old_code_refused_after_resend")
 
