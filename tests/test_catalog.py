@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
+from kratos_conformance.rules import checks
 from kratos_conformance.rules.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +43,20 @@ def test_catalog_entries_are_complete() -> None:
     for req in load_catalog().values():
         assert req.statement and req.source and req.level in ("MUST", "SHOULD"), req.id
         assert re.fullmatch(r"VER-[A-Z0-9]+(-[A-Z0-9]+)+", req.id), req.id
+
+
+def test_every_check_takes_the_requirement_after_what_it_judges_and_before_its_evidence() -> None:
+    """One argument order for the checks of rules/checks.py (its docstring): a check's ``req`` comes after what it
+    judges and what that should be, and only evidence exchanges (``ex``) follow it positionally."""
+    own = [f for _, f in inspect.getmembers(checks, inspect.isfunction)
+           if f.__module__ == checks.__name__ and not f.__name__.startswith("_")]
+    judging = [f for f in own if "req" in inspect.signature(f).parameters]
+    assert len(judging) >= 20, [f.__name__ for f in judging]
+    wrong = {}
+    for f in judging:
+        params = list(inspect.signature(f).parameters.values())
+        after = params[[p.name for p in params].index("req") + 1:]
+        positional = [p.name for p in after if p.kind is p.POSITIONAL_OR_KEYWORD]
+        if set(positional) - {"ex"}:
+            wrong[f.__name__] = positional
+    assert not wrong, f"checks taking more than evidence after req: {wrong}"

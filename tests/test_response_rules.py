@@ -198,12 +198,12 @@ def test_a_scenario_s_redirect_check_with_the_ui_unknown_judges_the_shape_and_ca
                                0.0, 0.0)
 
     with checks.hold() as held:
-        assert checks.redirect(answer(303, "https://ui.example/verification?flow=1"), "VER-INIT-BROWSER-303",
-                               None) == "https://ui.example/verification?flow=1"
+        assert checks.redirect(answer(303, "https://ui.example/verification?flow=1"), None,
+                               "VER-INIT-BROWSER-303") == "https://ui.example/verification?flow=1"
         for status, location in ((303, "/verification?flow=1"), (302, "https://ui.example/verification"),
                                  (303, "javascript:alert(1)")):
             with pytest.raises(checks.RequirementFailure, match="absolute URL"):
-                checks.redirect(answer(status, location), "VER-INIT-BROWSER-303", None)
+                checks.redirect(answer(status, location), None, "VER-INIT-BROWSER-303")
     assert [r.passed for r in held] == [True, False, False, False]
     assert {r.name for r in held} == {"redirect, shape only"}  # a pass on shape alone says so
 

@@ -77,7 +77,7 @@ class Verifier:
         """Create a flow the way this kind of client does (a browser follows the redirect's flow id)."""
         ex = self.client.init(return_to=return_to)
         if self.kind is ClientKind.BROWSER:
-            location = checks.redirect_to_ui(ex, "VER-INIT-BROWSER-303", self.target)
+            location = checks.redirect_to_ui(ex, self.target, "VER-INIT-BROWSER-303")
             flow_id = query_param(location, "flow")
             checks.expect("VER-INIT-BROWSER-303", bool(flow_id), "the redirect carries no flow id", ex,
                           name="redirect_names_flow")

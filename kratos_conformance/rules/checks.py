@@ -5,6 +5,10 @@ listeners: that is how reports know a requirement was exercised) or raises :clas
 message names the requirement and shows the redacted exchanges. Checks never print secrets: they show
 :meth:`Exchange.render`, which is redacted at recording time. How a check's result is made and who hears it
 (:func:`expect`, listeners, :func:`hold`, :func:`precondition`) is :mod:`.check_results`, re-exported here.
+
+Every check takes its arguments in one order: what it judges, what that should be (or the target that says so),
+then ``req``, then only the exchanges shown as evidence; options are keywords. So ``status(ex, 303, req)``,
+``redirect_to_ui(ex, target, req)``, ``flow_state(f, "sent_email", req, ex)``.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def status(ex: Exchange, expected: int | Collection[int], req: str) -> None:
     expect(req, ex.status in allowed, f"expected status {_fmt(allowed)}, got {ex.status}", ex, name="status")
 
 
-def redirect(ex: Exchange, req: str, to: str | None, *, query: dict[str, str] | None = None,
+def redirect(ex: Exchange, to: str | None, req: str, *, query: dict[str, str] | None = None,
              learned: bool = False) -> str:
     """303 with a ``Location`` under ``to`` (:func:`response_rules.under`) carrying the ``query`` values; returns
     the Location.
@@ -137,7 +141,7 @@ def flow_content_type(ex: Exchange, req: str) -> None:
     expect(req, problem is None, problem or "ok", ex, name="flow_content_type")
 
 
-def csrf_cookie(ex: Exchange, req: str, policy: CookiePolicy) -> dict[str, str]:
+def csrf_cookie(ex: Exchange, policy: CookiePolicy, req: str) -> dict[str, str]:
     """The response sets the CSRF cookie with the attributes Kratos gives it under the deployment's ``policy``;
     returns its attributes."""
     for raw in ex.set_cookies:
@@ -214,20 +218,20 @@ def node_message(f: Flow, node_name: str, message_id: int, req: str, ex: Exchang
     expect(req, message_id in got, f"expected message {message_id} on node {node_name!r}, got {got}", ex, name=name)
 
 
-def redirect_to_ui(ex: Exchange, req: str, target: Target, *, query: dict[str, str] | None = None) -> str:
+def redirect_to_ui(ex: Exchange, target: Target, req: str, *, query: dict[str, str] | None = None) -> str:
     """:func:`redirect` to the target's verification UI (as given, or learned from its redirects); the Location."""
-    return redirect(ex, req, target.ui_url, query=query, learned=target.learned("ui_url"))
+    return redirect(ex, target.ui_url, req, query=query, learned=target.learned("ui_url"))
 
 
-def redirect_to_error_ui(ex: Exchange, req: str, target: Target) -> str:
+def redirect_to_error_ui(ex: Exchange, target: Target, req: str) -> str:
     """:func:`redirect` to the target's error UI (as given, or learned from its redirects); the Location."""
-    return redirect(ex, req, target.error_ui_url, learned=target.learned("error_ui_url"))
+    return redirect(ex, target.error_ui_url, req, learned=target.learned("error_ui_url"))
 
 
-def redirect_to_error_ui_with_id(ex: Exchange, req: str, target: Target) -> str:
+def redirect_to_error_ui_with_id(ex: Exchange, target: Target, req: str) -> str:
     """:func:`redirect_to_error_ui` (judged under ``req``) naming the error the UI is to show (``?id=``, a uuid)
     (judged under VER-SUBMIT-ERROR-UI-ID); the Location."""
-    location = redirect_to_error_ui(ex, req, target)
+    location = redirect_to_error_ui(ex, target, req)
     problem = error_id_problem(location)
     expect("VER-SUBMIT-ERROR-UI-ID", problem is None, problem or "names its error", ex, name="error_ui_id")
     return location
@@ -240,7 +244,7 @@ def answered_with_flow(ex: Exchange, flow_id: str, req: str, *, wants_json: bool
     if wants_json:
         status(ex, json_status, req)
     else:
-        redirect_to_ui(ex, req, target, query={"flow": flow_id})
+        redirect_to_ui(ex, target, req, query={"flow": flow_id})
 
 
 def _address(address: Any) -> str:

@@ -311,7 +311,7 @@ class BrowserUi:
         if first is None:
             checks.expect(req, False, f"the browser got no answer on its way to {nav.url}", name="browser_answered")
             return
-        location = checks.redirect_to_ui(first, req, self.target,
+        location = checks.redirect_to_ui(first, self.target, req,
                                          query={"flow": flow_id} if flow_id is not None else None)
         self._ended_on_the_ui(req, nav, location)
         if flow_id is not None:

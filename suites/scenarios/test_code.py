@@ -89,7 +89,7 @@ def test_too_many_attempts_replace_the_flow(verifier: Verifier, admin: AdminApi,
         checks.expect(req, replaced(ex, flow.id), "410 without error.id self_service_flow_replaced", ex,
                       name="replaced_error_id")
     else:
-        checks.redirect_to_ui(ex, req, target)
+        checks.redirect_to_ui(ex, target, req)
     new = verifier.fetch(checks.new_flow_named(ex, flow.id, req))
     checks.flow_type(new, flow.type, req, ex)
     checks.flow_state(new, "choose_method", req, ex)
@@ -150,7 +150,7 @@ def test_submitting_again_after_success_gets_a_new_flow(verifier: Verifier, admi
     if verifier.kind.wants_json:
         checks.status(ex, 410, req)
     else:
-        checks.redirect_to_ui(ex, req, target)
+        checks.redirect_to_ui(ex, target, req)
     new = verifier.fetch(checks.new_flow_named(ex, flow.id, req))
     checks.flow_messages(new, [ids.ALREADY_PASSED], req, ex)
     checks.flow_state(new, "choose_method", req, ex)
@@ -172,7 +172,7 @@ def test_emailed_code_link_prefills_but_does_not_verify(verifier: Verifier, admi
     identity = admin.create_identity()
     flow, mail, link = _sent_with_code_link(verifier, identity.email, req)
     ex = verifier.client.open(link)
-    checks.redirect_to_ui(ex, req, target, query={"flow": flow.id})
+    checks.redirect_to_ui(ex, target, req, query={"flow": flow.id})
     fetched = verifier.client.get_flow(flow.id)  # the user's flow, as it reads now
     after = checks.flow(fetched, req, state="sent_email")
     code_node = after.node("code")
@@ -222,7 +222,7 @@ def test_expired_code_starts_over_with_4070005(expired_challenges: ExpiringChall
         checks.expect(req, ex.error_id == "self_service_flow_expired",
                       f"error.id is {ex.error_id!r}, not self_service_flow_expired", ex, name="expired_error_id")
     else:
-        checks.redirect_to_ui(ex, req, target)
+        checks.redirect_to_ui(ex, target, req)
     new = verifier.fetch(checks.new_flow_named(ex, flow.id, req), cookies_of=ex)
     checks.flow_type(new, flow.type, req, ex)
     checks.flow_state(new, "choose_method", req, ex)

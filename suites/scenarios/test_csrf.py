@@ -24,7 +24,7 @@ def _refused(verifier: Verifier, ex: Exchange, req: str, target: Target) -> None
         checks.status(ex, 403, req)
         checks.error(ex, req, code=403, error_id="security_csrf_violation")
     else:
-        checks.redirect_to_error_ui_with_id(ex, req, target)
+        checks.redirect_to_error_ui_with_id(ex, target, req)
 
 
 @pytest.mark.requirement("VER-CSRF-MISSING", "VER-SUBMIT-ERROR-UI-ID")

@@ -64,9 +64,9 @@ def test_post_to_expired_flow_starts_over_with_4070005(expired: ExpiringFlows, t
     checks.expect(req, ex.status != 410, "an expired flow answered 410 to a POST (Kratos redirects)", ex,
                   name="no_410_to_post")
     if verifier.kind.wants_json:
-        location = checks.redirect(ex, req, target.public("self-service/verification/flows"))
+        location = checks.redirect(ex, target.public("self-service/verification/flows"), req)
     else:
-        location = checks.redirect_to_ui(ex, req, target)
+        location = checks.redirect_to_ui(ex, target, req)
     new = verifier.fetch(checks.new_flow_named(ex, e.flow.id, req, location=location), cookies_of=ex)
     checks.flow_type(new, "browser", req, ex)
     checks.flow_state(new, "choose_method", req, ex)

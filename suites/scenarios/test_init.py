@@ -26,10 +26,10 @@ def test_native_app_creates_an_api_flow_without_cookies(native: Client, req: str
 @pytest.mark.requirement("VER-INIT-BROWSER-303", "VER-INIT-CSRF-COOKIE")
 def test_browser_is_redirected_to_the_ui_with_a_csrf_cookie(browser: Client, target: Target, req: str) -> None:
     ex = browser.init()
-    location = checks.redirect_to_ui(ex, req, target)
+    location = checks.redirect_to_ui(ex, target, req)
     flow_id = query_param(location, "flow")
     checks.expect(req, bool(flow_id), "Location has no ?flow=<id>", ex, name="location_names_flow")
-    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
+    checks.csrf_cookie(ex, target.cookie_policy, "VER-INIT-CSRF-COOKIE")
     fetched = browser.get_flow(flow_id)
     checks.status(fetched, 200, req)
     checks.flow(fetched, req, type="browser", state="choose_method")
@@ -41,7 +41,7 @@ def test_spa_gets_a_browser_flow_as_json_with_a_csrf_cookie(spa: Client, target:
     ex = spa.init()
     checks.status(ex, 200, req)
     checks.flow(ex, req, type="browser", state="choose_method")
-    checks.csrf_cookie(ex, "VER-INIT-CSRF-COOKIE", target.cookie_policy)
+    checks.csrf_cookie(ex, target.cookie_policy, "VER-INIT-CSRF-COOKIE")
 
 
 @pytest.mark.requirement("VER-INIT-SHAPE")

@@ -25,7 +25,7 @@ def with_token(link: str, token: str) -> str:
 
 def _restarted(verifier: Verifier, ex: Exchange, old: Flow, message_id: int, req: str, target: Target) -> Flow:
     """303 to the UI with a NEW browser flow carrying ``message_id``; returns that flow."""
-    location = checks.redirect_to_ui(ex, req, target)
+    location = checks.redirect_to_ui(ex, target, req)
     new = verifier.fetch(checks.new_flow_named(ex, old.id, req, location=location), cookies_of=ex)
     checks.flow_type(new, "browser", req, ex)
     checks.flow_messages(new, [message_id], req, ex)

@@ -51,7 +51,7 @@ def test_browser_posting_to_an_api_flow_is_redirected_to_the_ui(
     api_flow = Verifier(make_client("native"), target, verifier.mail, verifier.method).new_flow()
     address = f"x-{uuid.uuid4().hex[:8]}@conformance.test"
     ex = verifier.client.submit(api_flow.id, verifier.email_body(api_flow, address))
-    checks.redirect_to_ui(ex, req, target, query={"flow": api_flow.id})
+    checks.redirect_to_ui(ex, target, req, query={"flow": api_flow.id})
 
 
 def by_method(name: str, target: Target) -> str:
@@ -69,7 +69,7 @@ def _validation_error(verifier: Verifier, flow: Flow, body: dict[str, Any], req:
     if verifier.kind.wants_json:
         checks.status(ex, 400, req)
         return Step(ex, checks.flow(ex, req))
-    checks.redirect_to_ui(ex, req, target, query={"flow": flow.id})
+    checks.redirect_to_ui(ex, target, req, query={"flow": flow.id})
     fetched = verifier.client.get_flow(flow.id)
     return Step(fetched, checks.flow(fetched, req))
 
@@ -162,7 +162,7 @@ def test_submission_without_flow_id(client: Client, target: Target, req: str) ->
         checks.status(ex, 400, req)
         checks.error(ex, req, code=400)
     else:
-        checks.redirect_to_error_ui_with_id(ex, req, target)
+        checks.redirect_to_error_ui_with_id(ex, target, req)
 
 
 @pytest.mark.requirement("VER-SUBMIT-FLOW-UNKNOWN", "VER-SUBMIT-ERROR-UI-ID")
@@ -172,4 +172,4 @@ def test_submission_to_unknown_flow(client: Client, target: Target, req: str) ->
         checks.status(ex, 404, req)
         checks.error(ex, req, code=404)
     else:
-        checks.redirect_to_error_ui_with_id(ex, req, target)
+        checks.redirect_to_error_ui_with_id(ex, target, req)
