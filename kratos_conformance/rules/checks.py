@@ -176,6 +176,19 @@ def came_back(f: Flow | None, req: str, ex: Exchange) -> Flow:
     return cast(Flow, f)
 
 
+def flow_kept(f: Flow | None, flow_id: str, req: str, ex: Exchange) -> Flow:
+    """The flow a request led to is ``flow_id`` itself, not a new one put in its place; returns it."""
+    expect(req, f is not None and f.id == flow_id,
+           f"flow {flow_id} was replaced by {f.id if f is not None else 'no flow'}", ex, name="flow_kept")
+    return cast(Flow, f)
+
+
+def return_to_kept(f: Flow, return_to: str, req: str, ex: Exchange) -> None:
+    """The flow carries the allow-listed ``return_to`` its first flow was started with."""
+    got = f.data.get("return_to")
+    expect(req, got == return_to, f"return_to is {got!r}, want {return_to}", ex, name="return_to_kept")
+
+
 def flow_type(f: Flow, type: str, req: str, ex: Exchange) -> None:
     """The flow is of ``type`` (``browser`` or ``api``)."""
     expect(req, f.type == type, f"expected flow type {type!r}, got {f.type!r}", ex, name="flow_type")

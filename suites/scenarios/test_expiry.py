@@ -84,5 +84,4 @@ def test_new_flow_after_expiry_keeps_return_to(expired: ExpiringFlows, target: T
     checks.expect(req, new is not None and new.id != e.flow.id, "no new flow after expiry", ex,
                   name="new_flow_after_expiry")
     assert new is not None
-    checks.expect(req, new.data.get("return_to") == target.return_to,
-                  f"return_to is {new.data.get('return_to')!r}, want {target.return_to}", ex, name="return_to_kept")
+    checks.return_to_kept(new, target.return_to, req, ex)

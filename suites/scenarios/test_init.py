@@ -97,10 +97,7 @@ def test_allowed_return_to_is_kept(verifier: Verifier, target: Target, req: str)
     if target.return_to is None:
         pytest.skip("no allow-listed --return-to given for this target")
     step = verifier.start(return_to=target.return_to)
-    assert step.flow is not None
-    checks.expect(req, step.flow.data.get("return_to") == target.return_to,
-                  f"return_to is {step.flow.data.get('return_to')!r}, want {target.return_to}", step.exchange,
-                  name="return_to_kept")
+    checks.return_to_kept(checks.came_back(step.flow, req, step.exchange), target.return_to, req, step.exchange)
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO-FORBIDDEN")
