@@ -1,8 +1,9 @@
 """From a requirement id to what checks it: ``kratos-conformance explain VER-CODE-REPLAY``.
 
 Reads the catalog entry, the suite tests whose ``requirement`` marker names the id (found by reading the suites'
-source, not by running pytest), and the lines of the library that name it (its checks and rules). Works from a
-checkout and from an installed wheel alike (:func:`~kratos_conformance.run.bundle.data_root`).
+source, not by running pytest), the checks those tests call with it, and the lines of the library that name it
+(its checks and rules). Works from a checkout and from an installed wheel alike
+(:func:`~kratos_conformance.run.bundle.data_root`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Explanation:
     judged_in: tuple[tuple[str, str], ...]
     #: ``kratos_conformance/...:line`` and the name of each function that implements its rule (:data:`RULES`)
     rules: tuple[tuple[str, str], ...] = ()
+    #: per test of :attr:`tests`, the checks it calls with the id (:func:`checks_called`), where it calls any
+    checks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def render(self) -> str:
         req = self.requirement
@@ -58,6 +61,9 @@ class Explanation:
         lines.append("  tests (requirement marker):" if self.tests else
                      "  tests: none names it in its marker (judged on every answer by the checks below)")
         lines += [f"    {name}{'' if main else '  (among its other requirements)'}" for name, main in self.tests]
+        if self.checks:
+            lines.append("  checks those tests call with it (the steps they take, such as verifier.sent, judge more):")
+            lines += [f"    {test.rsplit('::', 1)[1]}: {', '.join(names)}" for test, names in self.checks]
         if self.rules:
             lines.append("  its rule, written once:")
             lines += [f"    {where}: {name}" for where, name in self.rules]
@@ -92,6 +98,62 @@ def marker_ids(test: ast.FunctionDef, names: dict[str, list[str]]) -> list[str]:
             for arg in decorator.args:
                 ids += _ids_of(arg.value if isinstance(arg, ast.Starred) else arg, names) or ["*"]
     return ids
+
+
+def checks_called(requirement_id: str, test: str, suites: Path) -> list[str]:
+    """The checks of :mod:`kratos_conformance.rules.checks` that ``test`` (``suites/...::test_name``) calls with
+    ``requirement_id``, in the order written, each once: in its body and in the module's functions it hands its
+    ``req`` to. A check's requirement is its ``req`` argument: the ``req`` fixture (the marker's first id), an id
+    written out, or a local name bound to one; an inline ``checks.expect`` is shown by the name it reports under."""
+    path, name = test.split("::", 1)
+    tree = ast.parse((suites.parent / path).read_text(encoding="utf-8"))
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    main = marker_ids(functions[name], id_names(tree))[:1]
+    found: list[str] = []
+    _collect_checks(functions[name], {"req": main[0] if main else ""}, requirement_id, functions, found, set())
+    return list(dict.fromkeys(found))
+
+
+def _collect_checks(function: ast.FunctionDef, bound: dict[str, str], requirement_id: str,
+                    functions: dict[str, ast.FunctionDef], found: list[str], seen: set[str]) -> None:
+    """Add to ``found`` the checks ``function`` calls with ``requirement_id`` (``bound``: its names that hold ids),
+    following the calls that hand a requirement to another function of the module."""
+    seen.add(function.name)
+    bound = dict(bound)
+    for node in ast.walk(function):  # local names bound to an id: walk_req = "VER-BROWSER-WALK-CODE"
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            bound.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
+    for call in sorted((n for n in ast.walk(function) if isinstance(n, ast.Call)), key=lambda n: (n.lineno,
+                                                                                                   n.col_offset)):
+        ids = [_requirement_of(arg, bound) for arg in [*call.args, *(k.value for k in call.keywords if k.arg == "req")]]
+        if requirement_id not in ids:
+            continue
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "checks":
+            named = next((k.value for k in call.keywords if k.arg == "name"), None)
+            label = _first_string(named) if func.attr in ("expect", "expect_unless_known") else None
+            found.append(label or func.attr)
+        elif isinstance(func, ast.Name) and func.id in functions and func.id not in seen:
+            helper = functions[func.id]
+            params = [a.arg for a in helper.args.args]
+            handed = {params[i]: rid for i, rid in enumerate(ids[:len(call.args)])
+                      if rid and i < len(params) and not isinstance(call.args[i], ast.Starred)}
+            _collect_checks(helper, handed, requirement_id, functions, found, seen)
+
+
+def _requirement_of(node: ast.expr, bound: dict[str, str]) -> str | None:
+    """The id an argument stands for: an id written out, or a name bound to one."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("VER-"):
+        return node.value
+    return bound.get(node.id) if isinstance(node, ast.Name) else None
+
+
+def _first_string(node: ast.expr | None) -> str | None:
+    """A check's name as written: the string itself, or the first string in the call that makes it
+    (``check_name("active", learned=...)``)."""
+    if node is None:
+        return None
+    return next((n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)), None)
 
 
 def id_names(tree: ast.Module) -> dict[str, list[str]]:
@@ -162,5 +224,8 @@ def explain(requirement_id: str) -> Explanation:
         near = difflib.get_close_matches(wanted, list(catalog), n=3, cutoff=0.8)
         hint = f" (did you mean {', '.join(near)}?)" if near else " (see kratos_conformance/rules/requirements.yaml)"
         raise CannotJudge(f"no requirement {requirement_id!r} in the catalog{hint}")
-    return Explanation(catalog[wanted], tuple(marked_tests(wanted, data_root() / "suites")),
-                       tuple(library_lines(wanted)), tuple(rule_functions(wanted)))
+    suites = data_root() / "suites"
+    tests = marked_tests(wanted, suites)
+    called = [(test, tuple(names)) for test, _ in tests if (names := checks_called(wanted, test, suites))]
+    return Explanation(catalog[wanted], tuple(tests), tuple(library_lines(wanted)), tuple(rule_functions(wanted)),
+                       tuple(called))

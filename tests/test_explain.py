@@ -36,6 +36,21 @@ def test_explain_names_the_test_and_the_library_lines(capsys: pytest.CaptureFixt
                for where, _ in location.judged_in)
 
 
+def test_explain_lists_the_checks_a_test_calls_with_the_requirement(capsys: pytest.CaptureFixture[str]) -> None:
+    """From the id to the check: the named checks the test calls with it (by the ``req`` fixture), an inline
+    condition by the name it reports under, and those of a module helper the test hands an id written out."""
+    wrong = dict(explain("VER-CODE-WRONG").checks)
+    assert wrong["suites/scenarios/test_code.py::test_wrong_code_keeps_the_flow_and_says_4070006"] == (
+        "answered_with_flow", "flow_kept", "flow_state", "flow_messages", "address_not_verified")
+    passed = dict(explain("VER-CODE-CONTINUE").checks)  # _check_continue(passed, ex, "VER-CODE-CONTINUE")
+    assert set(next(iter(passed.values()))) >= {"continue_link", "continue_ui"}, passed
+    shape = dict(explain("VER-INIT-SHAPE").checks)  # inline: checks.expect(req, ..., name="ui_action")
+    assert {"flow_state", "active", "ui_method", "ui_action"} <= set(
+        shape["suites/scenarios/test_init.py::test_new_flow_shape"])
+    assert cli.main(["explain", "VER-CODE-WRONG"]) == 0
+    assert "test_wrong_code_keeps_the_flow_and_says_4070006: answered_with_flow, flow_kept," in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("rid", sorted(RULES))
 def test_explain_points_at_the_one_place_a_response_rule_is_written(rid: str) -> None:
     """A response rule's requirement leads to the function that holds the rule (in the library's rule modules),
