@@ -6,6 +6,7 @@ after ``make test`` (``.ci/run`` calls ``make mutation``), which fails when the 
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -95,6 +96,39 @@ def test_read_junit_names_the_requirements_that_failed(tmp_path: Path) -> None:
     read_report(report, result)
     assert result.requirements["VER-FUZZ-POSITIVE-ACCEPTED"] == ["test_fuzz_operations::test_c"]
     assert "VER-GET-404-UNKNOWN" not in result.requirements
+
+
+def test_the_matrix_says_which_named_checks_a_fault_made_fail(tmp_path: Path) -> None:
+    """One level below the requirements: from the runs' reports, the named checks that passed somewhere (their
+    marks for learned values left off), and the faults whose run each one failed; a failure outside any check is
+    no check's."""
+    def run_with(name: str, fault: str | None, requirements: list[dict[str, object]]) -> RunResult:
+        report = tmp_path / f"{name}.json"
+        report.write_text(json.dumps({"requirements": requirements}), encoding="utf-8")
+        result = RunResult(name, "code", fault, 1 if fault else 0, 1.0, 0.0)
+        read_report(report, result)
+        return result
+
+    clean = run_with("clean-code-1", None, [
+        {"id": "VER-CODE-WRONG", "status": "passed", "judged_by": {"flow_kept": 3, "flow_state": 3}},
+        {"id": "VER-INIT-SHAPE", "status": "passed", "judged_by": {"active, against learned method from mail": 3}}])
+    broken = run_with("fault-a", "a", [
+        {"id": "VER-CODE-WRONG", "status": "failed", "judged_by": {"flow_state": 1},
+         "failures": [{"test": "t", "check": "flow_kept"}, {"test": "u", "check": "(outside any check)"}]},
+        {"id": "VER-INIT-SHAPE", "status": "failed",
+         "failures": [{"test": "v", "check": "active, against learned method from mail"}]}])
+    assert clean.judged_checks == {"flow_kept": ["VER-CODE-WRONG"], "flow_state": ["VER-CODE-WRONG"],
+                                   "active": ["VER-INIT-SHAPE"]}
+    assert broken.failed_checks == {"flow_kept": ["VER-CODE-WRONG"], "active": ["VER-INIT-SHAPE"]}
+    matrix = mutation.Matrix([Fault("a", ("code",), "x")], [clean, broken], 1, 1.0, {})
+    assert matrix.check_proofs == {"active": ["a"], "flow_kept": ["a"], "flow_state": []}
+    assert matrix.unproven_checks == ["flow_state"]
+    doc = matrix.to_json()
+    assert doc["checks_proven"] == {"active": ["a"], "flow_kept": ["a"]} and doc["checks_unproven"] == ["flow_state"]
+    assert "| `flow_kept` | `a` |" in matrix.to_markdown() and "2 of 3 named checks" in matrix.to_markdown()
+    out = io.StringIO()
+    mutation.print_matrix(matrix, out)
+    assert "named checks made to fail by a fault: 2/3; by none: flow_state" in out.getvalue()
 
 
 @pytest.mark.parametrize("fault, exit_code, failures, verdict", [

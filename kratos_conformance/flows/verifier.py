@@ -156,12 +156,11 @@ class Verifier:
     @_a_step_on_the_way
     def send(self, email: str, return_to: str | None = None) -> Flow:
         """A flow in sent_email for ``email``, without waiting for its mail (``email`` must be a known address)."""
-        flow = self.new_flow(return_to)
-        step = self.submit_email(flow, email)
+        step = self.submit_email(self.new_flow(return_to), email)
         req = "VER-SUBMIT-EMAIL-SENT"
-        flow = checks.came_back(step.flow, req, step.exchange)
-        checks.flow_state(flow, "sent_email", req, step.exchange)
-        return flow
+        sent = checks.came_back(step.flow, req, step.exchange)
+        checks.flow_state(sent, "sent_email", req, step.exchange)
+        return sent
 
     def sent(self, email: str, return_to: str | None = None) -> tuple[Flow, Mail]:
         """A flow in sent_email for ``email`` and the mail it sent (``email`` must be a known address)."""

@@ -84,6 +84,23 @@ class Matrix:
         return [req_id for req_id in self.unproven if req_id not in UNPROVEN_BY_DESIGN] if self.complete else []
 
     @property
+    def check_proofs(self) -> dict[str, list[str]]:
+        """Per named check that passed somewhere in the matrix (the reports' judged_by), the faults whose run it
+        failed: the requirement proofs one level down, for the conditions themselves. A check with none may be
+        shadowed (another check on the same answer fails first) or never shown able to fail."""
+        found: dict[str, list[str]] = {name: [] for run in self.runs for name in run.judged_checks}
+        for f in self.faults:
+            run = self.fault_runs.get(f.name)
+            for name in (run.failed_checks if run is not None else {}):
+                found.setdefault(name, []).append(f.name)
+        return dict(sorted(found.items()))
+
+    @property
+    def unproven_checks(self) -> list[str]:
+        """The named checks no fault of this matrix made fail (a figure, not part of :attr:`ok`)."""
+        return [name for name, faults in self.check_proofs.items() if not faults]
+
+    @property
     def unattributed(self) -> dict[str, list[str]]:
         """Per fault, the tests of its run that failed naming no requirement (a crash, not a judgement): a user
         would be told nothing by such a failure, even in a run that also failed on a requirement."""
@@ -125,6 +142,8 @@ class Matrix:
             "requirements_proven": {req_id: faults for req_id, faults in self.proofs.items() if faults},
             "requirements_unproven": self.unproven,
             "gaps": self.gaps,
+            "checks_proven": {name: faults for name, faults in self.check_proofs.items() if faults},
+            "checks_unproven": self.unproven_checks,
             "complete": self.complete,
             "runs": [{**{k: v for k, v in asdict(r).items() if k != "failures"}, "verdict": r.verdict,
                       "failures": [asdict(x) for x in r.failures]} for r in self.runs],
@@ -165,6 +184,13 @@ class Matrix:
                      if self.unproven else "none") + ".", "",
                   "| requirement | faults |", "|---|---|"]
         lines += [f"| {req_id} | {', '.join(f'`{f}`' for f in faults) or '-'} |" for req_id, faults in proofs.items()]
+        checks = self.check_proofs
+        lines += ["", "## Named checks and the faults that made them fail", "",
+                  f"{len(checks) - len(self.unproven_checks)} of {len(checks)} named checks that passed in some run "
+                  "failed in at least one fault run (a check with none is shadowed by another that judges the same "
+                  "answer first, or is not shown able to fail).", "",
+                  "| check | faults |", "|---|---|"]
+        lines += [f"| `{name}` | {_short(faults, 6) or '-'} |" for name, faults in checks.items()]
         lines += ["", "## Clean runs", "", "| run | verdict | tests | skipped | wall s | failures |",
                   "|---|---|---|---|---|---|"]
         for run in self.clean_runs:
@@ -259,6 +285,10 @@ def print_matrix(matrix: Matrix, out: Any = sys.stdout) -> None:
     unproven = matrix.unproven
     print(f"requirements made to fail by a fault: {len(matrix.proofs) - len(unproven)}/{len(matrix.proofs)}"
           + (f"; by none: {', '.join(unproven)}" if unproven else ""), file=out)
+    unproven_checks = matrix.unproven_checks
+    print(f"named checks made to fail by a fault: {len(matrix.check_proofs) - len(unproven_checks)}/"
+          f"{len(matrix.check_proofs)}" + (f"; by none: {', '.join(unproven_checks)}" if unproven_checks else ""),
+          file=out)
     if matrix.gaps:
         print(f"GAPS: requirements whose checks no fault made fail (not by design): {', '.join(matrix.gaps)}",
               file=out)

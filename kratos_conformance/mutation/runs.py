@@ -14,6 +14,8 @@ from typing import Any
 
 from kratos_conformance.mutation.launchers import SpawnLauncher
 from kratos_conformance.mutation.plan import BROWSER_FAULTS, MatrixOptions, RunSpec, child_environment, pytest_command
+from kratos_conformance.report.results import OUTSIDE_CHECKS
+from kratos_conformance.rules.check_results import base_check_name
 
 _REQUIREMENT = re.compile(r"\[(VER-[A-Z0-9]+(?:-[A-Z0-9]+)*)\] (?:MUST|SHOULD)\b")
 
@@ -51,6 +53,11 @@ class RunResult:
     #: requirement id -> tests, for requirements the run's report failed beyond the one each failing test's message
     #: names (a fuzzed response that broke several checks fails each one's requirement)
     also_failed: dict[str, list[str]] = field(default_factory=dict)
+    #: named check -> the requirements it judged and passed in this run (from the report's judged_by; a check's
+    #: mark for a learned value or a shape-only judgement left off)
+    judged_checks: dict[str, list[str]] = field(default_factory=dict)
+    #: named check -> the requirements it failed in this run (from the report's failures)
+    failed_checks: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def requirements(self) -> dict[str, list[str]]:
@@ -122,8 +129,8 @@ def last_line(path: Path) -> str:
 
 
 def read_report(path: Path, result: RunResult) -> None:
-    """Add to ``result`` the requirements the run's conformance report failed that no failing test's message named
-    (nothing if there is no report)."""
+    """Add to ``result`` the requirements the run's conformance report failed that no failing test's message named,
+    and which named checks passed and failed which requirements (nothing if there is no report)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -135,6 +142,16 @@ def read_report(path: Path, result: RunResult) -> None:
             tests = sorted({str(f.get("test", "")).rsplit("/", 1)[-1].replace(".py::", "::")
                             for f in requirement.get("failures", [])})
             result.also_failed[rid] = tests
+        for check in requirement.get("judged_by") or {}:
+            _add(result.judged_checks, base_check_name(check), rid)
+        for failure in requirement.get("failures") or []:
+            if failure.get("check") and failure["check"] != OUTSIDE_CHECKS:
+                _add(result.failed_checks, base_check_name(str(failure["check"])), rid)
+
+
+def _add(found: dict[str, list[str]], check: str, requirement: str) -> None:
+    if requirement not in found.setdefault(check, []):
+        found[check].append(requirement)
 
 
 def read_junit(path: Path, result: RunResult) -> None:
