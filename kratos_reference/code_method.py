@@ -52,6 +52,8 @@ class CodeMethod:
         self.storage = kit.storage
         #: the last code issued (the sequential_codes fault only)
         self._last_code = secrets.randbelow(1_000_000)
+        #: the code first issued to each address (the codes_repeat_per_address fault only)
+        self._codes_of_addresses: dict[str, str] = {}
         #: when correct codes reached each flow (the race_refuses_all fault only)
         self._arrivals: dict[str, list[float]] = {}
         self._arrivals_lock = threading.Lock()
@@ -131,6 +133,8 @@ class CodeMethod:
             code = f"{secrets.randbelow(100_000_000):08d}"
         if "code_4_digits" in self.config.faults:
             code = f"{secrets.randbelow(10_000):04d}"
+        if "codes_repeat_per_address" in self.config.faults and address_id is not None:
+            code = self._codes_of_addresses.setdefault(address_id, code)
         now = self.kit.clock()
         self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._hash(flow.id, code),
                                  now + int(self.config.code_lifespan * 1_000_000), now)
@@ -152,6 +156,8 @@ class CodeMethod:
         flow; right -> verified."""
         allowed = self.config.max_submissions + (1 if "attempt_limit_off_by_one" in self.config.faults else 0)
         if "no_attempt_limit" not in self.config.faults and self._count_attempt(flow.id) > allowed:
+            if "attempt_count_reset_on_replace" in self.config.faults:
+                self.storage.set_submit_count(flow.id, 0)
             if "attempt_limit_200" in self.config.faults and attempt.req.is_json:
                 new = self._new_flow(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
                 return Outcome(200, self.kit.flow_json(new))
@@ -201,6 +207,11 @@ class CodeMethod:
         self.storage.update_flow(flow)
         if "wrong_code_400" in self.config.faults:
             return Outcome(400, self.kit.flow_json(flow))
+        if "wrong_code_new_flow" in self.config.faults:
+            new = self._new_flow(attempt, flow.type, messages.code_invalid_or_used())
+            new.state, new.ui["nodes"] = flow.state, flow.ui["nodes"]
+            self.storage.update_flow(new)
+            return self.kit.answer_flow(attempt.req, new, body.transient_payload)
         return self.kit.answer_flow(attempt.req, flow, body.transient_payload)
 
     # --- new flows ------------------------------------------------------------------------------------------

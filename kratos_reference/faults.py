@@ -92,6 +92,13 @@ _fault("link_token_never_expires", LINK, "link_lifespan is ignored: an expired l
 _fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are never cut off")
 _fault("attempt_limit_off_by_one", CODE, "one code attempt more than max_submissions is evaluated before the flow is "
        "replaced")
+_fault("attempt_count_reset_on_replace", CODE,
+       "past max_submissions the flow is replaced, but its attempt count starts over: the replaced flow takes the "
+       "right code again (guessing goes on, five attempts at a time)")
+_fault("wrong_code_new_flow", CODE,
+       "a wrong code answers with a new flow (sent_email, message 4070006) in place of the same one")
+_fault("codes_repeat_per_address", CODE,
+       "a new flow for an address that was mailed a code before gets that same code again (a code cached per address)")
 _fault("resend_keeps_old_code", CODE, "resending a code does not invalidate the code mailed before")
 _fault("code_other_flow_accepted", CODE, "an unused code issued for another flow verifies the flow it is sent to")
 _fault("link_token_other_flow_accepted", LINK, "a link token of another flow verifies the flow it is opened on")
@@ -110,6 +117,8 @@ _fault("link_replay_wrong_message", LINK,
 _fault("inactive_method_accepted", CODE,
        "a code flow takes method=link as if it were code: the address is mailed and the flow moves on")
 _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
+_fault("link_without_flow", LINK,
+       "the verification link carries the token but not the flow it was sent for (?token= alone)")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
 _fault("head_link_verifies", CODE,
        "a HEAD on the emailed code link (what link scanners send) verifies the address instead of being refused")
@@ -144,6 +153,9 @@ _fault("unknown_address_header", BOTH,
        "the answer to an email submission for an unknown address carries a header a known one does not")
 _fault("unknown_address_cookie", BOTH,
        "the answer to an email submission for an unknown address sets a cookie (recipient_hint) a known one does not")
+_fault("unknown_address_400", BOTH,
+       "a JSON client submitting an unknown address gets the same flow a known address gets, but with status 400 "
+       "where a known one gets 200 (account enumeration by status alone)")
 _fault("unknown_address_distinguishable", BOTH,
        "an unknown address is answered with a different message (4000001 'not registered') than a known one")
 # --- state machine and verification ---------------------------------------------------------------------------

@@ -120,7 +120,7 @@ class FlowKit:
                 return Outcome(303, location=self.config.effective_ui_url)
             return Outcome(303, location=self.ui_location(flow.id), headers=dict(flow.answer_headers))
         body = self.action_from_host(req, self.flow_json(flow, transient_payload), "host_header_action")
-        return Outcome(200, body, headers=dict(flow.answer_headers))
+        return Outcome(flow.answer_status, body, headers=dict(flow.answer_headers))
 
     def action_from_host(self, req: ClientRequest, body: dict[str, Any], fault: str) -> dict[str, Any]:
         """``body`` with its ui.action moved to the host the request's headers name, when ``fault`` is on."""
@@ -233,6 +233,8 @@ class FlowKit:
         flow.ui["messages"] = [sent_message]
         if not known and "unknown_address_header" in self.config.faults:
             flow.answer_headers["x-recipient-status"] = "unknown"
+        if not known and "unknown_address_400" in self.config.faults:
+            flow.answer_status = 400
         if not known and "unknown_address_cookie" in self.config.faults:
             flow.answer_headers["set-cookie"] = "recipient_hint=unknown; Path=/; HttpOnly; SameSite=Lax"
         if not known and "unknown_address_distinguishable" in self.config.faults:

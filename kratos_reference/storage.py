@@ -73,6 +73,8 @@ class FlowRecord:
     submit_count: int = 0
     #: headers the answer to the current request carries (not stored; only faults set any)
     answer_headers: dict[str, str] = field(default_factory=dict)
+    #: the status a JSON client's answer to the current request carries (not stored; only a fault changes it)
+    answer_status: int = 200
 
 
 @dataclass

@@ -592,6 +592,37 @@ def probe_sequential_codes(target: RunningTarget, sink: SmtpSink) -> Any:
     return (int(second) - int(first)) % 1_000_000 == 7919
 
 
+def probe_attempt_count_reset_on_replace(target: RunningTarget, sink: SmtpSink) -> Any:
+    """With max_submissions 1: a wrong code, a second (which replaces the flow), then the right code to the
+    replaced flow."""
+    flow, code, _ = _sent_flow(target, sink)
+    _submit_code(flow, _wrong(code))
+    _submit_code(flow, _wrong(code))
+    return _submit_code(flow, code).status_code
+
+
+def probe_wrong_code_new_flow(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    return _submit_code(flow, _wrong(code)).json()["id"] == flow["id"]
+
+
+def probe_codes_repeat_per_address(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    for _ in range(2):
+        _submit_email(_api_flow(target).json(), email)
+    return sink.wait_for(email).code == sink.wait_for(email, count=2).code
+
+
+def probe_link_without_flow(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, link, _ = _sent_link_flow(target, sink)
+    return f"flow={flow['id']}" in link
+
+
+def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _submit_email(_api_flow(target).json(), unique_email()).status_code
+
+
 def probe_sequential_link_tokens(target: RunningTarget, sink: SmtpSink) -> Any:
     digits = string.digits + string.ascii_lowercase + string.ascii_uppercase
     first, second = (query_param(_sent_link_flow(target, sink)[1], "token") for _ in range(2))
@@ -796,6 +827,11 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "browser_init_without_flow_id": (probe_browser_init_without_flow_id, {}, True),
     "browser_init_json_ignored": (probe_browser_init_json_ignored, {}, 200),
     "sequential_codes": (probe_sequential_codes, {}, False),
+    "attempt_count_reset_on_replace": (probe_attempt_count_reset_on_replace, {"max_submissions": 1}, 410),
+    "wrong_code_new_flow": (probe_wrong_code_new_flow, {}, True),
+    "codes_repeat_per_address": (probe_codes_repeat_per_address, {}, False),
+    "link_without_flow": (probe_link_without_flow, {"method": "link"}, True),
+    "unknown_address_400": (probe_unknown_address_400, {}, 200),
     "sequential_link_tokens": (probe_sequential_link_tokens, {"method": "link"}, False),
     "link_unknown_token_404": (probe_link_unknown_token_404, {"method": "link"}, 303),
     "link_success_without_message": (probe_link_success_without_message, {"method": "link"}, [1080002]),
