@@ -233,5 +233,7 @@ class CodeMethod:
         new = self._new_flow(attempt, flow_type, messages.flow_expired(expired_us, now))
         if not attempt.req.is_json:
             return Outcome(303, location=self.kit.ui_location(new.id))
+        if "expired_code_as_replaced" in self.config.faults:
+            return Outcome(410, api_errors.flow_replaced(REASON_RETRY_FLOW, new.id))
         return Outcome(410, api_errors.flow_expired(format_time(expired_us), now - expired_us, new.id))
 

@@ -88,6 +88,9 @@ _fault("code_reusable", CODE,
        "a correct code is not consumed: submitting it again to the finished flow succeeds again")
 _fault("link_token_reusable", LINK, "a link token is not consumed: opening the link again verifies again")
 _fault("code_never_expires", CODE, "code_lifespan is ignored: a code keeps working until its flow expires")
+_fault("expired_code_as_replaced", CODE,
+       "an expired code gives a JSON client 410 errorFlowReplaced (as a used code does) instead of "
+       "self_service_flow_expired")
 _fault("link_token_never_expires", LINK, "link_lifespan is ignored: an expired link token still verifies")
 _fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are never cut off")
 _fault("attempt_limit_off_by_one", CODE, "one code attempt more than max_submissions is evaluated before the flow is "
@@ -190,6 +193,11 @@ _fault("missing_email_not_flagged", BOTH,
        "an email submission without email answers 400 without message 4000002 on the email node")
 _fault("invalid_email_accepted", BOTH, "an invalid email address is accepted and the flow moves to sent_email")
 _fault("replaced_without_use_flow_id", CODE, "410 errorFlowReplaced answers lack 'use_flow_id'")
+_fault("error_status_numeric", BOTH,
+       "JSON errors give the status code as error.status ('404') instead of its reason phrase ('Not Found')")
+_fault("error_details_dropped", BOTH,
+       "JSON errors carry no 'details': a CSRF refusal no reject_reason, an expired flow no redirect_to or api to "
+       "start again from")
 # --- response format and headers -------------------------------------------------------------------------------------
 _fault("flow_json_text_plain", BOTH, "flow JSON is served as text/plain; charset=utf-8")
 _fault("flow_json_no_charset", BOTH, "flow JSON is served as application/json without charset=utf-8")

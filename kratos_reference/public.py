@@ -76,6 +76,10 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
     is_error = isinstance(body, dict) and "error" in body
     if "error_leaks_debug" in faults and is_error and isinstance(body["error"], dict):
         body = {**body, "error": {**body["error"], "debug": DEBUG_TRACE}}
+    if "error_status_numeric" in faults and is_error and isinstance(body["error"], dict):
+        body = {**body, "error": {**body["error"], "status": str(body["error"].get("code"))}}
+    if "error_details_dropped" in faults and is_error and isinstance(body["error"], dict):
+        body = {**body, "error": {k: v for k, v in body["error"].items() if k != "details"}}
     if outcome.location is not None:
         response = redirect_response(outcome.location, request_method)
     else:

@@ -619,6 +619,22 @@ def probe_link_without_flow(target: RunningTarget, sink: SmtpSink) -> Any:
     return f"flow={flow['id']}" in link
 
 
+def probe_error_details_dropped(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    time.sleep(0.25)
+    return "details" in _flows(target, id=flow["id"]).json()["error"]
+
+
+def probe_error_status_numeric(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _flows(target, id=str(uuid.uuid4())).json()["error"]["status"]
+
+
+def probe_expired_code_as_replaced(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, code, _ = _sent_flow(target, sink)
+    time.sleep(0.25)
+    return _submit_code(flow, code).json()["error"].get("id")
+
+
 def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
     return _submit_email(_api_flow(target).json(), unique_email()).status_code
 
@@ -832,6 +848,10 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "codes_repeat_per_address": (probe_codes_repeat_per_address, {}, False),
     "link_without_flow": (probe_link_without_flow, {"method": "link"}, True),
     "unknown_address_400": (probe_unknown_address_400, {}, 200),
+    "error_details_dropped": (probe_error_details_dropped, {"flow_lifespan": "200ms"}, True),
+    "error_status_numeric": (probe_error_status_numeric, {}, "Not Found"),
+    "expired_code_as_replaced": (probe_expired_code_as_replaced, {"code_lifespan": "200ms"},
+                                 "self_service_flow_expired"),
     "sequential_link_tokens": (probe_sequential_link_tokens, {"method": "link"}, False),
     "link_unknown_token_404": (probe_link_unknown_token_404, {"method": "link"}, 303),
     "link_success_without_message": (probe_link_success_without_message, {"method": "link"}, [1080002]),
