@@ -144,7 +144,7 @@ class CodeMethod:
     def _prefill(self, attempt: Attempt, flow: FlowRecord, code: str) -> Outcome:
         """The emailed link: pre-fill the code, protect the flow with a new CSRF cookie, 303 to the UI."""
         code_node = nodes.find_node(flow.ui["nodes"], "code")
-        if code_node is not None:
+        if code_node is not None and "code_link_not_prefilled" not in self.config.faults:
             code_node["attributes"]["value"] = code
         flow.csrf_token = attempt.csrf.regenerate()
         nodes.set_csrf(flow.ui["nodes"], flow.csrf_token)

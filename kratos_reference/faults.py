@@ -123,6 +123,8 @@ _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
 _fault("link_without_flow", LINK,
        "the verification link carries the token but not the flow it was sent for (?token= alone)")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
+_fault("code_link_not_prefilled", CODE,
+       "opening the emailed code link leads to the flow without its code filled in: the user must type it after all")
 _fault("head_link_verifies", CODE,
        "a HEAD on the emailed code link (what link scanners send) verifies the address instead of being refused")
 _fault("head_link_consumes_code", CODE,

@@ -20,6 +20,7 @@ from reference_helpers import (
     get_identity,
     message_ids,
     native_client,
+    node,
     query_param,
     spa_client,
     unique_email,
@@ -635,6 +636,19 @@ def probe_expired_code_as_replaced(target: RunningTarget, sink: SmtpSink) -> Any
     return _submit_code(flow, code).json()["error"].get("id")
 
 
+def probe_code_link_not_prefilled(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    with browser_client() as client:
+        init = client.get(target.public_url + "self-service/verification/browser")
+        flow_id = query_param(init.headers["location"], "flow")
+        flow = client.get(target.public_url + "self-service/verification/flows", params={"id": flow_id}).json()
+        client.post(flow["ui"]["action"], data={"method": "code", "email": email, "csrf_token": csrf_token(flow)})
+        client.get(sink.wait_for(email).link)
+        after = client.get(target.public_url + "self-service/verification/flows", params={"id": flow_id}).json()
+    return node(after, "code")["attributes"].get("value") == sink.wait_for(email).code
+
+
 def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
     return _submit_email(_api_flow(target).json(), unique_email()).status_code
 
@@ -850,6 +864,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "unknown_address_400": (probe_unknown_address_400, {}, 200),
     "error_details_dropped": (probe_error_details_dropped, {"flow_lifespan": "200ms"}, True),
     "error_status_numeric": (probe_error_status_numeric, {}, "Not Found"),
+    "code_link_not_prefilled": (probe_code_link_not_prefilled, {}, True),
     "expired_code_as_replaced": (probe_expired_code_as_replaced, {"code_lifespan": "200ms"},
                                  "self_service_flow_expired"),
     "sequential_link_tokens": (probe_sequential_link_tokens, {"method": "link"}, False),
