@@ -6,14 +6,19 @@ the command line as a user runs it. None of them reaches pytest, so none reports
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kratos_conformance import cli
-from kratos_conformance.mail import free_port
+from kratos_conformance.errors import CannotJudge
+from kratos_conformance.mail import Mail, SmtpSink, free_port
+from kratos_conformance.run.options import parse_options
+from kratos_conformance.run.preflight import preflight
 from kratos_reference import ReferenceConfig, RunningTarget, serve
 
 TOKEN = "s3cret-admin-token"
@@ -120,6 +125,33 @@ def test_mail_source_that_never_receives(capsys, tmp_path, healthy: RunningTarge
     # a given --mail-timeout is the preflight's wait too, and the line does not ask for it again
     line = cannot_judge(capsys, tmp_path, [*args_for(healthy, elsewhere), "--mail-timeout", "2"], "within 2s:")
     assert "--mail-timeout" not in line
+
+
+class MailNamingAnotherFlow(SmtpSink):
+    """The real sink, with a server's defect written into what it received: every verification link names one
+    other flow (as a server that puts some other id where the flow's belongs)."""
+
+    OTHER = "00000000-0000-4000-8000-000000000000"
+
+    def messages_to(self, address: str) -> list[Mail]:
+        def renamed(text: str) -> str:
+            return re.sub(r"flow=[0-9a-f-]{36}", f"flow={self.OTHER}", text)
+
+        return [replace(m, text=renamed(m.text), html=renamed(m.html)) for m in super().messages_to(address)]
+
+
+def test_a_mail_naming_another_flow_is_told_as_that_not_as_no_mail(healthy: RunningTarget, mail_port: int) -> None:
+    """The mail arrived but its link names another flow: the preflight says that, in one line, as soon as the mail
+    is there (it used to wait out its 7 s for a mail naming the flow, then blame the courier)."""
+    options = parse_options({"public_url": healthy.public_url, "admin_url": healthy.admin_url, "admin_token": TOKEN,
+                             "mail_source": f"smtp-sink://127.0.0.1:{mail_port}"}, environ={})
+    started = time.monotonic()
+    with MailNamingAnotherFlow(port=mail_port) as sink, pytest.raises(CannotJudge) as refused:
+        preflight(options, sink)
+    line = str(refused.value)
+    assert f"names flow {MailNamingAnotherFlow.OTHER} in its link" in line and "\n" not in line, line
+    assert "must carry the flow it was sent for" in line and "no verification mail" not in line, line
+    assert time.monotonic() - started < 5.0
 
 
 def test_mail_catcher_url_wrong(capsys, tmp_path, healthy: RunningTarget, mail_port: int) -> None:

@@ -36,7 +36,7 @@ from kratos_conformance.errors import CannotJudge, first_line
 from kratos_conformance.flows.admin_api import EMAIL_PLACEHOLDER, parse_traits_template, traits_for
 from kratos_conformance.flows.expiry_budget import expiry_plan
 from kratos_conformance.flows.flow_document import Flow, is_flow_document
-from kratos_conformance.mail import Inbox, Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source
+from kratos_conformance.mail import Mail, MailNotReceived, MailSource, SmtpSink, parse_mail_source, wait_for_mail
 from kratos_conformance.rules.profiles import choose_profile
 from kratos_conformance.rules.response_rules import cookie_attributes, is_csrf_cookie
 from kratos_conformance.run.options import RunOptions
@@ -297,12 +297,17 @@ class _Preflight:
                           json=body)
         given = "mail_timeout" in self.options.given
         wait = self.options.mail_timeout if given else min(self.options.mail_timeout, MAIL_WAIT)
-        try:  # the mail of the flow the submission went on with (not a welcome mail to the same address)
-            mail = Inbox(self.mail).next_mail(address, timeout=wait, flow_id=_flow_id(answer) or flow.id)
+        asked = _flow_id(answer) or flow.id  # the flow the submission went on with
+        try:  # the identity is new: its first mail holding a challenge is that flow's (not a welcome mail)
+            mail = wait_for_mail(self.mail, address, timeout=wait, match=_holds_a_challenge)
         except MailNotReceived:
             longer = "" if given else f" (a courier slower than {wait:g}s: give --mail-timeout SECONDS)"
             raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s"
                               f"{longer}: {_where_mail_goes(self.options)}") from None
+        if mail.flow_id is not None and mail.flow_id != asked:
+            raise CannotJudge(f"the verification mail for flow {asked} names flow {mail.flow_id} in its link: the "
+                              "suite reads each flow's mail by the flow its link names, so the server's verification "
+                              "link must carry the flow it was sent for")
         return flow, mail, started, time.monotonic() - started
 
     def challenge_outlived(self, flow: Flow, mail: Mail, asked_at: float) -> str | None:
@@ -471,6 +476,11 @@ def _error_reason(answer: httpx.Response) -> str:
     except (ValueError, AttributeError):
         return answer.text[:120] or "no body"
     return str(error.get("reason") or error.get("message") or "no reason given")[:200]
+
+
+def _holds_a_challenge(mail: Mail) -> bool:
+    """Whether a mail holds a verification code or a verification link (a welcome mail holds neither)."""
+    return mail.code is not None or mail.verification_link is not None
 
 
 def _flow_id(answer: httpx.Response) -> str | None:
