@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -79,7 +80,7 @@ def marked_tests(requirement_id: str, suites: Path) -> list[tuple[str, bool]]:
     (the test's main requirement): that test first (there is at most one), then the others in path order."""
     found = []
     for path in sorted(suites.rglob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _parsed(path)
         names = id_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
@@ -100,13 +101,19 @@ def marker_ids(test: ast.FunctionDef, names: dict[str, list[str]]) -> list[str]:
     return ids
 
 
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    """A suite module's syntax tree, read once per path (the marker search and the check search both walk it)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def checks_called(requirement_id: str, test: str, suites: Path) -> list[str]:
     """The checks of :mod:`kratos_conformance.rules.checks` that ``test`` (``suites/...::test_name``) calls with
     ``requirement_id``, in the order written, each once: in its body and in the module's functions it hands its
     ``req`` to. A check's requirement is its ``req`` argument: the ``req`` fixture (the marker's first id), an id
     written out, or a local name bound to one; an inline ``checks.expect`` is shown by the name it reports under."""
     path, name = test.split("::", 1)
-    tree = ast.parse((suites.parent / path).read_text(encoding="utf-8"))
+    tree = _parsed(suites.parent / path)
     functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
     main = marker_ids(functions[name], id_names(tree))[:1]
     found: list[str] = []

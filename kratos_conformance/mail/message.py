@@ -85,6 +85,11 @@ class Mail:
         named = self.flow_id
         if named is not None:
             return named == flow_id
+        return self.holds_a_challenge
+
+    @property
+    def holds_a_challenge(self) -> bool:
+        """Whether the mail holds a verification code or a verification link (a welcome mail holds neither)."""
         return self.code is not None or self.verification_link is not None
 
     @cached_property

@@ -299,7 +299,7 @@ class _Preflight:
         wait = self.options.mail_timeout if given else min(self.options.mail_timeout, MAIL_WAIT)
         asked = _flow_id(answer) or flow.id  # the flow the submission went on with
         try:  # the identity is new: its first mail holding a challenge is that flow's (not a welcome mail)
-            mail = wait_for_mail(self.mail, address, timeout=wait, match=_holds_a_challenge)
+            mail = wait_for_mail(self.mail, address, timeout=wait, match=lambda m: m.holds_a_challenge)
         except MailNotReceived:
             longer = "" if given else f" (a courier slower than {wait:g}s: give --mail-timeout SECONDS)"
             raise CannotJudge(f"no verification mail for a test identity reached {self.mail.name} within {wait:g}s"
@@ -476,11 +476,6 @@ def _error_reason(answer: httpx.Response) -> str:
     except (ValueError, AttributeError):
         return answer.text[:120] or "no body"
     return str(error.get("reason") or error.get("message") or "no reason given")[:200]
-
-
-def _holds_a_challenge(mail: Mail) -> bool:
-    """Whether a mail holds a verification code or a verification link (a welcome mail holds neither)."""
-    return mail.code is not None or mail.verification_link is not None
 
 
 def _flow_id(answer: httpx.Response) -> str | None:
