@@ -139,7 +139,7 @@ class CodeMethod:
         self.storage.insert_code(str(uuid.uuid4()), flow.id, address_id, self._hash(flow.id, code),
                                  now + int(self.config.code_lifespan * 1_000_000), now)
         link = with_query(self.kit.link_base(req) + "self-service/verification", flow=flow.id, code=code)
-        return mail_templates.code_mail(code, link)
+        return mail_templates.code_mail(code, None if "code_mail_without_link" in self.config.faults else link)
 
     def _prefill(self, attempt: Attempt, flow: FlowRecord, code: str) -> Outcome:
         """The emailed link: pre-fill the code, protect the flow with a new CSRF cookie, 303 to the UI."""
@@ -155,13 +155,10 @@ class CodeMethod:
         """A code attempt: counted; past max_submissions a new flow; unknown -> 4070006; expired or used -> a new
         flow; right -> verified."""
         allowed = self.config.max_submissions + (1 if "attempt_limit_off_by_one" in self.config.faults else 0)
-        if "no_attempt_limit" not in self.config.faults and self._count_attempt(flow.id) > allowed:
-            if "attempt_count_reset_on_replace" in self.config.faults:
-                self.storage.set_submit_count(flow.id, 0)
-            if "attempt_limit_200" in self.config.faults and attempt.req.is_json:
-                new = self._new_flow(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN))
-                return Outcome(200, self.kit.flow_json(new))
-            return self._retry(attempt, flow.type, messages.generic_error(SUBMITTED_TOO_OFTEN), REASON_RETRY_FLOW)
+        spared = "limit_spares_right_code" in self.config.faults and self.storage.find_code(
+            flow.id, self._hash(flow.id, code)) is not None
+        if not spared and "no_attempt_limit" not in self.config.faults and self._count_attempt(flow.id) > allowed:
+            return self._past_limit(attempt, flow)
         now = self.kit.clock()
         row = self.storage.find_code(flow.id, self._hash(flow.id, code))
         if row is None and "code_other_flow_accepted" in self.config.faults:
@@ -192,6 +189,20 @@ class CodeMethod:
         time.sleep(CONFLICT_WINDOW)
         with self._arrivals_lock:
             return sum(abs(then - now) < CONFLICT_WINDOW for then in self._arrivals[flow_id]) > 1
+
+    def _past_limit(self, attempt: Attempt, flow: FlowRecord) -> Outcome:
+        """An attempt past max_submissions: a new flow with 4000001, the old one replaced."""
+        faults = self.config.faults
+        if "attempt_count_reset_on_replace" in faults:
+            self.storage.set_submit_count(flow.id, 0)
+        message = messages.generic_error(SUBMITTED_TOO_OFTEN)
+        if "attempt_limit_200" in faults and attempt.req.is_json:
+            return Outcome(200, self.kit.flow_json(self._new_flow(attempt, flow.type, message)))
+        flow_type = "api" if "limit_replacement_api_typed" in faults else flow.type
+        outcome = self._retry(attempt, flow_type, message, REASON_RETRY_FLOW)
+        if "limit_answered_as_expired" in faults and outcome.status == 410:
+            outcome.body["error"]["id"] = "self_service_flow_expired"
+        return outcome
 
     def _count_attempt(self, flow_id: str) -> int:
         """Count one code attempt; the flow's attempts so far."""

@@ -82,6 +82,9 @@ _fault("error_redirect_foreign", BOTH,
 _fault("browser_init_without_flow_id", BOTH, "the browser init's 303 goes to the UI without ?flow=<id>")
 _fault("browser_init_json_ignored", BOTH,
        "the browser init redirects a client that asks for JSON (an SPA) instead of answering 200 with the flow")
+_fault("expired_post_410_new_flow", BOTH,
+       "a JSON submission to an expired flow answers 410 naming the new flow in use_flow_id (the expired-code "
+       "answer) instead of a 303 to it")
 _fault("expired_keeps_old_id", BOTH, "a submission to an expired flow redirects to the same (expired) flow id")
 # --- codes, tokens and attempts -------------------------------------------------------------------------
 _fault("code_reusable", CODE,
@@ -95,6 +98,13 @@ _fault("link_token_never_expires", LINK, "link_lifespan is ignored: an expired l
 _fault("no_attempt_limit", CODE, "max_submissions is ignored: code attempts are never cut off")
 _fault("attempt_limit_off_by_one", CODE, "one code attempt more than max_submissions is evaluated before the flow is "
        "replaced")
+_fault("limit_spares_right_code", CODE,
+       "max_submissions counts only wrong codes: past the limit the right code still verifies the replaced flow")
+_fault("limit_answered_as_expired", CODE,
+       "a JSON client past max_submissions gets a 410 whose error.id is self_service_flow_expired, not "
+       "self_service_flow_replaced")
+_fault("limit_replacement_api_typed", CODE,
+       "a browser flow replaced at max_submissions is replaced by an api flow (its CSRF protection lost)")
 _fault("attempt_count_reset_on_replace", CODE,
        "past max_submissions the flow is replaced, but its attempt count starts over: the replaced flow takes the "
        "right code again (guessing goes on, five attempts at a time)")
@@ -120,6 +130,9 @@ _fault("link_replay_wrong_message", LINK,
 _fault("inactive_method_accepted", CODE,
        "a code flow takes method=link as if it were code: the address is mailed and the flow moves on")
 _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")
+_fault("code_mail_without_link", CODE, "the code mail carries the code only, without the link that pre-fills it")
+_fault("mail_link_internal_host", LINK,
+       "mailed links point at the internal address http://kratos:4433/ instead of the public URL")
 _fault("link_without_flow", LINK,
        "the verification link carries the token but not the flow it was sent for (?token= alone)")
 _fault("get_link_verifies", CODE, "opening the emailed code link (GET ?flow=&code=) verifies the address")
@@ -140,6 +153,11 @@ _fault("csrf_token_unbound", BOTH,
 _fault("code_submission_csrf_checked", CODE,
        "code submissions to browser flows need the CSRF token (CSRF checked on the wrong branch)")
 _fault("api_init_sets_csrf_cookie", BOTH, "GET /self-service/verification/api sets the CSRF cookie")
+_fault("browser_init_no_csrf_cookie", BOTH,
+       "the browser init sets no CSRF cookie (the form's token has no cookie to be checked against)")
+_fault("csrf_error_generic_id", BOTH,
+       "CSRF refusals carry error.id 'forbidden', so a UI cannot tell them from other 403s, not "
+       "'security_csrf_violation'")
 _fault("get_flow_csrf_unchecked", BOTH, "GET /flows returns a browser flow to a client without its CSRF cookie")
 _fault("get_flow_expiry_before_csrf", BOTH,
        "GET /flows checks expiry before CSRF: an expired browser flow answers 410 to a client without its cookie")
@@ -189,6 +207,14 @@ _fault("no_email_node", BOTH, "new flows lack the email input node")
 _fault("email_input_optional", BOTH, "the email input of a new flow is not marked required")
 _fault("code_input_optional", CODE, "the code input of a sent_email flow is not marked required")
 _fault("email_label_renumbered", BOTH, "the email input's label carries message id 1070099 instead of 1070007")
+_fault("new_flow_active_default", BOTH,
+       "a new flow's active is 'default' instead of the configured method until something is submitted")
+_fault("flow_id_upper_case_on_read", BOTH, "GET /flows answers an api flow with its id in upper case")
+_fault("new_flow_form_get", BOTH,
+       "a new flow's ui.method is GET: a UI renders a form that puts the address (and CSRF token) in the URL")
+_fault("expires_at_as_issued_at", BOTH,
+       "the flow document gives expires_at equal to issued_at (the flow itself still lives its lifespan)")
+_fault("request_url_empty", BOTH, "the flow document's request_url is an empty string")
 _fault("ui_action_wrong_host", BOTH,
        "ui.action points at the internal address http://kratos:4433/ instead of the public URL")
 _fault("missing_email_not_flagged", BOTH,

@@ -64,12 +64,15 @@ class FlowKit:
 
     def flow_json(self, flow: FlowRecord, transient_payload: Any = None) -> dict[str, Any]:
         """The verificationFlow JSON of a flow."""
-        body: dict[str, Any] = {"id": flow.id, "type": flow.type, "expires_at": format_time(flow.expires_us),
-                                "issued_at": format_time(flow.issued_us), "request_url": flow.request_url}
+        expires_us = flow.issued_us if "expires_at_as_issued_at" in self.config.faults else flow.expires_us
+        request_url = "" if "request_url_empty" in self.config.faults else flow.request_url
+        body: dict[str, Any] = {"id": flow.id, "type": flow.type, "expires_at": format_time(expires_us),
+                                "issued_at": format_time(flow.issued_us), "request_url": request_url}
         return_to = return_to_of(flow.request_url)
         if return_to:
             body["return_to"] = return_to
-        body["active"] = flow.active
+        body["active"] = "default" if flow.state == "choose_method" and not flow.ui.get("messages") and (
+            "new_flow_active_default" in self.config.faults) else flow.active
         ui: dict[str, Any] = {"action": flow.ui["action"], "method": flow.ui["method"], "nodes": flow.ui["nodes"]}
         if flow.ui.get("messages"):
             ui["messages"] = flow.ui["messages"]
@@ -106,7 +109,8 @@ class FlowKit:
         if email is not None and "email_label_renumbered" in self.config.faults:
             email["meta"]["label"]["id"] = messages.UNKNOWN_LABEL_ID
         base = "http://kratos:4433/" if "ui_action_wrong_host" in self.config.faults else self.config.public_url
-        ui = {"action": with_query(base + "self-service/verification", flow=flow_id), "method": "POST",
+        form_method = "GET" if "new_flow_form_get" in self.config.faults else "POST"
+        ui = {"action": with_query(base + "self-service/verification", flow=flow_id), "method": form_method,
               "nodes": layout, "messages": list(first)}
         flow = FlowRecord(flow_id, flow_type, "choose_method", self.config.method, request_url, now,
                           now + int(self.config.flow_lifespan * 1_000_000), csrf_token, ui)

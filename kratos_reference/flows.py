@@ -112,7 +112,8 @@ class VerificationService:
         request_csrf = self._csrf(req, issue_if_missing=flow_type == "browser" or (
             "api_init_sets_csrf_cookie" in self.config.faults))
         outcome = self._init(req, flow_type, request_csrf)
-        outcome.csrf_secret = request_csrf.issued
+        if flow_type != "browser" or "browser_init_no_csrf_cookie" not in self.config.faults:
+            outcome.csrf_secret = request_csrf.issued
         return outcome
 
     def _init(self, req: ClientRequest, flow_type: str, request_csrf: csrf.RequestCsrf) -> Outcome:
@@ -168,7 +169,10 @@ class VerificationService:
             return Outcome(410, api_errors.envelope(self._expired_error(flow)))
         if "undocumented_status_418" in self.config.faults and flow.type == "api" and flow.state == "sent_email":
             return Outcome(418, api_errors.envelope(api_errors.api_error(418)))
-        return Outcome(200, self.kit.flow_json(flow))
+        body = self.kit.flow_json(flow)
+        if "flow_id_upper_case_on_read" in self.config.faults and flow.type == "api":
+            body["id"] = flow.id.upper()
+        return Outcome(200, body)
 
     def _expired_error(self, flow: FlowRecord) -> dict[str, Any]:
         if flow.type == "browser":
@@ -256,6 +260,9 @@ class VerificationService:
             new.ui["nodes"] = [n for n in new.ui["nodes"] if n["attributes"].get("name") in ("csrf_token",)]
             self.storage.update_flow(new)
         target = flow.id if "expired_keeps_old_id" in self.config.faults else new.id
+        if attempt.req.is_json and "expired_post_410_new_flow" in self.config.faults:
+            since = self.kit.clock() - flow.expires_us
+            return Outcome(410, api_errors.flow_expired(format_time(flow.expires_us), since, target))
         if attempt.req.is_json:
             return Outcome(303, location=self.kit.flows_location(target))
         return Outcome(303, location=self.kit.ui_location(target))

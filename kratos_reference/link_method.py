@@ -85,7 +85,8 @@ class LinkMethod:
             self.storage.insert_token(str(uuid.uuid4()), flow.id, address_id, _hash(token),
                                       now + int(self.config.link_lifespan * 1_000_000), now)
         named = {} if "link_without_flow" in self.config.faults else {"flow": flow.id}
-        link = with_query(self.kit.link_base(req) + "self-service/verification", **named, token=token)
+        base = "http://kratos:4433/" if "mail_link_internal_host" in self.config.faults else self.kit.link_base(req)
+        link = with_query(base + "self-service/verification", **named, token=token)
         return mail_templates.link_mail(link)
 
     def _use_token(self, attempt: Attempt, flow: FlowRecord, token: str) -> Outcome | None:

@@ -24,12 +24,13 @@ class MailContent:
     html: str
 
 
-def code_mail(code: str, link: str) -> MailContent:
-    """The verification code mail (it also carries the pre-filling link)."""
+def code_mail(code: str, link: str | None) -> MailContent:
+    """The verification code mail (it also carries the pre-filling link, unless ``link`` is None)."""
     text = (f"Hello,\n\nto verify your email address, enter this code:\n\n{code}\n\n"
-            f"or open this link:\n\n{link}\n\nThe code expires after a while; request a new one if needed.\n")
+            + (f"or open this link:\n\n{link}\n\n" if link else "")
+            + "The code expires after a while; request a new one if needed.\n")
     html = (f"<p>Hello,</p><p>to verify your email address, enter this code:</p><p><strong>{escape(code)}</strong>"
-            f"</p><p>or open <a href=\"{escape(link)}\">this link</a>.</p>")
+            "</p>" + (f"<p>or open <a href=\"{escape(link)}\">this link</a>.</p>" if link else ""))
     return MailContent("verification_code_valid", f"Use code {code} to verify your account", text, html)
 
 

@@ -78,6 +78,9 @@ def outcome_response(service: VerificationService, outcome: Outcome, request_met
         body = {**body, "error": {**body["error"], "debug": DEBUG_TRACE}}
     if "error_status_numeric" in faults and is_error and isinstance(body["error"], dict):
         body = {**body, "error": {**body["error"], "status": str(body["error"].get("code"))}}
+    if "csrf_error_generic_id" in faults and is_error and isinstance(body["error"], dict) \
+            and body["error"].get("id") == "security_csrf_violation":
+        body = {**body, "error": {**body["error"], "id": "forbidden"}}
     if "error_details_dropped" in faults and is_error and isinstance(body["error"], dict):
         body = {**body, "error": {k: v for k, v in body["error"].items() if k != "details"}}
     if outcome.location is not None:

@@ -649,6 +649,79 @@ def probe_code_link_not_prefilled(target: RunningTarget, sink: SmtpSink) -> Any:
     return node(after, "code")["attributes"].get("value") == sink.wait_for(email).code
 
 
+def probe_new_flow_form_get(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).json()["ui"]["method"]
+
+
+def probe_expires_at_as_issued_at(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return flow["expires_at"] > flow["issued_at"]
+
+
+def probe_request_url_empty(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).json()["request_url"] == target.public_url + "self-service/verification/api"
+
+
+def probe_expired_post_410_new_flow(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    time.sleep(0.25)
+    return _submit_email(flow, unique_email()).status_code
+
+
+def probe_flow_id_upper_case_on_read(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return _flows(target, id=flow["id"]).json()["id"] == flow["id"]
+
+
+def probe_csrf_error_generic_id(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        flow = _spa_browser_flow(client, target)
+    return _flows(target, id=flow["id"]).json()["error"]["id"]
+
+
+def probe_limit_answered_as_expired(target: RunningTarget, sink: SmtpSink) -> Any:
+    """With max_submissions 1: the second wrong code replaces the flow."""
+    flow, code, _ = _sent_flow(target, sink)
+    _submit_code(flow, _wrong(code))
+    return _submit_code(flow, _wrong(code)).json()["error"]["id"]
+
+
+def probe_limit_replacement_api_typed(target: RunningTarget, sink: SmtpSink) -> Any:
+    """With max_submissions 1, a browser: the second wrong code sends it to a new flow."""
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    flows = target.public_url + "self-service/verification/flows"
+    with browser_client() as client:
+        flow_id = query_param(client.get(target.public_url + "self-service/verification/browser").headers["location"],
+                              "flow")
+        flow = client.get(flows, params={"id": flow_id}).json()
+        client.post(flow["ui"]["action"], data={"method": "code", "email": email, "csrf_token": csrf_token(flow)})
+        wrong = {"method": "code", "code": _wrong(sink.wait_for(email).code), "csrf_token": csrf_token(flow)}
+        client.post(flow["ui"]["action"], data=wrong)
+        new_id = query_param(client.post(flow["ui"]["action"], data=wrong).headers["location"], "flow")
+        return client.get(flows, params={"id": new_id}).json()["type"]
+
+
+def probe_code_mail_without_link(target: RunningTarget, sink: SmtpSink) -> Any:
+    email = unique_email()
+    create_identity(target.admin_url, email)
+    _submit_email(_api_flow(target).json(), email)
+    return "/self-service/verification?" in sink.wait_for(email).text
+
+
+def probe_mail_link_internal_host(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _sent_link_flow(target, sink)[1].startswith(target.public_url)
+
+
+def probe_new_flow_active_default(target: RunningTarget, sink: SmtpSink) -> Any:
+    return _api_flow(target).json()["active"]
+
+
+def probe_browser_init_no_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
+    init = httpx.get(target.public_url + "self-service/verification/browser")
+    return any(c.startswith("csrf_token") for c in init.headers.get_list("set-cookie"))
+
+
 def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
     return _submit_email(_api_flow(target).json(), unique_email()).status_code
 
@@ -862,6 +935,20 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "codes_repeat_per_address": (probe_codes_repeat_per_address, {}, False),
     "link_without_flow": (probe_link_without_flow, {"method": "link"}, True),
     "unknown_address_400": (probe_unknown_address_400, {}, 200),
+    "expired_post_410_new_flow": (probe_expired_post_410_new_flow, {"flow_lifespan": "200ms"}, 303),
+    "flow_id_upper_case_on_read": (probe_flow_id_upper_case_on_read, {}, True),
+    "csrf_error_generic_id": (probe_csrf_error_generic_id, {}, "security_csrf_violation"),
+    "limit_spares_right_code": (probe_attempt_count_reset_on_replace, {"max_submissions": 1}, 410),
+    "limit_answered_as_expired": (probe_limit_answered_as_expired, {"max_submissions": 1},
+                                  "self_service_flow_replaced"),
+    "limit_replacement_api_typed": (probe_limit_replacement_api_typed, {"max_submissions": 1}, "browser"),
+    "code_mail_without_link": (probe_code_mail_without_link, {}, True),
+    "mail_link_internal_host": (probe_mail_link_internal_host, {"method": "link"}, True),
+    "new_flow_active_default": (probe_new_flow_active_default, {}, "code"),
+    "browser_init_no_csrf_cookie": (probe_browser_init_no_csrf_cookie, {}, True),
+    "new_flow_form_get": (probe_new_flow_form_get, {}, "POST"),
+    "expires_at_as_issued_at": (probe_expires_at_as_issued_at, {}, True),
+    "request_url_empty": (probe_request_url_empty, {}, True),
     "error_details_dropped": (probe_error_details_dropped, {"flow_lifespan": "200ms"}, True),
     "error_status_numeric": (probe_error_status_numeric, {}, "Not Found"),
     "code_link_not_prefilled": (probe_code_link_not_prefilled, {}, True),
