@@ -96,6 +96,9 @@ class CodeMethod:
         known = self.kit.deliver(email, lambda address_id: self._issue_code(flow, address_id, attempt.req))
         flow.ui["nodes"] = nodes.code_sent_email_nodes(attempt.csrf.token() if flow.type == "browser" else None,
                                                        email)
+        resend = nodes.find_node(flow.ui["nodes"], "email")
+        if resend is not None and "resend_button_without_address" in self.config.faults:
+            resend["attributes"]["value"] = ""
         code_input = nodes.find_node(flow.ui["nodes"], "code")
         if code_input is not None and "code_input_optional" in self.config.faults:
             code_input["attributes"]["required"] = False

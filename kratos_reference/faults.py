@@ -203,6 +203,13 @@ _fault("return_to_not_continued", BOTH,
 # --- flow shape, nodes and validation ----------------------------------------------------------------------------
 _fault("flow_missing_state", BOTH, "flow JSON lacks the required 'state' property")
 _fault("browser_flow_no_csrf_node", BOTH, "new browser flows lack the csrf_token node")
+_fault("csrf_node_empty", BOTH,
+       "new browser flows show the csrf_token node without its value, as api flows do")
+_fault("resend_button_without_address", CODE,
+       "a sent_email code flow's resend button carries no address, so a UI's resend posts none")
+_fault("invalid_email_old_wording", BOTH,
+       "the invalid-email message keeps its id but is worded as older releases word it ('\"x\" is not valid "
+       "\"email\"'), not as this release does")
 _fault("no_email_node", BOTH, "new flows lack the email input node")
 _fault("email_input_optional", BOTH, "the email input of a new flow is not marked required")
 _fault("code_input_optional", CODE, "the code input of a sent_email flow is not marked required")

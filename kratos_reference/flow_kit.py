@@ -101,6 +101,10 @@ class FlowKit:
             layout = nodes.link_nodes(csrf_token)
         if "browser_flow_no_csrf_node" in self.config.faults and flow_type == "browser":
             layout = [n for n in layout if n["attributes"].get("name") != "csrf_token"]
+        if "csrf_node_empty" in self.config.faults and flow_type == "browser":
+            for node in layout:
+                if node["attributes"].get("name") == "csrf_token":
+                    node["attributes"]["value"] = ""
         if "no_email_node" in self.config.faults:
             layout = [n for n in layout if n["attributes"].get("name") != "email"]
         email = nodes.find_node(layout, "email")
@@ -180,6 +184,10 @@ class FlowKit:
         problems = body.field_errors
         if "invalid_email_accepted" in self.config.faults:
             problems = tuple(problem for problem in problems if problem[0] != "email")
+        if "invalid_email_old_wording" in self.config.faults:
+            problems = tuple((field, {**message, "text": f'"{message.get("context", {}).get("value")}" is not valid '
+                                                         '"email"'} if message["id"] == messages.INVALID_EMAIL_ID
+                              else message) for field, message in problems)
         if problems:
             raise Invalid(*problems)
         return body

@@ -121,6 +121,10 @@ def wrong_type(allowed: str, actual: str) -> Message:
                     {"allowed_types": [allowed], "actual_type": actual})
 
 
+#: the id of :func:`invalid_email`
+INVALID_EMAIL_ID = 4000040
+
+
 def invalid_email(value: str) -> Message:
     """4000040: the email property is not a valid address (v26.2.0 wording)."""
-    return _message(4000040, "Enter a valid email address", "error", {"value": value})
+    return _message(INVALID_EMAIL_ID, "Enter a valid email address", "error", {"value": value})

@@ -722,6 +722,21 @@ def probe_browser_init_no_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> 
     return any(c.startswith("csrf_token") for c in init.headers.get_list("set-cookie"))
 
 
+def probe_csrf_node_empty(target: RunningTarget, sink: SmtpSink) -> Any:
+    with spa_client() as client:
+        return bool(csrf_token(_spa_browser_flow(client, target)))
+
+
+def probe_resend_button_without_address(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, _, _ = _sent_flow(target, sink)
+    return bool(node(flow, "email")["attributes"].get("value"))
+
+
+def probe_invalid_email_old_wording(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _submit_email(_api_flow(target).json(), "not-an-email").json()
+    return [m["text"] for m in node(flow, "email")["messages"]]
+
+
 def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
     return _submit_email(_api_flow(target).json(), unique_email()).status_code
 
@@ -935,6 +950,9 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "codes_repeat_per_address": (probe_codes_repeat_per_address, {}, False),
     "link_without_flow": (probe_link_without_flow, {"method": "link"}, True),
     "unknown_address_400": (probe_unknown_address_400, {}, 200),
+    "csrf_node_empty": (probe_csrf_node_empty, {}, True),
+    "resend_button_without_address": (probe_resend_button_without_address, {}, True),
+    "invalid_email_old_wording": (probe_invalid_email_old_wording, {}, ["Enter a valid email address"]),
     "expired_post_410_new_flow": (probe_expired_post_410_new_flow, {"flow_lifespan": "200ms"}, 303),
     "flow_id_upper_case_on_read": (probe_flow_id_upper_case_on_read, {}, True),
     "csrf_error_generic_id": (probe_csrf_error_generic_id, {}, "security_csrf_violation"),
