@@ -43,11 +43,9 @@ from kratos_conformance.rules.check_results import (
 from kratos_conformance.rules.response_rules import (
     JSON_MEDIA_TYPE,
     CookiePolicy,
-    cache_control_problem,
     cookie_attributes,
     csrf_cookie_problems,
     error_id_problem,
-    flow_content_type_problem,
     is_absolute_http_url,
     is_csrf_cookie,
     is_redirect,
@@ -126,19 +124,6 @@ def no_csrf_cookie(ex: Exchange, req: str) -> None:
     names = [c.split("=", 1)[0].strip() for c in ex.set_cookies]
     expect(req, not any(is_csrf_cookie(c) for c in ex.set_cookies), f"unexpected Set-Cookie {names}", ex,
            name="no_csrf_cookie")
-
-
-def not_cacheable(ex: Exchange, req: str) -> None:
-    """The response's ``Cache-Control`` forbids caching it (a flow read: private, no-cache, no-store,
-    must-revalidate)."""
-    problem = cache_control_problem(ex.header("Cache-Control"))
-    expect(req, problem is None, problem or "not cacheable", ex, name="cache_control")
-
-
-def flow_content_type(ex: Exchange, req: str) -> None:
-    """A flow is served as UTF-8 JSON (:data:`response_rules.FLOW_CONTENT_TYPE`)."""
-    problem = flow_content_type_problem(ex.header("Content-Type"))
-    expect(req, problem is None, problem or "ok", ex, name="flow_content_type")
 
 
 def csrf_cookie(ex: Exchange, policy: CookiePolicy, req: str) -> dict[str, str]:
@@ -367,7 +352,6 @@ __all__ = [
     "expect",
     "expect_unless_known",
     "flow",
-    "flow_content_type",
     "flow_messages",
     "flow_state",
     "for_its_own_sake",
@@ -383,7 +367,6 @@ __all__ = [
     "no_csrf_cookie",
     "no_mail",
     "node_message",
-    "not_cacheable",
     "precondition",
     "redirect",
     "redirect_to_error_ui",

@@ -14,13 +14,14 @@ from kratos_conformance.wire.clients import Client, ClientFactory
 @pytest.mark.smoke
 @pytest.mark.requirement("VER-GET-200", "VER-GET-CACHE-CONTROL", "VER-RESP-JSON-TYPE")
 def test_fetching_a_flow_returns_it_unchanged(verifier: Verifier, client: Client, req: str) -> None:
+    """The flow read back is the flow made. Its Cache-Control (VER-GET-CACHE-CONTROL) and media type
+    (VER-RESP-JSON-TYPE) are judged by the contract judge as the answer is recorded, as on every flow read
+    (``rules/response_rules.py``); checking them again here could never fail."""
     flow = verifier.new_flow()
     ex = client.get_flow(flow.id)
     checks.status(ex, 200, req)
     fetched = checks.flow(ex, req, type=flow.type, state="choose_method")
     checks.expect(req, fetched.id == flow.id, f"fetched flow id {fetched.id!r} is not {flow.id!r}", ex, name="flow_id")
-    checks.not_cacheable(ex, "VER-GET-CACHE-CONTROL")
-    checks.flow_content_type(ex, "VER-RESP-JSON-TYPE")
 
 
 @pytest.mark.smoke
