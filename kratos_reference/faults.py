@@ -170,6 +170,13 @@ _fault("csrf_cookie_path_narrow", BOTH,
        "the CSRF cookie is sent with Path=/self-service/verification, not the configured cookies.path /")
 _fault("ui_page_mirrors_csrf_cookie", BOTH,
        "the UI page copies the CSRF token into a second cookie page scripts can read (csrf_token_ui, not HttpOnly)")
+_fault("ui_page_exposes_csrf_token", BOTH,
+       "the UI page copies the CSRF token into a cookie page scripts can read, scoped to the page's own path (the "
+       "API's cookie stays the only one sent to the API)")
+_fault("ui_page_resets_csrf_cookie", BOTH,
+       "the UI page (a proxy in front of the API) sets the API's CSRF cookie again without HttpOnly, so the browser "
+       "keeps it readable by page scripts")
+_fault("ui_page_drops_csrf_token", BOTH, "the UI page renders the form without the flow's hidden csrf_token input")
 # --- enumeration -------------------------------------------------------------------------------------------------
 _fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")
 _fault("unknown_address_header", BOTH,

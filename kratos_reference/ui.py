@@ -51,9 +51,18 @@ def ui_routes(service: VerificationService) -> list[Route]:
         lookup = ClientRequest("GET", str(request.url), {"id": flow_id}, headers, dict(request.cookies))
         outcome = await run_in_threadpool(service.get_flow, lookup)
         if outcome.status == 200:
-            response = flow_page(outcome.body)
+            flow = outcome.body
+            if "ui_page_drops_csrf_token" in config.faults:
+                nodes = [n for n in flow["ui"]["nodes"] if n["attributes"].get("name") != "csrf_token"]
+                flow = {**flow, "ui": {**flow["ui"], "nodes": nodes}}
+            response = flow_page(flow)
             if "ui_page_mirrors_csrf_cookie" in config.faults:
                 response.set_cookie("csrf_token_ui", _csrf_token(outcome.body), path="/", samesite="lax")
+            kept = request.cookies.get(service.cookie_name)
+            if "ui_page_resets_csrf_cookie" in config.faults and kept:
+                response.set_cookie(service.cookie_name, kept, max_age=31536000, path="/", samesite="lax")
+            if "ui_page_exposes_csrf_token" in config.faults:
+                response.set_cookie("csrf_token_ui", _csrf_token(outcome.body), path=request.url.path, samesite="lax")
             return response
         if outcome.status in (403, 404):
             return redirect_response(restart, request.method)

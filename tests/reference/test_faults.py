@@ -123,6 +123,19 @@ def probe_ui_page_mirrors_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> 
     return len(csrf_cookies), page.status_code
 
 
+def probe_ui_page_drops_csrf_token(target: RunningTarget, sink: SmtpSink) -> Any:
+    with browser_client() as client:
+        init = client.get(target.public_url + "self-service/verification/browser")
+        return 'name="csrf_token"' in client.get(init.headers["location"]).text
+
+
+def probe_ui_page_resets_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
+    with browser_client() as client:
+        init = client.get(target.public_url + "self-service/verification/browser")
+        page = client.get(init.headers["location"])
+    return [c for c in page.headers.get_list("set-cookie") if c.startswith("csrf_token")]
+
+
 def probe_unknown_address_mailed(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     flow = _api_flow(target).json()
@@ -873,6 +886,9 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "csrf_cookie_samesite_none": (probe_csrf_cookie_samesite_none, {}, "Lax"),
     "csrf_cookie_path_narrow": (probe_csrf_cookie_path_narrow, {}, "/"),
     "ui_page_mirrors_csrf_cookie": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
+    "ui_page_exposes_csrf_token": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
+    "ui_page_drops_csrf_token": (probe_ui_page_drops_csrf_token, {}, True),
+    "ui_page_resets_csrf_cookie": (probe_ui_page_resets_csrf_cookie, {}, []),
     "unknown_address_mailed": (probe_unknown_address_mailed, {}, 0),
     "address_not_marked_verified": (probe_address_not_marked_verified, {}, True),
     "get_link_verifies": (probe_get_link_verifies, {}, False),
