@@ -176,6 +176,12 @@ _fault("ui_page_exposes_csrf_token", BOTH,
 _fault("ui_page_resets_csrf_cookie", BOTH,
        "the UI page (a proxy in front of the API) sets the API's CSRF cookie again without HttpOnly, so the browser "
        "keeps it readable by page scripts")
+_fault("ui_page_restarts_on_error", BOTH,
+       "the UI page starts a new flow instead of showing a flow that carries an error message (a wrong code, ...)")
+_fault("ui_page_sends_errors_home", BOTH,
+       "the UI page sends the browser to the default return URL instead of showing a flow that carries an error")
+_fault("ui_page_hides_form_on_error", BOTH,
+       "the UI page shows a flow that carries an error message without its form, as if the flow had ended")
 _fault("ui_page_drops_csrf_token", BOTH, "the UI page renders the form without the flow's hidden csrf_token input")
 # --- enumeration -------------------------------------------------------------------------------------------------
 _fault("unknown_address_mailed", BOTH, "an unknown address gets a verification mail (account enumeration)")

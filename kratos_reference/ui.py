@@ -52,6 +52,15 @@ def ui_routes(service: VerificationService) -> list[Route]:
         outcome = await run_in_threadpool(service.get_flow, lookup)
         if outcome.status == 200:
             flow = outcome.body
+            shown = [*(flow["ui"].get("messages") or []),
+                     *(m for node in flow["ui"]["nodes"] for m in node.get("messages") or [])]
+            failed = any(m.get("type") == "error" for m in shown)
+            if failed and "ui_page_restarts_on_error" in config.faults:
+                return redirect_response(restart, request.method)
+            if failed and "ui_page_sends_errors_home" in config.faults:
+                return redirect_response(config.effective_default_return_url, request.method)
+            if failed and "ui_page_hides_form_on_error" in config.faults:
+                flow = {**flow, "ui": {**flow["ui"], "nodes": []}}
             if "ui_page_drops_csrf_token" in config.faults:
                 nodes = [n for n in flow["ui"]["nodes"] if n["attributes"].get("name") != "csrf_token"]
                 flow = {**flow, "ui": {**flow["ui"], "nodes": nodes}}

@@ -136,6 +136,17 @@ def probe_ui_page_resets_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> A
     return [c for c in page.headers.get_list("set-cookie") if c.startswith("csrf_token")]
 
 
+def probe_ui_page_on_error(target: RunningTarget, sink: SmtpSink) -> Any:
+    """The UI page of a browser flow answered with an error message (an email submission without address)."""
+    with browser_client() as client:
+        init = client.get(target.public_url + "self-service/verification/browser")
+        flow_id = query_param(init.headers["location"], "flow")
+        flow = client.get(target.public_url + "self-service/verification/flows", params={"id": flow_id}).json()
+        failed = client.post(flow["ui"]["action"], data={"method": "code", "csrf_token": csrf_token(flow)})
+        page = client.get(failed.headers["location"])
+    return page.status_code, 'name="email"' in page.text
+
+
 def probe_unknown_address_mailed(target: RunningTarget, sink: SmtpSink) -> Any:
     email = unique_email()
     flow = _api_flow(target).json()
@@ -888,6 +899,9 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "ui_page_mirrors_csrf_cookie": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
     "ui_page_exposes_csrf_token": (probe_ui_page_mirrors_csrf_cookie, {}, (1, 200)),
     "ui_page_drops_csrf_token": (probe_ui_page_drops_csrf_token, {}, True),
+    "ui_page_restarts_on_error": (probe_ui_page_on_error, {}, (200, True)),
+    "ui_page_sends_errors_home": (probe_ui_page_on_error, {}, (200, True)),
+    "ui_page_hides_form_on_error": (probe_ui_page_on_error, {}, (200, True)),
     "ui_page_resets_csrf_cookie": (probe_ui_page_resets_csrf_cookie, {}, []),
     "unknown_address_mailed": (probe_unknown_address_mailed, {}, 0),
     "address_not_marked_verified": (probe_address_not_marked_verified, {}, True),
