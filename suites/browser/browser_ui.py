@@ -148,9 +148,10 @@ class Screenshots:
 class BrowserUi:
     """One person's browser (a fresh context) on the target's verification UI."""
 
-    def __init__(self, page: Page, target: Target, mail: MailSource, method: str, shots: Screenshots,
+    def __init__(self, page: Page, target: Target, mail: MailSource, method: str, shots: Screenshots, req: str,
                  record: Callable[[Exchange], None] | None = None) -> None:
         self.page = page
+        self.req = req  # the test's requirement: a step the page offers no control for fails it
         self.record = record
         self.context = page.context
         self.target = target
@@ -241,18 +242,35 @@ class BrowserUi:
         self.shots.take(self.page, "sent")
         return flow_id, nav
 
+    def to_sent_email(self, email: str) -> str:
+        """A flow in sent_email for ``email`` on the way to a detour: :meth:`sent`, and the UI showing the flow
+        again, judged as a step on the way (a refused submission fails VER-SUBMIT-BROWSER-303 here, at once, not
+        the mail wait after it); returns the flow id."""
+        flow_id, nav = self.sent(email)
+        with checks.precondition():
+            self.expect_redirected_to_ui("VER-SUBMIT-BROWSER-303", nav, flow_id=flow_id)
+        return flow_id
+
+    def offered(self, control: Locator, what: str) -> Locator:
+        """The first of ``control`` on the page. A page that does not offer it fails the test's requirement at once,
+        saying what is missing (rather than the browser waiting out its timeout for it)."""
+        checks.expect(self.req, control.count() > 0, f"the page offers no {what}: {self.describe()}",
+                      *self.exchanges(), name="ui_offers_control")
+        return control.first
+
     def submit_email(self, email: str) -> Nav:
         """Type the address into the email field and press the method's submit button."""
-        self.field("email").fill(email)
+        self.offered(self.field("email"), "email field").fill(email)
         return self.press(self.submit_button("method", self.method), "submitting the email")
 
     def press(self, button: Locator, what: str) -> Nav:
         """Click a submit button and wait for the page it leads to."""
-        return self._navigate(lambda: button.first.click(), what)
+        pressed = self.offered(button, f"button for {what}")
+        return self._navigate(lambda: pressed.click(), what)
 
     def submit_code(self, code: str) -> Nav:
         """Type the code into the code field and press the ``method=code`` submit button."""
-        self.field("code").fill(code)
+        self.offered(self.field("code"), "code field").fill(code)
         return self.press(self.submit_button("method", "code"), "submitting the code")
 
     def resend(self) -> Nav:
@@ -263,7 +281,7 @@ class BrowserUi:
         Such a UI is reported with a :class:`UiWarning` (it is the UI's defect, not the server's) and the button
         is then pressed with validation off, so the server's resend is still judged.
         """
-        button = self.submit_button("email").first
+        button = self.offered(self.submit_button("email"), "resend button")
         blocked = button.evaluate(_BLOCKING_FIELDS_JS)
         if blocked:
             warnings.warn(UiWarning(

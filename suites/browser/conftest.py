@@ -109,7 +109,7 @@ def page(chromium: Browser, shots: Screenshots, request: pytest.FixtureRequest,
 
 @pytest.fixture
 def ui(page: Page, target: Target, mail: MailSource, active_method: str, shots: Screenshots,
-       recorder: Recorder) -> BrowserUi:
-    """The driver: one person's browser on the target's verification UI; its exchanges go to the run's recorder
-    (the test's log and reports, and the contract judge), like every client's."""
-    return BrowserUi(page, target, mail, active_method, shots, record=recorder.record)
+       recorder: Recorder, req: str) -> BrowserUi:
+    """The driver: one person's browser on the target's verification UI, for the test's requirement ``req``; its
+    exchanges go to the run's recorder (the test's log and reports, and the contract judge), like every client's."""
+    return BrowserUi(page, target, mail, active_method, shots, req, record=recorder.record)

@@ -19,7 +19,7 @@ from kratos_conformance.run.target import Target
 @pytest.mark.requirement("VER-BROWSER-WRONG-CODE", "VER-CODE-WRONG")
 def test_wrong_code_shows_4070006_and_keeps_the_form(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
-    flow_id, _ = ui.sent(identity.email)
+    flow_id = ui.to_sent_email(identity.email)
     mail = ui.wait_mail(identity.email, flow_id)
     nav = ui.submit_code(wrong_code(mail.code))
     ui.shots.take(ui.page, "wrong-code")
@@ -60,7 +60,7 @@ def test_submitting_an_expired_form_shows_a_new_flow_with_4070005(ui: BrowserUi,
 @pytest.mark.requirement("VER-BROWSER-RESEND", "VER-CODE-RESEND")
 def test_resend_button_mails_a_new_code_that_works(ui: BrowserUi, admin: AdminApi, req: str) -> None:
     identity = admin.create_identity()
-    flow_id, _ = ui.sent(identity.email)
+    flow_id = ui.to_sent_email(identity.email)
     first = ui.wait_mail(identity.email, flow_id)
     nav = ui.resend()
     ui.shots.take(ui.page, "resent")
