@@ -54,6 +54,9 @@ _fault("expired_post_410", BOTH,
        "a submission to an expired flow answers 410 errorGeneric (as the published docs say) instead of a 303 "
        "to a new flow")
 _fault("malformed_body_500", BOTH, "a malformed JSON body answers 500 instead of 400")
+_fault("transient_payload_500", BOTH,
+       "a submission carrying a non-empty transient_payload answers 500 (a hook that chokes on it); no scenario "
+       "sends one, the fuzzer does")
 _fault("undocumented_status_418", BOTH, "GET /flows answers 418 for api flows in state sent_email")
 _fault("api_init_refused", BOTH,
        "GET /self-service/verification/api answers 400 (return_to not allowed) although no return_to was given")

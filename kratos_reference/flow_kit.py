@@ -181,6 +181,8 @@ class FlowKit:
             raise Invalid((None, messages.generic_error(body.reason)))
         if isinstance(body, PayloadError):
             raise Refused(api_errors.api_error(500, message=body.message), 400)
+        if "transient_payload_500" in self.config.faults and body.transient_payload:
+            raise Refused(api_errors.api_error(500), 500)
         problems = body.field_errors
         if "invalid_email_accepted" in self.config.faults:
             problems = tuple(problem for problem in problems if problem[0] != "email")

@@ -761,6 +761,12 @@ def probe_invalid_email_old_wording(target: RunningTarget, sink: SmtpSink) -> An
     return [m["text"] for m in node(flow, "email")["messages"]]
 
 
+def probe_transient_payload_500(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return httpx.post(flow["ui"]["action"], headers=JSON, json={"method": "code", "email": unique_email(),
+                                                                "transient_payload": {"from": "probe"}}).status_code
+
+
 def probe_unknown_address_400(target: RunningTarget, sink: SmtpSink) -> Any:
     return _submit_email(_api_flow(target).json(), unique_email()).status_code
 
@@ -980,6 +986,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "codes_repeat_per_address": (probe_codes_repeat_per_address, {}, False),
     "link_without_flow": (probe_link_without_flow, {"method": "link"}, True),
     "unknown_address_400": (probe_unknown_address_400, {}, 200),
+    "transient_payload_500": (probe_transient_payload_500, {}, 200),
     "csrf_node_empty": (probe_csrf_node_empty, {}, True),
     "resend_button_without_address": (probe_resend_button_without_address, {}, True),
     "invalid_email_old_wording": (probe_invalid_email_old_wording, {}, ["Enter a valid email address"]),
