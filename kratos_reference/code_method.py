@@ -158,12 +158,11 @@ class CodeMethod:
         """A code attempt: counted; past max_submissions a new flow; unknown -> 4070006; expired or used -> a new
         flow; right -> verified."""
         allowed = self.config.max_submissions + (1 if "attempt_limit_off_by_one" in self.config.faults else 0)
-        spared = "limit_spares_right_code" in self.config.faults and self.storage.find_code(
-            flow.id, self._hash(flow.id, code)) is not None
+        row = self.storage.find_code(flow.id, self._hash(flow.id, code))
+        spared = "limit_spares_right_code" in self.config.faults and row is not None
         if not spared and "no_attempt_limit" not in self.config.faults and self._count_attempt(flow.id) > allowed:
             return self._past_limit(attempt, flow)
         now = self.kit.clock()
-        row = self.storage.find_code(flow.id, self._hash(flow.id, code))
         if row is None and "code_other_flow_accepted" in self.config.faults:
             row = next((other for other in self.storage.unused_codes()
                         if other["code_hash"] == self._hash(other["flow_id"], code)), None)

@@ -62,6 +62,14 @@ class FlowKit:
 
     # --- rendering and locations ------------------------------------------------------------------
 
+    def _active_shown(self, flow: FlowRecord) -> str:
+        """The flow's `active` as answered: its method, or "default" for a new flow without messages under the fault
+        new_flow_active_default."""
+        if ("new_flow_active_default" in self.config.faults and flow.state == "choose_method"
+                and not flow.ui.get("messages")):
+            return "default"
+        return flow.active
+
     def flow_json(self, flow: FlowRecord, transient_payload: Any = None) -> dict[str, Any]:
         """The verificationFlow JSON of a flow."""
         expires_us = flow.issued_us if "expires_at_as_issued_at" in self.config.faults else flow.expires_us
@@ -71,8 +79,7 @@ class FlowKit:
         return_to = return_to_of(flow.request_url)
         if return_to:
             body["return_to"] = return_to
-        body["active"] = "default" if flow.state == "choose_method" and not flow.ui.get("messages") and (
-            "new_flow_active_default" in self.config.faults) else flow.active
+        body["active"] = self._active_shown(flow)
         ui: dict[str, Any] = {"action": flow.ui["action"], "method": flow.ui["method"], "nodes": flow.ui["nodes"]}
         if flow.ui.get("messages"):
             ui["messages"] = flow.ui["messages"]
@@ -187,9 +194,7 @@ class FlowKit:
         if "invalid_email_accepted" in self.config.faults:
             problems = tuple(problem for problem in problems if problem[0] != "email")
         if "invalid_email_old_wording" in self.config.faults:
-            problems = tuple((field, {**message, "text": f'"{message.get("context", {}).get("value")}" is not valid '
-                                                         '"email"'} if message["id"] == messages.INVALID_EMAIL_ID
-                              else message) for field, message in problems)
+            problems = tuple((field, _old_invalid_email_wording(message)) for field, message in problems)
         if problems:
             raise Invalid(*problems)
         return body
@@ -286,3 +291,12 @@ class FlowKit:
 def _forged_host(req: ClientRequest) -> str | None:
     """The host a request's X-Forwarded-Host or Host header names (what the host_header_* faults trust)."""
     return req.headers.get("x-forwarded-host") or req.headers.get("host")
+
+
+def _old_invalid_email_wording(message: dict[str, Any]) -> dict[str, Any]:
+    """An invalid-address message as the fault invalid_email_old_wording answers it: the id kept, the text in an older
+    wording; other messages unchanged."""
+    if message["id"] != messages.INVALID_EMAIL_ID:
+        return message
+    value = message.get("context", {}).get("value")
+    return {**message, "text": f'"{value}" is not valid "email"'}
