@@ -232,6 +232,9 @@ _fault("code_input_optional", CODE, "the code input of a sent_email flow is not 
 _fault("email_label_renumbered", BOTH, "the email input's label carries message id 1070099 instead of 1070007")
 _fault("new_flow_active_default", BOTH,
        "a new flow's active is 'default' instead of the configured method until something is submitted")
+_fault("new_flow_other_method", BOTH,
+       "a new flow names the other method, in its active and its whole form (a code server shows the link form), "
+       "as if flow creation ignored the configured method; submissions are still handled by the configured one")
 _fault("flow_id_upper_case_on_read", BOTH, "GET /flows answers an api flow with its id in upper case")
 _fault("new_flow_form_get", BOTH,
        "a new flow's ui.method is GET: a UI renders a form that puts the address (and CSRF token) in the URL")

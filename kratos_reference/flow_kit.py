@@ -63,11 +63,13 @@ class FlowKit:
     # --- rendering and locations ------------------------------------------------------------------
 
     def _active_shown(self, flow: FlowRecord) -> str:
-        """The flow's `active` as answered: its method, or "default" for a new flow without messages under the fault
-        new_flow_active_default."""
-        if ("new_flow_active_default" in self.config.faults and flow.state == "choose_method"
-                and not flow.ui.get("messages")):
-            return "default"
+        """The flow's `active` as answered: its method; for a new flow without messages, "default" under the fault
+        new_flow_active_default and the other method under new_flow_other_method."""
+        if flow.state == "choose_method" and not flow.ui.get("messages"):
+            if "new_flow_active_default" in self.config.faults:
+                return "default"
+            if "new_flow_other_method" in self.config.faults:
+                return _other_method(flow.active)
         return flow.active
 
     def flow_json(self, flow: FlowRecord, transient_payload: Any = None) -> dict[str, Any]:
@@ -102,7 +104,10 @@ class FlowKit:
         """Store a new choose_method flow of the configured method, showing ``first`` messages."""
         now = self.clock()
         flow_id = str(uuid.uuid4())
-        if self.config.method == "code":
+        shown = self.config.method
+        if "new_flow_other_method" in self.config.faults:
+            shown = _other_method(shown)
+        if shown == "code":
             layout = nodes.code_choose_method_nodes(csrf_token if flow_type == "browser" else None)
         else:
             layout = nodes.link_nodes(csrf_token)
@@ -291,6 +296,11 @@ class FlowKit:
 def _forged_host(req: ClientRequest) -> str | None:
     """The host a request's X-Forwarded-Host or Host header names (what the host_header_* faults trust)."""
     return req.headers.get("x-forwarded-host") or req.headers.get("host")
+
+
+def _other_method(method: str) -> str:
+    """The verification method that is not ``method``."""
+    return "link" if method == "code" else "code"
 
 
 def _old_invalid_email_wording(message: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.usefixtures("code_method")
 
 @pytest.mark.requirement("VER-CODE-NODES-SENT")
 def test_sent_email_nodes(verifier: Verifier, admin: AdminApi, req: str) -> None:
+    """What a sent_email code flow's layout does not hold: the code input required, the resend button's address,
+    the csrf_token node per flow type. The layout (the code submit button among it) the contract judge holds to the
+    release's recordings on this very answer (VER-UI-LAYOUT)."""
     identity = admin.create_identity()
     sent, _ = verifier.sent(identity.email)
     ex = verifier.client.get_flow(sent.id)
@@ -29,9 +32,6 @@ def test_sent_email_nodes(verifier: Verifier, admin: AdminApi, req: str) -> None
     code = flow.node("code")
     checks.expect(req, code is not None and code.attributes.get("required") is True and code.input_type == "text",
                   f"no required text input 'code': {flow.layout}", ex, name="code_node")
-    submit = flow.node("method", "submit")
-    checks.expect(req, submit is not None and submit.value == "code", f"no submit button method=code: {flow.layout}",
-                  ex, name="code_submit_button")
     resend = flow.node("email", "submit")
     checks.expect(req, resend is not None and resend.value == identity.email,
                   f"no resend button carrying the address: {flow.layout}", ex, name="resend_button")

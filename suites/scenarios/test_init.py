@@ -65,6 +65,10 @@ def test_new_flow_shape(verifier: Verifier, target: Target, active_method: str, 
 
 @pytest.mark.requirement("VER-INIT-NODES")
 def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: str, req: str) -> None:
+    """What a new flow's layout does not hold: the email input required, the method button's value against the
+    target's method (a layout is judged for the method the flow itself names), the csrf_token node's value. The
+    layout (names, types, groups, order, labels; no code input yet) the contract judge holds to the release's
+    recordings on this very answer (VER-UI-LAYOUT)."""
     step = verifier.start()
     flow = step.flow
     assert flow is not None
@@ -88,8 +92,6 @@ def test_choose_method_nodes(verifier: Verifier, target: Target, active_method: 
     else:
         checks.expect(req, csrf is not None and csrf.value == "",
                       f"a link API flow has an empty csrf_token node: {flow.layout}", ex, name="csrf_token_node")
-    checks.expect(req, not flow.node("code"), f"no code input before an email was sent: {flow.layout}", ex,
-                  name="no_code_node")
 
 
 @pytest.mark.requirement("VER-INIT-RETURN-TO")

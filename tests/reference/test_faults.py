@@ -741,6 +741,11 @@ def probe_new_flow_active_default(target: RunningTarget, sink: SmtpSink) -> Any:
     return _api_flow(target).json()["active"]
 
 
+def probe_new_flow_other_method(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return flow["active"], node(flow, "method")["attributes"]["value"]
+
+
 def probe_browser_init_no_csrf_cookie(target: RunningTarget, sink: SmtpSink) -> Any:
     init = httpx.get(target.public_url + "self-service/verification/browser")
     return any(c.startswith("csrf_token") for c in init.headers.get_list("set-cookie"))
@@ -1000,6 +1005,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "code_mail_without_link": (probe_code_mail_without_link, {}, True),
     "mail_link_internal_host": (probe_mail_link_internal_host, {"method": "link"}, True),
     "new_flow_active_default": (probe_new_flow_active_default, {}, "code"),
+    "new_flow_other_method": (probe_new_flow_other_method, {}, ("code", "code")),
     "browser_init_no_csrf_cookie": (probe_browser_init_no_csrf_cookie, {}, True),
     "new_flow_form_get": (probe_new_flow_form_get, {}, "POST"),
     "expires_at_as_issued_at": (probe_expires_at_as_issued_at, {}, True),
