@@ -89,6 +89,9 @@ _fault("expired_post_410_new_flow", BOTH,
        "a JSON submission to an expired flow answers 410 naming the new flow in use_flow_id (the expired-code "
        "answer) instead of a 303 to it")
 _fault("expired_keeps_old_id", BOTH, "a submission to an expired flow redirects to the same (expired) flow id")
+_fault("expired_flow_renewed", BOTH,
+       "a submission to an expired flow gives that flow a new lifespan and 4070005 and redirects to it, instead of "
+       "replacing it by a new flow: the old id lives on")
 # --- codes, tokens and attempts -------------------------------------------------------------------------
 _fault("code_reusable", CODE,
        "a correct code is not consumed: submitting it again to the finished flow succeeds again")

@@ -247,6 +247,18 @@ class VerificationService:
             return Outcome(303, location=self.kit.ui_location(flow.id))
         return Outcome(400, self.kit.flow_json(flow))
 
+    def _renewed(self, attempt: Attempt, flow: FlowRecord) -> FlowRecord:
+        """The fault expired_flow_renewed: the expired flow itself lives again, under its old id, showing 4070005
+        with a new CSRF token (Kratos replaces an expired flow by a new one)."""
+        now = self.kit.clock()
+        flow.ui["messages"] = [messages.flow_expired(flow.expires_us, now)]
+        flow.csrf_token = attempt.csrf.regenerate()
+        if nodes.find_node(flow.ui["nodes"], "csrf_token") is not None:
+            nodes.set_csrf(flow.ui["nodes"], flow.csrf_token)
+        self.storage.update_flow(flow)
+        self.storage.renew_flow(flow.id, now, now + int(self.config.flow_lifespan * 1_000_000))
+        return flow
+
     def _replace_expired(self, attempt: Attempt, flow: FlowRecord) -> Outcome:
         """Submission to an expired flow: a new browser flow with 4070005, reached by a 303 (never 410)."""
         if "expired_post_410" in self.config.faults:
@@ -254,8 +266,11 @@ class VerificationService:
         request_url = flow.request_url
         if "return_to_dropped_after_expiry" in self.config.faults:
             request_url = self.config.public_url + f"self-service/verification/{flow.type}"
-        new = self.kit.create_flow("browser", request_url, attempt.csrf.regenerate(),
-                                   messages.flow_expired(flow.expires_us, self.kit.clock()))
+        if "expired_flow_renewed" in self.config.faults:
+            new = self._renewed(attempt, flow)
+        else:
+            new = self.kit.create_flow("browser", request_url, attempt.csrf.regenerate(),
+                                       messages.flow_expired(flow.expires_us, self.kit.clock()))
         if "expired_replacement_without_form" in self.config.faults:
             new.ui["nodes"] = [n for n in new.ui["nodes"] if n["attributes"].get("name") in ("csrf_token",)]
             self.storage.update_flow(new)

@@ -23,7 +23,7 @@ BROWSER_FAULTS: frozenset[str] = frozenset({"ui_page_mirrors_csrf_cookie", "cont
                                             "wrong_code_400", "resend_keeps_old_code", "ui_page_resets_csrf_cookie",
                                             "ui_page_exposes_csrf_token", "ui_page_drops_csrf_token",
                                             "ui_page_restarts_on_error", "ui_page_sends_errors_home",
-                                            "ui_page_hides_form_on_error"})
+                                            "ui_page_hides_form_on_error", "expired_flow_renewed"})
 #: the fault runs that keep ``suites/fuzz`` (the clean runs always fuzz, so a false failure of the fuzzer still fails
 #: the matrix): the faults that prove the fuzzer's own requirements (VER-FUZZ-STATEFUL, VER-FUZZ-POSITIVE-ACCEPTED),
 #: the one rule only fuzzed answers showed failing (VER-GET-CACHE-CONTROL), and one fault for each of the fuzzer's

@@ -203,6 +203,16 @@ def probe_expired_keeps_old_id(target: RunningTarget, sink: SmtpSink) -> Any:
     return answer.headers["location"].endswith(flow["id"])
 
 
+def probe_expired_flow_renewed(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    time.sleep(0.25)
+    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}, headers=JSON)
+    with spa_client() as client:
+        client.cookies.update(answer.cookies)
+        lives = client.get(answer.headers["location"]).status_code == 200
+    return answer.headers["location"].endswith(flow["id"]) and lives
+
+
 def probe_no_cache_control(target: RunningTarget, sink: SmtpSink) -> Any:
     flow = _api_flow(target).json()
     return httpx.get(target.public_url + "self-service/verification/flows",
@@ -923,6 +933,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "undocumented_status_418": (probe_undocumented_status_418, {}, 200),
     "replaced_without_use_flow_id": (probe_replaced_without_use_flow_id, {"max_submissions": 1}, True),
     "expired_keeps_old_id": (probe_expired_keeps_old_id, {"flow_lifespan": "200ms"}, False),
+    "expired_flow_renewed": (probe_expired_flow_renewed, {"flow_lifespan": "200ms"}, False),
     "no_cache_control": (probe_no_cache_control, {}, "private, no-cache, no-store, must-revalidate"),
     "wrong_success_message": (probe_wrong_success_message, {}, [1080002]),
     "state_not_advanced": (probe_state_not_advanced, {}, "sent_email"),
