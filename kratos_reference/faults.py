@@ -133,6 +133,9 @@ _fault("link_leaves_address_unverified", LINK,
        "a valid link token passes the flow but does not mark the address verified")
 _fault("link_replay_wrong_message", LINK,
        "an email submission to a passed link flow gets a new flow with 4000001 instead of 4070002")
+_fault("missing_method_as_configured", BOTH,
+       "a submission naming no method (and carrying no code or token) is taken as one for the configured method, "
+       "instead of being refused with 4010006: an address alone is mailed")
 _fault("inactive_method_accepted", CODE,
        "a code flow takes method=link as if it were code: the address is mailed and the flow moves on")
 _fault("link_token_short", LINK, "link tokens have 16 characters instead of 32")

@@ -202,6 +202,9 @@ class FlowKit:
             problems = tuple((field, _old_invalid_email_wording(message)) for field, message in problems)
         if problems:
             raise Invalid(*problems)
+        if ("missing_method_as_configured" in self.config.faults and not body.get("method")
+                and not (body.get("code") or body.get("token"))):
+            body.values["method"] = self.config.method
         return body
 
     def mark_form(self, attempt: Attempt, flow: FlowRecord, group: str, email: str) -> None:

@@ -122,6 +122,19 @@ def test_inactive_method_is_400_with_4010006(verifier: Verifier, target: Target,
     checks.flow_messages(step.flow, [ids.NO_METHOD], req, step.exchange, name=by_method("flow_messages", target))
 
 
+@pytest.mark.requirement("VER-SUBMIT-METHOD-MISSING")
+def test_address_without_method_is_400_with_4010006(verifier: Verifier, target: Target, req: str) -> None:
+    """An address alone, naming no method: refused with 4010006 on the same flow, which stays in choose_method (a
+    server that took it for its own method would move the flow to sent_email)."""
+    flow = verifier.new_flow()
+    body = verifier.email_body(flow, "m@conformance.test")
+    del body["method"]
+    step = _validation_error(verifier, flow, body, req, target)
+    kept = checks.flow_kept(step.flow, flow.id, req, step.exchange)
+    checks.flow_state(kept, "choose_method", req, step.exchange)
+    checks.flow_messages(kept, [ids.NO_METHOD], req, step.exchange)
+
+
 @pytest.mark.requirement("VER-SUBMIT-EMPTY-BODY")
 @pytest.mark.parametrize("kind", ["native", "spa"])
 def test_empty_body_is_400_with_4000001(verifier: Verifier, req: str) -> None:

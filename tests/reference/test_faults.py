@@ -213,6 +213,11 @@ def probe_expired_flow_renewed(target: RunningTarget, sink: SmtpSink) -> Any:
     return answer.headers["location"].endswith(flow["id"]) and lives
 
 
+def probe_missing_method_as_configured(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow = _api_flow(target).json()
+    return httpx.post(flow["ui"]["action"], json={"email": unique_email()}, headers=JSON).status_code
+
+
 def probe_no_cache_control(target: RunningTarget, sink: SmtpSink) -> Any:
     flow = _api_flow(target).json()
     return httpx.get(target.public_url + "self-service/verification/flows",
@@ -934,6 +939,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "replaced_without_use_flow_id": (probe_replaced_without_use_flow_id, {"max_submissions": 1}, True),
     "expired_keeps_old_id": (probe_expired_keeps_old_id, {"flow_lifespan": "200ms"}, False),
     "expired_flow_renewed": (probe_expired_flow_renewed, {"flow_lifespan": "200ms"}, False),
+    "missing_method_as_configured": (probe_missing_method_as_configured, {}, 400),
     "no_cache_control": (probe_no_cache_control, {}, "private, no-cache, no-store, must-revalidate"),
     "wrong_success_message": (probe_wrong_success_message, {}, [1080002]),
     "state_not_advanced": (probe_state_not_advanced, {}, "sent_email"),
