@@ -86,6 +86,8 @@ class CodeMethod:
             if "missing_email_not_flagged" in self.config.faults:
                 raise Invalid((None, messages.generic_error("Invalid request.")))
             raise Invalid(("email", messages.property_missing("email")))
+        if "race_stale_flow" in self.config.faults:
+            time.sleep(RACE_WINDOW)  # the resend acts on the flow as read before this moment
         self.kit.ensure_csrf(attempt, body, flow, self.name)
         if "resend_drops_old_code_late" in self.config.faults:  # after the answer: a window for the old code
             late = threading.Timer(3 * RACE_WINDOW, self._drop_codes_late, (flow.id, self.kit.clock()))
@@ -179,6 +181,8 @@ class CodeMethod:
             self.storage.use_code(row["id"], now)
         elif "code_reusable" not in self.config.faults and not self.storage.use_code(row["id"], now):
             return self._retry(attempt, flow.type, messages.generic_error(CODE_ALREADY_USED), REASON_RETRY_FLOW)
+        if "race_stale_flow" in self.config.faults:
+            time.sleep(RACE_WINDOW)  # the code is spent; the flow, as read before this moment, is written later
         self.kit.pass_challenge(attempt, flow, row["address_id"], self.name)
         return None
 

@@ -31,7 +31,7 @@ CONFLICT_WINDOW = 0.4
 #: the race faults: under any of them, submissions to a flow are not serialised (a race window can open, also between
 #: flows that share a lock stripe)
 RACE_FAULTS = frozenset({"race_single_use", "race_link_single_use", "race_attempt_count", "address_update_conflict",
-                         "race_refuses_all"})
+                         "race_refuses_all", "race_stale_flow"})
 
 KNOWN_FAULTS: dict[str, str] = {}
 FAULT_METHODS: dict[str, tuple[str, ...]] = {}
@@ -276,6 +276,10 @@ _fault("race_refuses_all", CODE,
        "a correct code that meets another submission of it within a moment refuses both (a write conflict answered "
        "as a wrong code, 4070006), with submissions to a flow not serialised: of several simultaneous correct "
        "submissions none verifies")
+_fault("race_stale_flow", CODE,
+       "a resend acts on the flow as it read it a moment before, and a correct code passes the flow a moment after "
+       "spending the code, with submissions to a flow not serialised: a resend and the old code racing it both "
+       "succeed, in either order (the code verifies, the resend mails a new code and answers sent_email)")
 _fault("race_attempt_count", CODE,
        "code attempts are counted by reading, then writing the count a moment later, with submissions to a flow not "
        "serialised: simultaneous wrong codes all get evaluated past max_submissions")

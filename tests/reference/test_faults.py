@@ -4,6 +4,7 @@ and on a target with only that fault switched on."""
 from __future__ import annotations
 
 import string
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -475,6 +476,24 @@ def probe_race_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
     flow, code, _ = _sent_flow(target, sink)
     answers = _at_once(5, lambda client: _submit_code(flow, code, client))
     return sum(a.status_code == 200 and a.json().get("state") == "passed_challenge" for a in answers)
+
+
+def probe_race_stale_flow(target: RunningTarget, sink: SmtpSink) -> Any:
+    """A resend and the old code sent at once: whether both succeeded (the resend mailed, the code verified)."""
+    flow, code, _ = _sent_flow(target, sink)
+    email = node(flow, "email")["attributes"]["value"]
+    lock, order = threading.Lock(), ["code", "resend"]
+
+    def send(client: httpx.Client) -> httpx.Response:
+        with lock:
+            which = order.pop()
+        if which == "code":
+            return _submit_code(flow, code, client)
+        return client.post(flow["ui"]["action"], json={"method": "code", "email": email}, headers=JSON)
+
+    answers = _at_once(2, send)
+    return all(a.status_code == 200 for a in answers) and {a.json().get("state") for a in answers} == {
+        "sent_email", "passed_challenge"}
 
 
 def probe_race_link_single_use(target: RunningTarget, sink: SmtpSink) -> Any:
@@ -980,6 +999,7 @@ PROBES: dict[str, tuple[Probe, dict[str, Any], Any]] = {
     "error_leaks_debug": (probe_error_leaks_debug, {}, ["code", "message", "status"]),
     "race_single_use": (probe_race_single_use, {}, 1),
     "race_refuses_all": (probe_race_single_use, {}, 1),
+    "race_stale_flow": (probe_race_stale_flow, {}, False),
     "race_link_single_use": (probe_race_link_single_use, {"method": "link"}, 1),
     "race_attempt_count": (probe_race_attempt_count, {}, True),
     "host_header_links": (probe_host_header_links, {}, True),
