@@ -197,21 +197,29 @@ def probe_replaced_without_use_flow_id(target: RunningTarget, sink: SmtpSink) ->
     return "use_flow_id" in _submit_code(flow, "123456").json()
 
 
-def probe_expired_keeps_old_id(target: RunningTarget, sink: SmtpSink) -> Any:
+def _submitted_expired(target: RunningTarget) -> tuple[dict[str, Any], httpx.Response]:
+    """An api flow left to expire (the probes run with a 200 ms flow lifespan), then an address submitted to it:
+    (the flow, the answer)."""
     flow = _api_flow(target).json()
     time.sleep(0.25)
-    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}, headers=JSON)
+    return flow, _submit_email(flow, unique_email())
+
+
+def _read_redirected_flow(answer: httpx.Response) -> httpx.Response:
+    """GET the flow an answer's Location names, with the cookies the answer set."""
+    with spa_client() as client:
+        client.cookies.update(answer.cookies)
+        return client.get(answer.headers["location"])
+
+
+def probe_expired_keeps_old_id(target: RunningTarget, sink: SmtpSink) -> Any:
+    flow, answer = _submitted_expired(target)
     return answer.headers["location"].endswith(flow["id"])
 
 
 def probe_expired_flow_renewed(target: RunningTarget, sink: SmtpSink) -> Any:
-    flow = _api_flow(target).json()
-    time.sleep(0.25)
-    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}, headers=JSON)
-    with spa_client() as client:
-        client.cookies.update(answer.cookies)
-        lives = client.get(answer.headers["location"]).status_code == 200
-    return answer.headers["location"].endswith(flow["id"]) and lives
+    flow, answer = _submitted_expired(target)
+    return answer.headers["location"].endswith(flow["id"]) and _read_redirected_flow(answer).status_code == 200
 
 
 def probe_missing_method_as_configured(target: RunningTarget, sink: SmtpSink) -> Any:
@@ -278,9 +286,7 @@ def probe_attempt_limit_200(target: RunningTarget, sink: SmtpSink) -> Any:
 
 
 def probe_expired_post_410(target: RunningTarget, sink: SmtpSink) -> Any:
-    flow = _api_flow(target).json()
-    time.sleep(0.25)
-    return _submit_email(flow, unique_email()).status_code
+    return _submitted_expired(target)[1].status_code
 
 
 def probe_ui_redirect_without_flow_id(target: RunningTarget, sink: SmtpSink) -> Any:
@@ -918,12 +924,8 @@ def probe_link_continue_href_relative(target: RunningTarget, sink: SmtpSink) -> 
 
 
 def probe_expired_replacement_without_form(target: RunningTarget, sink: SmtpSink) -> Any:
-    flow = _api_flow(target).json()
-    time.sleep(0.25)
-    answer = httpx.post(flow["ui"]["action"], json={"method": "code", "email": unique_email()}, headers=JSON)
-    with spa_client() as client:
-        client.cookies.update(answer.cookies)
-        return "email" in _node_names(client.get(answer.headers["location"]).json())
+    _, answer = _submitted_expired(target)
+    return "email" in _node_names(_read_redirected_flow(answer).json())
 
 
 def probe_flow_json_no_charset(target: RunningTarget, sink: SmtpSink) -> Any:
