@@ -100,6 +100,10 @@ class FlowKit:
 
     # --- flows -------------------------------------------------------------------------------------
 
+    def expiry_from(self, issued_us: int) -> int:
+        """When a flow issued at ``issued_us`` expires (microseconds): one flow lifespan later."""
+        return issued_us + int(self.config.flow_lifespan * 1_000_000)
+
     def create_flow(self, flow_type: str, request_url: str, csrf_token: str, *first: messages.Message) -> FlowRecord:
         """Store a new choose_method flow of the configured method, showing ``first`` messages."""
         now = self.clock()
@@ -129,7 +133,7 @@ class FlowKit:
         ui = {"action": with_query(base + "self-service/verification", flow=flow_id), "method": form_method,
               "nodes": layout, "messages": list(first)}
         flow = FlowRecord(flow_id, flow_type, "choose_method", self.config.method, request_url, now,
-                          now + int(self.config.flow_lifespan * 1_000_000), csrf_token, ui)
+                          self.expiry_from(now), csrf_token, ui)
         self.storage.insert_flow(flow)
         return flow
 

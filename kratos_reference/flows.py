@@ -256,7 +256,7 @@ class VerificationService:
         if nodes.find_node(flow.ui["nodes"], "csrf_token") is not None:
             nodes.set_csrf(flow.ui["nodes"], flow.csrf_token)
         self.storage.update_flow(flow)
-        self.storage.renew_flow(flow.id, now, now + int(self.config.flow_lifespan * 1_000_000))
+        self.storage.renew_flow(flow.id, now, self.kit.expiry_from(now))
         return flow
 
     def _replace_expired(self, attempt: Attempt, flow: FlowRecord) -> Outcome:

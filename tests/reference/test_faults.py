@@ -253,8 +253,9 @@ def _node_messages(flow: dict[str, Any], name: str) -> list[int]:
     return [m["id"] for n in flow["ui"]["nodes"] if n["attributes"].get("name") == name for m in n["messages"]]
 
 
-def _submit_email(flow: dict[str, Any], email: str, method: str = "code") -> httpx.Response:
-    return httpx.post(flow["ui"]["action"], json={"method": method, "email": email}, headers=JSON)
+def _submit_email(flow: dict[str, Any], email: str, method: str = "code",
+                  client: httpx.Client | None = None) -> httpx.Response:
+    return (client or httpx).post(flow["ui"]["action"], json={"method": method, "email": email}, headers=JSON)
 
 
 def _sent_link_flow(target: RunningTarget, sink: SmtpSink, email: str | None = None,
@@ -495,7 +496,7 @@ def probe_race_stale_flow(target: RunningTarget, sink: SmtpSink) -> Any:
             which = order.pop()
         if which == "code":
             return _submit_code(flow, code, client)
-        return client.post(flow["ui"]["action"], json={"method": "code", "email": email}, headers=JSON)
+        return _submit_email(flow, email, client=client)
 
     answers = _at_once(2, send)
     return all(a.status_code == 200 for a in answers) and {a.json().get("state") for a in answers} == {
